@@ -1,0 +1,18 @@
+namespace IrisIde.Execution.Sandboxing;
+
+/// <summary>
+/// An immutable description of one sandboxed launch.
+/// </summary>
+/// <param name="Command">argv as seen inside the sandbox; <c>Command[0]</c> is resolved with the sandbox PATH.</param>
+/// <param name="WorkspacePath">Host folder that becomes the working directory and the only writable place.</param>
+/// <param name="Limits">Resource limits, already clamped by the caller.</param>
+/// <param name="Environment">Extra variables on top of the sandbox's allow-listed environment.</param>
+public sealed record SandboxSpec(
+    IReadOnlyList<string> Command,
+    string WorkspacePath,
+    SandboxLimits Limits,
+    IReadOnlyDictionary<string, string>? Environment = null)
+{
+    /// <summary>Where the workspace appears inside the sandbox.</summary>
+    public const string SandboxWorkspacePath = "/workspace";
+}
