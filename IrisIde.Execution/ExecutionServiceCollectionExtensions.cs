@@ -1,0 +1,38 @@
+using IrisIde.Execution.Languages;
+using IrisIde.Execution.Runs;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+
+namespace IrisIde.Execution;
+
+/// <summary>Returned by <see cref="ExecutionServiceCollectionExtensions.AddIrisExecution"/> so hosts can chain the sandbox choice.</summary>
+public sealed class IrisExecutionBuilder(IServiceCollection services, IConfiguration configuration)
+{
+    public IServiceCollection Services { get; } = services;
+
+    public IConfiguration Configuration { get; } = configuration;
+}
+
+public static class ExecutionServiceCollectionExtensions
+{
+    /// <summary>
+    /// The language catalogue, its availability probe and the run pipeline. A sandbox must be added too
+    /// (<c>.AddBubblewrapSandbox()</c>, ...).
+    /// </summary>
+    public static IrisExecutionBuilder AddIrisExecution(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<ExecutionOptions>()
+            .Bind(configuration.GetSection(ExecutionOptions.SectionName))
+            .ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ExecutionOptions>, ExecutionOptionsValidator>());
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton(_ => LanguageCatalog.LoadEmbedded());
+        services.TryAddSingleton<LanguageAvailability>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, LanguageProbeHostedService>());
+        services.TryAddSingleton<RunPipeline>();
+        return new IrisExecutionBuilder(services, configuration);
+    }
+}

@@ -1,0 +1,143 @@
+using System.Collections.Frozen;
+using System.Diagnostics;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace IrisIde.Execution.Languages;
+
+/// <summary>Whether a catalogue language can run on this machine, and which version.</summary>
+public sealed record LanguageStatus(LanguageDefinition Language, bool IsAvailable, string? Version, string? Reason);
+
+/// <summary>
+/// Probes every language once (its version command, resolved on the sandbox's PATH) so that an
+/// unavailable language is reported with its install hint instead of being offered and then failing.
+/// </summary>
+public sealed class LanguageAvailability(LanguageCatalog catalog, ILogger<LanguageAvailability> logger)
+{
+    /// <summary>The PATH programs see inside the sandbox; probes resolve tools on it, not on the host's PATH.</summary>
+    public const string SandboxPath = "/usr/local/bin:/usr/bin:/bin";
+
+    private static readonly TimeSpan ProbeTimeout = TimeSpan.FromSeconds(20);
+    private readonly Lazy<Task<FrozenDictionary<string, LanguageStatus>>> _probe =
+        new(() => ProbeAllAsync(catalog, logger), LazyThreadSafetyMode.ExecutionAndPublication);
+
+    public LanguageCatalog Catalog => catalog;
+
+    public async Task<IReadOnlyList<LanguageStatus>> GetAllAsync(CancellationToken cancellationToken)
+    {
+        var statuses = await _probe.Value.WaitAsync(cancellationToken);
+        return [.. catalog.All.Select(l => statuses[l.Id])];
+    }
+
+    public async Task<LanguageStatus> GetAsync(LanguageDefinition language, CancellationToken cancellationToken)
+    {
+        var statuses = await _probe.Value.WaitAsync(cancellationToken);
+        return statuses[language.Id];
+    }
+
+    private static async Task<FrozenDictionary<string, LanguageStatus>> ProbeAllAsync(LanguageCatalog catalog, ILogger logger)
+    {
+        var results = await Task.WhenAll(catalog.All.Select(l => ProbeAsync(l, logger)));
+        return results.ToFrozenDictionary(s => s.Language.Id, StringComparer.Ordinal);
+    }
+
+    internal static async Task<LanguageStatus> ProbeAsync(LanguageDefinition language, ILogger logger)
+    {
+        var executable = ResolveOnSandboxPath(language.Version[0]);
+        if (executable is null)
+        {
+            var missing = $"'{language.Version[0]}' is not installed ({language.InstallHint})";
+            LanguageAvailabilityLog.LanguageUnavailable(logger, language.Id, missing);
+            return new LanguageStatus(language, false, null, missing);
+        }
+
+        var start = new ProcessStartInfo(executable)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+            UseShellExecute = false,
+        };
+        foreach (var arg in language.Version.Skip(1))
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        start.Environment.Clear();
+        start.Environment["PATH"] = SandboxPath;
+        start.Environment["LANG"] = "C.UTF-8";
+        start.Environment["HOME"] = Path.GetTempPath();
+        foreach (var (key, value) in language.Environment)
+        {
+            start.Environment[key] = value;
+        }
+
+        using var timeout = new CancellationTokenSource(ProbeTimeout);
+        try
+        {
+            using var process = Process.Start(start)!;
+            process.StandardInput.Close();
+            var stdout = process.StandardOutput.ReadToEndAsync(timeout.Token);
+            var stderr = process.StandardError.ReadToEndAsync(timeout.Token);
+            await process.WaitForExitAsync(timeout.Token);
+            var output = (await stdout).Trim();
+            if (output.Length == 0)
+            {
+                output = (await stderr).Trim();
+            }
+
+            if (process.ExitCode != 0)
+            {
+                var failed = $"'{string.Join(' ', language.Version)}' exited with code {process.ExitCode} ({language.InstallHint})";
+                LanguageAvailabilityLog.LanguageUnavailable(logger, language.Id, failed);
+                return new LanguageStatus(language, false, null, failed);
+            }
+
+            var version = output.Split('\n', 2)[0].Trim();
+            LanguageAvailabilityLog.LanguageAvailable(logger, language.Id, version);
+            return new LanguageStatus(language, true, version, null);
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or System.ComponentModel.Win32Exception or InvalidOperationException)
+        {
+            var failed = $"version probe failed: {ex.Message}";
+            LanguageAvailabilityLog.LanguageUnavailable(logger, language.Id, failed);
+            return new LanguageStatus(language, false, null, failed);
+        }
+    }
+
+    internal static string? ResolveOnSandboxPath(string command)
+    {
+        if (command.Contains('/', StringComparison.Ordinal))
+        {
+            return File.Exists(command) ? command : null;
+        }
+
+        foreach (var dir in SandboxPath.Split(':'))
+        {
+            var candidate = Path.Combine(dir, command);
+            if (File.Exists(candidate))
+            {
+                return candidate;
+            }
+        }
+
+        return null;
+    }
+}
+
+/// <summary>Probes the catalogue while the host starts, so the first request does not pay for it.</summary>
+internal sealed class LanguageProbeHostedService(LanguageAvailability availability) : IHostedService
+{
+    public Task StartAsync(CancellationToken cancellationToken) => availability.GetAllAsync(cancellationToken);
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+}
+
+internal static partial class LanguageAvailabilityLog
+{
+    [LoggerMessage(EventId = 1001, Level = LogLevel.Information, Message = "Language {LanguageId} available: {Version}")]
+    public static partial void LanguageAvailable(ILogger logger, string languageId, string version);
+
+    [LoggerMessage(EventId = 1002, Level = LogLevel.Warning, Message = "Language {LanguageId} unavailable: {Reason}")]
+    public static partial void LanguageUnavailable(ILogger logger, string languageId, string reason);
+}

@@ -1,0 +1,64 @@
+using System.Collections.Frozen;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace IrisIde.Execution.Languages;
+
+/// <summary>
+/// The catalogue of languages read from <c>languages.json</c>: lookup by id or any alias,
+/// case-insensitively. Availability lives in <see cref="LanguageAvailability"/>.
+/// </summary>
+public sealed class LanguageCatalog
+{
+    private readonly FrozenDictionary<string, LanguageDefinition> _byName;
+
+    public LanguageCatalog(IEnumerable<LanguageDefinition> languages)
+    {
+        All = [.. languages];
+        var byName = new Dictionary<string, LanguageDefinition>(StringComparer.OrdinalIgnoreCase);
+        foreach (var language in All)
+        {
+            foreach (var name in language.Aliases.Prepend(language.Id))
+            {
+                if (byName.TryGetValue(name, out var other) && !ReferenceEquals(other, language))
+                {
+                    throw new InvalidOperationException($"Language name '{name}' is claimed by both '{other.Id}' and '{language.Id}'.");
+                }
+
+                byName[name] = language;
+            }
+        }
+
+        _byName = byName.ToFrozenDictionary(StringComparer.OrdinalIgnoreCase);
+    }
+
+    public IReadOnlyList<LanguageDefinition> All { get; }
+
+    /// <summary>Finds a language by id or alias (<c>C++</c>, <c>Python3</c>, <c>js</c>, ...).</summary>
+    public bool TryResolve(string? name, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out LanguageDefinition? language)
+    {
+        language = null;
+        return !string.IsNullOrWhiteSpace(name) && _byName.TryGetValue(name.Trim(), out language);
+    }
+
+    /// <summary>Loads the catalogue shipped inside this assembly.</summary>
+    public static LanguageCatalog LoadEmbedded()
+    {
+        using var stream = typeof(LanguageCatalog).Assembly.GetManifestResourceStream("IrisIde.Execution.languages.json")
+            ?? throw new InvalidOperationException("The embedded language catalogue is missing.");
+        return Load(stream);
+    }
+
+    public static LanguageCatalog Load(Stream json)
+    {
+        var file = JsonSerializer.Deserialize(json, LanguageCatalogJsonContext.Default.LanguageCatalogFile)
+            ?? throw new InvalidDataException("The language catalogue is empty.");
+        return new LanguageCatalog(file.Languages);
+    }
+}
+
+internal sealed record LanguageCatalogFile(IReadOnlyList<LanguageDefinition> Languages);
+
+[JsonSourceGenerationOptions(JsonSerializerDefaults.Web, ReadCommentHandling = JsonCommentHandling.Skip)]
+[JsonSerializable(typeof(LanguageCatalogFile))]
+internal sealed partial class LanguageCatalogJsonContext : JsonSerializerContext;

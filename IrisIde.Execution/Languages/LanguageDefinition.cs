@@ -1,0 +1,49 @@
+using System.Text.Json.Serialization;
+
+namespace IrisIde.Execution.Languages;
+
+/// <summary>One entry of the language catalogue (<c>Languages/languages.json</c>).</summary>
+public sealed record LanguageDefinition
+{
+    /// <summary>Canonical id: <c>c</c>, <c>cpp</c>, <c>python</c>, ...</summary>
+    public required string Id { get; init; }
+
+    /// <summary>Every spelling clients may send, matched case-insensitively (the id is always one).</summary>
+    public IReadOnlyList<string> Aliases { get; init; } = [];
+
+    public required string DisplayName { get; init; }
+
+    /// <summary>Default source file name; Java needs it to match the public class.</summary>
+    public required string FileName { get; init; }
+
+    /// <summary>Compile argv with placeholders, or null for interpreted languages.</summary>
+    public IReadOnlyList<string>? Compile { get; init; }
+
+    public required IReadOnlyList<string> Run { get; init; }
+
+    /// <summary>Probe run at start-up: exit code 0 means available, its output is the version.</summary>
+    public required IReadOnlyList<string> Version { get; init; }
+
+    /// <summary>Monaco editor language id.</summary>
+    public required string Monaco { get; init; }
+
+    /// <summary>Debian packages that provide the toolchain (the install hint).</summary>
+    public IReadOnlyList<string> DebianPackages { get; init; } = [];
+
+    /// <summary>Extra environment for compile and run (Go's caches, ...).</summary>
+    public IReadOnlyDictionary<string, string> Environment { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>The IDE's starting program (asks for a name and greets).</summary>
+    public required string Template { get; init; }
+
+    /// <summary>The shortest program that prints <c>Hello, World!</c>.</summary>
+    public required string Hello { get; init; }
+
+    [JsonIgnore]
+    public bool IsCompiled => Compile is { Count: > 0 };
+
+    [JsonIgnore]
+    public string InstallHint => DebianPackages.Count == 0
+        ? $"install the {DisplayName} toolchain"
+        : $"apt-get install {string.Join(' ', DebianPackages)}";
+}

@@ -1,0 +1,192 @@
+using System.Text;
+using IrisIde.Execution.Languages;
+using IrisIde.Execution.Sandboxing;
+using IrisIde.Execution.Workspaces;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace IrisIde.Execution.Runs;
+
+/// <summary>
+/// The one run pipeline every caller uses: validate → fresh workspace → compile (own limits, inside the
+/// sandbox) → run with streamed stdin/stdout/stderr → result, as a stream of <see cref="RunEvent"/>s.
+/// </summary>
+public sealed class RunPipeline(
+    LanguageAvailability languages,
+    ISandbox sandbox,
+    IOptions<ExecutionOptions> options,
+    ILoggerFactory loggerFactory,
+    TimeProvider timeProvider)
+{
+    private readonly ILogger _logger = loggerFactory.CreateLogger<RunPipeline>();
+
+    public string SandboxName => sandbox.Name;
+
+    /// <summary>
+    /// Validates <paramref name="request"/> and starts it. Throws <see cref="RunValidationException"/> for a
+    /// request that cannot run; everything after that is reported through the session's events.
+    /// </summary>
+    public async Task<RunSession> StartAsync(RunRequest request, CancellationToken cancellationToken)
+    {
+        var plan = await PlanAsync(request, cancellationToken);
+        var session = new RunSession(plan, sandbox, timeProvider, loggerFactory.CreateLogger<RunSession>());
+        RunPipelineLog.RunStarted(_logger, session.Id, plan.Language.Id, request.Mode, sandbox.Name);
+        session.Start();
+        return session;
+    }
+
+    /// <summary>Runs a batch request to the end and collects its events.</summary>
+    public async Task<IReadOnlyList<RunEvent>> RunToEndAsync(RunRequest request, CancellationToken cancellationToken)
+    {
+        await using var session = await StartAsync(request, cancellationToken);
+        var events = new List<RunEvent>();
+        await foreach (var e in session.Events.ReadAllAsync(cancellationToken))
+        {
+            events.Add(e);
+        }
+
+        return events;
+    }
+
+    private async Task<RunPlan> PlanAsync(RunRequest request, CancellationToken cancellationToken)
+    {
+        var limits = options.Value;
+        if (!languages.Catalog.TryResolve(request.Language, out var language))
+        {
+            var known = string.Join(", ", languages.Catalog.All.Select(l => l.Id));
+            throw new RunValidationException(RunRequestError.UnknownLanguage, $"unsupported language '{Truncate(request.Language, 40)}' (supported: {known})");
+        }
+
+        var status = await languages.GetAsync(language, cancellationToken);
+        if (!status.IsAvailable)
+        {
+            throw new RunValidationException(RunRequestError.LanguageUnavailable, $"language '{language.Id}' is not available on this server: {status.Reason}");
+        }
+
+        if (request.Files.Count == 0)
+        {
+            throw new RunValidationException(RunRequestError.NoSource, "no source code was sent");
+        }
+
+        if (request.Files.Count > limits.MaxFiles)
+        {
+            throw new RunValidationException(RunRequestError.TooManyFiles, $"too many files: {request.Files.Count} (at most {limits.MaxFiles})");
+        }
+
+        var files = new List<SourceFile>(request.Files.Count);
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var file in request.Files)
+        {
+            var name = string.IsNullOrEmpty(file.Name) && files.Count == 0 ? language.FileName : file.Name;
+            if (SourceFileName.Validate(name) is { } problem)
+            {
+                throw new RunValidationException(RunRequestError.InvalidFileName, $"invalid file name: {problem}");
+            }
+
+            if (!names.Add(name))
+            {
+                throw new RunValidationException(RunRequestError.DuplicateFileName, $"file '{name}' is sent twice");
+            }
+
+            var size = Encoding.UTF8.GetByteCount(file.Content ?? string.Empty);
+            if (size > limits.MaxSourceBytesPerFile)
+            {
+                throw new RunValidationException(RunRequestError.SourceTooLarge, $"source file '{name}' is {size} bytes; the limit is {limits.MaxSourceBytesPerFile} bytes");
+            }
+
+            files.Add(new SourceFile(name, file.Content ?? string.Empty));
+        }
+
+        if (request.Stdin is { } stdin && Encoding.UTF8.GetByteCount(stdin) > limits.MaxStdinBytes)
+        {
+            throw new RunValidationException(RunRequestError.StdinTooLarge, $"stdin is larger than {limits.MaxStdinBytes} bytes");
+        }
+
+        var runLimits = ResolveRunLimits(request, limits);
+        return new RunPlan(
+            request,
+            language,
+            files,
+            limits.Compile,
+            runLimits,
+            request.Mode == RunMode.Interactive ? TimeSpan.FromSeconds(limits.IdleTimeoutSeconds) : null,
+            limits.ResolveWorkspaceRoot());
+    }
+
+    internal static StageLimits ResolveRunLimits(RunRequest request, ExecutionOptions options)
+    {
+        var stage = (request.Mode == RunMode.Interactive ? options.Interactive : options.Batch).Clone();
+        if (request.Limits is not { } overrides)
+        {
+            return stage;
+        }
+
+        var max = options.Maximum;
+        stage.WallSeconds = Clamp(overrides.WallSeconds, stage.WallSeconds, max.WallSeconds, "wall time");
+        stage.CpuSeconds = Clamp(overrides.CpuSeconds, stage.CpuSeconds, max.CpuSeconds, "CPU time");
+        stage.MemoryBytes = (long)Clamp(overrides.MemoryBytes, stage.MemoryBytes, max.MemoryBytes, "memory");
+        stage.OutputBytes = (long)Clamp(overrides.OutputBytes, stage.OutputBytes, max.OutputBytes, "output");
+        return stage;
+
+        static double Clamp(double? requested, double fallback, double maximum, string what)
+        {
+            if (requested is not { } value)
+            {
+                return fallback;
+            }
+
+            // 0 or negative never means "unlimited": it is a mistake and gets a clear error.
+            if (double.IsNaN(value) || value <= 0)
+            {
+                throw new RunValidationException(RunRequestError.InvalidLimits, $"{what} limit must be positive");
+            }
+
+            return Math.Min(value, maximum);
+        }
+    }
+
+    private static string Truncate(string? value, int length) =>
+        value is null ? string.Empty : value.Length <= length ? value : value[..length] + "…";
+}
+
+/// <summary>A validated request with everything resolved.</summary>
+internal sealed record RunPlan(
+    RunRequest Request,
+    LanguageDefinition Language,
+    IReadOnlyList<SourceFile> Files,
+    StageLimits CompileLimits,
+    StageLimits RunLimits,
+    TimeSpan? IdleTimeout,
+    string WorkspaceRoot)
+{
+    public string MainFile => Files[0].Name;
+
+    public IReadOnlyList<string>? CompileCommand =>
+        Request.CustomCompileCommand is { Length: > 0 } custom ? ["/bin/sh", "-c", custom]
+        : Language.Compile is { Count: > 0 } compile ? Expand(compile)
+        : null;
+
+    public IReadOnlyList<string> RunCommand =>
+        Request.CustomRunCommand is { Length: > 0 } custom ? ["/bin/sh", "-c", custom] : Expand(Language.Run);
+
+    private string[] Expand(IReadOnlyList<string> template)
+    {
+        var stem = Path.GetFileNameWithoutExtension(MainFile);
+        return [.. template.Select(a => a.Replace("{file}", MainFile, StringComparison.Ordinal).Replace("{stem}", stem, StringComparison.Ordinal))];
+    }
+}
+
+internal static partial class RunPipelineLog
+{
+    [LoggerMessage(EventId = 2001, Level = LogLevel.Information, Message = "Run {RunId} started: {LanguageId}, {Mode}, sandbox {Sandbox}")]
+    public static partial void RunStarted(ILogger logger, Guid runId, string languageId, RunMode mode, string sandbox);
+
+    [LoggerMessage(EventId = 2002, Level = LogLevel.Information, Message = "Run {RunId} ended: {Verdict} at {Stage}, exit {ExitCode}, {WallMs} ms wall, {CpuMs} ms CPU, {MemoryBytes} bytes")]
+    public static partial void RunEnded(ILogger logger, Guid runId, Verdict verdict, RunStage stage, int? exitCode, long wallMs, long cpuMs, long memoryBytes);
+
+    [LoggerMessage(EventId = 2003, Level = LogLevel.Error, Message = "Run {RunId} failed inside the pipeline")]
+    public static partial void RunFailed(ILogger logger, Guid runId, Exception exception);
+
+    [LoggerMessage(EventId = 2004, Level = LogLevel.Warning, Message = "Run {RunId}: workspace could not be deleted")]
+    public static partial void WorkspaceNotDeleted(ILogger logger, Guid runId, Exception exception);
+}

@@ -1,0 +1,473 @@
+using System.Buffers;
+using System.Text;
+using System.Threading.Channels;
+using IrisIde.Execution.Languages;
+using IrisIde.Execution.Sandboxing;
+using IrisIde.Execution.Workspaces;
+using Microsoft.Extensions.Logging;
+
+namespace IrisIde.Execution.Runs;
+
+/// <summary>
+/// One run in progress: its ordered events, its stdin, and the controls a client has over it.
+/// </summary>
+/// <remarks>
+/// Lifecycle: <see cref="RunPipeline"/> creates the session and starts <c>ExecuteAsync</c> in the
+/// background. Events are written to a bounded channel so a slow reader slows the program down (its
+/// pipe fills) instead of growing memory. A reader that goes away must dispose the session: that stops
+/// the program and lets the pipeline drop, rather than wait on, events nobody will read. The
+/// <see cref="RunExited"/> event is always last and is written after the workspace is gone.
+/// </remarks>
+public sealed class RunSession : IAsyncDisposable
+{
+    /// <summary>Input the program has not read yet; past this, further input is refused with a notice.</summary>
+    public const int MaxPendingInputBytes = 1024 * 1024;
+
+    private const int SIGINT = 2;
+    private const int ReadBufferSize = 16 * 1024;
+
+    private readonly RunPlan _plan;
+    private readonly ISandbox _sandbox;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly long _startedAt;
+    private readonly Channel<RunEvent> _events = Channel.CreateBounded<RunEvent>(new BoundedChannelOptions(1024)
+    {
+        FullMode = BoundedChannelFullMode.Wait,
+        SingleReader = false,
+        SingleWriter = false,
+    });
+    private readonly Channel<string> _input = Channel.CreateUnbounded<string>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly CancellationTokenSource _abandoned = new();
+    private readonly TaskCompletionSource<RunOutcome> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly Lock _gate = new();
+    private ISandboxProcess? _current;
+    private (Verdict Verdict, string Message)? _stopRequest;
+    private long _pendingInputBytes;
+    private long _lastActivity;
+
+    internal RunSession(RunPlan plan, ISandbox sandbox, TimeProvider time, ILogger logger)
+    {
+        _plan = plan;
+        _sandbox = sandbox;
+        _time = time;
+        _logger = logger;
+        _startedAt = time.GetTimestamp();
+        _lastActivity = _startedAt;
+        if (plan.Request.Mode == RunMode.Batch)
+        {
+            if (plan.Request.Stdin is { Length: > 0 } stdin)
+            {
+                _input.Writer.TryWrite(stdin);
+            }
+
+            _input.Writer.TryComplete();
+        }
+    }
+
+    public Guid Id { get; } = Guid.CreateVersion7();
+
+    public LanguageDefinition Language => _plan.Language;
+
+    public RunRequest Request => _plan.Request;
+
+    /// <summary>The events of this run; <see cref="RunExited"/> is last, then the channel completes.</summary>
+    public ChannelReader<RunEvent> Events => _events.Reader;
+
+    /// <summary>Completes with the outcome once the run is over and its workspace deleted.</summary>
+    public Task<RunOutcome> Completion => _completion.Task;
+
+    internal void Start() => _ = Task.Run(ExecuteAsync);
+
+    /// <summary>
+    /// Queues input for the program (delivered once it runs). A lone <c>\r</c> or <c>\r\n</c> becomes
+    /// <c>\n</c>: terminals send carriage returns, programs expect newlines. Returns false when the input
+    /// was refused (stdin closed, run over, or too much unread input); the reason is sent as a notice.
+    /// </summary>
+    public async ValueTask<bool> WriteInputAsync(string text, CancellationToken cancellationToken)
+    {
+        var normalized = NormalizeNewlines(text);
+        if (normalized.Length == 0)
+        {
+            return true;
+        }
+
+        var bytes = Encoding.UTF8.GetByteCount(normalized);
+        if (Interlocked.Add(ref _pendingInputBytes, bytes) > MaxPendingInputBytes)
+        {
+            Interlocked.Add(ref _pendingInputBytes, -bytes);
+            await EmitAsync(new RunNotice($"input refused: the program has more than {MaxPendingInputBytes} bytes of unread input"), cancellationToken);
+            return false;
+        }
+
+        if (!_input.Writer.TryWrite(normalized))
+        {
+            Interlocked.Add(ref _pendingInputBytes, -bytes);
+            return false;
+        }
+
+        Touch();
+        if (_plan.Request.Mode == RunMode.Interactive)
+        {
+            await EmitAsync(new InputEchoed(normalized), cancellationToken);
+        }
+
+        return true;
+    }
+
+    /// <summary>Closes the program's stdin once the queued input is delivered (Ctrl+D).</summary>
+    public void CloseInput() => _input.Writer.TryComplete();
+
+    /// <summary>Sends a signal to the program (SIGINT for Ctrl+C). Ignored before the program runs.</summary>
+    public void Signal(int signal)
+    {
+        Touch();
+        Volatile.Read(ref _current)?.Signal(signal);
+    }
+
+    public void Interrupt() => Signal(SIGINT);
+
+    /// <summary>Ends the run now; the outcome reports <paramref name="verdict"/> (default <c>killed</c>).</summary>
+    public void Stop(Verdict verdict = Verdict.Killed, string message = "stopped by user")
+    {
+        ISandboxProcess? current;
+        lock (_gate)
+        {
+            _stopRequest ??= (verdict, message);
+            current = _current;
+        }
+
+        _input.Writer.TryComplete();
+        current?.Kill(verdict, message);
+    }
+
+    /// <summary>Stops the run if it is still going and waits until it is fully cleaned up.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (!_completion.Task.IsCompleted)
+        {
+            Stop(Verdict.Killed, "the client went away");
+        }
+
+        await _abandoned.CancelAsync();
+        await _completion.Task.ConfigureAwait(false);
+        _abandoned.Dispose();
+    }
+
+    internal static string NormalizeNewlines(string text) =>
+        text.Contains('\r', StringComparison.Ordinal) ? text.Replace("\r\n", "\n", StringComparison.Ordinal).Replace('\r', '\n') : text;
+
+    private async Task ExecuteAsync()
+    {
+        RunOutcome outcome;
+        try
+        {
+            outcome = await ExecuteStagesAsync();
+        }
+        catch (Exception ex)
+        {
+            RunPipelineLog.RunFailed(_logger, Id, ex);
+            outcome = RunOutcome.Failed(RunStage.Run, "internal error: the run could not be completed");
+        }
+
+        RunPipelineLog.RunEnded(_logger, Id, outcome.Verdict, outcome.Stage, outcome.ExitCode,
+            (long)outcome.WallTime.TotalMilliseconds, (long)outcome.CpuTime.TotalMilliseconds, outcome.PeakMemoryBytes);
+        await EmitAsync(new RunExited(outcome), CancellationToken.None);
+        _events.Writer.TryComplete();
+        _completion.TrySetResult(outcome);
+    }
+
+    private async Task<RunOutcome> ExecuteStagesAsync()
+    {
+        var workspace = Workspace.Create(_plan.WorkspaceRoot);
+        try
+        {
+            foreach (var file in _plan.Files)
+            {
+                await workspace.WriteFileAsync(file.Name, file.Content, CancellationToken.None);
+            }
+
+            if (_plan.CompileCommand is { } compile)
+            {
+                await EmitAsync(new CompileStarted(), CancellationToken.None);
+                var (result, output) = await CompileAsync(compile, workspace.Path);
+                var succeeded = result.Verdict == Verdict.Ok && result.ExitCode == 0;
+                await EmitAsync(new CompileFinished(succeeded, output, result), CancellationToken.None);
+                if (!succeeded)
+                {
+                    var verdict = result.Verdict == Verdict.Killed ? Verdict.Killed : Verdict.CompileError;
+                    var message = result.Verdict switch
+                    {
+                        Verdict.Ok or Verdict.RuntimeError => $"compilation failed (exit code {result.ShellExitCode})",
+                        Verdict.Killed => result.Message ?? "stopped during compilation",
+                        _ => $"compilation stopped: {result.Message ?? result.Verdict.ToWireName()}",
+                    };
+                    return RunOutcome.From(result, RunStage.Compile, verdict) with { Message = message };
+                }
+            }
+
+            if (StopRequested() is { } stop)
+            {
+                return new RunOutcome(stop.Verdict, RunStage.Run, null, null, TimeSpan.Zero, TimeSpan.Zero, 0, stop.Message);
+            }
+
+            await EmitAsync(new ProgramStarted(), CancellationToken.None);
+            return await RunProgramAsync(workspace.Path);
+        }
+        finally
+        {
+            try
+            {
+                await workspace.DisposeAsync();
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                RunPipelineLog.WorkspaceNotDeleted(_logger, Id, ex);
+            }
+        }
+    }
+
+    private async Task<(SandboxResult Result, string Output)> CompileAsync(IReadOnlyList<string> command, string workspacePath)
+    {
+        var limits = _plan.CompileLimits;
+        var spec = new SandboxSpec(command, workspacePath, limits.ToSandboxLimits(), _plan.Language.Environment);
+        await using var process = await StartProcessAsync(spec);
+        process.StandardInput.Close();
+        var output = new StringBuilder();
+        var budget = new OutputBudget(limits.OutputBytes, null, _time);
+        var pumps = new[]
+        {
+            PumpAsync(process, process.StandardOutput, budget, text => { lock (output) { output.Append(text); } }),
+            PumpAsync(process, process.StandardError, budget, text => { lock (output) { output.Append(text); } }),
+        };
+        var result = await process.Completion;
+        await Task.WhenAll(pumps);
+        lock (output)
+        {
+            return (result, output.ToString());
+        }
+    }
+
+    private async Task<RunOutcome> RunProgramAsync(string workspacePath)
+    {
+        var limits = _plan.RunLimits;
+        var spec = new SandboxSpec(_plan.RunCommand, workspacePath, limits.ToSandboxLimits(_plan.IdleTimeout), _plan.Language.Environment);
+        await using var process = await StartProcessAsync(spec);
+        using var inputDone = new CancellationTokenSource();
+        var window = limits.OutputWindowSeconds is { } seconds ? TimeSpan.FromSeconds(seconds) : (TimeSpan?)null;
+        var stdout = PumpAsync(process, process.StandardOutput, new OutputBudget(limits.OutputBytes, window, _time),
+            text => EmitAsync(new OutputChunk(OutputStream.Stdout, text), CancellationToken.None));
+        var stderr = PumpAsync(process, process.StandardError, new OutputBudget(limits.OutputBytes, window, _time),
+            text => EmitAsync(new OutputChunk(OutputStream.Stderr, text), CancellationToken.None));
+        var stdin = FeedInputAsync(process.StandardInput, inputDone.Token);
+        var idle = _plan.IdleTimeout is { } idleTimeout ? WatchIdleAsync(process, idleTimeout, inputDone.Token) : Task.CompletedTask;
+
+        var result = await process.Completion;
+        await inputDone.CancelAsync();
+        await Task.WhenAll(stdout, stderr, stdin, idle);
+        return RunOutcome.From(result, RunStage.Run);
+    }
+
+    private async Task<ISandboxProcess> StartProcessAsync(SandboxSpec spec)
+    {
+        var process = await _sandbox.StartAsync(spec, CancellationToken.None);
+        (Verdict Verdict, string Message)? stop;
+        lock (_gate)
+        {
+            _current = process;
+            stop = _stopRequest;
+        }
+
+        if (stop is { } s)
+        {
+            process.Kill(s.Verdict, s.Message);
+        }
+
+        return process;
+    }
+
+    private (Verdict Verdict, string Message)? StopRequested()
+    {
+        lock (_gate)
+        {
+            return _stopRequest;
+        }
+    }
+
+    /// <summary>
+    /// Reads raw bytes as they come (no line buffering) and decodes them with a stateful UTF-8 decoder,
+    /// so a character split across two reads is held back until complete and never split between
+    /// chunks; invalid bytes become U+FFFD.
+    /// </summary>
+    private async Task PumpAsync(ISandboxProcess process, Stream stream, OutputBudget budget, Func<string, ValueTask> emit)
+    {
+        var decoder = new UTF8Encoding(false, false).GetDecoder();
+        var bytes = ArrayPool<byte>.Shared.Rent(ReadBufferSize);
+        var chars = ArrayPool<char>.Shared.Rent(ReadBufferSize + 4);
+        try
+        {
+            while (true)
+            {
+                int read;
+                try
+                {
+                    read = await stream.ReadAsync(bytes.AsMemory(0, ReadBufferSize));
+                }
+                catch (IOException)
+                {
+                    read = 0;
+                }
+
+                if (read == 0)
+                {
+                    var tail = decoder.GetChars(bytes, 0, 0, chars, 0, flush: true);
+                    if (tail > 0)
+                    {
+                        await emit(new string(chars, 0, tail));
+                    }
+
+                    return;
+                }
+
+                Touch();
+                var allowed = budget.Take(read);
+                var count = decoder.GetChars(bytes, 0, allowed, chars, 0, flush: allowed < read);
+                if (count > 0)
+                {
+                    await emit(new string(chars, 0, count));
+                }
+
+                if (allowed < read)
+                {
+                    var message = $"output limit reached: more than {budget.Limit} bytes on one stream{budget.WindowText}";
+                    await EmitAsync(new RunNotice(message), CancellationToken.None);
+                    process.Kill(Verdict.OutputLimit, message);
+                    await DrainAsync(stream, bytes);
+                    return;
+                }
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(bytes);
+            ArrayPool<char>.Shared.Return(chars);
+        }
+    }
+
+    private Task PumpAsync(ISandboxProcess process, Stream stream, OutputBudget budget, Action<string> append) =>
+        PumpAsync(process, stream, budget, text =>
+        {
+            append(text);
+            return ValueTask.CompletedTask;
+        });
+
+    /// <summary>Reads and discards what is left so the writer is not blocked while it is being killed.</summary>
+    private static async Task DrainAsync(Stream stream, byte[] buffer)
+    {
+        try
+        {
+            while (await stream.ReadAsync(buffer) > 0)
+            {
+            }
+        }
+        catch (IOException)
+        {
+        }
+    }
+
+    private async Task FeedInputAsync(Stream stdin, CancellationToken runOver)
+    {
+        try
+        {
+            await foreach (var text in _input.Reader.ReadAllAsync(runOver))
+            {
+                var bytes = Encoding.UTF8.GetBytes(text);
+                Interlocked.Add(ref _pendingInputBytes, -bytes.Length);
+                await stdin.WriteAsync(bytes, runOver);
+                await stdin.FlushAsync(runOver);
+            }
+        }
+        catch (Exception ex) when (ex is IOException or OperationCanceledException or ObjectDisposedException)
+        {
+            // The program closed its stdin or ended: input it never read is dropped.
+            return;
+        }
+
+        try
+        {
+            stdin.Close();
+        }
+        catch (IOException)
+        {
+        }
+    }
+
+    private async Task WatchIdleAsync(ISandboxProcess process, TimeSpan idleTimeout, CancellationToken runOver)
+    {
+        var period = TimeSpan.FromMilliseconds(Math.Clamp(idleTimeout.TotalMilliseconds / 10, 50, 1000));
+        using var timer = new PeriodicTimer(period, _time);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(runOver))
+            {
+                if (_time.GetElapsedTime(Interlocked.Read(ref _lastActivity)) >= idleTimeout)
+                {
+                    var message = $"idle for {idleTimeout.TotalSeconds:0} s with no input or output";
+                    await EmitAsync(new RunNotice(message), CancellationToken.None);
+                    process.Kill(Verdict.Killed, message);
+                    return;
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    private void Touch() => Interlocked.Exchange(ref _lastActivity, _time.GetTimestamp());
+
+    private async ValueTask EmitAsync(RunEvent runEvent, CancellationToken cancellationToken)
+    {
+        var stamped = runEvent with { Elapsed = _time.GetElapsedTime(_startedAt) };
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _abandoned.Token);
+        try
+        {
+            await _events.Writer.WriteAsync(stamped, linked.Token);
+        }
+        catch (OperationCanceledException) when (_abandoned.IsCancellationRequested)
+        {
+            // Nobody reads any more: the event is dropped so the run can finish and clean up.
+        }
+        catch (ChannelClosedException)
+        {
+        }
+    }
+
+    /// <summary>Bytes a stream may still write; refills every window when one is set.</summary>
+    private sealed class OutputBudget(long limit, TimeSpan? window, TimeProvider time)
+    {
+        private readonly Lock _lock = new();
+        private long _used;
+        private long _windowStart = time.GetTimestamp();
+
+        public long Limit => limit;
+
+        public string WindowText => window is { } w ? $" per {w.TotalSeconds:0} s" : string.Empty;
+
+        public int Take(int requested)
+        {
+            lock (_lock)
+            {
+                if (window is { } w && time.GetElapsedTime(_windowStart) >= w)
+                {
+                    _windowStart = time.GetTimestamp();
+                    _used = 0;
+                }
+
+                var allowed = (int)Math.Min(requested, Math.Max(0, limit - _used));
+                _used += requested;
+                return allowed;
+            }
+        }
+    }
+}

@@ -1,0 +1,23 @@
+namespace IrisIde.Execution.Runs;
+
+public enum RunRequestError
+{
+    UnknownLanguage,
+    LanguageUnavailable,
+    NoSource,
+    SourceTooLarge,
+    TooManyFiles,
+    InvalidFileName,
+    DuplicateFileName,
+    InvalidLimits,
+    StdinTooLarge,
+}
+
+/// <summary>A request the pipeline refuses before anything runs. The message is safe to show to the client.</summary>
+public sealed class RunValidationException(RunRequestError error, string message) : Exception(message)
+{
+    public RunRequestError Error { get; } = error;
+
+    /// <summary>True when the request is too big (HTTP 413) rather than wrong (HTTP 400).</summary>
+    public bool IsTooLarge => Error is RunRequestError.SourceTooLarge or RunRequestError.TooManyFiles or RunRequestError.StdinTooLarge;
+}
