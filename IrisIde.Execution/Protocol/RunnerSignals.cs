@@ -1,0 +1,31 @@
+namespace IrisIde.Execution.Protocol;
+
+/// <summary>The signals a client may send by name (<c>{"type":"signal","data":"SIGINT"}</c>), with Linux numbers.</summary>
+public static class RunnerSignals
+{
+    private static readonly Dictionary<string, int> Numbers = new(StringComparer.OrdinalIgnoreCase)
+    {
+        ["SIGHUP"] = 1,
+        ["SIGINT"] = 2,
+        ["SIGQUIT"] = 3,
+        ["SIGKILL"] = 9,
+        ["SIGUSR1"] = 10,
+        ["SIGUSR2"] = 12,
+        ["SIGTERM"] = 15,
+    };
+
+    public static IEnumerable<string> Names => Numbers.Keys;
+
+    /// <summary>Accepts <c>SIGINT</c> or <c>INT</c>, in any case.</summary>
+    public static bool TryParse(string? name, out int number)
+    {
+        number = 0;
+        if (string.IsNullOrWhiteSpace(name))
+        {
+            return false;
+        }
+
+        var trimmed = name.Trim();
+        return Numbers.TryGetValue(trimmed, out number) || Numbers.TryGetValue("SIG" + trimmed, out number);
+    }
+}

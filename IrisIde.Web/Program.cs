@@ -1,0 +1,25 @@
+using IrisIde.Execution;
+using IrisIde.Execution.Protocol;
+using IrisIde.Web.Home;
+using IrisIde.Web.Languages;
+using IrisIde.Web.Runner;
+
+var builder = WebApplication.CreateBuilder(args);
+
+builder.Services.AddIrisExecution(builder.Configuration).AddRunnerProtocol();
+builder.Services.AddRunnerAccess(builder.Configuration);
+builder.Services.AddLanguagesApi();
+builder.Services.AddHealthChecks();
+
+var app = builder.Build();
+
+app.UseRunnerWebSockets();
+app.MapHomePage();
+app.MapRunnerProtocol("/ws");
+app.MapLanguagesApi();
+app.MapHealthChecks("/healthz");
+
+app.Run();
+
+/// <summary>The web host; public so integration tests can start it with <c>WebApplicationFactory&lt;Program&gt;</c>.</summary>
+public partial class Program;

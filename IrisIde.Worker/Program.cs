@@ -1,0 +1,35 @@
+namespace IrisIde.Worker;
+
+/// <summary>One executable, two modes chosen by the first argument: <c>runner</c> and <c>worker</c>.</summary>
+public static class Program
+{
+    /// <summary>Exit code for a mode that cannot start (wrong usage, or not built yet).</summary>
+    public const int UsageExitCode = 2;
+
+    public static async Task<int> Main(string[] args)
+    {
+        var mode = args.Length > 0 ? args[0] : null;
+        switch (mode)
+        {
+            case "runner":
+                await using (var app = RunnerHost.Build(args[1..]))
+                {
+                    await app.RunAsync();
+                }
+
+                return 0;
+
+            case "worker":
+                await Console.Error.WriteLineAsync("IrisIde.Worker: worker mode arrives with the batch issue; it is not implemented yet. Use 'runner'.");
+                return UsageExitCode;
+
+            default:
+                await Console.Error.WriteLineAsync("""
+                    usage: IrisIde.Worker <mode> [options]
+                      runner   serve the iris-runner protocol on /ws (and /healthz); listens on ASPNETCORE_URLS or http://0.0.0.0:8080
+                      worker   batch consumer (arrives with the batch issue)
+                    """);
+                return UsageExitCode;
+        }
+    }
+}

@@ -1,0 +1,42 @@
+using IrisIde.Execution;
+using IrisIde.Execution.Protocol;
+
+namespace IrisIde.Worker;
+
+/// <summary>
+/// Runner mode: a Kestrel server with <c>/ws</c> (the iris-runner protocol, the same handler as the web
+/// host) and <c>/healthz</c>. This is the entry point of the runner container and pod.
+/// </summary>
+public static class RunnerHost
+{
+    public const string DefaultUrl = "http://0.0.0.0:8080";
+
+    /// <summary>
+    /// Builds the runner. <paramref name="configure"/> lets tests adjust services and configuration
+    /// before the app is built.
+    /// </summary>
+    public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
+    {
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions
+        {
+            Args = args,
+            ContentRootPath = AppContext.BaseDirectory,
+        });
+
+        // ASPNETCORE_URLS / --urls / ASPNETCORE_HTTP_PORTS win; otherwise all interfaces on 8080, as a pod needs.
+        if (string.IsNullOrEmpty(builder.Configuration["urls"]) && string.IsNullOrEmpty(builder.Configuration["http_ports"]))
+        {
+            builder.WebHost.UseUrls(DefaultUrl);
+        }
+
+        builder.Services.AddIrisExecution(builder.Configuration).AddRunnerProtocol();
+        builder.Services.AddHealthChecks();
+        configure?.Invoke(builder);
+
+        var app = builder.Build();
+        app.UseRunnerWebSockets();
+        app.MapRunnerWebSocket("/ws");
+        app.MapHealthChecks("/healthz");
+        return app;
+    }
+}
