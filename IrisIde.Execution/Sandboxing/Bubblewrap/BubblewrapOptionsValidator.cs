@@ -1,0 +1,70 @@
+using Microsoft.Extensions.Options;
+
+namespace IrisIde.Execution.Sandboxing.Bubblewrap;
+
+internal sealed class BubblewrapOptionsValidator : IValidateOptions<BubblewrapOptions>
+{
+    // Places the sandbox builds itself; a bind on top would silently replace them.
+    private static readonly string[] ReservedTargets = ["/", "/proc", "/dev", "/tmp", "/etc", SandboxSpec.SandboxWorkspacePath];
+
+    public ValidateOptionsResult Validate(string? name, BubblewrapOptions options)
+    {
+        var failures = new List<string>();
+        RequireExecutable(failures, nameof(options.BwrapPath), options.BwrapPath);
+        RequireExecutable(failures, nameof(options.SetprivPath), options.SetprivPath);
+        RequireExecutable(failures, nameof(options.PrlimitPath), options.PrlimitPath);
+
+        if (options.Uid <= 0 || options.Gid <= 0)
+        {
+            failures.Add("Uid and Gid must be positive: the sandbox must never run as root.");
+        }
+
+        if (!Path.IsPathRooted(options.CgroupRoot))
+        {
+            failures.Add($"CgroupRoot must be an absolute path, not '{options.CgroupRoot}'.");
+        }
+
+        if (string.IsNullOrWhiteSpace(options.CgroupParent) || Path.IsPathRooted(options.CgroupParent)
+            || options.CgroupParent.Split('/').Any(part => part is "" or "." or ".."))
+        {
+            failures.Add($"CgroupParent must be a relative path without '.' or '..' segments, not '{options.CgroupParent}'.");
+        }
+
+        if (options.TmpfsSizeBytes < 1024 * 1024)
+        {
+            failures.Add("TmpfsSizeBytes must be at least 1 MiB.");
+        }
+
+        if (string.IsNullOrWhiteSpace(options.Hostname))
+        {
+            failures.Add("Hostname must not be empty.");
+        }
+
+        foreach (var bind in options.ExtraReadOnlyBinds)
+        {
+            var target = string.IsNullOrEmpty(bind.Target) ? bind.Source : bind.Target;
+            if (!Path.IsPathRooted(bind.Source) || !Path.IsPathRooted(target))
+            {
+                failures.Add($"ExtraReadOnlyBinds: source and target must be absolute ('{bind.Source}' → '{target}').");
+            }
+            else if (ReservedTargets.Contains(target.TrimEnd('/') is { Length: > 0 } trimmed ? trimmed : "/"))
+            {
+                failures.Add($"ExtraReadOnlyBinds: '{target}' is managed by the sandbox and cannot be replaced.");
+            }
+            else if (!bind.Optional && !Path.Exists(bind.Source))
+            {
+                failures.Add($"ExtraReadOnlyBinds: '{bind.Source}' does not exist (mark it Optional if that is expected).");
+            }
+        }
+
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+
+    private static void RequireExecutable(List<string> failures, string key, string path)
+    {
+        if (!Path.IsPathRooted(path) || !File.Exists(path))
+        {
+            failures.Add($"{key} must be the absolute path of an existing executable, not '{path}'.");
+        }
+    }
+}

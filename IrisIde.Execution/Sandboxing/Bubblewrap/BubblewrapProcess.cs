@@ -1,0 +1,353 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using IrisIde.Execution.Sandboxing.Cgroups;
+using Microsoft.Extensions.Logging;
+
+namespace IrisIde.Execution.Sandboxing.Bubblewrap;
+
+/// <summary>
+/// One bubblewrap run: supervision, limits, teardown.
+///
+/// Process tree (host pids): launcher P (sh → prlimit → setpriv → bwrap, one process thanks to exec)
+/// → bwrap's init I (pid 1 of the sandbox's pid namespace) → program X (pid 2) → its descendants.
+/// All of them are in the run's cgroup from P's first instruction.
+///
+/// Supervision polls every 100 ms: wall clock, and CPU time of the whole cgroup (children included).
+/// A limit or <see cref="Kill"/> ends the tree.
+///
+/// Teardown, in this order, so no process and no zombie survives:
+/// 1. SIGKILL I. The kernel then kills every process of the pid namespace (daemons, setsid and
+///    double-fork escapees included, they cannot leave the namespace) and P, still alive, reaps I.
+///    Killing P first would orphan I to the host's init, which may never reap it.
+/// 2. Wait for P to exit (SIGKILL it if it does not).
+/// 3. Kill everything still in the cgroup until it is empty (covers a launcher killed before bwrap).
+/// 4. Read the final usage (counters are complete only now), remove the cgroup, then complete.
+/// </summary>
+internal sealed class BubblewrapProcess : ISandboxProcess
+{
+    private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(100);
+    private static readonly TimeSpan LauncherExitTimeout = TimeSpan.FromSeconds(5);
+    private static readonly TimeSpan CgroupKillTimeout = TimeSpan.FromSeconds(10);
+
+    private readonly string _runId;
+    private readonly Process _process;
+    private readonly IRunCgroup _cgroup;
+    private readonly SandboxLimits _limits;
+    private readonly string _statusFile;
+    private readonly Stopwatch _stopwatch;
+    private readonly ILogger _logger;
+    private readonly Lock _killLock = new();
+    private readonly TaskCompletionSource _killRequested = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private (Verdict Verdict, string? Message)? _killReason;
+    private bool _exitedOnItsOwn;
+
+    public BubblewrapProcess(
+        string runId, Process process, IRunCgroup cgroup, SandboxLimits limits, string statusFile, Stopwatch stopwatch, ILogger logger)
+    {
+        _runId = runId;
+        _process = process;
+        _cgroup = cgroup;
+        _limits = limits;
+        _statusFile = statusFile;
+        _stopwatch = stopwatch;
+        _logger = logger;
+        StandardInput = process.StandardInput.BaseStream;
+        StandardOutput = process.StandardOutput.BaseStream;
+        StandardError = process.StandardError.BaseStream;
+        Completion = Task.Run(SuperviseAsync);
+    }
+
+    public Stream StandardInput { get; }
+
+    public Stream StandardOutput { get; }
+
+    public Stream StandardError { get; }
+
+    public Task<SandboxResult> Completion { get; }
+
+    public void Kill(Verdict verdict, string? message = null)
+    {
+        lock (_killLock)
+        {
+            // The first reason wins, and a program that already ended on its own keeps its verdict.
+            if (_killReason is not null || _exitedOnItsOwn)
+            {
+                return;
+            }
+
+            _killReason = (verdict, message);
+        }
+
+        BubblewrapSandboxLog.Killing(_logger, _runId, verdict);
+        _killRequested.TrySetResult();
+    }
+
+    /// <summary>
+    /// Delivers the signal to the program's process group, as a terminal's Ctrl+C would: bwrap's
+    /// --new-session made the program (pid 2 inside) a session and group leader.
+    /// </summary>
+    public void Signal(int signal)
+    {
+        if (FindProgramPid() is not { } pid
+            || (Interop.Kill(-pid, signal) != 0 && Interop.Kill(pid, signal) != 0))
+        {
+            BubblewrapSandboxLog.SignalNotDelivered(_logger, _runId, signal);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Kill(Verdict.Killed, "The run was ended.");
+        try
+        {
+            await Completion.WaitAsync(TimeSpan.FromSeconds(30));
+        }
+        catch (TimeoutException)
+        {
+            BubblewrapSandboxLog.KillTimedOut(_logger, _runId);
+        }
+
+        _process.Dispose();
+    }
+
+    private async Task<SandboxResult> SuperviseAsync()
+    {
+        var exited = _process.WaitForExitAsync(CancellationToken.None);
+        var sampledPeak = 0L;
+        try
+        {
+            while (!exited.IsCompleted && !_killRequested.Task.IsCompleted)
+            {
+                await Task.WhenAny(exited, _killRequested.Task, Task.Delay(PollInterval));
+                if (exited.IsCompleted || _killRequested.Task.IsCompleted)
+                {
+                    break;
+                }
+
+                if (_stopwatch.Elapsed >= _limits.WallTime)
+                {
+                    Kill(Verdict.TimeLimit, string.Create(CultureInfo.InvariantCulture, $"Wall time limit of {_limits.WallTime.TotalSeconds:0.###} s exceeded."));
+                }
+                else if (_cgroup.ReadCpuTime() > _limits.CpuTime)
+                {
+                    Kill(Verdict.TimeLimit, CpuLimitMessage());
+                }
+                else
+                {
+                    sampledPeak = Math.Max(sampledPeak, _cgroup.ReadUsage().CurrentMemoryBytes);
+                }
+            }
+
+            lock (_killLock)
+            {
+                _exitedOnItsOwn = _killReason is null;
+            }
+
+            var wallTime = await EndTreeAsync(exited);
+            var status = ReadStatus();
+            if (status.InitPid is { } initPid)
+            {
+                await OrphanReaper.ReapAsync(initPid, TimeSpan.FromSeconds(2), CancellationToken.None);
+            }
+
+            var usage = _cgroup.ReadUsage();
+            if (!await _cgroup.DeleteAsync(CancellationToken.None))
+            {
+                BubblewrapSandboxLog.CgroupNotRemoved(_logger, _runId);
+            }
+
+            var result = BuildResult(status, wallTime, usage with { PeakMemoryBytes = Math.Max(usage.PeakMemoryBytes, sampledPeak) });
+            BubblewrapSandboxLog.RunEnded(_logger, _runId, result.Verdict, result.ExitCode, result.Signal,
+                (long)result.WallTime.TotalMilliseconds, (long)result.CpuTime.TotalMilliseconds, result.PeakMemoryBytes);
+            return result;
+        }
+        catch (Exception exception)
+        {
+            BubblewrapSandboxLog.SupervisionFailed(_logger, _runId, exception);
+            await _cgroup.KillAllAsync(CgroupKillTimeout, CancellationToken.None);
+            await _cgroup.DeleteAsync(CancellationToken.None);
+            return new SandboxResult(null, null, Verdict.InternalError, _stopwatch.Elapsed, TimeSpan.Zero, 0, "The sandbox failed.");
+        }
+        finally
+        {
+            File.Delete(_statusFile);
+        }
+    }
+
+    /// <summary>Ends every process of the run (see the type's comment); returns the wall time at exit.</summary>
+    private async Task<TimeSpan> EndTreeAsync(Task exited)
+    {
+        if (!exited.IsCompleted)
+        {
+            var children = _cgroup.ReadProcesses().Where(pid => ParentPid(pid) == _process.Id).ToArray();
+            foreach (var pid in children)
+            {
+                _ = Interop.Kill(pid, Interop.SIGKILL);
+            }
+
+            if (children.Length == 0 || !await CompletesWithinAsync(exited, LauncherExitTimeout))
+            {
+                // No init yet (bwrap not started) or the launcher did not follow: kill it directly.
+                _process.Kill();
+                await CompletesWithinAsync(exited, LauncherExitTimeout);
+            }
+        }
+
+        var wallTime = _stopwatch.Elapsed;
+        if (!await _cgroup.KillAllAsync(CgroupKillTimeout, CancellationToken.None))
+        {
+            BubblewrapSandboxLog.KillTimedOut(_logger, _runId);
+        }
+
+        return wallTime;
+    }
+
+    private SandboxResult BuildResult(BwrapStatus status, TimeSpan wallTime, CgroupUsage usage)
+    {
+        var (initPid, statusExitCode) = status;
+        var programStarted = initPid is not null;
+        var raw = statusExitCode ?? (_process.HasExited ? _process.ExitCode : 128 + Interop.SIGKILL);
+
+        // bwrap reports a program killed by signal n as 128 + n, like a shell.
+        int? exitCode = raw;
+        int? signal = null;
+        if (raw is > 128 and <= 128 + 64)
+        {
+            signal = raw - 128;
+            exitCode = null;
+        }
+
+        (Verdict Verdict, string? Message) outcome;
+        lock (_killLock)
+        {
+            outcome = _killReason ?? default;
+        }
+
+        if (_killReason is null)
+        {
+            if (!programStarted)
+            {
+                BubblewrapSandboxLog.SandboxSetupFailed(_logger, _runId, raw);
+                outcome = (Verdict.InternalError, string.Create(CultureInfo.InvariantCulture, $"The sandbox could not start the program (launcher exit {raw})."));
+            }
+            else if (usage.OomKills > 0)
+            {
+                outcome = (Verdict.MemoryLimit, string.Create(CultureInfo.InvariantCulture, $"Memory limit of {_limits.MemoryBytes / (1024.0 * 1024):0.#} MiB exceeded."));
+            }
+            else if (signal == Interop.SIGXCPU || usage.CpuTime > _limits.CpuTime)
+            {
+                outcome = (Verdict.TimeLimit, CpuLimitMessage());
+            }
+            else if (exitCode == 0)
+            {
+                outcome = (Verdict.Ok, null);
+            }
+            else
+            {
+                outcome = (Verdict.RuntimeError, signal switch
+                {
+                    Interop.SIGXFSZ => string.Create(CultureInfo.InvariantCulture, $"File size limit of {_limits.MaxFileSizeBytes} bytes exceeded."),
+                    _ when usage.ProcessLimitHits > 0 => string.Create(CultureInfo.InvariantCulture, $"Process limit of {_limits.MaxProcesses} reached."),
+                    { } n => string.Create(CultureInfo.InvariantCulture, $"Ended by signal {n}."),
+                    null => null,
+                });
+            }
+        }
+
+        return new SandboxResult(exitCode, signal, outcome.Verdict, wallTime, usage.CpuTime, usage.PeakMemoryBytes, outcome.Message);
+    }
+
+    private string CpuLimitMessage() =>
+        string.Create(CultureInfo.InvariantCulture, $"CPU time limit of {_limits.CpuTime.TotalSeconds:0.###} s exceeded.");
+
+    private readonly record struct BwrapStatus(int? InitPid, int? ExitCode);
+
+    /// <summary>
+    /// bwrap's --json-status-fd: "child-pid" (host pid of the namespace's init) once the sandbox is
+    /// up, "exit-code" at the end.
+    /// </summary>
+    private BwrapStatus ReadStatus()
+    {
+        int? initPid = null;
+        int? exitCode = null;
+        if (!File.Exists(_statusFile))
+        {
+            return new BwrapStatus(initPid, exitCode);
+        }
+
+        foreach (var line in File.ReadAllLines(_statusFile))
+        {
+            try
+            {
+                using var document = JsonDocument.Parse(line);
+                if (document.RootElement.TryGetProperty("child-pid", out var child) && child.TryGetInt32(out var pid))
+                {
+                    initPid = pid;
+                }
+
+                if (document.RootElement.TryGetProperty("exit-code", out var code) && code.TryGetInt32(out var value))
+                {
+                    exitCode = value;
+                }
+            }
+            catch (JsonException)
+            {
+                // A half-written line from a bwrap killed mid-write.
+            }
+        }
+
+        return new BwrapStatus(initPid, exitCode);
+    }
+
+    /// <summary>The program's host pid: the process of the run that is pid 2 in the sandbox's pid namespace.</summary>
+    private int? FindProgramPid()
+    {
+        foreach (var pid in _cgroup.ReadProcesses())
+        {
+            try
+            {
+                var nsPid = File.ReadLines($"/proc/{pid}/status").FirstOrDefault(l => l.StartsWith("NSpid:", StringComparison.Ordinal));
+                var fields = nsPid?.Split('\t', StringSplitOptions.RemoveEmptyEntries);
+                if (fields is { Length: 3 } && fields[2] == "2")
+                {
+                    return pid;
+                }
+            }
+            catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+            {
+                // Exited while we looked.
+            }
+        }
+
+        return null;
+    }
+
+    private static int? ParentPid(int pid)
+    {
+        try
+        {
+            // /proc/<pid>/stat: "pid (comm) state ppid ..."; comm may contain spaces and parentheses.
+            var stat = File.ReadAllText($"/proc/{pid}/stat");
+            var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+            return int.Parse(fields[1], CultureInfo.InvariantCulture);
+        }
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException or FormatException)
+        {
+            return null;
+        }
+    }
+
+    private static async Task<bool> CompletesWithinAsync(Task task, TimeSpan timeout)
+    {
+        try
+        {
+            await task.WaitAsync(timeout);
+            return true;
+        }
+        catch (TimeoutException)
+        {
+            return false;
+        }
+    }
+}

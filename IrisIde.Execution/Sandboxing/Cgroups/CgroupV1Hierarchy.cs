@@ -1,0 +1,222 @@
+using System.Globalization;
+using Microsoft.Extensions.Logging;
+
+namespace IrisIde.Execution.Sandboxing.Cgroups;
+
+/// <summary>
+/// cgroup v1: one directory per run in each needed hierarchy (memory, pids, cpu, cpuacct and, when
+/// mounted, freezer). Co-mounted controllers ("cpu,cpuacct") share one directory.
+/// </summary>
+internal sealed class CgroupV1Hierarchy(
+    IReadOnlyDictionary<string, string> controllerDirectories, string parentName, ICgroupFileSystem fileSystem, ILogger logger)
+    : ICgroupHierarchy
+{
+    private static readonly string[] UsedControllers = ["memory", "pids", "cpu", "cpuacct", "freezer"];
+
+    private bool _warnedAboutSwap;
+
+    public CgroupVersion Version => CgroupVersion.V1;
+
+    public string ParentPath => Path.Combine(controllerDirectories.GetValueOrDefault("memory") ?? controllerDirectories.Values.First(), parentName);
+
+    public IRunCgroup CreateRun(string name, SandboxLimits limits)
+    {
+        foreach (var required in CgroupLayout.RequiredV1Controllers)
+        {
+            if (!controllerDirectories.ContainsKey(required))
+            {
+                throw new NotSupportedException($"The cgroup v1 controller '{required}' is not mounted.");
+            }
+        }
+
+        // Only the controllers we use: joining e.g. cpuset would need its cpus/mems set first.
+        var run = new CgroupV1RunCgroup(
+            name,
+            controllerDirectories
+                .Where(pair => UsedControllers.Contains(pair.Key))
+                .ToDictionary(pair => pair.Key, pair => Path.Combine(pair.Value, parentName, name), StringComparer.Ordinal),
+            fileSystem,
+            logger);
+        try
+        {
+            run.Create(limits, ref _warnedAboutSwap);
+        }
+        catch
+        {
+            _ = run.DeleteAsync(CancellationToken.None);
+            throw;
+        }
+
+        return run;
+    }
+}
+
+/// <summary>
+/// Teardown design: freeze the run (freezer.state = FROZEN) so a fork loop cannot outrun us, SIGKILL
+/// every pid in every hierarchy, thaw so the kills are delivered, and repeat until all cgroup.procs
+/// are empty; only then rmdir. Without a freezer the kill loop alone still converges because
+/// pids.max bounds how many processes can appear between two passes.
+/// </summary>
+internal sealed class CgroupV1RunCgroup(
+    string name, IReadOnlyDictionary<string, string> controllerDirectories, ICgroupFileSystem fileSystem, ILogger logger)
+    : IRunCgroup
+{
+    private readonly string[] _directories = controllerDirectories.Values.Distinct(StringComparer.Ordinal).ToArray();
+
+    public string Name => name;
+
+    public CgroupVersion Version => CgroupVersion.V1;
+
+    public IReadOnlyList<string> ProcessFiles => _directories.Select(d => Path.Combine(d, "cgroup.procs")).ToArray();
+
+    private string Memory(string file) => Path.Combine(controllerDirectories["memory"], file);
+
+    private string? Freezer => controllerDirectories.TryGetValue("freezer", out var directory) ? directory : null;
+
+    internal void Create(SandboxLimits limits, ref bool warnedAboutSwap)
+    {
+        foreach (var directory in _directories)
+        {
+            fileSystem.CreateDirectory(directory);
+        }
+
+        var memory = limits.MemoryBytes.ToString(CultureInfo.InvariantCulture);
+        fileSystem.Write(Memory("memory.limit_in_bytes"), memory);
+
+        // memory+swap must be at least memory, so it is written second. Without it a tree could
+        // push pages to swap and use more than its limit.
+        if (fileSystem.FileExists(Memory("memory.memsw.limit_in_bytes")))
+        {
+            fileSystem.Write(Memory("memory.memsw.limit_in_bytes"), memory);
+        }
+        else
+        {
+            TryWrite(Memory("memory.swappiness"), "0");
+            if (!warnedAboutSwap)
+            {
+                warnedAboutSwap = true;
+                CgroupLog.NoSwapAccounting(logger, Memory(""));
+            }
+        }
+
+        fileSystem.Write(Path.Combine(controllerDirectories["pids"], "pids.max"), limits.MaxProcesses.ToString(CultureInfo.InvariantCulture));
+
+        var cpu = controllerDirectories["cpu"];
+        fileSystem.Write(Path.Combine(cpu, "cpu.cfs_period_us"), CpuQuota.PeriodMicroseconds.ToString(CultureInfo.InvariantCulture));
+        fileSystem.Write(Path.Combine(cpu, "cpu.cfs_quota_us"), CpuQuota.QuotaMicroseconds(limits.CpuCores).ToString(CultureInfo.InvariantCulture));
+    }
+
+    public void AddProcess(int pid)
+    {
+        foreach (var file in ProcessFiles)
+        {
+            fileSystem.Write(file, pid.ToString(CultureInfo.InvariantCulture));
+        }
+    }
+
+    public IReadOnlyList<int> ReadProcesses()
+    {
+        var pids = new HashSet<int>();
+        foreach (var file in ProcessFiles)
+        {
+            if (fileSystem.FileExists(file))
+            {
+                pids.UnionWith(CgroupProcesses.Parse(fileSystem.ReadAllText(file)));
+            }
+        }
+
+        return pids.ToArray();
+    }
+
+    public TimeSpan ReadCpuTime() =>
+        TimeSpan.FromTicks(CgroupProcesses.ReadNumber(fileSystem, Path.Combine(controllerDirectories["cpuacct"], "cpuacct.usage")) / 100);
+
+    public CgroupUsage ReadUsage()
+    {
+        // oom_kill in memory.oom_control (Linux 4.13+) counts real OOM kills; failcnt also counts
+        // harmless reclaim, so it is only the fallback on kernels without oom_kill.
+        var oomControl = Memory("memory.oom_control");
+        var oomKills = fileSystem.FileExists(oomControl) && fileSystem.ReadAllText(oomControl).Contains("oom_kill ", StringComparison.Ordinal)
+            ? CgroupProcesses.ReadKeyedValue(fileSystem, oomControl, "oom_kill")
+            : CgroupProcesses.ReadNumber(fileSystem, Memory("memory.failcnt"));
+        return new CgroupUsage(
+            ReadCpuTime(),
+            CgroupProcesses.ReadNumber(fileSystem, Memory("memory.max_usage_in_bytes")),
+            CgroupProcesses.ReadNumber(fileSystem, Memory("memory.usage_in_bytes")),
+            oomKills,
+            CgroupProcesses.ReadKeyedValue(fileSystem, Path.Combine(controllerDirectories["pids"], "pids.events"), "max"));
+    }
+
+    public async Task<bool> KillAllAsync(TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var frozen = Freezer is not null && await FreezeAsync(Freezer, cancellationToken);
+        try
+        {
+            if (frozen)
+            {
+                // One pass while frozen: nothing can fork between the read and the kill.
+                foreach (var pid in ReadProcesses())
+                {
+                    _ = Interop.Kill(pid, Interop.SIGKILL);
+                }
+            }
+        }
+        finally
+        {
+            if (frozen)
+            {
+                // SIGKILL is only acted upon once the task runs again.
+                TryWrite(Path.Combine(Freezer!, "freezer.state"), "THAWED");
+            }
+        }
+
+        return await CgroupProcesses.KillUntilEmptyAsync(ReadProcesses, timeout, cancellationToken);
+    }
+
+    private async Task<bool> FreezeAsync(string freezer, CancellationToken cancellationToken)
+    {
+        var state = Path.Combine(freezer, "freezer.state");
+        if (!TryWrite(state, "FROZEN"))
+        {
+            return false;
+        }
+
+        for (var attempt = 0; attempt < 100; attempt++)
+        {
+            if (fileSystem.ReadAllText(state).Trim() == "FROZEN")
+            {
+                return true;
+            }
+
+            await Task.Delay(TimeSpan.FromMilliseconds(5), cancellationToken);
+        }
+
+        CgroupLog.FreezeTimedOut(logger, freezer);
+        return true;
+    }
+
+    public async Task<bool> DeleteAsync(CancellationToken cancellationToken)
+    {
+        var all = true;
+        foreach (var directory in _directories)
+        {
+            all &= await CgroupProcesses.DeleteDirectoryAsync(fileSystem, directory, cancellationToken);
+        }
+
+        return all;
+    }
+
+    private bool TryWrite(string path, string value)
+    {
+        try
+        {
+            fileSystem.Write(path, value);
+            return true;
+        }
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+        {
+            CgroupLog.OptionalWriteFailed(logger, path, exception);
+            return false;
+        }
+    }
+}

@@ -1,0 +1,32 @@
+namespace IrisIde.Execution.Sandboxing.Cgroups;
+
+/// <summary>The cgroup (one per hierarchy on v1) that holds every process of one run.</summary>
+internal interface IRunCgroup
+{
+    string Name { get; }
+
+    CgroupVersion Version { get; }
+
+    /// <summary>
+    /// The cgroup.procs files a launcher writes its own pid into before it execs the sandbox, so that
+    /// nothing the run starts escapes accounting.
+    /// </summary>
+    IReadOnlyList<string> ProcessFiles { get; }
+
+    /// <summary>Moves an existing process into the run's cgroup.</summary>
+    void AddProcess(int pid);
+
+    /// <summary>Pids currently in the cgroup (all hierarchies on v1).</summary>
+    IReadOnlyList<int> ReadProcesses();
+
+    /// <summary>CPU time only: cheap enough to poll every 100 ms.</summary>
+    TimeSpan ReadCpuTime();
+
+    CgroupUsage ReadUsage();
+
+    /// <summary>Kills every process in the cgroup and returns once it is empty (or the timeout passed).</summary>
+    Task<bool> KillAllAsync(TimeSpan timeout, CancellationToken cancellationToken);
+
+    /// <summary>Removes the cgroup directories; returns false when some could not be removed.</summary>
+    Task<bool> DeleteAsync(CancellationToken cancellationToken);
+}

@@ -1,0 +1,28 @@
+using IrisIde.Execution.Sandboxing.Bubblewrap;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+
+namespace IrisIde.Execution.Sandboxing;
+
+public static class SandboxServiceCollectionExtensions
+{
+    /// <summary>
+    /// Registers <see cref="BubblewrapSandbox"/> as the <see cref="ISandbox"/> (unless the host already
+    /// registered one), with <see cref="BubblewrapOptions"/> bound from <c>Iris:Sandbox</c> and
+    /// validated at start-up.
+    /// </summary>
+    public static IServiceCollection AddBubblewrapSandbox(this IServiceCollection services, Action<BubblewrapOptions>? configure = null)
+    {
+        var options = services.AddOptions<BubblewrapOptions>().BindConfiguration(BubblewrapOptions.SectionName).ValidateOnStart();
+        if (configure is not null)
+        {
+            options.Configure(configure);
+        }
+
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<BubblewrapOptions>, BubblewrapOptionsValidator>());
+        services.TryAddSingleton<BubblewrapSandbox>();
+        services.TryAddSingleton<ISandbox>(provider => provider.GetRequiredService<BubblewrapSandbox>());
+        return services;
+    }
+}

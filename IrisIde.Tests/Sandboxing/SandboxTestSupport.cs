@@ -1,0 +1,128 @@
+using System.Text;
+using IrisIde.Execution.Sandboxing;
+
+namespace IrisIde.Tests.Sandboxing;
+
+/// <summary>A temp folder the sandbox may use as its workspace; traversable by the sandbox uid.</summary>
+internal sealed class TestWorkspace : IDisposable
+{
+    public TestWorkspace()
+    {
+        Path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "iris-sandbox-test-" + Guid.NewGuid().ToString("N")[..12]);
+        Directory.CreateDirectory(Path);
+    }
+
+    public string Path { get; }
+
+    public string Write(string name, string content)
+    {
+        var path = System.IO.Path.Combine(Path, name);
+        File.WriteAllText(path, content);
+        return path;
+    }
+
+    public void Dispose()
+    {
+        try
+        {
+            Directory.Delete(Path, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+}
+
+internal sealed record RunOutput(SandboxResult Result, string Stdout, string Stderr);
+
+internal static class SandboxRunner
+{
+    public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
+
+    public static SandboxLimits DefaultLimits { get; } = new()
+    {
+        WallTime = TimeSpan.FromSeconds(10),
+        CpuTime = TimeSpan.FromSeconds(5),
+        MemoryBytes = 256L * 1024 * 1024,
+        MaxProcesses = 64,
+        MaxFileSizeBytes = 16L * 1024 * 1024,
+    };
+
+    public static async Task<RunOutput> RunAsync(
+        ISandbox sandbox,
+        TestWorkspace workspace,
+        string[] command,
+        string? stdin = null,
+        SandboxLimits? limits = null,
+        IReadOnlyDictionary<string, string>? environment = null,
+        Func<ISandboxProcess, Task>? whileRunning = null)
+    {
+        await using var process = await sandbox
+            .StartAsync(new SandboxSpec(command, workspace.Path, limits ?? DefaultLimits, environment), CancellationToken.None)
+            .WaitAsync(Timeout);
+        var stdout = ReadAllAsync(process.StandardOutput);
+        var stderr = ReadAllAsync(process.StandardError);
+        if (stdin is not null)
+        {
+            try
+            {
+                await process.StandardInput.WriteAsync(Encoding.UTF8.GetBytes(stdin)).AsTask().WaitAsync(Timeout);
+            }
+            catch (IOException)
+            {
+                // The program did not read its input.
+            }
+        }
+
+        if (whileRunning is not null)
+        {
+            await whileRunning(process).WaitAsync(Timeout);
+        }
+
+        try
+        {
+            await process.StandardInput.DisposeAsync().AsTask().WaitAsync(Timeout);
+        }
+        catch (IOException)
+        {
+        }
+
+        var result = await process.Completion.WaitAsync(Timeout);
+        return new RunOutput(result, await stdout.WaitAsync(Timeout), await stderr.WaitAsync(Timeout));
+    }
+
+    private static async Task<string> ReadAllAsync(Stream stream)
+    {
+        using var buffer = new MemoryStream();
+        await stream.CopyToAsync(buffer);
+        return Encoding.UTF8.GetString(buffer.ToArray());
+    }
+
+    /// <summary>Host processes (zombies included) owned by <paramref name="uid"/>.</summary>
+    public static IReadOnlyList<string> ProcessesOwnedBy(int uid)
+    {
+        var found = new List<string>();
+        foreach (var directory in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(System.IO.Path.GetFileName(directory), out _))
+            {
+                continue;
+            }
+
+            try
+            {
+                var status = File.ReadAllLines(System.IO.Path.Combine(directory, "status"));
+                var uidLine = status.FirstOrDefault(l => l.StartsWith("Uid:", StringComparison.Ordinal));
+                if (uidLine is not null && uidLine.Split('\t', StringSplitOptions.RemoveEmptyEntries).Skip(1).Any(u => u == uid.ToString(System.Globalization.CultureInfo.InvariantCulture)))
+                {
+                    found.Add($"{System.IO.Path.GetFileName(directory)} {status[0]} {status.FirstOrDefault(l => l.StartsWith("State:", StringComparison.Ordinal))} {status.FirstOrDefault(l => l.StartsWith("PPid:", StringComparison.Ordinal))} {status.FirstOrDefault(l => l.StartsWith("NSpid:", StringComparison.Ordinal))}");
+                }
+            }
+            catch (IOException)
+            {
+            }
+        }
+
+        return found;
+    }
+}
