@@ -1,5 +1,6 @@
 using IrisIde.Execution;
 using IrisIde.Execution.Protocol;
+using IrisIde.Execution.Sandboxing;
 using IrisIde.Web.Home;
 using IrisIde.Web.Languages;
 using IrisIde.Web.Runner;
@@ -7,6 +8,7 @@ using IrisIde.Web.Runner;
 var builder = WebApplication.CreateBuilder(args);
 
 builder.Services.AddIrisExecution(builder.Configuration).AddRunnerProtocol();
+builder.Services.AddBubblewrapSandbox();
 builder.Services.AddRunnerAccess(builder.Configuration);
 builder.Services.AddLanguagesApi();
 builder.Services.AddHealthChecks();

@@ -26,6 +26,9 @@ internal sealed class RunnerConnection : IAsyncDisposable
     private const int ReceiveChunkBytes = 16 * 1024;
     private const int MaxCloseDescriptionBytes = 120;
 
+    // A writer's own options decide escaping, not the serializer's: keep non-ASCII as UTF-8 here too.
+    private static readonly JsonWriterOptions WriterOptions = new() { Encoder = RunnerProtocolJsonContext.Wire.Options.Encoder };
+
     private readonly WebSocket _socket;
     private readonly RunPipeline _pipeline;
     private readonly RunnerProtocolOptions _options;
@@ -574,7 +577,7 @@ internal sealed class RunnerConnection : IAsyncDisposable
             }
 
             _sendBuffer.ResetWrittenCount();
-            using (var writer = new Utf8JsonWriter(_sendBuffer))
+            using (var writer = new Utf8JsonWriter(_sendBuffer, WriterOptions))
             {
                 JsonSerializer.Serialize(writer, message, RunnerProtocolJsonContext.Wire.RunnerServerMessage);
             }

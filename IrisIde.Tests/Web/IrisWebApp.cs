@@ -1,0 +1,81 @@
+using System.Net;
+using IrisIde.Tests.Protocol;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace IrisIde.Tests.Web;
+
+/// <summary>
+/// The real IrisIde.Web app on a real Kestrel listening on a free loopback port, with the settings a
+/// test needs on top of appsettings.json.
+/// </summary>
+public sealed class IrisWebApp : IAsyncDisposable
+{
+    private readonly WebApplicationFactory<Program> _factory;
+
+    private IrisWebApp(WebApplicationFactory<Program> factory, Uri baseAddress)
+    {
+        _factory = factory;
+        BaseAddress = baseAddress;
+    }
+
+    public Uri BaseAddress { get; }
+
+    public Uri WebSocketUri => new($"ws://{BaseAddress.Authority}/ws");
+
+    public IServiceProvider Services => _factory.Services;
+
+    public HttpClient CreateHttpClient() => new() { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(60) };
+
+    public static async Task<IrisWebApp> StartAsync(IReadOnlyDictionary<string, string?>? settings = null)
+    {
+        var factory = new Factory(settings ?? new Dictionary<string, string?>());
+        factory.UseKestrel(options => options.Listen(IPAddress.Loopback, 0));
+        await Task.Run(factory.StartServer).WaitAsync(TimeSpan.FromSeconds(120));
+        var addresses = factory.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!;
+        return new IrisWebApp(factory, new Uri(addresses.Addresses.First()));
+    }
+
+    public async ValueTask DisposeAsync() => await _factory.DisposeAsync();
+
+    private sealed class Factory(IReadOnlyDictionary<string, string?> settings) : WebApplicationFactory<Program>
+    {
+        protected override void ConfigureWebHost(IWebHostBuilder builder)
+        {
+            foreach (var (key, value) in ProtocolTestSandbox.Settings.Concat(settings))
+            {
+                builder.UseSetting(key, value);
+            }
+        }
+    }
+}
+
+/// <summary>A web app started once for all the tests that share the fixture.</summary>
+public class IrisWebAppFixture : IAsyncLifetime
+{
+    private IrisWebApp? _app;
+
+    public IrisWebApp App => _app ?? throw new InvalidOperationException("The web app has not started.");
+
+    /// <summary>Settings on top of appsettings.json; none for the default app.</summary>
+    protected virtual IReadOnlyDictionary<string, string?> Settings { get; } = new Dictionary<string, string?>();
+
+    public async Task InitializeAsync() => _app = await IrisWebApp.StartAsync(Settings);
+
+    public async Task DisposeAsync()
+    {
+        if (_app is not null)
+        {
+            await _app.DisposeAsync();
+        }
+    }
+}
+
+[CollectionDefinition(Name)]
+public sealed class IrisWebCollection : ICollectionFixture<IrisWebAppFixture>
+{
+    public const string Name = "IrisIde.Web on Kestrel";
+}
