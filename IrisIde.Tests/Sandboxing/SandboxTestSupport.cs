@@ -98,13 +98,53 @@ internal static class SandboxRunner
         return Encoding.UTF8.GetString(buffer.ToArray());
     }
 
-    /// <summary>Host processes (zombies included) owned by <paramref name="uid"/>.</summary>
-    public static IReadOnlyList<string> ProcessesOwnedBy(int uid)
+    /// <summary>
+    /// Host processes (zombies included) owned by <paramref name="uid"/> that descend from this test
+    /// process or were orphaned to init — not those of another test run sharing the machine.
+    /// </summary>
+    public static IReadOnlyList<string> ProcessesOwnedBy(int uid) =>
+        AllProcessesOwnedBy(uid).Where(p => IsOurs(p.Pid)).Select(p => p.Description).ToArray();
+
+    private static bool IsOurs(int pid)
     {
-        var found = new List<string>();
+        for (var current = pid; current > 1;)
+        {
+            var parent = ParentOf(current);
+            if (parent == Environment.ProcessId || parent == 1)
+            {
+                return true;
+            }
+
+            if (parent is null or 0)
+            {
+                return false;
+            }
+
+            current = parent.Value;
+        }
+
+        return false;
+    }
+
+    private static int? ParentOf(int pid)
+    {
+        try
+        {
+            var line = File.ReadLines($"/proc/{pid}/status").First(l => l.StartsWith("PPid:", StringComparison.Ordinal));
+            return int.Parse(line[5..].Trim(), System.Globalization.CultureInfo.InvariantCulture);
+        }
+        catch (Exception exception) when (exception is IOException or InvalidOperationException)
+        {
+            return null;
+        }
+    }
+
+    private static IReadOnlyList<(int Pid, string Description)> AllProcessesOwnedBy(int uid)
+    {
+        var found = new List<(int, string)>();
         foreach (var directory in Directory.EnumerateDirectories("/proc"))
         {
-            if (!int.TryParse(System.IO.Path.GetFileName(directory), out _))
+            if (!int.TryParse(System.IO.Path.GetFileName(directory), out var pid))
             {
                 continue;
             }
@@ -115,7 +155,7 @@ internal static class SandboxRunner
                 var uidLine = status.FirstOrDefault(l => l.StartsWith("Uid:", StringComparison.Ordinal));
                 if (uidLine is not null && uidLine.Split('\t', StringSplitOptions.RemoveEmptyEntries).Skip(1).Any(u => u == uid.ToString(System.Globalization.CultureInfo.InvariantCulture)))
                 {
-                    found.Add($"{System.IO.Path.GetFileName(directory)} {status[0]} {status.FirstOrDefault(l => l.StartsWith("State:", StringComparison.Ordinal))} {status.FirstOrDefault(l => l.StartsWith("PPid:", StringComparison.Ordinal))} {status.FirstOrDefault(l => l.StartsWith("NSpid:", StringComparison.Ordinal))}");
+                    found.Add((pid, $"{System.IO.Path.GetFileName(directory)} {status[0]} {status.FirstOrDefault(l => l.StartsWith("State:", StringComparison.Ordinal))} {status.FirstOrDefault(l => l.StartsWith("PPid:", StringComparison.Ordinal))} {status.FirstOrDefault(l => l.StartsWith("NSpid:", StringComparison.Ordinal))} {File.ReadAllText(System.IO.Path.Combine(directory, "cmdline")).Replace('\0', ' ')}"));
                 }
             }
             catch (IOException)

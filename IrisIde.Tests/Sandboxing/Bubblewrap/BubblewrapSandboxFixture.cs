@@ -1,17 +1,20 @@
 using IrisIde.Execution.Sandboxing.Bubblewrap;
+using IrisIde.Execution.Sandboxing.Cgroups;
 using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.Extensions.Options;
 
 namespace IrisIde.Tests.Sandboxing.Bubblewrap;
 
-/// <summary>One real bubblewrap sandbox (real cgroups) shared by the tests of a class.</summary>
+/// <summary>One real bubblewrap sandbox (real cgroups, a cgroup parent of its own) shared by the tests of a class.</summary>
 public sealed class BubblewrapSandboxFixture : IDisposable
 {
     public const int Uid = 61000;
 
+    private readonly CgroupLayout _layout = CgroupLayout.DetectCurrent("/sys/fs/cgroup");
+
     public BubblewrapSandboxFixture()
     {
-        Options = new BubblewrapOptions { Uid = Uid, Gid = Uid, CgroupParent = "iris-tests" };
+        // A parent per fixture, so runs of another test process on the same machine are not ours to count.
+        Options = new BubblewrapOptions { Uid = Uid, Gid = Uid, CgroupParent = "iris-tests-" + Guid.NewGuid().ToString("N")[..8] };
         Sandbox = new BubblewrapSandbox(Microsoft.Extensions.Options.Options.Create(Options), NullLogger<BubblewrapSandbox>.Instance);
     }
 
@@ -19,5 +22,19 @@ public sealed class BubblewrapSandboxFixture : IDisposable
 
     public BubblewrapSandbox Sandbox { get; }
 
-    public void Dispose() => Sandbox.Dispose();
+    /// <summary>Where run cgroups appear (and must disappear): below the parent, in every hierarchy.</summary>
+    public IEnumerable<string> CgroupParentPaths => _layout.Version == CgroupVersion.V2
+        ? [Path.Combine(_layout.UnifiedDirectory!, Options.CgroupParent)]
+        : _layout.ControllerDirectories.Values.Distinct().Select(d => Path.Combine(d, Options.CgroupParent));
+
+    public bool RunCgroupsAreGone => CgroupParentPaths.All(p => !Directory.Exists(p) || Directory.GetDirectories(p).Length == 0);
+
+    public void Dispose()
+    {
+        Sandbox.Dispose();
+        foreach (var path in CgroupParentPaths.Where(Directory.Exists))
+        {
+            Directory.Delete(path);
+        }
+    }
 }

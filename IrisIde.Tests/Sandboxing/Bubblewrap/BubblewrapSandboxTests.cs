@@ -3,6 +3,7 @@ using IrisIde.Execution.Sandboxing;
 namespace IrisIde.Tests.Sandboxing.Bubblewrap;
 
 [Trait("Needs", "Bubblewrap")]
+[Collection(nameof(BubblewrapSandboxTests))]
 public sealed class BubblewrapSandboxTests(BubblewrapSandboxFixture fixture) : IClassFixture<BubblewrapSandboxFixture>
 {
     private Task<RunOutput> RunAsync(TestWorkspace workspace, string[] command, string? stdin = null, SandboxLimits? limits = null,
@@ -12,6 +13,7 @@ public sealed class BubblewrapSandboxTests(BubblewrapSandboxFixture fixture) : I
     private async Task AssertHelloWorldStillWorksAndNothingIsLeftAsync()
     {
         Assert.Empty(SandboxRunner.ProcessesOwnedBy(BubblewrapSandboxFixture.Uid));
+        Assert.True(fixture.RunCgroupsAreGone, "the run's cgroup was not removed");
         using var workspace = new TestWorkspace();
         var run = await RunAsync(workspace, ["python3", "-c", "print('hello again')"]);
         Assert.Equal(Verdict.Ok, run.Result.Verdict);
