@@ -1,0 +1,86 @@
+using System.Net;
+using IrisIde.Tests.Protocol;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace IrisIde.Tests.Worker;
+
+/// <summary>IrisIde.Worker's runner mode, started in-process on a loopback port.</summary>
+[Trait("Needs", "Bubblewrap")]
+public sealed class RunnerModeTests : IAsyncLifetime
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
+    private WebApplication? _runner;
+    private Uri? _baseAddress;
+
+    public async Task InitializeAsync()
+    {
+        var args = new List<string> { "--urls", "http://127.0.0.1:0" };
+        args.AddRange(ProtocolTestSandbox.Settings.Select(s => $"--{s.Key}={s.Value}"));
+        _runner = IrisIde.Worker.RunnerHost.Build([.. args]);
+        await _runner.StartAsync().WaitAsync(TimeSpan.FromSeconds(120));
+        var addresses = _runner.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!;
+        _baseAddress = new Uri(addresses.Addresses.First());
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (_runner is not null)
+        {
+            await _runner.StopAsync().WaitAsync(Timeout);
+            await _runner.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public async Task Runner_mode_serves_hello_world_over_ws()
+    {
+        await using var client = await RunnerTestClient.ConnectAsync(new Uri($"ws://{_baseAddress!.Authority}/ws"));
+
+        await client.SendCodeAsync("cpp", "#include <iostream>\nint main() { std::cout << \"Hello from the runner\" << std::endl; }\n");
+        await client.ReadToEndAsync().WaitAsync(Timeout);
+
+        Assert.Single(client.OfType("compile_success"));
+        Assert.Equal("Hello from the runner\n", client.Text("stdout"));
+        Assert.Equal(0, client.One("exit").GetProperty("return_code").GetInt32());
+    }
+
+    [Fact]
+    public async Task Runner_mode_reports_health()
+    {
+        using var http = new HttpClient { BaseAddress = _baseAddress, Timeout = Timeout };
+
+        using var response = await http.GetAsync(new Uri("/healthz", UriKind.Relative));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+    }
+}
+
+public sealed class WorkerModeTests
+{
+    [Fact]
+    public async Task Worker_mode_says_it_is_not_built_yet_and_exits_with_code_2()
+    {
+        var exitCode = await IrisIde.Worker.Program.Main(["worker"]).WaitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.Equal(2, exitCode);
+    }
+
+    [Fact]
+    public async Task No_mode_prints_usage_and_exits_with_code_2()
+    {
+        var exitCode = await IrisIde.Worker.Program.Main([]).WaitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.Equal(2, exitCode);
+    }
+
+    [Fact]
+    public void Unknown_sandbox_kind_fails_at_start_up_with_a_clear_message()
+    {
+        var error = Assert.Throws<InvalidOperationException>(() => IrisIde.Worker.RunnerHost.Build(["--Iris:Sandbox:Kind=Chroot"]));
+
+        Assert.Contains("Chroot", error.Message, StringComparison.Ordinal);
+    }
+}
