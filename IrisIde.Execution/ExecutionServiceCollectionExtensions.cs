@@ -1,5 +1,6 @@
 using IrisIde.Execution.Languages;
 using IrisIde.Execution.Runs;
+using IrisIde.Execution.Sandboxing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -14,6 +15,13 @@ public sealed class IrisExecutionBuilder(IServiceCollection services, IConfigura
     public IServiceCollection Services { get; } = services;
 
     public IConfiguration Configuration { get; } = configuration;
+
+    /// <summary>Runs every step in a local bubblewrap sandbox with a per-run cgroup (the embedded default).</summary>
+    public IrisExecutionBuilder AddBubblewrapSandbox()
+    {
+        Services.AddBubblewrapSandbox();
+        return this;
+    }
 }
 
 public static class ExecutionServiceCollectionExtensions
@@ -24,6 +32,8 @@ public static class ExecutionServiceCollectionExtensions
     /// </summary>
     public static IrisExecutionBuilder AddIrisExecution(this IServiceCollection services, IConfiguration configuration)
     {
+        // Options bind through IConfiguration; hosts register it already, plain service collections may not.
+        services.TryAddSingleton(configuration);
         services.AddOptions<ExecutionOptions>()
             .Bind(configuration.GetSection(ExecutionOptions.SectionName))
             .ValidateOnStart();

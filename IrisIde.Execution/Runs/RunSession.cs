@@ -253,6 +253,7 @@ public sealed class RunSession : IAsyncDisposable
         var limits = _plan.RunLimits;
         var spec = new SandboxSpec(_plan.RunCommand, workspacePath, limits.ToSandboxLimits(_plan.IdleTimeout), _plan.Language.Environment);
         await using var process = await StartProcessAsync(spec);
+        Touch(); // idle time counts from the program's start, not from the request (compiling is not idling)
         using var inputDone = new CancellationTokenSource();
         var window = limits.OutputWindowSeconds is { } seconds ? TimeSpan.FromSeconds(seconds) : (TimeSpan?)null;
         var stdout = PumpAsync(process, process.StandardOutput, new OutputBudget(limits.OutputBytes, window, _time),

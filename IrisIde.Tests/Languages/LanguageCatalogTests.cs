@@ -1,0 +1,88 @@
+using IrisIde.Execution.Languages;
+
+namespace IrisIde.Tests.Languages;
+
+public sealed class LanguageCatalogTests
+{
+    private static readonly LanguageCatalog Catalog = LanguageCatalog.LoadEmbedded();
+
+    [Theory]
+    [InlineData("c", "c")]
+    [InlineData("C", "c")]
+    [InlineData("cpp", "cpp")]
+    [InlineData("c++", "cpp")]
+    [InlineData("Cpp", "cpp")]
+    [InlineData("C++", "cpp")]
+    [InlineData("python", "python")]
+    [InlineData("python3", "python")]
+    [InlineData("Python3", "python")]
+    [InlineData("javascript", "javascript")]
+    [InlineData("js", "javascript")]
+    [InlineData("Javascript", "javascript")]
+    [InlineData("node", "javascript")]
+    [InlineData("java", "java")]
+    [InlineData("Java", "java")]
+    [InlineData("go", "go")]
+    [InlineData("Go", "go")]
+    [InlineData(" python ", "python")]
+    public void Every_seed_spelling_resolves_case_insensitively(string sent, string expectedId)
+    {
+        Assert.True(Catalog.TryResolve(sent, out var language));
+        Assert.Equal(expectedId, language.Id);
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData(null)]
+    [InlineData("cobol")]
+    [InlineData("c#")]
+    [InlineData("pyth on")]
+    public void Unknown_names_do_not_resolve(string? sent)
+    {
+        Assert.False(Catalog.TryResolve(sent, out _));
+    }
+
+    [Fact]
+    public void The_seed_six_are_in_the_catalogue()
+    {
+        var ids = Catalog.All.Select(l => l.Id).ToHashSet();
+        Assert.Superset(new HashSet<string> { "c", "cpp", "python", "go", "java", "javascript" }, ids);
+    }
+
+    [Fact]
+    public void Every_entry_is_complete()
+    {
+        foreach (var language in Catalog.All)
+        {
+            Assert.False(string.IsNullOrWhiteSpace(language.DisplayName), language.Id);
+            Assert.Null(Execution.Workspaces.SourceFileName.Validate(language.FileName));
+            Assert.NotEmpty(language.Run);
+            Assert.NotEmpty(language.Version);
+            Assert.False(string.IsNullOrWhiteSpace(language.Monaco), language.Id);
+            Assert.False(string.IsNullOrWhiteSpace(language.Template), language.Id);
+            Assert.False(string.IsNullOrWhiteSpace(language.Hello), language.Id);
+            Assert.NotEmpty(language.DebianPackages);
+            Assert.StartsWith("apt-get install ", language.InstallHint, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public void A_name_claimed_by_two_languages_is_rejected()
+    {
+        LanguageDefinition Make(string id, params string[] aliases) => new()
+        {
+            Id = id,
+            Aliases = aliases,
+            DisplayName = id,
+            FileName = "main.x",
+            Run = ["x"],
+            Version = ["x"],
+            Monaco = "x",
+            Template = "x",
+            Hello = "x",
+        };
+
+        var error = Assert.Throws<InvalidOperationException>(() => new LanguageCatalog([Make("a", "shared"), Make("b", "SHARED")]));
+        Assert.Contains("shared", error.Message, StringComparison.OrdinalIgnoreCase);
+    }
+}
