@@ -1,0 +1,103 @@
+using System.Diagnostics;
+using System.Globalization;
+using IrisIde.Execution.Sandboxing.Bubblewrap;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace IrisIde.Execution.Sandboxing.Processes;
+
+/// <summary>
+/// Runs the program as a plain process: rlimits, an unprivileged uid when the host is root, its own
+/// session and process group (killed as a whole). Only for inside a runner pod, where the pod is the
+/// isolation boundary — there is no filesystem, network or pid isolation here.
+/// </summary>
+public sealed class ProcessSandbox : ISandbox
+{
+    private readonly ProcessSandboxOptions _options;
+    private readonly ILogger _logger;
+    private readonly bool _isRoot = Environment.IsPrivilegedProcess;
+
+    public ProcessSandbox(IOptions<ProcessSandboxOptions> options, ILogger<ProcessSandbox> logger)
+    {
+        _options = options.Value;
+        _logger = logger;
+        ProcessSandboxLog.NotIsolated(logger);
+    }
+
+    public string Name => "process";
+
+    public async Task<ISandboxProcess> StartAsync(SandboxSpec spec, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        if (spec.Command.Count == 0 || string.IsNullOrEmpty(spec.Command[0]))
+        {
+            throw new ArgumentException("The command must name a program.", nameof(spec));
+        }
+
+        var workspace = Path.GetFullPath(spec.WorkspacePath);
+        if (_isRoot)
+        {
+            WorkspaceOwnership.GiveTo(workspace, (uint)_options.Uid, (uint)_options.Gid);
+        }
+
+        var startInfo = new ProcessStartInfo(_options.PrlimitPath)
+        {
+            UseShellExecute = false,
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            WorkingDirectory = workspace,
+        };
+        startInfo.Environment.Clear();
+        foreach (var (name, value) in BubblewrapSandbox.BuildEnvironment(spec))
+        {
+            startInfo.Environment[name] = value;
+        }
+
+        startInfo.Environment["HOME"] = workspace;
+        foreach (var argument in BuildArguments(spec))
+        {
+            startInfo.ArgumentList.Add(argument);
+        }
+
+        var runId = Guid.NewGuid().ToString("N")[..12];
+        var stopwatch = Stopwatch.StartNew();
+        var process = await ProcessLauncher.StartAsync(startInfo, cancellationToken);
+        ProcessSandboxLog.RunStarted(_logger, runId, spec.Command[0], process.Id);
+        return new ProcessSandboxProcess(runId, process, spec.Limits, stopwatch, _logger);
+    }
+
+    /// <summary>prlimit → setsid (own session and process group, no fork: we are not a group leader) → setpriv → program.</summary>
+    private IEnumerable<string> BuildArguments(SandboxSpec spec)
+    {
+        var limits = spec.Limits;
+        yield return "--cpu=" + ((long)Math.Ceiling(limits.CpuTime.TotalSeconds) + 1).ToString(CultureInfo.InvariantCulture);
+        yield return "--fsize=" + limits.MaxFileSizeBytes.ToString(CultureInfo.InvariantCulture);
+        yield return "--nofile=" + limits.MaxOpenFiles.ToString(CultureInfo.InvariantCulture);
+        yield return "--core=0";
+        yield return "--stack=" + limits.StackBytes.ToString(CultureInfo.InvariantCulture);
+        if (_isRoot)
+        {
+            // Per-uid process cap: the only fork-bomb guard without a cgroup.
+            yield return "--nproc=" + limits.MaxProcesses.ToString(CultureInfo.InvariantCulture);
+        }
+
+        yield return "--";
+        yield return _options.SetsidPath;
+        yield return _options.SetprivPath;
+        if (_isRoot)
+        {
+            yield return "--reuid=" + _options.Uid.ToString(CultureInfo.InvariantCulture);
+            yield return "--regid=" + _options.Gid.ToString(CultureInfo.InvariantCulture);
+            yield return "--clear-groups";
+        }
+
+        yield return "--no-new-privs";
+        yield return "--pdeathsig=KILL";
+        yield return "--";
+        foreach (var argument in spec.Command)
+        {
+            yield return argument;
+        }
+    }
+}

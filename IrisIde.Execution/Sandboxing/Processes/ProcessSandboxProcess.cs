@@ -1,0 +1,185 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Runtime.InteropServices;
+using Microsoft.Extensions.Logging;
+
+namespace IrisIde.Execution.Sandboxing.Processes;
+
+/// <summary>
+/// One bare-process run. The program leads its own session and process group (pgid = its pid), so
+/// the whole group is signalled and killed together. Usage is sampled from /proc every 100 ms (the
+/// program's own plus its waited-for children's CPU, its peak RSS), so it is approximate: there is
+/// no cgroup here. Teardown SIGKILLs the group until no member is left; processes that left the
+/// group with setsid are the pod's to contain.
+/// </summary>
+internal sealed class ProcessSandboxProcess : ISandboxProcess
+{
+    private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(100);
+    private const double ClockTicksPerSecond = 100; // USER_HZ is 100 on every Linux ABI.
+
+    private readonly string _runId;
+    private readonly Process _process;
+    private readonly SandboxLimits _limits;
+    private readonly Stopwatch _stopwatch;
+    private readonly ILogger _logger;
+    private readonly Lock _killLock = new();
+    private readonly TaskCompletionSource _killRequested = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private (Verdict Verdict, string? Message)? _killReason;
+    private bool _exitedOnItsOwn;
+    private TimeSpan _cpu;
+    private long _peak;
+
+    public ProcessSandboxProcess(string runId, Process process, SandboxLimits limits, Stopwatch stopwatch, ILogger logger)
+    {
+        _runId = runId;
+        _process = process;
+        _limits = limits;
+        _stopwatch = stopwatch;
+        _logger = logger;
+        StandardInput = process.StandardInput.BaseStream;
+        StandardOutput = process.StandardOutput.BaseStream;
+        StandardError = process.StandardError.BaseStream;
+        Completion = Task.Run(SuperviseAsync);
+    }
+
+    public Stream StandardInput { get; }
+
+    public Stream StandardOutput { get; }
+
+    public Stream StandardError { get; }
+
+    public Task<SandboxResult> Completion { get; }
+
+    public void Kill(Verdict verdict, string? message = null)
+    {
+        lock (_killLock)
+        {
+            if (_killReason is not null || _exitedOnItsOwn)
+            {
+                return;
+            }
+
+            _killReason = (verdict, message);
+        }
+
+        _killRequested.TrySetResult();
+    }
+
+    public void Signal(int signal)
+    {
+        if (Interop.Kill(-_process.Id, signal) != 0)
+        {
+            _ = Interop.Kill(_process.Id, signal);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Kill(Verdict.Killed, "The run was ended.");
+        try
+        {
+            await Completion.WaitAsync(TimeSpan.FromSeconds(30));
+        }
+        catch (TimeoutException)
+        {
+            // Logged by nobody else; the group kill loop gave up.
+        }
+
+        _process.Dispose();
+    }
+
+    private async Task<SandboxResult> SuperviseAsync()
+    {
+        var exited = _process.WaitForExitAsync(CancellationToken.None);
+        while (!exited.IsCompleted && !_killRequested.Task.IsCompleted)
+        {
+            await Task.WhenAny(exited, _killRequested.Task, Task.Delay(PollInterval));
+            if (exited.IsCompleted || _killRequested.Task.IsCompleted)
+            {
+                break;
+            }
+
+            Sample();
+            if (_stopwatch.Elapsed >= _limits.WallTime)
+            {
+                Kill(Verdict.TimeLimit, string.Create(CultureInfo.InvariantCulture, $"Wall time limit of {_limits.WallTime.TotalSeconds:0.###} s exceeded."));
+            }
+            else if (_cpu > _limits.CpuTime)
+            {
+                Kill(Verdict.TimeLimit, string.Create(CultureInfo.InvariantCulture, $"CPU time limit of {_limits.CpuTime.TotalSeconds:0.###} s exceeded."));
+            }
+        }
+
+        lock (_killLock)
+        {
+            _exitedOnItsOwn = _killReason is null;
+        }
+
+        if (!exited.IsCompleted)
+        {
+            _ = Interop.Kill(-_process.Id, Interop.SIGKILL);
+            _process.Kill();
+            await exited;
+        }
+
+        var wallTime = _stopwatch.Elapsed;
+        await KillGroupAsync(_process.Id);
+
+        var raw = _process.ExitCode;
+        int? exitCode = raw;
+        int? signal = null;
+        if (raw is > 128 and <= 128 + 64)
+        {
+            signal = raw - 128;
+            exitCode = null;
+        }
+
+        var outcome = _killReason ?? (signal == Interop.SIGXCPU || _cpu > _limits.CpuTime
+            ? (Verdict.TimeLimit, string.Create(CultureInfo.InvariantCulture, $"CPU time limit of {_limits.CpuTime.TotalSeconds:0.###} s exceeded."))
+            : exitCode == 0 ? (Verdict.Ok, null)
+            : (Verdict.RuntimeError, signal == Interop.SIGXFSZ ? "File size limit exceeded." : null));
+        ProcessSandboxLog.RunEnded(_logger, _runId, outcome.Item1, exitCode, signal);
+        return new SandboxResult(exitCode, signal, outcome.Item1, wallTime, _cpu, _peak, outcome.Item2);
+    }
+
+    /// <summary>SIGKILLs the process group until the kernel reports no member left (ESRCH).</summary>
+    private static async Task KillGroupAsync(int processGroup)
+    {
+        for (var attempt = 0; attempt < 500; attempt++)
+        {
+            if (Interop.Kill(-processGroup, Interop.SIGKILL) != 0 && Marshal.GetLastPInvokeError() == Interop.ESRCH)
+            {
+                return;
+            }
+
+            await Task.Delay(TimeSpan.FromMilliseconds(10));
+        }
+    }
+
+    private void Sample()
+    {
+        try
+        {
+            var stat = File.ReadAllText($"/proc/{_process.Id}/stat");
+            var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+
+            // Fields 14-17 of stat (utime, stime, cutime, cstime) are 11-14 after "pid (comm) ".
+            var ticks = 0L;
+            for (var i = 11; i <= 14; i++)
+            {
+                ticks += long.Parse(fields[i], CultureInfo.InvariantCulture);
+            }
+
+            _cpu = TimeSpan.FromSeconds(ticks / ClockTicksPerSecond);
+            var hwm = File.ReadLines($"/proc/{_process.Id}/status").FirstOrDefault(l => l.StartsWith("VmHWM:", StringComparison.Ordinal));
+            if (hwm is not null)
+            {
+                _peak = Math.Max(_peak, 1024 * long.Parse(hwm[6..].Trim().Split(' ')[0], CultureInfo.InvariantCulture));
+            }
+        }
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException or FormatException or IndexOutOfRangeException)
+        {
+            // The process is exiting.
+        }
+    }
+}
