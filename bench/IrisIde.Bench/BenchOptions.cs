@@ -1,0 +1,32 @@
+using System.Globalization;
+
+namespace IrisIde.Bench;
+
+internal sealed record BenchOptions(int Runs, int Parallel, int ThroughputRuns)
+{
+    public static BenchOptions Parse(string[] args)
+    {
+        var runs = 30;
+        var parallel = Environment.ProcessorCount;
+        var throughputRuns = 60;
+        for (var i = 0; i < args.Length; i++)
+        {
+            switch (args[i])
+            {
+                case "--runs":
+                    runs = int.Parse(args[++i], CultureInfo.InvariantCulture);
+                    break;
+                case "--parallel":
+                    parallel = int.Parse(args[++i], CultureInfo.InvariantCulture);
+                    break;
+                case "--throughput-runs":
+                    throughputRuns = int.Parse(args[++i], CultureInfo.InvariantCulture);
+                    break;
+                default:
+                    throw new ArgumentException($"unknown argument '{args[i]}' (use --runs N, --parallel N, --throughput-runs N)");
+            }
+        }
+
+        return new BenchOptions(runs, parallel, throughputRuns);
+    }
+}

@@ -1,0 +1,251 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using System.Net.WebSockets;
+using System.Text;
+using System.Text.Json;
+using IrisIde.Execution;
+using IrisIde.Execution.Runs;
+using IrisIde.Execution.Sandboxing;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace IrisIde.Bench;
+
+/// <summary>
+/// Every figure is measured next to its baseline in the same run, so the ratios hold on a noisy,
+/// shared machine where absolute milliseconds do not.
+/// </summary>
+internal sealed class BenchRunner(BenchOptions options)
+{
+    private const string PythonHello = "print('Hello, World!')";
+    private static readonly TimeSpan RunTimeout = TimeSpan.FromSeconds(60);
+
+    public async Task<int> RunAsync(CancellationToken cancellationToken)
+    {
+        PrintMachine();
+        await using var services = BuildServices();
+        var pipeline = services.GetRequiredService<RunPipeline>();
+
+        // Warm up both paths so one-off costs (JIT, page cache) are not in the figures.
+        await BareHelloAsync(cancellationToken);
+        await SandboxedHelloAsync(pipeline, cancellationToken);
+
+        var bare = await MeasureAsync(options.Runs, () => BareHelloAsync(cancellationToken));
+        var sandboxed = await MeasureAsync(options.Runs, () => SandboxedHelloAsync(pipeline, cancellationToken));
+        Console.WriteLine();
+        Console.WriteLine("1. python3 hello, per run (wall time)");
+        Console.WriteLine($"   bare process      {bare}");
+        Console.WriteLine($"   sandboxed run     {sandboxed}");
+        Console.WriteLine(Ratio("   sandboxed / bare", sandboxed, bare));
+
+        Console.WriteLine();
+        Console.WriteLine("2. first output byte over /ws (connect, send code, first stdout message)");
+        var firstByte = await MeasureWebSocketFirstByteAsync(cancellationToken);
+        Console.WriteLine($"   bare process wall {bare}");
+        Console.WriteLine($"   /ws first byte    {firstByte}");
+        Console.WriteLine(Ratio("   /ws first byte / bare wall", firstByte, bare));
+
+        Console.WriteLine();
+        Console.WriteLine($"3. throughput, {options.ThroughputRuns} python3 hello runs, {options.Parallel} at a time, {Environment.ProcessorCount} cores");
+        var bareRate = await ThroughputAsync(() => BareHelloAsync(cancellationToken));
+        var sandboxRate = await ThroughputAsync(() => SandboxedHelloAsync(pipeline, cancellationToken));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"   bare process      {bareRate,8:0.0} runs/s"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"   sandboxed run     {sandboxRate,8:0.0} runs/s"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"   sandboxed / bare  {sandboxRate / bareRate,8:0.00}x"));
+        return 0;
+    }
+
+    private static ServiceProvider BuildServices()
+    {
+        var configuration = new ConfigurationBuilder().AddEnvironmentVariables().Build();
+        var services = new ServiceCollection();
+        services.AddLogging(logging => logging.SetMinimumLevel(LogLevel.Warning).AddSimpleConsole());
+        services.AddIrisExecution(configuration).AddBubblewrapSandbox();
+        return services.BuildServiceProvider();
+    }
+
+    private static void PrintMachine()
+    {
+        var cpu = File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal))?.Split(':', 2)[1].Trim() ?? "unknown CPU";
+        Console.WriteLine($"IrisIde benchmark — {DateTimeOffset.UtcNow:yyyy-MM-dd HH:mm} UTC");
+        Console.WriteLine($"machine: {Environment.ProcessorCount} cores, {cpu}, {Environment.OSVersion.VersionString}, .NET {Environment.Version}");
+        Console.WriteLine($"cgroups: {(File.Exists("/sys/fs/cgroup/cgroup.controllers") ? "v2" : "v1")}");
+    }
+
+    private static string Ratio(string label, Stats measured, Stats baseline) =>
+        string.Create(CultureInfo.InvariantCulture, $"{label}: median {measured.Median / baseline.Median:0.00}x   p95 {measured.P95 / baseline.P95:0.00}x");
+
+    private static async Task<Stats> MeasureAsync(int count, Func<Task> action)
+    {
+        var samples = new List<double>(count);
+        for (var i = 0; i < count; i++)
+        {
+            var started = Stopwatch.GetTimestamp();
+            await action();
+            samples.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+        }
+
+        return Stats.Of(samples);
+    }
+
+    private async Task<double> ThroughputAsync(Func<Task> action)
+    {
+        var remaining = options.ThroughputRuns;
+        var started = Stopwatch.GetTimestamp();
+        var workers = Enumerable.Range(0, options.Parallel).Select(async _ =>
+        {
+            while (Interlocked.Decrement(ref remaining) >= 0)
+            {
+                await action();
+            }
+        });
+        await Task.WhenAll(workers);
+        return options.ThroughputRuns / Stopwatch.GetElapsedTime(started).TotalSeconds;
+    }
+
+    private static async Task BareHelloAsync(CancellationToken cancellationToken)
+    {
+        var start = new ProcessStartInfo("/usr/bin/python3") { RedirectStandardOutput = true, UseShellExecute = false };
+        start.ArgumentList.Add("-u");
+        start.ArgumentList.Add("-c");
+        start.ArgumentList.Add(PythonHello);
+        using var process = Process.Start(start)!;
+        var output = await process.StandardOutput.ReadToEndAsync(cancellationToken);
+        await process.WaitForExitAsync(cancellationToken);
+        if (process.ExitCode != 0 || !output.Contains("Hello", StringComparison.Ordinal))
+        {
+            throw new InvalidOperationException($"bare python3 failed with exit code {process.ExitCode}");
+        }
+    }
+
+    private static async Task SandboxedHelloAsync(RunPipeline pipeline, CancellationToken cancellationToken)
+    {
+        var events = await pipeline.RunToEndAsync(new RunRequest
+        {
+            Language = "python",
+            Files = [new SourceFile("main.py", PythonHello)],
+        }, cancellationToken).WaitAsync(RunTimeout, cancellationToken);
+        var exit = events.OfType<RunExited>().Single();
+        if (exit.Outcome.Verdict != Verdict.Ok)
+        {
+            throw new InvalidOperationException($"sandboxed python3 failed: {exit.Outcome.Verdict} {exit.Outcome.Message}");
+        }
+    }
+
+    private async Task<Stats> MeasureWebSocketFirstByteAsync(CancellationToken cancellationToken)
+    {
+        await using var web = await WebAppProcess.StartAsync(cancellationToken);
+        var message = JsonSerializer.SerializeToUtf8Bytes(new Dictionary<string, string>
+        {
+            ["type"] = "code",
+            ["language"] = "python",
+            ["source"] = PythonHello,
+        });
+        async Task OnceAsync()
+        {
+            using var socket = new ClientWebSocket();
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            timeout.CancelAfter(RunTimeout);
+            await socket.ConnectAsync(new Uri($"ws://127.0.0.1:{web.Port}/ws"), timeout.Token);
+            await socket.SendAsync(message, WebSocketMessageType.Text, true, timeout.Token);
+            var buffer = new byte[64 * 1024];
+            while (true)
+            {
+                var received = await socket.ReceiveAsync(buffer, timeout.Token);
+                if (received.MessageType == WebSocketMessageType.Close)
+                {
+                    throw new InvalidOperationException("/ws closed before any output");
+                }
+
+                if (Encoding.UTF8.GetString(buffer, 0, received.Count).Contains("\"stdout\"", StringComparison.Ordinal))
+                {
+                    break;
+                }
+            }
+
+            await socket.CloseAsync(WebSocketCloseStatus.NormalClosure, null, timeout.Token);
+        }
+
+        await OnceAsync();
+        return await MeasureAsync(options.Runs, OnceAsync);
+    }
+
+    /// <summary>The real web app (built next to this benchmark) on a free loopback port.</summary>
+    private sealed class WebAppProcess(Process process, int port) : IAsyncDisposable
+    {
+        public int Port => port;
+
+        public static async Task<WebAppProcess> StartAsync(CancellationToken cancellationToken)
+        {
+            var port = FreePort();
+            var dll = WebAppDll();
+            var start = new ProcessStartInfo("dotnet")
+            {
+                UseShellExecute = false,
+                RedirectStandardOutput = true,
+                RedirectStandardError = true,
+                WorkingDirectory = Path.GetDirectoryName(dll),
+            };
+            start.ArgumentList.Add(dll);
+            start.Environment["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}";
+            start.Environment["Logging__LogLevel__Default"] = "Warning";
+            var process = Process.Start(start)!;
+            _ = process.StandardOutput.ReadToEndAsync(cancellationToken);
+            _ = process.StandardError.ReadToEndAsync(cancellationToken);
+            using var http = new HttpClient();
+            var deadline = Stopwatch.GetTimestamp();
+            while (Stopwatch.GetElapsedTime(deadline) < TimeSpan.FromSeconds(60))
+            {
+                try
+                {
+                    using var response = await http.GetAsync(new Uri($"http://127.0.0.1:{port}/healthz"), cancellationToken);
+                    if (response.StatusCode == HttpStatusCode.OK)
+                    {
+                        return new WebAppProcess(process, port);
+                    }
+                }
+                catch (HttpRequestException)
+                {
+                }
+
+                await Task.Delay(200, cancellationToken);
+            }
+
+            process.Kill(entireProcessTree: true);
+            throw new InvalidOperationException("the web app did not become healthy within 60 s");
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            process.Kill(entireProcessTree: true);
+            await process.WaitForExitAsync();
+            process.Dispose();
+        }
+
+        /// <summary>The web app's own build output (same configuration as this benchmark).</summary>
+        private static string WebAppDll()
+        {
+            var dir = new DirectoryInfo(AppContext.BaseDirectory);
+            while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "IrisIde.sln")))
+            {
+                dir = dir.Parent;
+            }
+
+            var configuration = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd('/')).Parent?.Name ?? "Release";
+            var dll = dir is null ? null : Path.Combine(dir.FullName, "IrisIde.Web", "bin", configuration, "net10.0", "IrisIde.Web.dll");
+            return dll is not null && File.Exists(dll)
+                ? dll
+                : throw new InvalidOperationException($"build the solution first (dotnet build IrisIde.sln -c {configuration})");
+        }
+
+        private static int FreePort()
+        {
+            using var listener = new TcpListener(IPAddress.Loopback, 0);
+            listener.Start();
+            return ((IPEndPoint)listener.LocalEndpoint).Port;
+        }
+    }
+}
