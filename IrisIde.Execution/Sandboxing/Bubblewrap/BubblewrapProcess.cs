@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using IrisIde.Execution.Sandboxing.Cgroups;
+using IrisIde.Execution.Sandboxing.Processes;
 using Microsoft.Extensions.Logging;
 
 namespace IrisIde.Execution.Sandboxing.Bubblewrap;

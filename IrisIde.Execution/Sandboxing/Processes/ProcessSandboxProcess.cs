@@ -142,18 +142,56 @@ internal sealed class ProcessSandboxProcess : ISandboxProcess
         return new SandboxResult(exitCode, signal, outcome.Item1, wallTime, _cpu, _peak, outcome.Item2);
     }
 
-    /// <summary>SIGKILLs the process group until the kernel reports no member left (ESRCH).</summary>
-    private static async Task KillGroupAsync(int processGroup)
+    /// <summary>
+    /// SIGKILLs the process group until the kernel reports no member left (ESRCH). Members whose
+    /// parent died are re-parented to us when we are a subreaper (or pid 1 of the pod): they stay
+    /// zombies, and group members, until reaped, so each pass reaps them by pid.
+    /// </summary>
+    private async Task KillGroupAsync(int processGroup)
     {
         for (var attempt = 0; attempt < 500; attempt++)
         {
+            var members = GroupMembers(processGroup);
             if (Interop.Kill(-processGroup, Interop.SIGKILL) != 0 && Marshal.GetLastPInvokeError() == Interop.ESRCH)
             {
                 return;
             }
 
+            foreach (var pid in members.Where(pid => pid != _process.Id))
+            {
+                OrphanReaper.TryReap(pid);
+            }
+
             await Task.Delay(TimeSpan.FromMilliseconds(10));
         }
+    }
+
+    private static List<int> GroupMembers(int processGroup)
+    {
+        var members = new List<int>();
+        foreach (var directory in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(directory), NumberStyles.None, CultureInfo.InvariantCulture, out var pid))
+            {
+                continue;
+            }
+
+            try
+            {
+                var stat = File.ReadAllText(Path.Combine(directory, "stat"));
+                var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+                if (int.Parse(fields[2], CultureInfo.InvariantCulture) == processGroup)
+                {
+                    members.Add(pid);
+                }
+            }
+            catch (Exception exception) when (exception is IOException or UnauthorizedAccessException or FormatException)
+            {
+                // Exited while we looked.
+            }
+        }
+
+        return members;
     }
 
     private void Sample()

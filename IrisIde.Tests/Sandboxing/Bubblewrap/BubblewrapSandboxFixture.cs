@@ -7,7 +7,9 @@ namespace IrisIde.Tests.Sandboxing.Bubblewrap;
 /// <summary>One real bubblewrap sandbox (real cgroups, a cgroup parent of its own) shared by the tests of a class.</summary>
 public sealed class BubblewrapSandboxFixture : IDisposable
 {
-    public const int Uid = 61000;
+    // Not the default 61000: other tests in this process run sandboxes too, and these tests count
+    // the leftover processes of their own uid.
+    public const int Uid = 61010;
 
     private readonly CgroupLayout _layout = CgroupLayout.DetectCurrent("/sys/fs/cgroup");
 

@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 
-namespace IrisIde.Execution.Sandboxing.Bubblewrap;
+namespace IrisIde.Execution.Sandboxing.Processes;
 
 /// <summary>
 /// bwrap's outer process exits as soon as its pid-namespace init has reported the program's exit
@@ -19,6 +19,13 @@ internal static class OrphanReaper
         {
             _ = Interop.PrCtl(Interop.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
         }
+    }
+
+    /// <summary>Reaps <paramref name="pid"/> now if it is a zombie child of ours; false when it is still running.</summary>
+    public static bool TryReap(int pid)
+    {
+        var result = Interop.WaitPid(pid, out _, Interop.WNOHANG);
+        return result == pid || result < 0;
     }
 
     /// <summary>Reaps <paramref name="pid"/> if it is (or becomes, within the timeout) a zombie child of ours.</summary>
