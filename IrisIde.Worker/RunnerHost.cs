@@ -55,7 +55,8 @@ public static class RunnerHost
 
         if (string.Equals(kind, "Process", StringComparison.OrdinalIgnoreCase))
         {
-            throw new InvalidOperationException($"{SandboxKindKey}=Process: the process sandbox is not part of this build yet; use Bubblewrap.");
+            services.AddProcessSandbox();
+            return;
         }
 
         throw new InvalidOperationException($"{SandboxKindKey}='{kind}' is not a sandbox the runner knows: use Bubblewrap or Process.");

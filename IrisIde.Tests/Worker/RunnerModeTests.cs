@@ -76,6 +76,18 @@ public sealed class WorkerModeTests
         Assert.Equal(2, exitCode);
     }
 
+    [Theory]
+    [InlineData("Bubblewrap", "bubblewrap")]
+    [InlineData("process", "process")]
+    public async Task Sandbox_kind_selects_the_sandbox(string kind, string expectedName)
+    {
+        await using var app = IrisIde.Worker.RunnerHost.Build([$"--Iris:Sandbox:Kind={kind}", "--urls", "http://127.0.0.1:0"]);
+
+        var sandbox = app.Services.GetRequiredService<IrisIde.Execution.Sandboxing.ISandbox>();
+
+        Assert.Equal(expectedName, sandbox.Name);
+    }
+
     [Fact]
     public void Unknown_sandbox_kind_fails_at_start_up_with_a_clear_message()
     {
