@@ -1,14 +1,12 @@
 using IrisIde.Execution;
 using IrisIde.Execution.Protocol;
-using IrisIde.Execution.Sandboxing;
 using IrisIde.Web.Home;
 using IrisIde.Web.Languages;
 using IrisIde.Web.Runner;
 
 var builder = WebApplication.CreateBuilder(args);
 
-builder.Services.AddIrisExecution(builder.Configuration).AddRunnerProtocol();
-builder.Services.AddBubblewrapSandbox();
+builder.Services.AddIrisExecution(builder.Configuration).AddBubblewrapSandbox().AddRunnerProtocol();
 builder.Services.AddRunnerAccess(builder.Configuration);
 builder.Services.AddLanguagesApi();
 builder.Services.AddHealthChecks();

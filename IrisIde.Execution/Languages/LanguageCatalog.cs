@@ -53,7 +53,14 @@ public sealed class LanguageCatalog
     {
         var file = JsonSerializer.Deserialize(json, LanguageCatalogJsonContext.Default.LanguageCatalogFile)
             ?? throw new InvalidDataException("The language catalogue is empty.");
-        return new LanguageCatalog(file.Languages);
+        // The source-generated reader sets an absent collection to null rather than leaving the
+        // initializer's empty default in place; optional lists and maps are optional in the file.
+        return new LanguageCatalog(file.Languages.Select(l => l with
+        {
+            Aliases = l.Aliases ?? [],
+            DebianPackages = l.DebianPackages ?? [],
+            Environment = l.Environment ?? new Dictionary<string, string>(),
+        }));
     }
 }
 

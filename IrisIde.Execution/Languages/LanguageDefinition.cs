@@ -31,18 +31,7 @@ public sealed record LanguageDefinition
     public IReadOnlyList<string> DebianPackages { get; init; } = [];
 
     /// <summary>Extra environment for compile and run (Go's caches, ...).</summary>
-    /// <remarks>
-    /// The source-generated deserializer assigns every init property, absent ones as null, so the
-    /// default lives in the setter: an entry without "environment" gets an empty one, not null.
-    /// </remarks>
-    public IReadOnlyDictionary<string, string> Environment
-    {
-        get => _environment;
-        init => _environment = value ?? EmptyEnvironment;
-    }
-
-    private static readonly IReadOnlyDictionary<string, string> EmptyEnvironment = new Dictionary<string, string>();
-    private readonly IReadOnlyDictionary<string, string> _environment = EmptyEnvironment;
+    public IReadOnlyDictionary<string, string> Environment { get; init; } = new Dictionary<string, string>();
 
     /// <summary>The IDE's starting program (asks for a name and greets).</summary>
     public required string Template { get; init; }

@@ -119,7 +119,7 @@ public sealed class RunPipelineTests(PipelineFixture fixture) : IClassFixture<Pi
     public async Task Interrupt_delivers_sigint_to_the_program()
     {
         await using var session = await StartInteractiveAsync("python",
-            "import time\nprint('ready', flush=True)\ntry:\n    time.sleep(100)\nexcept KeyboardInterrupt:\n    print('interrupted')\n    raise SystemExit(7)\n");
+            "import time\ntry:\n    print('ready', flush=True)\n    time.sleep(100)\nexcept KeyboardInterrupt:\n    print('interrupted')\n    raise SystemExit(7)\n");
         var before = await ReadUntilAsync(session, e => e is OutputChunk);
 
         session.Interrupt();
