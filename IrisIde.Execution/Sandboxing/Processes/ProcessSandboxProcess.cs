@@ -149,20 +149,29 @@ internal sealed class ProcessSandboxProcess : ISandboxProcess
     /// </summary>
     private async Task KillGroupAsync(int processGroup)
     {
+        var seen = new HashSet<int>();
         for (var attempt = 0; attempt < 500; attempt++)
         {
             var members = GroupMembers(processGroup);
+            members.Remove(_process.Id);
+            seen.UnionWith(members);
             if (Interop.Kill(-processGroup, Interop.SIGKILL) != 0 && Marshal.GetLastPInvokeError() == Interop.ESRCH)
             {
-                return;
+                break;
             }
 
-            foreach (var pid in members.Where(pid => pid != _process.Id))
+            foreach (var pid in members)
             {
                 OrphanReaper.TryReap(pid);
             }
 
             await Task.Delay(TimeSpan.FromMilliseconds(10));
+        }
+
+        // A group of zombies only can already answer ESRCH: reap whatever of it was re-parented to us.
+        foreach (var pid in seen)
+        {
+            await OrphanReaper.ReapAsync(pid, TimeSpan.FromMilliseconds(500), CancellationToken.None);
         }
     }
 
