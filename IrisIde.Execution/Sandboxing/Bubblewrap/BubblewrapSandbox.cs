@@ -368,7 +368,7 @@ internal static class WorkspaceOwnership
 
     private static void Chown(string path, uint uid, uint gid)
     {
-        if (Interop.LChown(Interop.ToNativePath(path), uid, gid) != 0)
+        if (Interop.LChown(path, uid, gid) != 0)
         {
             var errno = Marshal.GetLastPInvokeError();
             throw new IOException($"lchown {path} failed (errno {errno}).", errno);

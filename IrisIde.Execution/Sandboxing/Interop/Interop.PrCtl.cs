@@ -7,7 +7,7 @@ internal static partial class Interop
     internal const int PR_SET_CHILD_SUBREAPER = 36;
 
     /// <summary>prctl(2) with one integer argument.</summary>
-    [DllImport("libc", EntryPoint = "prctl", SetLastError = true)]
+    [LibraryImport("libc", EntryPoint = "prctl", SetLastError = true)]
     [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
-    internal static extern int PrCtl(int option, nint argument2, nint argument3, nint argument4, nint argument5);
+    internal static partial int PrCtl(int option, nint argument2, nint argument3, nint argument4, nint argument5);
 }

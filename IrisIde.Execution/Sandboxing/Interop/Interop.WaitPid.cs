@@ -8,7 +8,7 @@ internal static partial class Interop
 
     /// <summary>waitpid(2). Only ever called with a specific pid, never -1, so the statuses of
     /// System.Diagnostics.Process children are left to the runtime.</summary>
-    [DllImport("libc", EntryPoint = "waitpid", SetLastError = true)]
+    [LibraryImport("libc", EntryPoint = "waitpid", SetLastError = true)]
     [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
-    internal static extern int WaitPid(int pid, out int status, int options);
+    internal static partial int WaitPid(int pid, out int status, int options);
 }
