@@ -224,6 +224,15 @@ public sealed class HostileRunTests(PipelineFixture fixture) : IClassFixture<Pip
     }
 
     [Fact]
+    public async Task Invalid_utf8_output_becomes_replacement_characters()
+    {
+        var result = await RunShortAsync("python", "import sys\nsys.stdout.buffer.write(b'ok \\xff\\xfe end\\n')\n");
+
+        Assert.Equal("ok \uFFFD\uFFFD end\n", result.Stdout);
+        Assert.Equal(Verdict.Ok, result.Outcome.Verdict);
+    }
+
+    [Fact]
     public async Task A_stdin_flood_in_a_batch_run_ends_cleanly()
     {
         var result = await RunShortAsync("python", "import sys, time\nprint(len(sys.stdin.readline()))\n", stdin: new string('z', 8 * 1024 * 1024) + "\n");
