@@ -38,10 +38,7 @@ internal sealed class BubblewrapProcess : ISandboxProcess
     private readonly string _statusFile;
     private readonly Stopwatch _stopwatch;
     private readonly ILogger _logger;
-    private readonly Lock _killLock = new();
-    private readonly TaskCompletionSource _killRequested = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private (Verdict Verdict, string? Message)? _killReason;
-    private bool _exitedOnItsOwn;
+    private readonly KillSwitch _kill = new();
 
     public BubblewrapProcess(
         string runId, Process process, IRunCgroup cgroup, SandboxLimits limits, string statusFile, Stopwatch stopwatch, ILogger logger)
@@ -69,19 +66,12 @@ internal sealed class BubblewrapProcess : ISandboxProcess
 
     public void Kill(Verdict verdict, string? message = null)
     {
-        lock (_killLock)
+        if (!_kill.TryRequest(verdict, message))
         {
-            // The first reason wins, and a program that already ended on its own keeps its verdict.
-            if (_killReason is not null || _exitedOnItsOwn)
-            {
-                return;
-            }
-
-            _killReason = (verdict, message);
+            return;
         }
 
         BubblewrapSandboxLog.Killing(_logger, _runId, verdict);
-        _killRequested.TrySetResult();
     }
 
     /// <summary>
@@ -118,21 +108,21 @@ internal sealed class BubblewrapProcess : ISandboxProcess
         var sampledPeak = 0L;
         try
         {
-            while (!exited.IsCompleted && !_killRequested.Task.IsCompleted)
+            while (!exited.IsCompleted && !_kill.Requested.IsCompleted)
             {
-                await Task.WhenAny(exited, _killRequested.Task, Task.Delay(PollInterval));
-                if (exited.IsCompleted || _killRequested.Task.IsCompleted)
+                await Task.WhenAny(exited, _kill.Requested, Task.Delay(PollInterval));
+                if (exited.IsCompleted || _kill.Requested.IsCompleted)
                 {
                     break;
                 }
 
                 if (_stopwatch.Elapsed >= _limits.WallTime)
                 {
-                    Kill(Verdict.TimeLimit, string.Create(CultureInfo.InvariantCulture, $"Wall time limit of {_limits.WallTime.TotalSeconds:0.###} s exceeded."));
+                    Kill(Verdict.TimeLimit, KillSwitch.WallTimeExceeded(_limits.WallTime));
                 }
                 else if (_cgroup.ReadCpuTime() > _limits.CpuTime)
                 {
-                    Kill(Verdict.TimeLimit, CpuLimitMessage());
+                    Kill(Verdict.TimeLimit, KillSwitch.CpuTimeExceeded(_limits.CpuTime));
                 }
                 else
                 {
@@ -140,10 +130,7 @@ internal sealed class BubblewrapProcess : ISandboxProcess
                 }
             }
 
-            lock (_killLock)
-            {
-                _exitedOnItsOwn = _killReason is null;
-            }
+            _kill.MarkSupervisionOver();
 
             var wallTime = await EndTreeAsync(exited);
             var status = ReadStatus();
@@ -219,13 +206,9 @@ internal sealed class BubblewrapProcess : ISandboxProcess
             exitCode = null;
         }
 
-        (Verdict Verdict, string? Message) outcome;
-        lock (_killLock)
-        {
-            outcome = _killReason ?? default;
-        }
-
-        if (_killReason is null)
+        var killed = _kill.Reason;
+        var outcome = killed ?? default;
+        if (killed is null)
         {
             if (!programStarted)
             {
@@ -238,7 +221,7 @@ internal sealed class BubblewrapProcess : ISandboxProcess
             }
             else if (signal == Interop.SIGXCPU || usage.CpuTime > _limits.CpuTime)
             {
-                outcome = (Verdict.TimeLimit, CpuLimitMessage());
+                outcome = (Verdict.TimeLimit, KillSwitch.CpuTimeExceeded(_limits.CpuTime));
             }
             else if (exitCode == 0)
             {
@@ -258,9 +241,6 @@ internal sealed class BubblewrapProcess : ISandboxProcess
 
         return new SandboxResult(exitCode, signal, outcome.Verdict, wallTime, usage.CpuTime, usage.PeakMemoryBytes, outcome.Message);
     }
-
-    private string CpuLimitMessage() =>
-        string.Create(CultureInfo.InvariantCulture, $"CPU time limit of {_limits.CpuTime.TotalSeconds:0.###} s exceeded.");
 
     private readonly record struct BwrapStatus(int? InitPid, int? ExitCode);
 

@@ -22,10 +22,7 @@ internal sealed class ProcessSandboxProcess : ISandboxProcess
     private readonly SandboxLimits _limits;
     private readonly Stopwatch _stopwatch;
     private readonly ILogger _logger;
-    private readonly Lock _killLock = new();
-    private readonly TaskCompletionSource _killRequested = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private (Verdict Verdict, string? Message)? _killReason;
-    private bool _exitedOnItsOwn;
+    private readonly KillSwitch _kill = new();
     private TimeSpan _cpu;
     private long _peak;
 
@@ -50,20 +47,7 @@ internal sealed class ProcessSandboxProcess : ISandboxProcess
 
     public Task<SandboxResult> Completion { get; }
 
-    public void Kill(Verdict verdict, string? message = null)
-    {
-        lock (_killLock)
-        {
-            if (_killReason is not null || _exitedOnItsOwn)
-            {
-                return;
-            }
-
-            _killReason = (verdict, message);
-        }
-
-        _killRequested.TrySetResult();
-    }
+    public void Kill(Verdict verdict, string? message = null) => _kill.TryRequest(verdict, message);
 
     public void Signal(int signal)
     {
@@ -91,10 +75,10 @@ internal sealed class ProcessSandboxProcess : ISandboxProcess
     private async Task<SandboxResult> SuperviseAsync()
     {
         var exited = _process.WaitForExitAsync(CancellationToken.None);
-        while (!exited.IsCompleted && !_killRequested.Task.IsCompleted)
+        while (!exited.IsCompleted && !_kill.Requested.IsCompleted)
         {
-            await Task.WhenAny(exited, _killRequested.Task, Task.Delay(PollInterval));
-            if (exited.IsCompleted || _killRequested.Task.IsCompleted)
+            await Task.WhenAny(exited, _kill.Requested, Task.Delay(PollInterval));
+            if (exited.IsCompleted || _kill.Requested.IsCompleted)
             {
                 break;
             }
@@ -102,18 +86,15 @@ internal sealed class ProcessSandboxProcess : ISandboxProcess
             Sample();
             if (_stopwatch.Elapsed >= _limits.WallTime)
             {
-                Kill(Verdict.TimeLimit, string.Create(CultureInfo.InvariantCulture, $"Wall time limit of {_limits.WallTime.TotalSeconds:0.###} s exceeded."));
+                Kill(Verdict.TimeLimit, KillSwitch.WallTimeExceeded(_limits.WallTime));
             }
             else if (_cpu > _limits.CpuTime)
             {
-                Kill(Verdict.TimeLimit, string.Create(CultureInfo.InvariantCulture, $"CPU time limit of {_limits.CpuTime.TotalSeconds:0.###} s exceeded."));
+                Kill(Verdict.TimeLimit, KillSwitch.CpuTimeExceeded(_limits.CpuTime));
             }
         }
 
-        lock (_killLock)
-        {
-            _exitedOnItsOwn = _killReason is null;
-        }
+        _kill.MarkSupervisionOver();
 
         if (!exited.IsCompleted)
         {
@@ -134,8 +115,8 @@ internal sealed class ProcessSandboxProcess : ISandboxProcess
             exitCode = null;
         }
 
-        var outcome = _killReason ?? (signal == Interop.SIGXCPU || _cpu > _limits.CpuTime
-            ? (Verdict.TimeLimit, string.Create(CultureInfo.InvariantCulture, $"CPU time limit of {_limits.CpuTime.TotalSeconds:0.###} s exceeded."))
+        var outcome = _kill.Reason ?? (signal == Interop.SIGXCPU || _cpu > _limits.CpuTime
+            ? (Verdict.TimeLimit, KillSwitch.CpuTimeExceeded(_limits.CpuTime))
             : exitCode == 0 ? (Verdict.Ok, null)
             : (Verdict.RuntimeError, signal == Interop.SIGXFSZ ? "File size limit exceeded." : null));
         ProcessSandboxLog.RunEnded(_logger, _runId, outcome.Item1, exitCode, signal);
