@@ -1,7 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
 using System.Net.WebSockets;
 using System.Text;
 using System.Text.Json;
@@ -171,81 +169,5 @@ internal sealed class BenchRunner(BenchOptions options)
 
         await OnceAsync();
         return await MeasureAsync(options.Runs, OnceAsync);
-    }
-
-    /// <summary>The real web app (built next to this benchmark) on a free loopback port.</summary>
-    private sealed class WebAppProcess(Process process, int port) : IAsyncDisposable
-    {
-        public int Port => port;
-
-        public static async Task<WebAppProcess> StartAsync(CancellationToken cancellationToken)
-        {
-            var port = FreePort();
-            var dll = WebAppDll();
-            var start = new ProcessStartInfo("dotnet")
-            {
-                UseShellExecute = false,
-                RedirectStandardOutput = true,
-                RedirectStandardError = true,
-                WorkingDirectory = Path.GetDirectoryName(dll),
-            };
-            start.ArgumentList.Add(dll);
-            start.Environment["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}";
-            start.Environment["Logging__LogLevel__Default"] = "Warning";
-            var process = Process.Start(start)!;
-            _ = process.StandardOutput.ReadToEndAsync(cancellationToken);
-            _ = process.StandardError.ReadToEndAsync(cancellationToken);
-            using var http = new HttpClient();
-            var deadline = Stopwatch.GetTimestamp();
-            while (Stopwatch.GetElapsedTime(deadline) < TimeSpan.FromSeconds(60))
-            {
-                try
-                {
-                    using var response = await http.GetAsync(new Uri($"http://127.0.0.1:{port}/healthz"), cancellationToken);
-                    if (response.StatusCode == HttpStatusCode.OK)
-                    {
-                        return new WebAppProcess(process, port);
-                    }
-                }
-                catch (HttpRequestException)
-                {
-                }
-
-                await Task.Delay(200, cancellationToken);
-            }
-
-            process.Kill(entireProcessTree: true);
-            throw new InvalidOperationException("the web app did not become healthy within 60 s");
-        }
-
-        public async ValueTask DisposeAsync()
-        {
-            process.Kill(entireProcessTree: true);
-            await process.WaitForExitAsync();
-            process.Dispose();
-        }
-
-        /// <summary>The web app's own build output (same configuration as this benchmark).</summary>
-        private static string WebAppDll()
-        {
-            var dir = new DirectoryInfo(AppContext.BaseDirectory);
-            while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "IrisIde.sln")))
-            {
-                dir = dir.Parent;
-            }
-
-            var configuration = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd('/')).Parent?.Name ?? "Release";
-            var dll = dir is null ? null : Path.Combine(dir.FullName, "IrisIde.Web", "bin", configuration, "net10.0", "IrisIde.Web.dll");
-            return dll is not null && File.Exists(dll)
-                ? dll
-                : throw new InvalidOperationException($"build the solution first (dotnet build IrisIde.sln -c {configuration})");
-        }
-
-        private static int FreePort()
-        {
-            using var listener = new TcpListener(IPAddress.Loopback, 0);
-            listener.Start();
-            return ((IPEndPoint)listener.LocalEndpoint).Port;
-        }
     }
 }
