@@ -1,6 +1,6 @@
 using IrisIde.Execution;
 using IrisIde.Execution.Protocol;
-using IrisIde.Web.Home;
+using IrisIde.Web.Components;
 using IrisIde.Web.Languages;
 using IrisIde.Web.Runner;
 
@@ -10,14 +10,15 @@ builder.Services.AddIrisExecution(builder.Configuration).AddBubblewrapSandbox().
 builder.Services.AddRunnerAccess(builder.Configuration);
 builder.Services.AddLanguagesApi();
 builder.Services.AddHealthChecks();
+builder.AddIdeUi();
 
 var app = builder.Build();
 
 app.UseRunnerWebSockets();
-app.MapHomePage();
 app.MapRunnerProtocol("/ws");
 app.MapLanguagesApi();
 app.MapHealthChecks("/healthz");
+app.MapIdeUi();
 
 app.Run();
 

@@ -51,17 +51,44 @@ public sealed class WebEndpointsTests(IrisWebAppFixture fixture)
     }
 
     [Fact]
-    public async Task Home_page_says_the_ide_is_coming_and_lists_the_endpoints()
+    public async Task Home_page_is_the_ide_with_its_controls_and_scripts()
     {
         using var http = fixture.App.CreateHttpClient();
 
         using var response = await http.GetAsync(new Uri("/", UriKind.Relative)).WaitAsync(TimeSpan.FromSeconds(60));
         var html = await response.Content.ReadAsStringAsync();
 
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal("text/html", response.Content.Headers.ContentType?.MediaType);
-        Assert.Contains("not here yet", html, StringComparison.Ordinal);
-        Assert.Contains("/ws", html, StringComparison.Ordinal);
-        Assert.Contains("/api/v1/languages", html, StringComparison.Ordinal);
+        foreach (var testId in new[] { "run-button", "stop-button", "language-select", "terminal", "status-line", "theme-toggle" })
+        {
+            Assert.Contains($"data-testid=\"{testId}\"", html, StringComparison.Ordinal);
+        }
+
+        Assert.Contains("_framework/blazor.web.js", html, StringComparison.Ordinal);
+        Assert.Contains("components-reconnect-modal", html, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("/_framework/blazor.web.js")]
+    [InlineData("/lib/xterm/xterm.mjs")]
+    [InlineData("/lib/xterm-addon-fit/addon-fit.mjs")]
+    [InlineData("/lib/signalr/signalr.min.js")]
+    [InlineData("/_content/BlazorMonaco/jsInterop.js")]
+    [InlineData("/Components/Terminal/Terminal.razor.js")]
+    [InlineData("/Components/Terminal/lineDiscipline.js")]
+    [InlineData("/Components/Editor/SourceEditor.razor.js")]
+    [InlineData("/Components/Pages/Ide.razor.js")]
+    public async Task Ide_scripts_are_served_as_javascript(string path)
+    {
+        using var http = fixture.App.CreateHttpClient();
+
+        using var response = await http.GetAsync(new Uri(path, UriKind.Relative)).WaitAsync(TimeSpan.FromSeconds(60));
+        var body = await response.Content.ReadAsStringAsync();
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("text/javascript", response.Content.Headers.ContentType?.MediaType);
+        Assert.True(body.Length > 100, $"{path} is {body.Length} characters long");
     }
 }
 

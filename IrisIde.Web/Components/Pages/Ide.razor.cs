@@ -1,0 +1,267 @@
+using System.Globalization;
+using IrisIde.Execution.Languages;
+using IrisIde.Web.Components.Editor;
+using IrisIde.Web.Components.Terminal;
+using IrisIde.Web.Ide;
+using Microsoft.AspNetCore.Components;
+using Microsoft.JSInterop;
+using TerminalPane = IrisIde.Web.Components.Terminal.Terminal;
+
+namespace IrisIde.Web.Components.Pages;
+
+/// <summary>
+/// The IDE page: it wires the language picker, the editor and the terminal together and keeps the
+/// status line. Source and program output stay in the browser; only status events come here.
+/// </summary>
+public sealed partial class Ide : IAsyncDisposable
+{
+    private const string DefaultLanguageId = "python";
+
+    private IReadOnlyList<LanguageStatus> _languages = [];
+    private LanguageStatus? _selected;
+    private string? _languageId;
+    private RunStatus _status = RunStatus.Idle;
+    private int _diagnosticCount;
+    private string _theme = "dark";
+    private bool _editorReady;
+    private bool _terminalReady;
+    private SourceEditor? _editor;
+    private TerminalPane? _terminal;
+    private IJSObjectReference? _module;
+    private IJSObjectReference? _page;
+    private DotNetObjectReference<Ide>? _self;
+    private readonly CancellationTokenSource _disposed = new();
+
+    [Inject]
+    private LanguageAvailability Availability { get; set; } = default!;
+
+    [Inject]
+    private IJSRuntime JS { get; set; } = default!;
+
+    private bool CanRun => _editorReady && _terminalReady && _selected is { IsAvailable: true } && !_status.IsActive;
+
+    private string OtherTheme => _theme == "light" ? "dark" : "light";
+
+    private string? LanguageNote => _selected switch
+    {
+        null => null,
+        { IsAvailable: false } unavailable => UnavailableText(unavailable),
+        _ => null,
+    };
+
+    private string StatusText
+    {
+        get
+        {
+            var text = _status.Describe();
+            if (_status.Phase == RunPhase.Exited && _status.Verdict == "compile_error" && _diagnosticCount > 0)
+            {
+                text += string.Create(CultureInfo.InvariantCulture, $" · {_diagnosticCount} marked in the editor");
+            }
+
+            return text;
+        }
+    }
+
+    private static string UnavailableText(LanguageStatus language) =>
+        $"{language.Language.DisplayName} is not available on this server: {language.Reason}. {language.Language.InstallHint}".Trim();
+
+    protected override async Task OnInitializedAsync()
+    {
+        _languages = await Availability.GetAllAsync(_disposed.Token);
+        Select(DefaultLanguageId);
+    }
+
+    protected override async Task OnAfterRenderAsync(bool firstRender)
+    {
+        if (!firstRender)
+        {
+            return;
+        }
+
+        _self = DotNetObjectReference.Create(this);
+        _module = await JS.InvokeAsync<IJSObjectReference>("import", _disposed.Token, "./Components/Pages/Ide.razor.js");
+        _page = await _module.InvokeAsync<IJSObjectReference>("attach", _disposed.Token, _self);
+        var preferences = await _page.InvokeAsync<PagePreferences>("preferences", _disposed.Token);
+        if (preferences.Language is { } remembered && _languages.Any(l => l.IsAvailable && l.Language.Id == remembered))
+        {
+            Select(remembered);
+        }
+
+        if (preferences.Theme is "light" or "dark" && preferences.Theme != _theme)
+        {
+            _theme = preferences.Theme;
+            await ApplyThemeAsync();
+        }
+
+        StateHasChanged();
+        await ShowSelectedLanguageAsync();
+    }
+
+    private void Select(string languageId)
+    {
+        _selected = _languages.FirstOrDefault(l => l.Language.Id == languageId && l.IsAvailable)
+            ?? _languages.FirstOrDefault(l => l.IsAvailable)
+            ?? (_languages.Count > 0 ? _languages[0] : null);
+        _languageId = _selected?.Language.Id;
+    }
+
+    private async Task OnEditorReadyAsync()
+    {
+        _editorReady = true;
+        await ShowSelectedLanguageAsync();
+        if (_theme != "dark" && _editor is not null)
+        {
+            await _editor.SetThemeAsync(_theme, _disposed.Token);
+        }
+    }
+
+    private Task OnTerminalReadyAsync()
+    {
+        _terminalReady = true;
+        return Task.CompletedTask;
+    }
+
+    private async Task OnLanguageChangedAsync(ChangeEventArgs args)
+    {
+        if (_status.IsActive || args.Value is not string id)
+        {
+            return;
+        }
+
+        var language = _languages.FirstOrDefault(l => l.Language.Id == id);
+        if (language is { IsAvailable: false })
+        {
+            return;
+        }
+
+        Select(id);
+        _status = _status.Reset();
+        if (_page is not null)
+        {
+            await _page.InvokeVoidAsync("rememberLanguage", _disposed.Token, id);
+        }
+
+        await ShowSelectedLanguageAsync();
+    }
+
+    private async Task ShowSelectedLanguageAsync()
+    {
+        if (_editorReady && _editor is not null && _selected is { } selected)
+        {
+            var language = selected.Language;
+            await _editor.ShowLanguageAsync(language.Id, language.Monaco, language.Template, _disposed.Token);
+        }
+    }
+
+    private async Task ResetToTemplateAsync()
+    {
+        if (_editor is not null && _selected is { } selected)
+        {
+            await _editor.ResetToTemplateAsync(selected.Language.Template, _disposed.Token);
+        }
+    }
+
+    /// <summary>Run button and Ctrl+Enter (from the page module).</summary>
+    [JSInvokable]
+    public async Task RunAsync()
+    {
+        if (!CanRun || _editor?.Handle is not { } editor || _terminal is null || _selected is not { } selected)
+        {
+            return;
+        }
+
+        _status = _status.Begin();
+        _diagnosticCount = 0;
+        StateHasChanged();
+        await _terminal.RunAsync(editor, selected.Language.Id, selected.Language.FileName, _disposed.Token);
+        await _terminal.FocusAsync(_disposed.Token);
+    }
+
+    private async Task StopAsync()
+    {
+        if (_terminal is not null)
+        {
+            await _terminal.StopAsync(_disposed.Token);
+        }
+    }
+
+    private Task OnRunEventAsync(RunEvent runEvent)
+    {
+        _status = runEvent.Type switch
+        {
+            "started" => _status.Started(runEvent.RunId ?? string.Empty),
+            "compiling" => _status.Compiling(),
+            "running" => _status.Running(),
+            "exit" => _status.Exited(
+                runEvent.Verdict ?? "unknown",
+                runEvent.Stage ?? "run",
+                runEvent.ExitCode,
+                runEvent.Signal,
+                runEvent.TimeMs ?? 0,
+                runEvent.MemoryBytes ?? 0,
+                runEvent.Message),
+            "error" or "disconnected" => _status.Failed(runEvent.Message ?? "the run could not start"),
+            "rejected" => _status.Begin().Failed(runEvent.Message ?? "the run was not sent"),
+            _ => _status,
+        };
+        if (runEvent is { Type: "compiled", Diagnostics: { } count })
+        {
+            _diagnosticCount = count;
+        }
+
+        StateHasChanged();
+        return Task.CompletedTask;
+    }
+
+    private async Task ToggleThemeAsync()
+    {
+        _theme = OtherTheme;
+        await ApplyThemeAsync();
+    }
+
+    private async Task ApplyThemeAsync()
+    {
+        if (_page is not null)
+        {
+            await _page.InvokeVoidAsync("setTheme", _disposed.Token, _theme);
+        }
+
+        if (_editor is not null)
+        {
+            await _editor.SetThemeAsync(_theme, _disposed.Token);
+        }
+
+        if (_terminal is not null)
+        {
+            await _terminal.SetThemeAsync(_theme, _disposed.Token);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _disposed.CancelAsync();
+        try
+        {
+            if (_page is not null)
+            {
+                await _page.InvokeVoidAsync("dispose");
+                await _page.DisposeAsync();
+            }
+
+            if (_module is not null)
+            {
+                await _module.DisposeAsync();
+            }
+        }
+        catch (JSDisconnectedException)
+        {
+            // The page is gone with its listeners.
+        }
+
+        _self?.Dispose();
+        _disposed.Dispose();
+    }
+
+    private sealed record PagePreferences(string? Theme, string? Language);
+}
