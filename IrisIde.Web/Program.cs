@@ -1,6 +1,7 @@
 using IrisIde.Execution;
 using IrisIde.Execution.Protocol;
 using IrisIde.Web.Components;
+using IrisIde.Web.Hubs;
 using IrisIde.Web.Languages;
 using IrisIde.Web.Runner;
 
@@ -8,6 +9,7 @@ var builder = WebApplication.CreateBuilder(args);
 
 builder.Services.AddIrisExecution(builder.Configuration).AddBubblewrapSandbox().AddRunnerProtocol();
 builder.Services.AddRunnerAccess(builder.Configuration);
+builder.Services.AddExecutionHub(builder.Configuration);
 builder.Services.AddLanguagesApi();
 builder.Services.AddHealthChecks();
 builder.AddIdeUi();
@@ -16,6 +18,7 @@ var app = builder.Build();
 
 app.UseRunnerWebSockets();
 app.MapRunnerProtocol("/ws");
+app.MapExecutionHub();
 app.MapLanguagesApi();
 app.MapHealthChecks("/healthz");
 app.MapIdeUi();

@@ -1,0 +1,71 @@
+using IrisIde.Execution.Runs;
+using IrisIde.Execution.Sandboxing;
+using Microsoft.AspNetCore.SignalR;
+
+namespace IrisIde.Web.Hubs;
+
+/// <summary>
+/// The IDE's execution hub at <c>/hubs/execution</c>: <c>StartRun</c> streams a run's events; the other
+/// methods steer a run the calling connection started. Runs go through the same <see cref="RunPipeline"/>
+/// as <c>/ws</c>, always interactive. See README ("The execution hub") for the wire contract.
+/// </summary>
+public sealed class ExecutionHub(ExecutionHubRuns runs, ILogger<ExecutionHub> logger) : Hub
+{
+    /// <summary>
+    /// Starts a run and streams its events: <c>started</c> first, <c>exit</c> last; a refused request is a
+    /// single <c>error</c> event. Cancelling the stream (or closing the connection) stops the run.
+    /// </summary>
+    public IAsyncEnumerable<RunEventMessage> StartRun(StartRunRequest request, CancellationToken cancellationToken) =>
+        runs.StreamAsync(Caller(), request, cancellationToken);
+
+    /// <summary>Writes <paramref name="text"/> to the program's stdin (<c>\r\n</c> and <c>\r</c> become <c>\n</c>).</summary>
+    public async Task SendInput(string runId, string text)
+    {
+        if (text is null)
+        {
+            throw new HubException("SendInput needs the text to send");
+        }
+
+        var session = Owned(runId, nameof(SendInput));
+        if (!await session.WriteInputAsync(text, Context.ConnectionAborted))
+        {
+            throw new HubException("input refused: the program's stdin is closed (end of input was sent or the run is over), or it has too much unread input");
+        }
+    }
+
+    /// <summary>Closes the program's stdin once the queued input is delivered (Ctrl+D).</summary>
+    public void SendEof(string runId) => Owned(runId, nameof(SendEof)).CloseInput();
+
+    /// <summary>Sends SIGINT to the program (Ctrl+C).</summary>
+    public void Interrupt(string runId) => Owned(runId, nameof(Interrupt)).Interrupt();
+
+    /// <summary>Ends the run now; its <c>exit</c> event reports verdict <c>killed</c>.</summary>
+    public void Stop(string runId) => Owned(runId, nameof(Stop)).Stop(Verdict.Killed, "stopped by the user");
+
+    public override Task OnDisconnectedAsync(Exception? exception)
+    {
+        runs.StopAllOf(Context.ConnectionId);
+        return base.OnDisconnectedAsync(exception);
+    }
+
+    private RunSession Owned(string? runId, string method)
+    {
+        if (runs.Find(runId, Context.ConnectionId) is { } session)
+        {
+            return session;
+        }
+
+        ExecutionHubLog.ControlRefused(logger, Context.ConnectionId, method);
+        throw new HubException($"no run '{Shorten(runId)}' on this connection: it has ended, or it was started by another connection");
+    }
+
+    private HubCaller Caller()
+    {
+        var authenticated = Context.User?.Identity?.IsAuthenticated == true;
+        var userId = authenticated ? Context.UserIdentifier : null;
+        return new HubCaller(Context.ConnectionId, userId is null ? $"connection:{Context.ConnectionId}" : $"user:{userId}", userId, authenticated);
+    }
+
+    private static string Shorten(string? value) =>
+        value is null ? string.Empty : value.Length <= 40 ? value : string.Concat(value.AsSpan(0, 40), "...");
+}
