@@ -53,6 +53,8 @@ internal sealed class BenchRunner(BenchOptions options)
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"   bare process      {bareRate,8:0.0} runs/s"));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"   sandboxed run     {sandboxRate,8:0.0} runs/s"));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"   sandboxed / bare  {sandboxRate / bareRate,8:0.00}x"));
+
+        await new HubBenchmark(options).RunAsync(cancellationToken);
         return 0;
     }
 
