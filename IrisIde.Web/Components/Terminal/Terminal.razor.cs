@@ -1,4 +1,7 @@
+using IrisIde.Execution.Runs;
+using IrisIde.Web.Hubs;
 using Microsoft.AspNetCore.Components;
+using Microsoft.Extensions.Options;
 using Microsoft.JSInterop;
 
 namespace IrisIde.Web.Components.Terminal;
@@ -9,9 +12,6 @@ namespace IrisIde.Web.Components.Terminal;
 /// </summary>
 public sealed partial class Terminal : IAsyncDisposable
 {
-    /// <summary>Largest source file sent, as the execution core's default (Iris:Limits:MaxSourceBytesPerFile).</summary>
-    public const int MaxSourceBytes = 256 * 1024;
-
     private ElementReference _container;
     private IJSObjectReference? _module;
     private IJSObjectReference? _handle;
@@ -22,6 +22,12 @@ public sealed partial class Terminal : IAsyncDisposable
 
     [Inject]
     private NavigationManager Navigation { get; set; } = default!;
+
+    [Inject]
+    private IOptions<ExecutionHubOptions> HubOptions { get; set; } = default!;
+
+    [Inject]
+    private IOptions<ExecutionOptions> ExecutionOptions { get; set; } = default!;
 
     /// <summary>Status events of the current run (never its output).</summary>
     [Parameter]
@@ -67,7 +73,11 @@ public sealed partial class Terminal : IAsyncDisposable
         _handle = await _module.InvokeAsync<IJSObjectReference>("attach", _container, _self, new
         {
             hubUrl = Navigation.ToAbsoluteUri("hubs/execution").ToString(),
-            maxSourceBytes = MaxSourceBytes,
+            // Checked in the browser too, so an over-size source gets a clear message before anything is sent.
+            maxSourceBytes = ExecutionOptions.Value.MaxSourceBytesPerFile,
+            // The hub closes a connection silent for ClientTimeoutSeconds (8 s by default, so a vanished
+            // tab's run stops quickly): ping three times within that window.
+            keepAliveMs = Math.Max(1000, (int)(HubOptions.Value.ClientTimeoutSeconds * 1000 / 3)),
             theme = Theme,
         });
         await OnReady.InvokeAsync();

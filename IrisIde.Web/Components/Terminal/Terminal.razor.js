@@ -36,7 +36,7 @@ const Style = {
 
 /**
  * Creates the terminal in element. dotNet receives ReportRunEvent(event) for status changes.
- * options: { hubUrl, maxSourceBytes, theme: "dark" | "light" }.
+ * options: { hubUrl, maxSourceBytes, keepAliveMs, theme: "dark" | "light" }.
  */
 export function attach(element, dotNet, options) {
     return new TerminalHandle(element, dotNet, options);
@@ -191,6 +191,7 @@ class TerminalHandle {
         const signalR = globalThis.signalR;
         const connection = new signalR.HubConnectionBuilder()
             .withUrl(this.#options.hubUrl)
+            .withKeepAliveInterval(this.#options.keepAliveMs ?? 15000)
             .configureLogging(signalR.LogLevel.Warning)
             .build();
         connection.onclose(error => {
