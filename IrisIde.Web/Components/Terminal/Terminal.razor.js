@@ -59,6 +59,8 @@ class TerminalHandle {
     #writing = false;
     #lastFrame = 0;
     #onPageHide;
+    #lastFinalEvent = null; // how the last run ended, sent again when the circuit comes back
+    #circuitLost = false;
 
     constructor(element, dotNet, options) {
         this.#dotNet = dotNet;
@@ -203,7 +205,7 @@ class TerminalHandle {
                 this.#flushNow();
                 this.#writeLine(Style.error("[lost the connection to the execution server; the program was stopped]"));
                 this.#endRun(run);
-                this.#report({ type: "disconnected", message: error?.message ?? "connection closed" });
+                this.#report({ type: "disconnected", message: "lost the connection to the execution server; the program was stopped" });
             }
         });
         this.#connection = connection;
@@ -284,7 +286,11 @@ class TerminalHandle {
             return;
         }
         this.#flushNow();
-        if (error) {
+        if (error && run.runId) {
+            // The stream broke mid-run: the connection dropped, and the hub stops the program of a closed connection.
+            this.#writeLine(Style.error("[lost the connection to the execution server; the program was stopped]"));
+            this.#report({ type: "disconnected", message: "lost the connection to the execution server; the program was stopped" });
+        } else if (error) {
             const message = error.message ?? String(error);
             this.#writeLine(Style.error(`[could not run: ${message}]`));
             this.#report({ type: "error", message });
@@ -334,9 +340,15 @@ class TerminalHandle {
         if (!connection) {
             return;
         }
+        const runId = args[0];
         this.#sendChain = this.#sendChain
             .then(() => connection.invoke(method, ...args))
-            .catch(error => this.#writeLine(Style.error(`[${method} failed: ${error.message ?? error}]`)));
+            .catch(error => {
+                // A Stop or Ctrl+C racing the program's own exit fails harmlessly; say nothing then.
+                if (this.#run?.runId === runId) {
+                    this.#writeLine(Style.error(`[${method} failed: ${error.message ?? error}]`));
+                }
+            });
     }
 
     // ---- output coalescing --------------------------------------------------------------------
@@ -404,11 +416,14 @@ class TerminalHandle {
         this.#reconnectObserver = new MutationObserver(() => {
             const lost = ["components-reconnect-show", "components-reconnect-failed", "components-reconnect-rejected"]
                 .some(c => modal.classList.contains(c));
-            if (lost && this.#run) {
+            if (lost && !this.#circuitLost && this.#run) {
                 this.#flushNow();
                 this.#writeLine(Style.notice("[lost the connection to the page's server; the program was stopped]"));
                 this.stop();
+            } else if (!lost && this.#circuitLost) {
+                this.#resyncStatus();
             }
+            this.#circuitLost = lost;
         });
         this.#reconnectObserver.observe(modal, { attributes: true, attributeFilter: ["class"] });
     }
@@ -424,9 +439,34 @@ class TerminalHandle {
     }
 
     #report(event) {
-        this.#dotNet.invokeMethodAsync("ReportRunEvent", event).catch(() => {
-            // The circuit is gone; the reconnect UI says so.
-        });
+        if (["exit", "error", "disconnected", "rejected"].includes(event.type)) {
+            this.#lastFinalEvent = event;
+        }
+        try {
+            this.#dotNet.invokeMethodAsync("ReportRunEvent", event).catch(() => {
+                // The circuit is down; the reconnect UI says so, and #resyncStatus catches up later.
+            });
+        } catch {
+            // Same, thrown synchronously.
+        }
+    }
+
+    // Reconnected to the same circuit: the run stopped while it was down, and that status event was
+    // lost, so send how it ended again (the status line ignores an end it already knows). The
+    // circuit takes a moment to accept calls after the reconnect UI hides, hence the retries.
+    async #resyncStatus() {
+        for (let attempt = 0; attempt < 20; attempt++) {
+            await new Promise(resolve => setTimeout(resolve, 250 + attempt * 250));
+            if (this.#run || this.#circuitLost || !this.#lastFinalEvent) {
+                return;
+            }
+            try {
+                await this.#dotNet.invokeMethodAsync("ReportRunEvent", this.#lastFinalEvent);
+                return;
+            } catch {
+                // Not ready yet.
+            }
+        }
     }
 }
 
