@@ -102,7 +102,9 @@ public sealed class ExecutionHubTests(IrisWebAppFixture fixture)
 
         var run = await StartRunAsync(client, "python",
             "import time\ntry:\n    print('waiting', flush=True)\n    time.sleep(60)\nexcept KeyboardInterrupt:\n    print('interrupted', flush=True)\n");
-        await run.WaitForTextAsync("stdout", "waiting").WaitAsync(Timeout);
+        // Python's -u print writes the text and the newline separately: wait for both, or the
+        // interrupt can land between them.
+        await run.WaitForTextAsync("stdout", "waiting\n").WaitAsync(Timeout);
         await client.InvokeAsync("Interrupt", run.RunId).WaitAsync(Timeout);
         await run.ReadToEndAsync().WaitAsync(Timeout);
 
