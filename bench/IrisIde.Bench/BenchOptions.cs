@@ -2,13 +2,14 @@ using System.Globalization;
 
 namespace IrisIde.Bench;
 
-internal sealed record BenchOptions(int Runs, int Parallel, int ThroughputRuns)
+internal sealed record BenchOptions(int Runs, int Parallel, int ThroughputRuns, int Sessions)
 {
     public static BenchOptions Parse(string[] args)
     {
         var runs = 30;
         var parallel = Environment.ProcessorCount;
         var throughputRuns = 60;
+        var sessions = 100;
         for (var i = 0; i < args.Length; i++)
         {
             switch (args[i])
@@ -22,11 +23,14 @@ internal sealed record BenchOptions(int Runs, int Parallel, int ThroughputRuns)
                 case "--throughput-runs":
                     throughputRuns = int.Parse(args[++i], CultureInfo.InvariantCulture);
                     break;
+                case "--sessions":
+                    sessions = Math.Max(2, int.Parse(args[++i], CultureInfo.InvariantCulture));
+                    break;
                 default:
-                    throw new ArgumentException($"unknown argument '{args[i]}' (use --runs N, --parallel N, --throughput-runs N)");
+                    throw new ArgumentException($"unknown argument '{args[i]}' (use --runs N, --parallel N, --throughput-runs N, --sessions N)");
             }
         }
 
-        return new BenchOptions(runs, parallel, throughputRuns);
+        return new BenchOptions(runs, parallel, throughputRuns, sessions);
     }
 }

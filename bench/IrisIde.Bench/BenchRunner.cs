@@ -55,6 +55,7 @@ internal sealed class BenchRunner(BenchOptions options)
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"   sandboxed / bare  {sandboxRate / bareRate,8:0.00}x"));
 
         await new HubBenchmark(options).RunAsync(cancellationToken);
+        await new IdleSessionMemoryBenchmark(options.Sessions).RunAsync(cancellationToken);
         return 0;
     }
 
