@@ -64,7 +64,7 @@ public sealed partial class Ide : IAsyncDisposable
     }
 
     private static string UnavailableText(LanguageStatus language) =>
-        $"{language.Language.DisplayName} is not available on this server: {language.Reason}. {language.Language.InstallHint}".Trim();
+        $"{language.Language.DisplayName} is not available on this server: {language.Reason}";
 
     protected override async Task OnInitializedAsync()
     {
