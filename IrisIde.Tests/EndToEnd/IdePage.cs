@@ -76,8 +76,7 @@ public sealed class IdePage : IAsyncDisposable
         await WaitUntilAsync(
             async () => await RunButton.IsEnabledAsync().WaitAsync(Timeout)
                 && await EvaluateAsync<bool>("() => !!globalThis.monaco?.editor?.getEditors()?.[0]?.getModel()"),
-            "the IDE to be ready (Run enabled, Monaco editor up)",
-            TimeSpan.FromSeconds(30));
+            "the IDE to be ready (Run enabled, Monaco editor up)");
     }
 
     /// <summary>Picks a language in the picker, as the user does.</summary>
@@ -192,7 +191,16 @@ public sealed class IdePage : IAsyncDisposable
             var phase = await PhaseAsync();
             var status = await StatusTextAsync();
             var terminal = await TerminalTextAsync();
-            return $"status [{phase}]: {status}\nterminal:\n{terminal.TrimEnd()}\nproblems:\n{string.Join("\n", Problems)}";
+            var parts = await EvaluateAsync<string>("""
+                () => [
+                    'run button ' + (document.querySelector('[data-testid=run-button]')?.disabled ? 'disabled' : 'enabled'),
+                    'monaco editors: ' + (globalThis.monaco?.editor?.getEditors()?.length ?? 'no monaco'),
+                    'xterm: ' + (document.querySelector('[data-testid=terminal] .xterm') ? 'yes' : 'no'),
+                    'blazor: ' + (typeof globalThis.Blazor),
+                    'reconnect modal: ' + (document.getElementById('components-reconnect-modal')?.className || 'no class'),
+                ].join(', ')
+                """);
+            return $"status [{phase}]: {status}\npage: {parts}\nterminal:\n{terminal.TrimEnd()}\nproblems:\n{string.Join("\n", Problems)}";
         }
         catch (Exception ex) when (ex is PlaywrightException or TimeoutException)
         {
