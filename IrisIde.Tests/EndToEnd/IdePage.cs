@@ -82,9 +82,12 @@ public sealed class IdePage : IAsyncDisposable
     /// <summary>Picks a language in the picker, as the user does.</summary>
     public async Task SelectLanguageAsync(string languageId)
     {
+        // The switch is a round trip through the circuit: wait until the editor shows the chosen
+        // language's highlighting, not merely until the <select> changed.
+        var monacoId = Execution.Languages.LanguageCatalog.LoadEmbedded().All.Single(l => l.Id == languageId).Monaco;
         await LanguageSelect.SelectOptionAsync(languageId).WaitAsync(Timeout);
         await WaitUntilAsync(
-            async () => await EvaluateAsync<string>("() => monaco.editor.getEditors()[0].getModel().getLanguageId()") != "plaintext"
+            async () => await EvaluateAsync<string>("() => monaco.editor.getEditors()[0].getModel().getLanguageId()") == monacoId
                 && await LanguageSelect.InputValueAsync().WaitAsync(Timeout) == languageId,
             $"the editor to switch to {languageId}");
     }
