@@ -2,7 +2,7 @@ using System.Globalization;
 
 namespace IrisIde.Bench;
 
-internal sealed record BenchOptions(int Runs, int Parallel, int ThroughputRuns, int Sessions)
+internal sealed record BenchOptions(int Runs, int Parallel, int ThroughputRuns, int Sessions, bool MemoryOnly)
 {
     public static BenchOptions Parse(string[] args)
     {
@@ -10,6 +10,7 @@ internal sealed record BenchOptions(int Runs, int Parallel, int ThroughputRuns, 
         var parallel = Environment.ProcessorCount;
         var throughputRuns = 60;
         var sessions = 100;
+        var memoryOnly = false;
         for (var i = 0; i < args.Length; i++)
         {
             switch (args[i])
@@ -26,11 +27,14 @@ internal sealed record BenchOptions(int Runs, int Parallel, int ThroughputRuns, 
                 case "--sessions":
                     sessions = Math.Max(2, int.Parse(args[++i], CultureInfo.InvariantCulture));
                     break;
+                case "--memory-only":
+                    memoryOnly = true;
+                    break;
                 default:
-                    throw new ArgumentException($"unknown argument '{args[i]}' (use --runs N, --parallel N, --throughput-runs N, --sessions N)");
+                    throw new ArgumentException($"unknown argument '{args[i]}' (use --runs N, --parallel N, --throughput-runs N, --sessions N, --memory-only)");
             }
         }
 
-        return new BenchOptions(runs, parallel, throughputRuns, sessions);
+        return new BenchOptions(runs, parallel, throughputRuns, sessions, memoryOnly);
     }
 }

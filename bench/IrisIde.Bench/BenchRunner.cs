@@ -24,6 +24,12 @@ internal sealed class BenchRunner(BenchOptions options)
     public async Task<int> RunAsync(CancellationToken cancellationToken)
     {
         PrintMachine();
+        if (options.MemoryOnly)
+        {
+            await new IdleSessionMemoryBenchmark(options.Sessions).RunAsync(cancellationToken);
+            return 0;
+        }
+
         await using var services = BuildServices();
         var pipeline = services.GetRequiredService<RunPipeline>();
 

@@ -34,11 +34,14 @@ internal sealed class IdleSessionMemoryBenchmark(int sessions)
         await SettleAsync(cancellationToken);
         var baseline = web.ResidentBytes();
 
-        // Open in small batches: two cores also have to run Chromium.
+        // One at a time: two cores also have to run Chromium's renderers.
         while (pages.Count < sessions)
         {
-            var batch = Math.Min(5, sessions - pages.Count);
-            pages.AddRange(await Task.WhenAll(Enumerable.Range(0, batch).Select(_ => OpenIdleSessionAsync(browser, url))));
+            pages.Add(await OpenIdleSessionAsync(browser, url));
+            if (pages.Count % 10 == 0)
+            {
+                Console.WriteLine($"   ... {pages.Count} sessions open");
+            }
         }
 
         await SettleAsync(cancellationToken);
@@ -51,8 +54,7 @@ internal sealed class IdleSessionMemoryBenchmark(int sessions)
 
     private static async Task<IPage> OpenIdleSessionAsync(IBrowser browser, string url)
     {
-        var context = await browser.NewContextAsync(new() { ViewportSize = new() { Width = 1280, Height = 800 } });
-        var page = await context.NewPageAsync();
+        var page = await browser.NewPageAsync(new() { ViewportSize = new() { Width = 1280, Height = 800 } });
         await page.GotoAsync(url, new() { Timeout = 120_000 });
         // The Run button is enabled once the circuit is interactive and the editor has loaded.
         await page.WaitForSelectorAsync("[data-testid=run-button]:not([disabled])", new() { Timeout = 120_000 });
