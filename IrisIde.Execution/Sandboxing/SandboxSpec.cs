@@ -15,4 +15,14 @@ public sealed record SandboxSpec(
 {
     /// <summary>Where the workspace appears inside the sandbox.</summary>
     public const string SandboxWorkspacePath = "/workspace";
+
+    /// <summary>The checks every sandbox makes before it starts anything.</summary>
+    internal static void ThrowIfInvalid(SandboxSpec spec)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        if (spec.Command.Count == 0 || string.IsNullOrEmpty(spec.Command[0]))
+        {
+            throw new ArgumentException("The command must name a program.", nameof(spec));
+        }
+    }
 }

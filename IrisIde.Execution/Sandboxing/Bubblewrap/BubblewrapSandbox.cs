@@ -58,11 +58,7 @@ public sealed class BubblewrapSandbox : ISandbox, IDisposable
 
     public async Task<ISandboxProcess> StartAsync(SandboxSpec spec, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(spec);
-        if (spec.Command.Count == 0 || string.IsNullOrEmpty(spec.Command[0]))
-        {
-            throw new ArgumentException("The command must name a program.", nameof(spec));
-        }
+        SandboxSpec.ThrowIfInvalid(spec);
 
         cancellationToken.ThrowIfCancellationRequested();
         var workspace = Path.GetFullPath(spec.WorkspacePath);

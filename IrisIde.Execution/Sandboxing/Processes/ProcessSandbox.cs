@@ -28,11 +28,7 @@ public sealed class ProcessSandbox : ISandbox
 
     public async Task<ISandboxProcess> StartAsync(SandboxSpec spec, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(spec);
-        if (spec.Command.Count == 0 || string.IsNullOrEmpty(spec.Command[0]))
-        {
-            throw new ArgumentException("The command must name a program.", nameof(spec));
-        }
+        SandboxSpec.ThrowIfInvalid(spec);
 
         var workspace = Path.GetFullPath(spec.WorkspacePath);
         if (_isRoot)
