@@ -106,7 +106,7 @@ public sealed class BatchApiTests(IrisWebAppFixture fixture)
         };
 
         using var created = await http.PostAsJsonAsync(new Uri("/api/v1/runs", UriKind.Relative), body).WaitAsync(Timeout);
-        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        Assert.Equal(HttpStatusCode.Accepted, created.StatusCode);
         var id = (await ReadJsonAsync(created)).GetProperty("id").GetString();
         Assert.Equal($"/api/v1/runs/{id}", created.Headers.Location?.OriginalString);
         var run = await WaitForRunAsync(http, id!);

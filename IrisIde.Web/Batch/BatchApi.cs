@@ -125,7 +125,7 @@ public static class BatchApi
         return TypedResults.Ok(SeedResults.From(record));
     }
 
-    internal static async Task<Results<Created<RunCreated>, ProblemHttpResult>> CreateRunAsync(
+    internal static async Task<Results<Accepted<RunCreated>, ProblemHttpResult>> CreateRunAsync(
         CreateRunRequest body, RunSubmitter submitter, CancellationToken cancellationToken)
     {
         if (body.Language is not { Length: > 0 } language)
@@ -150,7 +150,7 @@ public static class BatchApi
         try
         {
             var record = await submitter.SubmitAsync(request, cancellationToken);
-            return TypedResults.Created($"/api/v1/runs/{record.Id}", new RunCreated(record.Id, "queued"));
+            return TypedResults.Accepted($"/api/v1/runs/{record.Id}", new RunCreated(record.Id, "queued"));
         }
         catch (RunValidationException e)
         {
