@@ -19,6 +19,9 @@ public sealed class BatchJobOptions
     /// <summary>The longest <c>GET /api/v1/runs/{id}?wait=true</c> waits for the run to end.</summary>
     public double MaxWaitSeconds { get; set; } = 30;
 
+    /// <summary>Test cases one run may have (each one is a run of the program).</summary>
+    public int MaxTestCases { get; set; } = 32;
+
     /// <summary>Names this process in results; default host name and process id.</summary>
     public string? WorkerId { get; set; }
 
@@ -33,6 +36,7 @@ internal sealed class BatchOptionsValidator : IValidateOptions<BatchJobOptions>
         if (options.ConcurrentJobs <= 0) problems.Add("ConcurrentJobs must be positive");
         if (options.ImmediateRetries < 0) problems.Add("ImmediateRetries must not be negative");
         if (options.MaxStoredOutputChars <= 0) problems.Add("MaxStoredOutputChars must be positive");
+        if (options.MaxTestCases <= 0) problems.Add("MaxTestCases must be positive");
         if (options.MaxWaitSeconds <= 0) problems.Add("MaxWaitSeconds must be positive");
         return problems.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(problems.Select(p => $"{BatchJobOptions.SectionName}:{p}"));
     }

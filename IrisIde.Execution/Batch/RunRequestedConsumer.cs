@@ -41,8 +41,9 @@ public sealed class RunRequestedConsumer(
         RunCompleted completed;
         try
         {
-            var events = await pipeline.RunToEndAsync(request, context.CancellationToken);
-            completed = ToCompleted(job.JobId, events, workerId, started);
+            completed = job.TestCases is { Count: > 0 } cases
+                ? await RunTestCasesAsync(job, request, cases, workerId, started, context.CancellationToken)
+                : ToCompleted(job.JobId, Collect(await pipeline.RunToEndAsync(request, context.CancellationToken)), workerId, started);
         }
         catch (RunValidationException e)
         {
@@ -54,7 +55,53 @@ public sealed class RunRequestedConsumer(
         BatchLog.JobCompleted(logger, job.JobId, completed.Status, completed.Verdict);
     }
 
-    private RunCompleted ToCompleted(Guid jobId, IReadOnlyList<RunEvent> events, string workerId, DateTime started)
+    /// <summary>
+    /// Runs the program once per case (each run compiles again: the pipeline has no compile-once mode
+    /// yet). A compile error or an internal failure ends the job at once; otherwise the job's verdict is
+    /// <c>accepted</c> when every case is, else the verdict of the first case that is not, and the job's
+    /// output and usage are that case's.
+    /// </summary>
+    private async Task<RunCompleted> RunTestCasesAsync(
+        RunRequested job, RunRequest request, IReadOnlyList<BatchTestCase> cases, string workerId, DateTime started, CancellationToken cancellationToken)
+    {
+        var results = new List<TestCaseResult>(cases.Count);
+        RunResultParts? deciding = null;
+        string? decidingVerdict = null;
+        for (var i = 0; i < cases.Count; i++)
+        {
+            var parts = Collect(await pipeline.RunToEndAsync(request with { Stdin = cases[i].Stdin }, cancellationToken));
+            if (parts.Outcome is not { } outcome || outcome.Verdict is Verdict.InternalError || (outcome.Stage == RunStage.Compile && outcome.Verdict != Verdict.Ok))
+            {
+                return ToCompleted(job.JobId, parts, workerId, started);
+            }
+
+            var verdict = outcome.Verdict != Verdict.Ok ? outcome.Verdict.ToWireName()
+                : OutputMatches(parts.Stdout, cases[i].ExpectedOutput ?? string.Empty, job.Comparison) ? "accepted"
+                : "wrong_answer";
+            results.Add(new TestCaseResult(
+                i, cases[i].Name, verdict, parts.Stdout, parts.Stderr, outcome.ExitCode,
+                (long)outcome.WallTime.TotalMilliseconds, (long)outcome.CpuTime.TotalMilliseconds, outcome.PeakMemoryBytes));
+            if (verdict != "accepted" && deciding is null)
+            {
+                deciding = parts;
+                decidingVerdict = verdict;
+            }
+
+            deciding ??= i == cases.Count - 1 ? parts : null;
+        }
+
+        var last = ToCompleted(job.JobId, deciding!, workerId, started);
+        return last with { Verdict = decidingVerdict ?? "accepted", TestCases = results };
+    }
+
+    internal static bool OutputMatches(string actual, string expected, string? comparison) =>
+        comparison == OutputComparison.Whitespace
+            ? actual.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries).SequenceEqual(expected.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries), StringComparer.Ordinal)
+            : string.Equals(actual, expected, StringComparison.Ordinal);
+
+    private sealed record RunResultParts(string? CompileOutput, string Stdout, string Stderr, RunOutcome? Outcome);
+
+    private RunResultParts Collect(IReadOnlyList<RunEvent> events)
     {
         var cap = options.Value.MaxStoredOutputChars;
         var stdout = new StringBuilder();
@@ -80,6 +127,12 @@ public sealed class RunRequestedConsumer(
             }
         }
 
+        return new RunResultParts(compileOutput, stdout.ToString(), stderr.ToString(), outcome);
+    }
+
+    private RunCompleted ToCompleted(Guid jobId, RunResultParts parts, string workerId, DateTime started)
+    {
+        var outcome = parts.Outcome;
         var finished = timeProvider.GetUtcNow().UtcDateTime;
         if (outcome is null)
         {
@@ -92,9 +145,9 @@ public sealed class RunRequestedConsumer(
             failed ? RunCompletedStatus.Failed : RunCompletedStatus.Completed,
             outcome.Verdict.ToWireName(),
             failed ? outcome.Message ?? "internal error" : null,
-            compileOutput,
-            stdout.ToString(),
-            stderr.ToString(),
+            parts.CompileOutput,
+            parts.Stdout,
+            parts.Stderr,
             outcome.ExitCode,
             outcome.Signal,
             (long)outcome.WallTime.TotalMilliseconds,

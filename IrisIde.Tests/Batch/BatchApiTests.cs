@@ -136,6 +136,52 @@ public sealed class BatchApiTests(IrisWebAppFixture fixture)
     }
 
     [Fact]
+    public async Task Runs_api_judges_each_test_case_and_reports_the_first_failing_one()
+    {
+        using var http = fixture.App.CreateHttpClient();
+        var body = new
+        {
+            language = "python",
+            files = new[] { new { name = "main.py", content = "n = int(input())\nprint(n * 2)" } },
+            comparison = "whitespace",
+            testCases = new[]
+            {
+                new { name = "two", stdin = "2\n", expectedOutput = "4\n" },
+                new { name = "three", stdin = "3\n", expectedOutput = "7\n" },
+                new { name = "spaced", stdin = "5\n", expectedOutput = "  10 \n\n" },
+            },
+        };
+
+        using var created = await http.PostAsJsonAsync(new Uri("/api/v1/runs", UriKind.Relative), body).WaitAsync(Timeout);
+        Assert.Equal(HttpStatusCode.Accepted, created.StatusCode);
+        var run = await WaitForRunAsync(http, (await ReadJsonAsync(created)).GetProperty("id").GetString()!);
+
+        Assert.Equal("completed", run.GetProperty("status").GetString());
+        var result = run.GetProperty("result");
+        Assert.Equal("wrong_answer", result.GetProperty("verdict").GetString());
+        Assert.Equal("6\n", result.GetProperty("stdout").GetString());
+        var cases = result.GetProperty("testCases").EnumerateArray().ToList();
+        Assert.Equal(["accepted", "wrong_answer", "accepted"], cases.Select(c => c.GetProperty("verdict").GetString()));
+        Assert.Equal("three", cases[1].GetProperty("name").GetString());
+    }
+
+    [Theory]
+    [InlineData("exact", "4 \n", false)]
+    [InlineData("exact", "4\n", true)]
+    [InlineData("whitespace", "4 \n\n", true)]
+    [InlineData("whitespace", "4 4\n", false)]
+    public void Output_comparison_is_exact_or_ignores_how_whitespace_separates_words(string comparison, string expected, bool matches) =>
+        Assert.Equal(matches, IrisIde.Execution.Batch.RunRequestedConsumer.OutputMatches("4\n", expected, comparison));
+
+    [Fact]
+    public async Task Runs_api_refuses_test_cases_without_expected_output()
+    {
+        var response = await PostRunAsync(new { language = "python", files = new[] { new { name = "main.py", content = "pass" } }, testCases = new[] { new { stdin = "1" } } });
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.Status);
+    }
+
+    [Fact]
     public async Task Runs_api_refuses_an_unknown_language_with_400_problem_details()
     {
         var response = await PostRunAsync(new { language = "cobol", files = new[] { new { name = "a", content = "x" } } });

@@ -25,7 +25,15 @@ public sealed record RunFileDto(string? Name, string? Content);
 
 public sealed record RunLimitsDto(double? WallSeconds, double? CpuSeconds, long? MemoryBytes, long? OutputBytes);
 
-public sealed record CreateRunRequest(string? Language, IReadOnlyList<RunFileDto>? Files, string? Stdin, RunLimitsDto? Limits);
+public sealed record TestCaseDto(string? Name, string? Stdin, string? ExpectedOutput);
+
+public sealed record CreateRunRequest(
+    string? Language,
+    IReadOnlyList<RunFileDto>? Files,
+    string? Stdin,
+    RunLimitsDto? Limits,
+    IReadOnlyList<TestCaseDto>? TestCases = null,
+    string? Comparison = null);
 
 public sealed record RunCreated(Guid Id, string Status);
 
@@ -38,7 +46,9 @@ public sealed record RunResultDto(
     string Stderr,
     long WallMs,
     long CpuMs,
-    long PeakMemoryBytes);
+    long PeakMemoryBytes,
+    string? Comparison,
+    IReadOnlyList<TestCaseResult>? TestCases);
 
 public sealed record RunDto(
     Guid Id,
@@ -126,7 +136,7 @@ public static class BatchApi
     }
 
     internal static async Task<Results<Accepted<RunCreated>, ProblemHttpResult>> CreateRunAsync(
-        CreateRunRequest body, RunSubmitter submitter, CancellationToken cancellationToken)
+        CreateRunRequest body, RunSubmitter submitter, IOptions<BatchJobOptions> options, CancellationToken cancellationToken)
     {
         if (body.Language is not { Length: > 0 } language)
         {
@@ -136,6 +146,27 @@ public static class BatchApi
         if (body.Files is not { Count: > 0 } files)
         {
             return Invalid("'files' must hold at least one file");
+        }
+
+        if (body.Comparison is not (null or OutputComparison.Exact or OutputComparison.Whitespace))
+        {
+            return Invalid("'comparison' must be 'exact' or 'whitespace'");
+        }
+
+        var testCases = body.TestCases ?? [];
+        if (testCases.Count > 0 && body.Stdin is not null)
+        {
+            return Invalid("a run with test cases takes its stdin from each case; leave 'stdin' out");
+        }
+
+        if (testCases.Any(c => c?.ExpectedOutput is null))
+        {
+            return Invalid("every test case needs 'expectedOutput'");
+        }
+
+        if (testCases.Count > options.Value.MaxTestCases)
+        {
+            return TypedResults.Problem($"too many test cases: {testCases.Count} (at most {options.Value.MaxTestCases})", statusCode: StatusCodes.Status413PayloadTooLarge, title: "Run request too large");
         }
 
         var request = new RunRequest
@@ -149,7 +180,8 @@ public static class BatchApi
         };
         try
         {
-            var record = await submitter.SubmitAsync(request, cancellationToken);
+            var cases = testCases.Select(c => new BatchTestCase(c.Name, c.Stdin, c.ExpectedOutput!)).ToList();
+            var record = await submitter.SubmitAsync(request, cancellationToken, cases, body.Comparison);
             return TypedResults.Accepted($"/api/v1/runs/{record.Id}", new RunCreated(record.Id, "queued"));
         }
         catch (RunValidationException e)
@@ -193,7 +225,9 @@ public static class BatchApi
         record.FinishedAtUtc is { } f ? DateTime.SpecifyKind(f, DateTimeKind.Utc) : null,
         JsonSerializer.Deserialize(record.LimitsJson, BatchJsonContext.Default.BatchLimits),
         IsTerminal(record) && record.Verdict is not null
-            ? new RunResultDto(record.Verdict, record.ExitCode, record.Signal, record.CompileOutput, record.Stdout ?? string.Empty, record.Stderr ?? string.Empty, record.WallMs ?? 0, record.CpuMs ?? 0, record.PeakMemoryBytes ?? 0)
+            ? new RunResultDto(record.Verdict, record.ExitCode, record.Signal, record.CompileOutput, record.Stdout ?? string.Empty, record.Stderr ?? string.Empty, record.WallMs ?? 0, record.CpuMs ?? 0, record.PeakMemoryBytes ?? 0,
+                record.Comparison,
+                record.TestResultsJson is { } tests ? JsonSerializer.Deserialize(tests, RunStoreJsonContext.Default.ListTestCaseResult) : null)
             : null,
         record.FailureReason,
         record.WorkerId);
@@ -247,6 +281,7 @@ public sealed record SeedOutput([property: JsonPropertyName("output")] string Ou
 [JsonSerializable(typeof(SeedTaskResult))]
 [JsonSerializable(typeof(SeedOutput))]
 [JsonSerializable(typeof(CreateRunRequest))]
+[JsonSerializable(typeof(TestCaseDto))]
 [JsonSerializable(typeof(RunCreated))]
 [JsonSerializable(typeof(RunDto))]
 [JsonSerializable(typeof(List<BatchFile>))]

@@ -18,9 +18,16 @@ public sealed class RunSubmitter(
     ILogger<RunSubmitter> logger)
 {
     /// <summary>Throws <see cref="RunValidationException"/> for a request that cannot run.</summary>
-    public async Task<RunRecord> SubmitAsync(RunRequest request, CancellationToken cancellationToken)
+    public async Task<RunRecord> SubmitAsync(
+        RunRequest request, CancellationToken cancellationToken, IReadOnlyList<BatchTestCase>? testCases = null, string? comparison = null)
     {
         var runLimits = await pipeline.ValidateAsync(request, cancellationToken);
+        foreach (var testCase in testCases ?? [])
+        {
+            // Each case's stdin obeys the same rules as a run's.
+            await pipeline.ValidateAsync(request with { Stdin = testCase.Stdin }, cancellationToken);
+        }
+
         var limits = new BatchLimits(runLimits.WallSeconds, runLimits.CpuSeconds, runLimits.MemoryBytes, runLimits.OutputBytes);
         var files = request.Files.Select(f => new BatchFile(f.Name, f.Content)).ToList();
         var record = new RunRecord
@@ -34,9 +41,11 @@ public sealed class RunSubmitter(
             Stdin = request.Stdin,
             LimitsJson = JsonSerializer.Serialize(limits, BatchJsonContext.Default.BatchLimits),
             QueuedAtUtc = timeProvider.GetUtcNow().UtcDateTime,
+            TestCasesJson = testCases is { Count: > 0 } ? JsonSerializer.Serialize([.. testCases], RunStoreJsonContext.Default.ListBatchTestCase) : null,
+            Comparison = testCases is { Count: > 0 } ? comparison ?? OutputComparison.Exact : null,
         };
         await store.AddAsync(record, cancellationToken);
-        await publisher.Publish(new RunRequested(record.Id, request.Language, files, request.Stdin, limits, record.QueuedAtUtc), cancellationToken);
+        await publisher.Publish(new RunRequested(record.Id, request.Language, files, request.Stdin, limits, record.QueuedAtUtc, testCases is { Count: > 0 } ? testCases : null, record.Comparison), cancellationToken);
         BatchApiLog.JobQueued(logger, record.Id, request.Language, files.Count);
         return record;
     }

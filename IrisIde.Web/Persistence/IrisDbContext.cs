@@ -22,6 +22,7 @@ public abstract class IrisDbContext(DbContextOptions options) : DbContext(option
         run.Property(r => r.Course).HasMaxLength(256);
         run.Property(r => r.Verdict).HasMaxLength(32);
         run.Property(r => r.WorkerId).HasMaxLength(256);
+        run.Property(r => r.Comparison).HasMaxLength(16);
         // Queue position counts queued runs queued earlier; history lists by owner, newest first.
         run.HasIndex(r => new { r.Status, r.QueuedAtUtc });
         run.HasIndex(r => new { r.Owner, r.QueuedAtUtc });

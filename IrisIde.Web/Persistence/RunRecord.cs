@@ -69,4 +69,13 @@ public sealed class RunRecord
     public string? WorkerId { get; set; }
 
     public string? FailureReason { get; set; }
+
+    /// <summary>JSON array of <c>{"name","stdin","expectedOutput"}</c>; null for a plain run.</summary>
+    public string? TestCasesJson { get; set; }
+
+    /// <summary><c>exact</c> or <c>whitespace</c> when the run has test cases.</summary>
+    public string? Comparison { get; set; }
+
+    /// <summary>JSON array of the per-case results once the run has ended.</summary>
+    public string? TestResultsJson { get; set; }
 }

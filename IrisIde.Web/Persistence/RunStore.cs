@@ -1,3 +1,5 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
 using IrisIde.Execution.Batch.Contracts;
 using Microsoft.EntityFrameworkCore;
 
@@ -36,6 +38,7 @@ public sealed class RunStore(IrisDbContext db)
     public async Task<bool> CompleteAsync(RunCompleted completed, CancellationToken cancellationToken)
     {
         var status = completed.Status == RunCompletedStatus.Completed ? RunRecordStatus.Completed : RunRecordStatus.Failed;
+        var testResults = completed.TestCases is { } cases ? JsonSerializer.Serialize([.. cases], RunStoreJsonContext.Default.ListTestCaseResult) : null;
         var updated = await db.Runs
             .Where(r => r.Id == completed.JobId && (r.Status == RunRecordStatus.Queued || r.Status == RunRecordStatus.Running))
             .ExecuteUpdateAsync(
@@ -52,8 +55,14 @@ public sealed class RunStore(IrisDbContext db)
                     .SetProperty(r => r.PeakMemoryBytes, completed.PeakMemoryBytes)
                     .SetProperty(r => r.WorkerId, completed.WorkerId)
                     .SetProperty(r => r.StartedAtUtc, r => r.StartedAtUtc ?? completed.StartedAtUtc)
-                    .SetProperty(r => r.FinishedAtUtc, completed.FinishedAtUtc),
+                    .SetProperty(r => r.FinishedAtUtc, completed.FinishedAtUtc)
+                    .SetProperty(r => r.TestResultsJson, testResults),
                 cancellationToken);
         return updated == 1;
     }
 }
+
+[JsonSourceGenerationOptions(JsonSerializerDefaults.Web)]
+[JsonSerializable(typeof(List<TestCaseResult>))]
+[JsonSerializable(typeof(List<BatchTestCase>))]
+internal sealed partial class RunStoreJsonContext : JsonSerializerContext;

@@ -10,6 +10,31 @@ public sealed record BatchFile(string Name, string Content);
 /// <summary>Run limits of a job, already clamped to the server's maxima when it was queued.</summary>
 public sealed record BatchLimits(double WallSeconds, double CpuSeconds, long MemoryBytes, long OutputBytes);
 
+/// <summary>One test case: the program's stdin and the stdout it must print.</summary>
+public sealed record BatchTestCase(string? Name, string? Stdin, string ExpectedOutput);
+
+/// <summary>Wire values of <see cref="RunRequested.Comparison"/>.</summary>
+public static class OutputComparison
+{
+    /// <summary>Stdout must equal the expected output character for character.</summary>
+    public const string Exact = "exact";
+
+    /// <summary>Stdout and the expected output must hold the same words; how whitespace separates them does not matter.</summary>
+    public const string Whitespace = "whitespace";
+}
+
+/// <summary>How one test case went: <c>accepted</c>, <c>wrong_answer</c>, or the run's verdict when it did not end <c>ok</c>.</summary>
+public sealed record TestCaseResult(
+    int Index,
+    string? Name,
+    string Verdict,
+    string Stdout,
+    string Stderr,
+    int? ExitCode,
+    long WallMs,
+    long CpuMs,
+    long PeakMemoryBytes);
+
 /// <summary>A job to run. <paramref name="JobId"/> is the run record's id: results are idempotent by it.</summary>
 public sealed record RunRequested(
     Guid JobId,
@@ -17,7 +42,9 @@ public sealed record RunRequested(
     IReadOnlyList<BatchFile> Files,
     string? Stdin,
     BatchLimits? Limits,
-    DateTime QueuedAtUtc);
+    DateTime QueuedAtUtc,
+    IReadOnlyList<BatchTestCase>? TestCases = null,
+    string? Comparison = null);
 
 /// <summary>A worker has picked the job up.</summary>
 public sealed record RunStarted(Guid JobId, string WorkerId, DateTime StartedAtUtc);
@@ -41,7 +68,8 @@ public sealed record RunCompleted(
     long PeakMemoryBytes,
     string WorkerId,
     DateTime StartedAtUtc,
-    DateTime FinishedAtUtc);
+    DateTime FinishedAtUtc,
+    IReadOnlyList<TestCaseResult>? TestCases = null);
 
 /// <summary>Wire values of <see cref="RunCompleted.Status"/>.</summary>
 public static class RunCompletedStatus

@@ -43,6 +43,9 @@ public sealed class InitialRuns : Migration
                 PeakMemoryBytes = table.Column<long?>(type: "bigint", nullable: true),
                 WorkerId = table.Column<string>(type: "character varying(256)", maxLength: 256, nullable: true),
                 FailureReason = table.Column<string>(type: "text", nullable: true),
+                TestCasesJson = table.Column<string>(type: "text", nullable: true),
+                Comparison = table.Column<string>(type: "character varying(16)", maxLength: 16, nullable: true),
+                TestResultsJson = table.Column<string>(type: "text", nullable: true),
             },
             constraints: table => table.PrimaryKey("PK_runs", x => x.Id));
 

@@ -43,6 +43,9 @@ public sealed class InitialRuns : Migration
                 PeakMemoryBytes = table.Column<long?>(type: "INTEGER", nullable: true),
                 WorkerId = table.Column<string>(type: "TEXT", maxLength: 256, nullable: true),
                 FailureReason = table.Column<string>(type: "TEXT", nullable: true),
+                TestCasesJson = table.Column<string>(type: "TEXT", nullable: true),
+                Comparison = table.Column<string>(type: "TEXT", maxLength: 16, nullable: true),
+                TestResultsJson = table.Column<string>(type: "TEXT", nullable: true),
             },
             constraints: table => table.PrimaryKey("PK_runs", x => x.Id));
 
