@@ -1,5 +1,6 @@
 using IrisIde.Execution;
 using IrisIde.Execution.Protocol;
+using IrisIde.Web.Batch;
 using IrisIde.Web.Components;
 using IrisIde.Web.Hubs;
 using IrisIde.Web.Languages;
@@ -11,6 +12,7 @@ builder.Services.AddIrisExecution(builder.Configuration).AddBubblewrapSandbox().
 builder.Services.AddRunnerAccess(builder.Configuration);
 builder.Services.AddExecutionHub(builder.Configuration);
 builder.Services.AddLanguagesApi();
+builder.Services.AddBatchRuns(builder.Configuration, builder.Environment);
 builder.Services.AddHealthChecks();
 builder.AddIdeUi();
 
@@ -20,6 +22,7 @@ app.UseRunnerWebSockets();
 app.MapRunnerProtocol("/ws");
 app.MapExecutionHub();
 app.MapLanguagesApi();
+app.MapBatchApi();
 app.MapHealthChecks("/healthz");
 app.MapIdeUi();
 

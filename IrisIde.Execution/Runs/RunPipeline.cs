@@ -35,6 +35,16 @@ public sealed class RunPipeline(
         return session;
     }
 
+    /// <summary>
+    /// Checks <paramref name="request"/> with the same rules as <see cref="StartAsync"/> without running it,
+    /// so a queue can refuse a bad job before it is stored. Returns the run limits it would get (clamped).
+    /// </summary>
+    public async Task<StageLimits> ValidateAsync(RunRequest request, CancellationToken cancellationToken)
+    {
+        var plan = await PlanAsync(request, cancellationToken);
+        return plan.RunLimits;
+    }
+
     /// <summary>Runs a batch request to the end and collects its events.</summary>
     public async Task<IReadOnlyList<RunEvent>> RunToEndAsync(RunRequest request, CancellationToken cancellationToken)
     {

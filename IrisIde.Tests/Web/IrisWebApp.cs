@@ -16,10 +16,13 @@ public sealed class IrisWebApp : IAsyncDisposable
 {
     private readonly WebApplicationFactory<Program> _factory;
 
-    private IrisWebApp(WebApplicationFactory<Program> factory, Uri baseAddress)
+    private readonly string? _ownDataDirectory;
+
+    private IrisWebApp(WebApplicationFactory<Program> factory, Uri baseAddress, string? ownDataDirectory)
     {
         _factory = factory;
         BaseAddress = baseAddress;
+        _ownDataDirectory = ownDataDirectory;
     }
 
     public Uri BaseAddress { get; }
@@ -32,14 +35,46 @@ public sealed class IrisWebApp : IAsyncDisposable
 
     public static async Task<IrisWebApp> StartAsync(IReadOnlyDictionary<string, string?>? settings = null)
     {
-        var factory = new Factory(settings ?? new Dictionary<string, string?>());
+        // Each app gets its own database in a temporary folder unless the test picks one (a restart test
+        // reuses it); never the source tree's data folder.
+        var all = new Dictionary<string, string?>(settings ?? new Dictionary<string, string?>());
+        string? ownDataDirectory = null;
+        if (!all.ContainsKey("Iris:DataDirectory"))
+        {
+            ownDataDirectory = CreateDataDirectory();
+            all["Iris:DataDirectory"] = ownDataDirectory;
+        }
+
+        var factory = new Factory(all);
         factory.UseKestrel(options => options.Listen(IPAddress.Loopback, 0));
         await Task.Run(factory.StartServer).WaitAsync(TimeSpan.FromSeconds(120));
         var addresses = factory.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!;
-        return new IrisWebApp(factory, new Uri(addresses.Addresses.First()));
+        return new IrisWebApp(factory, new Uri(addresses.Addresses.First()), ownDataDirectory);
     }
 
-    public async ValueTask DisposeAsync() => await _factory.DisposeAsync();
+    /// <summary>A fresh folder for an app's database.</summary>
+    public static string CreateDataDirectory()
+    {
+        var path = Path.Combine(Path.GetTempPath(), "iris-tests", Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(path);
+        return path;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _factory.DisposeAsync();
+        if (_ownDataDirectory is not null)
+        {
+            try
+            {
+                Directory.Delete(_ownDataDirectory, recursive: true);
+            }
+            catch (IOException)
+            {
+                // A leftover temporary folder is harmless.
+            }
+        }
+    }
 
     private sealed class Factory(IReadOnlyDictionary<string, string?> settings) : WebApplicationFactory<Program>
     {

@@ -1,0 +1,43 @@
+using Microsoft.Extensions.Options;
+
+namespace IrisIde.Execution.Batch;
+
+/// <summary>Batch job settings. Section <c>Iris:Batch</c>.</summary>
+public sealed class BatchJobOptions
+{
+    public const string SectionName = "Iris:Batch";
+
+    /// <summary>Jobs one consumer runs at the same time (the seed's worker ran 50).</summary>
+    public int ConcurrentJobs { get; set; } = 50;
+
+    /// <summary>Immediate redeliveries of a job that failed inside the server (never for invalid jobs).</summary>
+    public int ImmediateRetries { get; set; } = 2;
+
+    /// <summary>Characters of each stored output (compile output, stdout, stderr); the rest is cut.</summary>
+    public int MaxStoredOutputChars { get; set; } = 1024 * 1024;
+
+    /// <summary>The longest <c>GET /api/v1/runs/{id}?wait=true</c> waits for the run to end.</summary>
+    public double MaxWaitSeconds { get; set; } = 30;
+
+    /// <summary>Test cases one run may have (each one is a run of the program).</summary>
+    public int MaxTestCases { get; set; } = 32;
+
+    /// <summary>Names this process in results; default host name and process id.</summary>
+    public string? WorkerId { get; set; }
+
+    public string ResolveWorkerId() => WorkerId is { Length: > 0 } id ? id : $"{Environment.MachineName}:{Environment.ProcessId}";
+}
+
+internal sealed class BatchOptionsValidator : IValidateOptions<BatchJobOptions>
+{
+    public ValidateOptionsResult Validate(string? name, BatchJobOptions options)
+    {
+        var problems = new List<string>();
+        if (options.ConcurrentJobs <= 0) problems.Add("ConcurrentJobs must be positive");
+        if (options.ImmediateRetries < 0) problems.Add("ImmediateRetries must not be negative");
+        if (options.MaxStoredOutputChars <= 0) problems.Add("MaxStoredOutputChars must be positive");
+        if (options.MaxTestCases <= 0) problems.Add("MaxTestCases must be positive");
+        if (options.MaxWaitSeconds <= 0) problems.Add("MaxWaitSeconds must be positive");
+        return problems.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(problems.Select(p => $"{BatchJobOptions.SectionName}:{p}"));
+    }
+}

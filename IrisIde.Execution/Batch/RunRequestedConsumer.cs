@@ -1,0 +1,209 @@
+using System.Text;
+using IrisIde.Execution.Batch.Contracts;
+using IrisIde.Execution.Runs;
+using IrisIde.Execution.Sandboxing;
+using MassTransit;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace IrisIde.Execution.Batch;
+
+/// <summary>
+/// Runs one batch job through the <see cref="RunPipeline"/> and publishes its <see cref="RunCompleted"/>.
+/// A job the pipeline refuses (unknown language, too large, ...) is not an error of the consumer: it
+/// completes as <c>failed</c> with the reason at once, so it is never redelivered. Anything else that
+/// throws is retried a couple of times by the definition, then faults to the error queue.
+/// </summary>
+public sealed class RunRequestedConsumer(
+    RunPipeline pipeline,
+    IOptions<BatchJobOptions> options,
+    TimeProvider timeProvider,
+    ILogger<RunRequestedConsumer> logger) : IConsumer<RunRequested>
+{
+    public async Task Consume(ConsumeContext<RunRequested> context)
+    {
+        var job = context.Message;
+        var workerId = options.Value.ResolveWorkerId();
+        var started = timeProvider.GetUtcNow().UtcDateTime;
+        await context.Publish(new RunStarted(job.JobId, workerId, started), context.CancellationToken);
+
+        var request = new RunRequest
+        {
+            Language = job.Language,
+            Files = [.. (job.Files ?? []).Select(f => new SourceFile(f.Name ?? string.Empty, f.Content ?? string.Empty))],
+            Stdin = job.Stdin,
+            Mode = RunMode.Batch,
+            Limits = job.Limits is { } l
+                ? new RunLimitOverrides { WallSeconds = l.WallSeconds, CpuSeconds = l.CpuSeconds, MemoryBytes = l.MemoryBytes, OutputBytes = l.OutputBytes }
+                : null,
+        };
+
+        RunCompleted completed;
+        try
+        {
+            completed = job.TestCases is { Count: > 0 } cases
+                ? await RunTestCasesAsync(job, request, cases, workerId, started, context.CancellationToken)
+                : ToCompleted(job.JobId, Collect(await pipeline.RunToEndAsync(request, context.CancellationToken)), workerId, started);
+        }
+        catch (RunValidationException e)
+        {
+            BatchLog.JobRefused(logger, job.JobId, e.Error);
+            completed = Failed(job.JobId, e.Message, workerId, started);
+        }
+
+        await context.Publish(completed, context.CancellationToken);
+        BatchLog.JobCompleted(logger, job.JobId, completed.Status, completed.Verdict);
+    }
+
+    /// <summary>
+    /// Runs the program once per case (each run compiles again: the pipeline has no compile-once mode
+    /// yet). A compile error or an internal failure ends the job at once; otherwise the job's verdict is
+    /// <c>accepted</c> when every case is, else the verdict of the first case that is not, and the job's
+    /// output and usage are that case's.
+    /// </summary>
+    private async Task<RunCompleted> RunTestCasesAsync(
+        RunRequested job, RunRequest request, IReadOnlyList<BatchTestCase> cases, string workerId, DateTime started, CancellationToken cancellationToken)
+    {
+        var results = new List<TestCaseResult>(cases.Count);
+        RunResultParts? deciding = null;
+        string? decidingVerdict = null;
+        for (var i = 0; i < cases.Count; i++)
+        {
+            var parts = Collect(await pipeline.RunToEndAsync(request with { Stdin = cases[i].Stdin }, cancellationToken));
+            if (parts.Outcome is not { } outcome || outcome.Verdict is Verdict.InternalError || (outcome.Stage == RunStage.Compile && outcome.Verdict != Verdict.Ok))
+            {
+                return ToCompleted(job.JobId, parts, workerId, started);
+            }
+
+            var verdict = outcome.Verdict != Verdict.Ok ? outcome.Verdict.ToWireName()
+                : OutputMatches(parts.Stdout, cases[i].ExpectedOutput ?? string.Empty, job.Comparison) ? "accepted"
+                : "wrong_answer";
+            results.Add(new TestCaseResult(
+                i, cases[i].Name, verdict, parts.Stdout, parts.Stderr, outcome.ExitCode,
+                (long)outcome.WallTime.TotalMilliseconds, (long)outcome.CpuTime.TotalMilliseconds, outcome.PeakMemoryBytes));
+            if (verdict != "accepted" && deciding is null)
+            {
+                deciding = parts;
+                decidingVerdict = verdict;
+            }
+
+            deciding ??= i == cases.Count - 1 ? parts : null;
+        }
+
+        var last = ToCompleted(job.JobId, deciding!, workerId, started);
+        return last with { Verdict = decidingVerdict ?? "accepted", TestCases = results };
+    }
+
+    internal static bool OutputMatches(string actual, string expected, string? comparison) =>
+        comparison == OutputComparison.Whitespace
+            ? actual.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries).SequenceEqual(expected.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries), StringComparer.Ordinal)
+            : string.Equals(actual, expected, StringComparison.Ordinal);
+
+    private sealed record RunResultParts(string? CompileOutput, string Stdout, string Stderr, RunOutcome? Outcome);
+
+    private RunResultParts Collect(IReadOnlyList<RunEvent> events)
+    {
+        var cap = options.Value.MaxStoredOutputChars;
+        var stdout = new StringBuilder();
+        var stderr = new StringBuilder();
+        string? compileOutput = null;
+        RunOutcome? outcome = null;
+        foreach (var e in events)
+        {
+            switch (e)
+            {
+                case CompileFinished compile:
+                    compileOutput = Cap(compile.Output, cap);
+                    break;
+                case OutputChunk { Stream: OutputStream.Stdout } chunk:
+                    Append(stdout, chunk.Text, cap);
+                    break;
+                case OutputChunk chunk:
+                    Append(stderr, chunk.Text, cap);
+                    break;
+                case RunExited exited:
+                    outcome = exited.Outcome;
+                    break;
+            }
+        }
+
+        return new RunResultParts(compileOutput, stdout.ToString(), stderr.ToString(), outcome);
+    }
+
+    private RunCompleted ToCompleted(Guid jobId, RunResultParts parts, string workerId, DateTime started)
+    {
+        var outcome = parts.Outcome;
+        var finished = timeProvider.GetUtcNow().UtcDateTime;
+        if (outcome is null)
+        {
+            return Failed(jobId, "the run ended without a result", workerId, started);
+        }
+
+        var failed = outcome.Verdict == Verdict.InternalError;
+        return new RunCompleted(
+            jobId,
+            failed ? RunCompletedStatus.Failed : RunCompletedStatus.Completed,
+            outcome.Verdict.ToWireName(),
+            failed ? outcome.Message ?? "internal error" : null,
+            parts.CompileOutput,
+            parts.Stdout,
+            parts.Stderr,
+            outcome.ExitCode,
+            outcome.Signal,
+            (long)outcome.WallTime.TotalMilliseconds,
+            (long)outcome.CpuTime.TotalMilliseconds,
+            outcome.PeakMemoryBytes,
+            workerId,
+            started,
+            finished);
+    }
+
+    private RunCompleted Failed(Guid jobId, string reason, string workerId, DateTime started) =>
+        new(jobId, RunCompletedStatus.Failed, null, reason, null, string.Empty, string.Empty, null, null, 0, 0, 0, workerId, started, timeProvider.GetUtcNow().UtcDateTime);
+
+    private static void Append(StringBuilder builder, string text, int cap)
+    {
+        var room = cap - builder.Length;
+        if (room > 0)
+        {
+            builder.Append(text.AsSpan(0, Math.Min(room, text.Length)));
+        }
+    }
+
+    private static string Cap(string text, int cap) => text.Length <= cap ? text : text[..cap];
+}
+
+/// <summary>Concurrency, retry and endpoint settings of <see cref="RunRequestedConsumer"/>.</summary>
+public sealed class RunRequestedConsumerDefinition : ConsumerDefinition<RunRequestedConsumer>
+{
+    private readonly BatchJobOptions _options;
+
+    public RunRequestedConsumerDefinition(IOptions<BatchJobOptions> options)
+    {
+        _options = options.Value;
+        ConcurrentMessageLimit = _options.ConcurrentJobs;
+    }
+
+    protected override void ConfigureConsumer(
+        IReceiveEndpointConfigurator endpointConfigurator,
+        IConsumerConfigurator<RunRequestedConsumer> consumerConfigurator,
+        IRegistrationContext context)
+    {
+        // Only failures inside the server get here (refused jobs complete as failed without throwing);
+        // a couple of immediate tries cover a transient one, then the job faults to the error queue.
+        endpointConfigurator.UseMessageRetry(r =>
+        {
+            r.Immediate(_options.ImmediateRetries);
+            r.Ignore<RunValidationException>();
+        });
+    }
+}
+
+internal static partial class BatchLog
+{
+    [LoggerMessage(EventId = 4001, Level = LogLevel.Information, Message = "Batch job {JobId} refused by validation: {Error}")]
+    public static partial void JobRefused(ILogger logger, Guid jobId, RunRequestError error);
+
+    [LoggerMessage(EventId = 4002, Level = LogLevel.Information, Message = "Batch job {JobId} ended: {Status}, verdict {Verdict}")]
+    public static partial void JobCompleted(ILogger logger, Guid jobId, string status, string? verdict);
+}

@@ -1,0 +1,290 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using IrisIde.Execution.Batch;
+using IrisIde.Execution.Batch.Contracts;
+using IrisIde.Execution.Runs;
+using IrisIde.Web.Persistence;
+using MassTransit;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
+
+namespace IrisIde.Web.Batch;
+
+// Seed API (job-queue seed format, byte for byte).
+public sealed record SeedRunCodeRequest(string? Language, string? Code);
+
+public sealed record SeedTaskCreated([property: JsonPropertyName("task_id")] string TaskId);
+
+/// <summary><c>result</c> is null (PENDING), <c>{"output"}</c> (SUCCESS) or the error message (FAILURE).</summary>
+public sealed record SeedTaskResult(
+    [property: JsonPropertyName("status")] string Status,
+    [property: JsonPropertyName("result")] JsonElement? Result);
+
+// Richer API (/api/v1/runs).
+public sealed record RunFileDto(string? Name, string? Content);
+
+public sealed record RunLimitsDto(double? WallSeconds, double? CpuSeconds, long? MemoryBytes, long? OutputBytes);
+
+public sealed record TestCaseDto(string? Name, string? Stdin, string? ExpectedOutput);
+
+public sealed record CreateRunRequest(
+    string? Language,
+    IReadOnlyList<RunFileDto>? Files,
+    string? Stdin,
+    RunLimitsDto? Limits,
+    IReadOnlyList<TestCaseDto>? TestCases = null,
+    string? Comparison = null);
+
+public sealed record RunCreated(Guid Id, string Status);
+
+public sealed record RunResultDto(
+    string? Verdict,
+    int? ExitCode,
+    int? Signal,
+    string? CompileOutput,
+    string Stdout,
+    string Stderr,
+    long WallMs,
+    long CpuMs,
+    long PeakMemoryBytes,
+    string? Comparison,
+    IReadOnlyList<TestCaseResult>? TestCases);
+
+public sealed record RunDto(
+    Guid Id,
+    string Status,
+    string Language,
+    int? QueuePosition,
+    DateTime QueuedAt,
+    DateTime? StartedAt,
+    DateTime? FinishedAt,
+    BatchLimits? Limits,
+    RunResultDto? Result,
+    string? FailureReason,
+    string? WorkerId);
+
+public static class BatchApi
+{
+    /// <summary>
+    /// Batch runs: the database, the bus (in-memory, with the job consumer hosted in this process) and
+    /// the two HTTP surfaces. A RabbitMQ transport with separate worker processes plugs in here later.
+    /// </summary>
+    public static IServiceCollection AddBatchRuns(this IServiceCollection services, IConfiguration configuration, IHostEnvironment environment)
+    {
+        services.AddBatchOptions(configuration);
+        services.AddIrisPersistence(configuration, environment);
+        services.AddScoped<RunSubmitter>();
+        services.ConfigureHttpJsonOptions(options => options.SerializerOptions.TypeInfoResolverChain.Insert(0, BatchJsonContext.Default));
+        services.AddOptions<MassTransitHostOptions>().Configure(o =>
+        {
+            // Jobs are accepted only once the bus is up; on shutdown in-flight jobs get time to finish.
+            o.WaitUntilStarted = true;
+            o.StopTimeout = TimeSpan.FromSeconds(30);
+        });
+        services.AddMassTransit(bus =>
+        {
+            bus.SetKebabCaseEndpointNameFormatter();
+            bus.AddRunConsumers();
+            bus.AddConsumer<RunStartedConsumer>();
+            bus.AddConsumer<RunCompletedConsumer>();
+            bus.AddConsumer<RunRequestedFaultConsumer>();
+            bus.UsingInMemory((context, cfg) => cfg.ConfigureEndpoints(context));
+        });
+        return services;
+    }
+
+    public static IEndpointRouteBuilder MapBatchApi(this IEndpointRouteBuilder endpoints)
+    {
+        var seed = endpoints.MapGroup(string.Empty).WithTags("Batch (seed)");
+        seed.MapPost("/run-code", RunCodeAsync).WithName("SeedRunCode");
+        seed.MapGet("/results/{task_id}", GetSeedResultAsync).WithName("SeedResult");
+
+        var runs = endpoints.MapGroup("/api/v1/runs").WithTags("Batch");
+        runs.MapPost("/", CreateRunAsync).WithName("CreateRun");
+        runs.MapGet("/{id}", GetRunAsync).WithName("GetRun");
+        return endpoints;
+    }
+
+    internal static async Task<Results<Ok<SeedTaskCreated>, ProblemHttpResult>> RunCodeAsync(
+        SeedRunCodeRequest body, RunSubmitter submitter, CancellationToken cancellationToken)
+    {
+        if (body.Language is not { Length: > 0 } language || body.Code is null)
+        {
+            return Invalid("'language' and 'code' are required");
+        }
+
+        try
+        {
+            var record = await submitter.SubmitAsync(new RunRequest { Language = language, Files = [new SourceFile(string.Empty, body.Code)] }, cancellationToken);
+            return TypedResults.Ok(new SeedTaskCreated(record.Id.ToString()));
+        }
+        catch (RunValidationException e)
+        {
+            return Refused(e);
+        }
+    }
+
+    internal static async Task<Results<Ok<SeedTaskResult>, NotFound>> GetSeedResultAsync(
+        [Microsoft.AspNetCore.Mvc.FromRoute(Name = "task_id")] string taskId, RunStore store, CancellationToken cancellationToken)
+    {
+        if (!Guid.TryParse(taskId, out var id) || await store.FindAsync(id, cancellationToken) is not { } record)
+        {
+            return TypedResults.NotFound();
+        }
+
+        return TypedResults.Ok(SeedResults.From(record));
+    }
+
+    internal static async Task<Results<Accepted<RunCreated>, ProblemHttpResult>> CreateRunAsync(
+        CreateRunRequest body, RunSubmitter submitter, IOptions<BatchJobOptions> options, CancellationToken cancellationToken)
+    {
+        if (body.Language is not { Length: > 0 } language)
+        {
+            return Invalid("'language' is required");
+        }
+
+        if (body.Files is not { Count: > 0 } files)
+        {
+            return Invalid("'files' must hold at least one file");
+        }
+
+        if (body.Comparison is not (null or OutputComparison.Exact or OutputComparison.Whitespace))
+        {
+            return Invalid("'comparison' must be 'exact' or 'whitespace'");
+        }
+
+        var testCases = body.TestCases ?? [];
+        if (testCases.Count > 0 && body.Stdin is not null)
+        {
+            return Invalid("a run with test cases takes its stdin from each case; leave 'stdin' out");
+        }
+
+        if (testCases.Any(c => c?.ExpectedOutput is null))
+        {
+            return Invalid("every test case needs 'expectedOutput'");
+        }
+
+        if (testCases.Count > options.Value.MaxTestCases)
+        {
+            return TypedResults.Problem($"too many test cases: {testCases.Count} (at most {options.Value.MaxTestCases})", statusCode: StatusCodes.Status413PayloadTooLarge, title: "Run request too large");
+        }
+
+        var request = new RunRequest
+        {
+            Language = language,
+            Files = [.. files.Select(f => new SourceFile(f?.Name ?? string.Empty, f?.Content ?? string.Empty))],
+            Stdin = body.Stdin,
+            Limits = body.Limits is { } l
+                ? new RunLimitOverrides { WallSeconds = l.WallSeconds, CpuSeconds = l.CpuSeconds, MemoryBytes = l.MemoryBytes, OutputBytes = l.OutputBytes }
+                : null,
+        };
+        try
+        {
+            var cases = testCases.Select(c => new BatchTestCase(c.Name, c.Stdin, c.ExpectedOutput!)).ToList();
+            var record = await submitter.SubmitAsync(request, cancellationToken, cases, body.Comparison);
+            return TypedResults.Accepted($"/api/v1/runs/{record.Id}", new RunCreated(record.Id, "queued"));
+        }
+        catch (RunValidationException e)
+        {
+            return Refused(e);
+        }
+    }
+
+    internal static async Task<Results<Ok<RunDto>, NotFound>> GetRunAsync(
+        string id, bool? wait, RunStore store, IOptions<BatchJobOptions> options, TimeProvider timeProvider, CancellationToken cancellationToken)
+    {
+        if (!Guid.TryParse(id, out var runId) || await store.FindAsync(runId, cancellationToken) is not { } record)
+        {
+            return TypedResults.NotFound();
+        }
+
+        if (wait == true)
+        {
+            // Polling the row is enough at this scale and works the same whichever process stores the result.
+            var deadline = timeProvider.GetUtcNow() + TimeSpan.FromSeconds(options.Value.MaxWaitSeconds);
+            while (!IsTerminal(record) && timeProvider.GetUtcNow() < deadline)
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(100), timeProvider, cancellationToken);
+                record = await store.FindAsync(runId, cancellationToken) ?? record;
+            }
+        }
+
+        int? position = record.Status == RunRecordStatus.Queued ? await store.QueuePositionAsync(record, cancellationToken) : null;
+        return TypedResults.Ok(ToDto(record, position));
+    }
+
+    private static bool IsTerminal(RunRecord record) => record.Status is RunRecordStatus.Completed or RunRecordStatus.Failed;
+
+    private static RunDto ToDto(RunRecord record, int? position) => new(
+        record.Id,
+        record.Status.ToString().ToLowerInvariant(),
+        record.Language,
+        position,
+        DateTime.SpecifyKind(record.QueuedAtUtc, DateTimeKind.Utc),
+        record.StartedAtUtc is { } s ? DateTime.SpecifyKind(s, DateTimeKind.Utc) : null,
+        record.FinishedAtUtc is { } f ? DateTime.SpecifyKind(f, DateTimeKind.Utc) : null,
+        JsonSerializer.Deserialize(record.LimitsJson, BatchJsonContext.Default.BatchLimits),
+        IsTerminal(record) && record.Verdict is not null
+            ? new RunResultDto(record.Verdict, record.ExitCode, record.Signal, record.CompileOutput, record.Stdout ?? string.Empty, record.Stderr ?? string.Empty, record.WallMs ?? 0, record.CpuMs ?? 0, record.PeakMemoryBytes ?? 0,
+                record.Comparison,
+                record.TestResultsJson is { } tests ? JsonSerializer.Deserialize(tests, RunStoreJsonContext.Default.ListTestCaseResult) : null)
+            : null,
+        record.FailureReason,
+        record.WorkerId);
+
+    private static ProblemHttpResult Invalid(string detail) =>
+        TypedResults.Problem(detail, statusCode: StatusCodes.Status400BadRequest, title: "Invalid run request");
+
+    private static ProblemHttpResult Refused(RunValidationException e) => e.IsTooLarge
+        ? TypedResults.Problem(e.Message, statusCode: StatusCodes.Status413PayloadTooLarge, title: "Run request too large")
+        : TypedResults.Problem(e.Message, statusCode: StatusCodes.Status400BadRequest, title: "Invalid run request");
+}
+
+/// <summary>
+/// The seed's SUCCESS/FAILURE rule. SUCCESS: the program ran and ended by itself (verdict <c>ok</c> or
+/// <c>runtime_error</c>, any exit code), as the seed returned whatever its container printed; output is
+/// stdout followed by stderr. FAILURE: everything else (compile error, a limit, killed, invalid or
+/// internal failure), with a message; the details are in <c>/api/v1/runs/{id}</c>.
+/// </summary>
+public static class SeedResults
+{
+    public static SeedTaskResult From(RunRecord record)
+    {
+        switch (record.Status)
+        {
+            case RunRecordStatus.Queued or RunRecordStatus.Running:
+                return new SeedTaskResult("PENDING", null);
+            case RunRecordStatus.Completed when record.Verdict is "ok" or "runtime_error":
+                var output = (record.Stdout ?? string.Empty) + (record.Stderr ?? string.Empty);
+                return new SeedTaskResult("SUCCESS", JsonSerializer.SerializeToElement(new SeedOutput(output), BatchJsonContext.Default.SeedOutput));
+            default:
+                return new SeedTaskResult("FAILURE", JsonSerializer.SerializeToElement(FailureMessage(record), BatchJsonContext.Default.String));
+        }
+    }
+
+    private static string FailureMessage(RunRecord record) => record.Verdict switch
+    {
+        "compile_error" => $"compile error:\n{record.CompileOutput}",
+        "time_limit" => "time limit exceeded",
+        "memory_limit" => "memory limit exceeded",
+        "output_limit" => "output limit exceeded",
+        "killed" => "the run was killed",
+        _ => record.FailureReason ?? "the run failed",
+    };
+}
+
+public sealed record SeedOutput([property: JsonPropertyName("output")] string Output);
+
+[JsonSourceGenerationOptions(JsonSerializerDefaults.Web)]
+[JsonSerializable(typeof(SeedRunCodeRequest))]
+[JsonSerializable(typeof(SeedTaskCreated))]
+[JsonSerializable(typeof(SeedTaskResult))]
+[JsonSerializable(typeof(SeedOutput))]
+[JsonSerializable(typeof(CreateRunRequest))]
+[JsonSerializable(typeof(TestCaseDto))]
+[JsonSerializable(typeof(RunCreated))]
+[JsonSerializable(typeof(RunDto))]
+[JsonSerializable(typeof(List<BatchFile>))]
+[JsonSerializable(typeof(BatchLimits))]
+[JsonSerializable(typeof(string))]
+internal sealed partial class BatchJsonContext : JsonSerializerContext;

@@ -1,0 +1,49 @@
+using IrisIde.Execution.Batch.Contracts;
+using IrisIde.Web.Persistence;
+using MassTransit;
+
+namespace IrisIde.Web.Batch;
+
+/// <summary>Marks a queued run as running when a worker picks it up.</summary>
+public sealed class RunStartedConsumer(RunStore store) : IConsumer<RunStarted>
+{
+    public Task Consume(ConsumeContext<RunStarted> context) => store.MarkStartedAsync(context.Message, context.CancellationToken);
+}
+
+/// <summary>Stores a job's result. A second completion of the same job (a redelivery) changes nothing.</summary>
+public sealed class RunCompletedConsumer(RunStore store, ILogger<RunCompletedConsumer> logger) : IConsumer<RunCompleted>
+{
+    public async Task Consume(ConsumeContext<RunCompleted> context)
+    {
+        if (!await store.CompleteAsync(context.Message, context.CancellationToken))
+        {
+            BatchApiLog.DuplicateCompletion(logger, context.Message.JobId);
+        }
+    }
+}
+
+/// <summary>
+/// A job that faulted after its retries (an internal failure, not a refused job) would otherwise stay
+/// queued forever: it ends as <c>failed</c> with the exception's message.
+/// </summary>
+public sealed class RunRequestedFaultConsumer(RunStore store, TimeProvider timeProvider) : IConsumer<Fault<RunRequested>>
+{
+    public Task Consume(ConsumeContext<Fault<RunRequested>> context)
+    {
+        var job = context.Message.Message;
+        var reason = context.Message.Exceptions.FirstOrDefault()?.Message ?? "the job failed";
+        var now = timeProvider.GetUtcNow().UtcDateTime;
+        return store.CompleteAsync(
+            new RunCompleted(job.JobId, RunCompletedStatus.Failed, null, $"internal error: {reason}", null, string.Empty, string.Empty, null, null, 0, 0, 0, "fault", now, now),
+            context.CancellationToken);
+    }
+}
+
+internal static partial class BatchApiLog
+{
+    [LoggerMessage(EventId = 4101, Level = LogLevel.Information, Message = "Batch job {JobId}: a second completion was ignored")]
+    public static partial void DuplicateCompletion(ILogger logger, Guid jobId);
+
+    [LoggerMessage(EventId = 4102, Level = LogLevel.Information, Message = "Batch job {JobId} queued: {Language}, {Files} file(s)")]
+    public static partial void JobQueued(ILogger logger, Guid jobId, string language, int files);
+}

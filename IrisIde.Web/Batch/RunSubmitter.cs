@@ -1,0 +1,52 @@
+using System.Text.Json;
+using IrisIde.Execution.Batch.Contracts;
+using IrisIde.Execution.Runs;
+using IrisIde.Web.Persistence;
+using MassTransit;
+
+namespace IrisIde.Web.Batch;
+
+/// <summary>
+/// Queues a batch job: validates it with the pipeline's own rules (so a bad job is refused before it
+/// exists), stores it as queued with its clamped limits, then publishes <see cref="RunRequested"/>.
+/// </summary>
+public sealed class RunSubmitter(
+    RunPipeline pipeline,
+    RunStore store,
+    IPublishEndpoint publisher,
+    TimeProvider timeProvider,
+    ILogger<RunSubmitter> logger)
+{
+    /// <summary>Throws <see cref="RunValidationException"/> for a request that cannot run.</summary>
+    public async Task<RunRecord> SubmitAsync(
+        RunRequest request, CancellationToken cancellationToken, IReadOnlyList<BatchTestCase>? testCases = null, string? comparison = null)
+    {
+        var runLimits = await pipeline.ValidateAsync(request, cancellationToken);
+        foreach (var testCase in testCases ?? [])
+        {
+            // Each case's stdin obeys the same rules as a run's.
+            await pipeline.ValidateAsync(request with { Stdin = testCase.Stdin }, cancellationToken);
+        }
+
+        var limits = new BatchLimits(runLimits.WallSeconds, runLimits.CpuSeconds, runLimits.MemoryBytes, runLimits.OutputBytes);
+        var files = request.Files.Select(f => new BatchFile(f.Name, f.Content)).ToList();
+        var record = new RunRecord
+        {
+            Id = Guid.CreateVersion7(),
+            Owner = request.Owner,
+            Kind = RunKind.Batch,
+            Status = RunRecordStatus.Queued,
+            Language = request.Language,
+            FilesJson = JsonSerializer.Serialize(files, BatchJsonContext.Default.ListBatchFile),
+            Stdin = request.Stdin,
+            LimitsJson = JsonSerializer.Serialize(limits, BatchJsonContext.Default.BatchLimits),
+            QueuedAtUtc = timeProvider.GetUtcNow().UtcDateTime,
+            TestCasesJson = testCases is { Count: > 0 } ? JsonSerializer.Serialize([.. testCases], RunStoreJsonContext.Default.ListBatchTestCase) : null,
+            Comparison = testCases is { Count: > 0 } ? comparison ?? OutputComparison.Exact : null,
+        };
+        await store.AddAsync(record, cancellationToken);
+        await publisher.Publish(new RunRequested(record.Id, request.Language, files, request.Stdin, limits, record.QueuedAtUtc, testCases is { Count: > 0 } ? testCases : null, record.Comparison), cancellationToken);
+        BatchApiLog.JobQueued(logger, record.Id, request.Language, files.Count);
+        return record;
+    }
+}

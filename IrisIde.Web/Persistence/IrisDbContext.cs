@@ -1,0 +1,34 @@
+using Microsoft.EntityFrameworkCore;
+
+namespace IrisIde.Web.Persistence;
+
+/// <summary>
+/// The app's database. One model, two providers: <see cref="SqliteIrisDbContext"/> and
+/// <see cref="PostgresIrisDbContext"/> only exist so each provider has its own migrations.
+/// </summary>
+public abstract class IrisDbContext(DbContextOptions options) : DbContext(options)
+{
+    public DbSet<RunRecord> Runs => Set<RunRecord>();
+
+    protected override void OnModelCreating(ModelBuilder modelBuilder)
+    {
+        var run = modelBuilder.Entity<RunRecord>();
+        run.ToTable("runs");
+        run.HasKey(r => r.Id);
+        run.Property(r => r.Kind).HasConversion<string>().HasMaxLength(16);
+        run.Property(r => r.Status).HasConversion<string>().HasMaxLength(16);
+        run.Property(r => r.Language).HasMaxLength(64);
+        run.Property(r => r.Owner).HasMaxLength(256);
+        run.Property(r => r.Course).HasMaxLength(256);
+        run.Property(r => r.Verdict).HasMaxLength(32);
+        run.Property(r => r.WorkerId).HasMaxLength(256);
+        run.Property(r => r.Comparison).HasMaxLength(16);
+        // Queue position counts queued runs queued earlier; history lists by owner, newest first.
+        run.HasIndex(r => new { r.Status, r.QueuedAtUtc });
+        run.HasIndex(r => new { r.Owner, r.QueuedAtUtc });
+    }
+}
+
+public sealed class SqliteIrisDbContext(DbContextOptions<SqliteIrisDbContext> options) : IrisDbContext(options);
+
+public sealed class PostgresIrisDbContext(DbContextOptions<PostgresIrisDbContext> options) : IrisDbContext(options);

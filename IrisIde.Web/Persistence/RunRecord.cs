@@ -1,0 +1,81 @@
+namespace IrisIde.Web.Persistence;
+
+public enum RunKind
+{
+    Batch,
+    Interactive,
+}
+
+public enum RunRecordStatus
+{
+    Queued,
+    Running,
+    Completed,
+    Failed,
+}
+
+/// <summary>
+/// One run, batch or interactive, from queueing to its result: the batch API reads it today, the run
+/// history will later. Files and limits are JSON text so both providers store them the same way.
+/// Outputs are capped before they get here.
+/// </summary>
+public sealed class RunRecord
+{
+    public Guid Id { get; set; }
+
+    public string? Owner { get; set; }
+
+    public string? Course { get; set; }
+
+    public RunKind Kind { get; set; }
+
+    public RunRecordStatus Status { get; set; }
+
+    public required string Language { get; set; }
+
+    /// <summary>JSON array of <c>{"name","content"}</c>.</summary>
+    public required string FilesJson { get; set; }
+
+    public string? Stdin { get; set; }
+
+    /// <summary>JSON of the run limits the job got (after clamping).</summary>
+    public required string LimitsJson { get; set; }
+
+    public DateTime QueuedAtUtc { get; set; }
+
+    public DateTime? StartedAtUtc { get; set; }
+
+    public DateTime? FinishedAtUtc { get; set; }
+
+    public string? CompileOutput { get; set; }
+
+    public string? Stdout { get; set; }
+
+    public string? Stderr { get; set; }
+
+    public int? ExitCode { get; set; }
+
+    public int? Signal { get; set; }
+
+    /// <summary>Wire name: <c>ok</c>, <c>compile_error</c>, <c>time_limit</c>, ...</summary>
+    public string? Verdict { get; set; }
+
+    public long? WallMs { get; set; }
+
+    public long? CpuMs { get; set; }
+
+    public long? PeakMemoryBytes { get; set; }
+
+    public string? WorkerId { get; set; }
+
+    public string? FailureReason { get; set; }
+
+    /// <summary>JSON array of <c>{"name","stdin","expectedOutput"}</c>; null for a plain run.</summary>
+    public string? TestCasesJson { get; set; }
+
+    /// <summary><c>exact</c> or <c>whitespace</c> when the run has test cases.</summary>
+    public string? Comparison { get; set; }
+
+    /// <summary>JSON array of the per-case results once the run has ended.</summary>
+    public string? TestResultsJson { get; set; }
+}
