@@ -1,3 +1,4 @@
+using IrisIde.Execution.Sandboxing;
 using IrisIde.Execution.Sandboxing.Bubblewrap;
 using IrisIde.Execution.Sandboxing.Cgroups;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -30,6 +31,21 @@ public sealed class BubblewrapSandboxFixture : IDisposable
         : _layout.ControllerDirectories.Values.Distinct().Select(d => Path.Combine(d, Options.CgroupParent));
 
     public bool RunCgroupsAreGone => CgroupParentPaths.All(p => !Directory.Exists(p) || Directory.GetDirectories(p).Length == 0);
+
+    /// <summary>
+    /// The check after every hostile run: nothing of the run is left (processes of the sandbox uid, the
+    /// run's cgroup), and a hello-world run right after works and leaves nothing either.
+    /// </summary>
+    public async Task AssertNothingLeftAndHelloWorldWorksAsync()
+    {
+        Assert.Empty(SandboxRunner.ProcessesOwnedBy(Uid));
+        Assert.True(RunCgroupsAreGone, "the run's cgroup was not removed");
+        using var workspace = new TestWorkspace();
+        var run = await SandboxRunner.RunAsync(Sandbox, workspace, ["python3", "-c", "print('hello again')"]);
+        Assert.Equal(Verdict.Ok, run.Result.Verdict);
+        Assert.Equal("hello again\n", run.Stdout);
+        Assert.Empty(SandboxRunner.ProcessesOwnedBy(Uid));
+    }
 
     public void Dispose()
     {

@@ -25,17 +25,6 @@ public sealed class BubblewrapSandboxHostileTests(BubblewrapSandboxFixture fixtu
     private Task<RunOutput> RunAsync(TestWorkspace workspace, string[] command, SandboxLimits? limits = null, Func<ISandboxProcess, Task>? whileRunning = null) =>
         SandboxRunner.RunAsync(fixture.Sandbox, workspace, command, limits: limits, whileRunning: whileRunning);
 
-    private async Task AssertNothingLeftAndHelloWorldWorksAsync()
-    {
-        Assert.Empty(SandboxRunner.ProcessesOwnedBy(BubblewrapSandboxFixture.Uid));
-        Assert.True(fixture.RunCgroupsAreGone, "the run's cgroup was not removed");
-        using var workspace = new TestWorkspace();
-        var run = await RunAsync(workspace, ["python3", "-c", "print('hello again')"]);
-        Assert.Equal(Verdict.Ok, run.Result.Verdict);
-        Assert.Equal("hello again\n", run.Stdout);
-        Assert.Empty(SandboxRunner.ProcessesOwnedBy(BubblewrapSandboxFixture.Uid));
-    }
-
     [Fact]
     public async Task Sleeping_forever_ends_with_the_wall_time_limit()
     {
@@ -46,7 +35,7 @@ public sealed class BubblewrapSandboxHostileTests(BubblewrapSandboxFixture fixtu
         Assert.Equal(Verdict.TimeLimit, run.Result.Verdict);
         Assert.Contains("Wall", run.Result.Message, StringComparison.Ordinal);
         Assert.InRange(run.Result.WallTime, TimeSpan.FromSeconds(0.9), TimeSpan.FromSeconds(5));
-        await AssertNothingLeftAndHelloWorldWorksAsync();
+        await fixture.AssertNothingLeftAndHelloWorldWorksAsync();
     }
 
     [Fact]
@@ -62,7 +51,7 @@ public sealed class BubblewrapSandboxHostileTests(BubblewrapSandboxFixture fixtu
         Assert.Contains("CPU", run.Result.Message, StringComparison.Ordinal);
         Assert.True(run.Result.CpuTime >= TimeSpan.FromSeconds(1), $"cpu {run.Result.CpuTime}");
         Assert.True(run.Result.WallTime < TimeSpan.FromSeconds(5), $"wall {run.Result.WallTime}");
-        await AssertNothingLeftAndHelloWorldWorksAsync();
+        await fixture.AssertNothingLeftAndHelloWorldWorksAsync();
     }
 
     [Fact]
@@ -75,7 +64,7 @@ public sealed class BubblewrapSandboxHostileTests(BubblewrapSandboxFixture fixtu
 
         Assert.Equal(Verdict.TimeLimit, run.Result.Verdict);
         Assert.True(run.Result.CpuTime < TimeSpan.FromSeconds(1.6), $"half a core for 2 s, got {run.Result.CpuTime}");
-        await AssertNothingLeftAndHelloWorldWorksAsync();
+        await fixture.AssertNothingLeftAndHelloWorldWorksAsync();
     }
 
     [Fact]
@@ -88,7 +77,7 @@ public sealed class BubblewrapSandboxHostileTests(BubblewrapSandboxFixture fixtu
         Assert.Equal(Verdict.MemoryLimit, run.Result.Verdict);
         Assert.True(run.Result.PeakMemoryBytes > 32L * 1024 * 1024, $"peak {run.Result.PeakMemoryBytes}");
         Assert.True(run.Result.PeakMemoryBytes <= 65L * 1024 * 1024, $"peak {run.Result.PeakMemoryBytes}");
-        await AssertNothingLeftAndHelloWorldWorksAsync();
+        await fixture.AssertNothingLeftAndHelloWorldWorksAsync();
     }
 
     [Fact]
@@ -110,7 +99,7 @@ public sealed class BubblewrapSandboxHostileTests(BubblewrapSandboxFixture fixtu
 
         Assert.Equal(Verdict.TimeLimit, run.Result.Verdict);
         Assert.True(run.Result.WallTime < TimeSpan.FromSeconds(8), $"wall {run.Result.WallTime}");
-        await AssertNothingLeftAndHelloWorldWorksAsync();
+        await fixture.AssertNothingLeftAndHelloWorldWorksAsync();
     }
 
     [Fact]
@@ -132,7 +121,7 @@ public sealed class BubblewrapSandboxHostileTests(BubblewrapSandboxFixture fixtu
 
         Assert.Equal(Verdict.Ok, run.Result.Verdict);
         Assert.Equal("parent done\n", run.Stdout);
-        await AssertNothingLeftAndHelloWorldWorksAsync();
+        await fixture.AssertNothingLeftAndHelloWorldWorksAsync();
     }
 
     [Fact]
@@ -159,7 +148,7 @@ public sealed class BubblewrapSandboxHostileTests(BubblewrapSandboxFixture fixtu
             await outsider.WaitForExitAsync().WaitAsync(SandboxRunner.Timeout);
         }
 
-        await AssertNothingLeftAndHelloWorldWorksAsync();
+        await fixture.AssertNothingLeftAndHelloWorldWorksAsync();
     }
 
     [Fact]
@@ -229,7 +218,7 @@ public sealed class BubblewrapSandboxHostileTests(BubblewrapSandboxFixture fixtu
         Assert.Equal(25, run.Result.Signal);
         Assert.Contains("File size limit", run.Result.Message, StringComparison.Ordinal);
         Assert.Equal(1024 * 1024, new FileInfo(Path.Combine(workspace.Path, "big")).Length);
-        await AssertNothingLeftAndHelloWorldWorksAsync();
+        await fixture.AssertNothingLeftAndHelloWorldWorksAsync();
     }
 
     [Fact]
@@ -243,7 +232,7 @@ public sealed class BubblewrapSandboxHostileTests(BubblewrapSandboxFixture fixtu
         Assert.Equal(Verdict.Ok, run.Result.Verdict);
         var files = int.Parse(run.Stdout.Split('\n')[0], System.Globalization.CultureInfo.InvariantCulture);
         Assert.InRange(files, 1, (int)(fixture.Options.TmpfsSizeBytes / (1024 * 1024)));
-        await AssertNothingLeftAndHelloWorldWorksAsync();
+        await fixture.AssertNothingLeftAndHelloWorldWorksAsync();
     }
 
     [Fact]
@@ -277,7 +266,7 @@ public sealed class BubblewrapSandboxHostileTests(BubblewrapSandboxFixture fixtu
             File.Delete(hostTarget);
         }
 
-        await AssertNothingLeftAndHelloWorldWorksAsync();
+        await fixture.AssertNothingLeftAndHelloWorldWorksAsync();
     }
 
     [Fact]
@@ -294,7 +283,7 @@ public sealed class BubblewrapSandboxHostileTests(BubblewrapSandboxFixture fixtu
         Assert.Equal(Verdict.OutputLimit, run.Result.Verdict);
         Assert.Equal("too much output", run.Result.Message);
         Assert.Equal(9, run.Result.Signal);
-        await AssertNothingLeftAndHelloWorldWorksAsync();
+        await fixture.AssertNothingLeftAndHelloWorldWorksAsync();
     }
 
     [Fact]

@@ -10,17 +10,6 @@ public sealed class BubblewrapSandboxTests(BubblewrapSandboxFixture fixture) : I
         IReadOnlyDictionary<string, string>? environment = null, Func<ISandboxProcess, Task>? whileRunning = null) =>
         SandboxRunner.RunAsync(fixture.Sandbox, workspace, command, stdin, limits, environment, whileRunning);
 
-    private async Task AssertHelloWorldStillWorksAndNothingIsLeftAsync()
-    {
-        Assert.Empty(SandboxRunner.ProcessesOwnedBy(BubblewrapSandboxFixture.Uid));
-        Assert.True(fixture.RunCgroupsAreGone, "the run's cgroup was not removed");
-        using var workspace = new TestWorkspace();
-        var run = await RunAsync(workspace, ["python3", "-c", "print('hello again')"]);
-        Assert.Equal(Verdict.Ok, run.Result.Verdict);
-        Assert.Equal("hello again\n", run.Stdout);
-        Assert.Empty(SandboxRunner.ProcessesOwnedBy(BubblewrapSandboxFixture.Uid));
-    }
-
     [Fact]
     public async Task Python_hello_world_prints_and_ends_ok()
     {
@@ -35,7 +24,7 @@ public sealed class BubblewrapSandboxTests(BubblewrapSandboxFixture fixture) : I
         Assert.Null(run.Result.Signal);
         Assert.True(run.Result.CpuTime > TimeSpan.Zero);
         Assert.True(run.Result.PeakMemoryBytes > 0);
-        await AssertHelloWorldStillWorksAndNothingIsLeftAsync();
+        await fixture.AssertNothingLeftAndHelloWorldWorksAsync();
     }
 
     [Fact]
