@@ -20,14 +20,29 @@ public static class Program
                 return 0;
 
             case "worker":
-                await Console.Error.WriteLineAsync("IrisIde.Worker: worker mode arrives with the batch issue; it is not implemented yet. Use 'runner'.");
-                return UsageExitCode;
+                IHost worker;
+                try
+                {
+                    worker = WorkerHost.Build(args[1..]);
+                }
+                catch (WorkerConfigurationException e)
+                {
+                    await Console.Error.WriteLineAsync($"IrisIde.Worker: {e.Message}");
+                    return UsageExitCode;
+                }
+
+                using (worker)
+                {
+                    await worker.RunAsync();
+                }
+
+                return 0;
 
             default:
                 await Console.Error.WriteLineAsync("""
                     usage: IrisIde.Worker <mode> [options]
                       runner   serve the iris-runner protocol on /ws (and /healthz); listens on ASPNETCORE_URLS or http://0.0.0.0:8080
-                      worker   batch consumer (arrives with the batch issue)
+                      worker   run batch jobs from RabbitMQ (ConnectionStrings:RabbitMq), Iris:Batch:ConcurrentJobs at once
                     """);
                 return UsageExitCode;
         }

@@ -1,6 +1,5 @@
 using IrisIde.Execution;
 using IrisIde.Execution.Protocol;
-using IrisIde.Execution.Sandboxing;
 
 namespace IrisIde.Worker;
 
@@ -11,9 +10,6 @@ namespace IrisIde.Worker;
 public static class RunnerHost
 {
     public const string DefaultUrl = "http://0.0.0.0:8080";
-
-    /// <summary><c>Bubblewrap</c> (default) or <c>Process</c> (inside a runner pod, where the pod is the boundary).</summary>
-    public const string SandboxKindKey = "Iris:Sandbox:Kind";
 
     /// <summary>
     /// Builds the runner. <paramref name="configure"/> lets tests adjust services and configuration
@@ -34,7 +30,7 @@ public static class RunnerHost
         }
 
         builder.Services.AddIrisExecution(builder.Configuration).AddRunnerProtocol();
-        AddSandbox(builder.Services, builder.Configuration[SandboxKindKey]);
+        builder.Services.AddConfiguredSandbox(builder.Configuration);
         builder.Services.AddHealthChecks();
         configure?.Invoke(builder);
 
@@ -43,22 +39,5 @@ public static class RunnerHost
         app.MapRunnerWebSocket("/ws");
         app.MapHealthChecks("/healthz");
         return app;
-    }
-
-    private static void AddSandbox(IServiceCollection services, string? kind)
-    {
-        if (string.IsNullOrEmpty(kind) || string.Equals(kind, "Bubblewrap", StringComparison.OrdinalIgnoreCase))
-        {
-            services.AddBubblewrapSandbox();
-            return;
-        }
-
-        if (string.Equals(kind, "Process", StringComparison.OrdinalIgnoreCase))
-        {
-            services.AddProcessSandbox();
-            return;
-        }
-
-        throw new InvalidOperationException($"{SandboxKindKey}='{kind}' is not a sandbox the runner knows: use Bubblewrap or Process.");
     }
 }

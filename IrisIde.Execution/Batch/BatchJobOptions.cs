@@ -10,8 +10,14 @@ public sealed class BatchJobOptions
     /// <summary>Jobs one consumer runs at the same time (the seed's worker ran 50).</summary>
     public int ConcurrentJobs { get; set; } = 50;
 
-    /// <summary>Immediate redeliveries of a job that failed inside the server (never for invalid jobs).</summary>
-    public int ImmediateRetries { get; set; } = 2;
+    /// <summary>Retries, with growing pauses, of a job that failed inside the server (never for poison jobs).</summary>
+    public int Retries { get; set; } = 3;
+
+    /// <summary>
+    /// On shutdown, how long a worker waits for its running jobs to finish before it cancels them (they are
+    /// then redelivered to another worker). Longer than the longest batch run, compile included.
+    /// </summary>
+    public double DrainSeconds { get; set; } = 90;
 
     /// <summary>Characters of each stored output (compile output, stdout, stderr); the rest is cut.</summary>
     public int MaxStoredOutputChars { get; set; } = 1024 * 1024;
@@ -34,7 +40,8 @@ internal sealed class BatchOptionsValidator : IValidateOptions<BatchJobOptions>
     {
         var problems = new List<string>();
         if (options.ConcurrentJobs <= 0) problems.Add("ConcurrentJobs must be positive");
-        if (options.ImmediateRetries < 0) problems.Add("ImmediateRetries must not be negative");
+        if (options.Retries < 0) problems.Add("Retries must not be negative");
+        if (options.DrainSeconds <= 0) problems.Add("DrainSeconds must be positive");
         if (options.MaxStoredOutputChars <= 0) problems.Add("MaxStoredOutputChars must be positive");
         if (options.MaxTestCases <= 0) problems.Add("MaxTestCases must be positive");
         if (options.MaxWaitSeconds <= 0) problems.Add("MaxWaitSeconds must be positive");

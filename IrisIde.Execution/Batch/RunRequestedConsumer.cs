@@ -10,9 +10,11 @@ namespace IrisIde.Execution.Batch;
 
 /// <summary>
 /// Runs one batch job through the <see cref="RunPipeline"/> and publishes its <see cref="RunCompleted"/>.
-/// A job the pipeline refuses (unknown language, too large, ...) is not an error of the consumer: it
-/// completes as <c>failed</c> with the reason at once, so it is never redelivered. Anything else that
-/// throws is retried a couple of times by the definition, then faults to the error queue.
+/// Returning acknowledges the message, so the result is published (and, on RabbitMQ, confirmed by the
+/// broker) before the job leaves the queue: a worker that dies mid-job leaves it to be redelivered.
+/// A poison job (no job id or files, unknown language, too large, ...) throws <see cref="InvalidJobException"/>
+/// or <see cref="RunValidationException"/>, which the definition never retries: the job moves to the
+/// <c>run-requested_error</c> queue and the fault it publishes ends the run as <c>failed</c> with the reason.
 /// </summary>
 public sealed class RunRequestedConsumer(
     RunPipeline pipeline,
@@ -23,6 +25,7 @@ public sealed class RunRequestedConsumer(
     public async Task Consume(ConsumeContext<RunRequested> context)
     {
         var job = context.Message;
+        InvalidJobException.ThrowIfMalformed(job);
         var workerId = options.Value.ResolveWorkerId();
         var started = timeProvider.GetUtcNow().UtcDateTime;
         await context.Publish(new RunStarted(job.JobId, workerId, started), context.CancellationToken);
@@ -48,7 +51,7 @@ public sealed class RunRequestedConsumer(
         catch (RunValidationException e)
         {
             BatchLog.JobRefused(logger, job.JobId, e.Error);
-            completed = Failed(job.JobId, e.Message, workerId, started);
+            throw;
         }
 
         await context.Publish(completed, context.CancellationToken);
@@ -189,12 +192,14 @@ public sealed class RunRequestedConsumerDefinition : ConsumerDefinition<RunReque
         IConsumerConfigurator<RunRequestedConsumer> consumerConfigurator,
         IRegistrationContext context)
     {
-        // Only failures inside the server get here (refused jobs complete as failed without throwing);
-        // a couple of immediate tries cover a transient one, then the job faults to the error queue.
+        // A poison job fails the same way every time: straight to the error queue. Anything else (a
+        // broker that went away while the result was published, a sandbox hiccup) gets a few tries with
+        // growing pauses first; a job whose tries all fail faults to the error queue and ends as failed.
         endpointConfigurator.UseMessageRetry(r =>
         {
-            r.Immediate(_options.ImmediateRetries);
+            r.Exponential(_options.Retries, TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(500));
             r.Ignore<RunValidationException>();
+            r.Ignore<InvalidJobException>();
         });
     }
 }

@@ -61,11 +61,22 @@ public sealed class RunnerModeTests : IAsyncLifetime
 public sealed class WorkerModeTests
 {
     [Fact]
-    public async Task Worker_mode_says_it_is_not_built_yet_and_exits_with_code_2()
+    public async Task Worker_mode_without_a_broker_exits_with_code_2()
     {
-        var exitCode = await IrisIde.Worker.Program.Main(["worker"]).WaitAsync(TimeSpan.FromSeconds(30));
+        var exitCode = await IrisIde.Worker.Program.Main(["worker", "--ConnectionStrings:RabbitMq="]).WaitAsync(TimeSpan.FromSeconds(30));
 
         Assert.Equal(2, exitCode);
+    }
+
+    [Theory]
+    [InlineData("", "set ConnectionStrings:RabbitMq")]
+    [InlineData("http://127.0.0.1:5672/", "must be an AMQP URI")]
+    [InlineData("amqp://127.0.0.1/a/b", "%2F")]
+    public void Worker_mode_refuses_a_missing_or_wrong_broker_address_with_the_reason(string connectionString, string reason)
+    {
+        var error = Assert.Throws<IrisIde.Worker.WorkerConfigurationException>(() => IrisIde.Worker.WorkerHost.Build([$"--ConnectionStrings:RabbitMq={connectionString}"]));
+
+        Assert.Contains(reason, error.Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -66,8 +66,9 @@ public sealed record RunDto(
 public static class BatchApi
 {
     /// <summary>
-    /// Batch runs: the database, the bus (in-memory, with the job consumer hosted in this process) and
-    /// the two HTTP surfaces. A RabbitMQ transport with separate worker processes plugs in here later.
+    /// Batch runs: the database, the bus and the two HTTP surfaces. Without <c>ConnectionStrings:RabbitMq</c>
+    /// the bus is in-memory and this process also runs the jobs; with it, this process only queues jobs and
+    /// stores results, and <c>IrisIde.Worker worker</c> processes run them.
     /// </summary>
     public static IServiceCollection AddBatchRuns(this IServiceCollection services, IConfiguration configuration, IHostEnvironment environment)
     {
@@ -75,20 +76,25 @@ public static class BatchApi
         services.AddIrisPersistence(configuration, environment);
         services.AddScoped<RunSubmitter>();
         services.ConfigureHttpJsonOptions(options => options.SerializerOptions.TypeInfoResolverChain.Insert(0, BatchJsonContext.Default));
-        services.AddOptions<MassTransitHostOptions>().Configure(o =>
+        var rabbitMq = BatchTransport.ReadRabbitMqAddress(configuration);
+        services.AddOptions<MassTransitHostOptions>().Configure<IOptions<BatchJobOptions>>((o, batch) =>
         {
             // Jobs are accepted only once the bus is up; on shutdown in-flight jobs get time to finish.
             o.WaitUntilStarted = true;
-            o.StopTimeout = TimeSpan.FromSeconds(30);
+            o.StopTimeout = TimeSpan.FromSeconds(batch.Value.DrainSeconds);
+            o.ConsumerStopTimeout = TimeSpan.FromSeconds(batch.Value.DrainSeconds);
         });
         services.AddMassTransit(bus =>
         {
-            bus.SetKebabCaseEndpointNameFormatter();
-            bus.AddRunConsumers();
+            if (rabbitMq is null)
+            {
+                bus.AddRunConsumers();
+            }
+
             bus.AddConsumer<RunStartedConsumer>();
             bus.AddConsumer<RunCompletedConsumer>();
             bus.AddConsumer<RunRequestedFaultConsumer>();
-            bus.UsingInMemory((context, cfg) => cfg.ConfigureEndpoints(context));
+            bus.UsingIrisTransport(rabbitMq, "iris-web");
         });
         return services;
     }

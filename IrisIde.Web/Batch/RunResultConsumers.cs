@@ -1,3 +1,4 @@
+using IrisIde.Execution.Batch;
 using IrisIde.Execution.Batch.Contracts;
 using IrisIde.Web.Persistence;
 using MassTransit;
@@ -23,18 +24,23 @@ public sealed class RunCompletedConsumer(RunStore store, ILogger<RunCompletedCon
 }
 
 /// <summary>
-/// A job that faulted after its retries (an internal failure, not a refused job) would otherwise stay
-/// queued forever: it ends as <c>failed</c> with the exception's message.
+/// A job that faulted (a poison job at once, a server failure after its retries) would otherwise stay
+/// queued forever: it ends as <c>failed</c>, with the refusal as the reason for a poison job and
+/// "internal error: ..." for anything else. The job itself is in the <c>run-requested_error</c> queue.
 /// </summary>
 public sealed class RunRequestedFaultConsumer(RunStore store, TimeProvider timeProvider) : IConsumer<Fault<RunRequested>>
 {
     public Task Consume(ConsumeContext<Fault<RunRequested>> context)
     {
         var job = context.Message.Message;
-        var reason = context.Message.Exceptions.FirstOrDefault()?.Message ?? "the job failed";
+        var exception = context.Message.Exceptions.FirstOrDefault();
+        var reason = InvalidJobException.IsPoison(exception?.ExceptionType)
+            ? exception!.Message
+            : $"internal error: {exception?.Message ?? "the job failed"}";
         var now = timeProvider.GetUtcNow().UtcDateTime;
+        var worker = context.Message.Host?.MachineName is { } machine ? $"{machine}:{context.Message.Host.ProcessId}" : "unknown";
         return store.CompleteAsync(
-            new RunCompleted(job.JobId, RunCompletedStatus.Failed, null, $"internal error: {reason}", null, string.Empty, string.Empty, null, null, 0, 0, 0, "fault", now, now),
+            new RunCompleted(job.JobId, RunCompletedStatus.Failed, null, reason, null, string.Empty, string.Empty, null, null, 0, 0, 0, worker, now, now),
             context.CancellationToken);
     }
 }

@@ -1,0 +1,93 @@
+using IrisIde.Execution;
+using IrisIde.Execution.Batch;
+using MassTransit;
+using Microsoft.Extensions.Options;
+
+namespace IrisIde.Worker;
+
+/// <summary>
+/// Worker mode: a consumer of <c>RunRequested</c> on RabbitMQ (<c>ConnectionStrings:RabbitMq</c>) that runs
+/// each job in the configured sandbox, at most <c>Iris:Batch:ConcurrentJobs</c> at once, and publishes the
+/// result before it acknowledges the job. SIGTERM drains: no new job is taken, running ones finish (up to
+/// <c>Iris:Batch:DrainSeconds</c>, after which they are cancelled and go back to the queue).
+/// </summary>
+public static class WorkerHost
+{
+    /// <summary>
+    /// Builds the worker. Throws <see cref="WorkerConfigurationException"/> when no broker is configured.
+    /// <paramref name="configure"/> lets tests adjust services and configuration before the host is built.
+    /// </summary>
+    public static IHost Build(string[] args, Action<HostApplicationBuilder>? configure = null)
+    {
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings
+        {
+            Args = args,
+            ContentRootPath = AppContext.BaseDirectory,
+        });
+        configure?.Invoke(builder);
+
+        RabbitMqAddress rabbitMq;
+        try
+        {
+            rabbitMq = BatchTransport.ReadRabbitMqAddress(builder.Configuration)
+                ?? throw new WorkerConfigurationException(
+                    "worker mode takes its jobs from RabbitMQ: set ConnectionStrings:RabbitMq, e.g. ConnectionStrings__RabbitMq=amqp://user:password@host:5672/vhost");
+        }
+        catch (FormatException e)
+        {
+            throw new WorkerConfigurationException(e.Message);
+        }
+
+        builder.Services.AddIrisExecution(builder.Configuration);
+        builder.Services.AddConfiguredSandbox(builder.Configuration);
+        builder.Services.AddBatchOptions(builder.Configuration);
+        builder.Services.AddOptions<MassTransitHostOptions>().Configure<IOptions<BatchJobOptions>>((o, batch) =>
+        {
+            o.WaitUntilStarted = true;
+            o.StopTimeout = TimeSpan.FromSeconds(batch.Value.DrainSeconds);
+            o.ConsumerStopTimeout = TimeSpan.FromSeconds(batch.Value.DrainSeconds);
+        });
+
+        // The host's own shutdown budget must cover the drain, or it would cut the bus off in the middle of it.
+        builder.Services.AddOptions<HostOptions>().Configure<IOptions<BatchJobOptions>>((o, batch) =>
+            o.ShutdownTimeout = TimeSpan.FromSeconds(batch.Value.DrainSeconds + 15));
+        builder.Services.AddMassTransit(bus =>
+        {
+            bus.AddRunConsumers();
+            bus.UsingIrisTransport(rabbitMq, "iris-worker");
+        });
+        builder.Services.AddHostedService<WorkerAnnouncer>();
+        return builder.Build();
+    }
+}
+
+/// <summary>The configuration a worker cannot start without is missing or wrong.</summary>
+public sealed class WorkerConfigurationException(string message) : Exception(message);
+
+/// <summary>Says once, when the worker has started, who it is and where it takes jobs from.</summary>
+internal sealed class WorkerAnnouncer(IConfiguration configuration, IOptions<BatchJobOptions> options, ILogger<WorkerAnnouncer> logger) : IHostedService
+{
+    private readonly string _workerId = options.Value.ResolveWorkerId();
+
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        var broker = BatchTransport.ReadRabbitMqAddress(configuration)?.ToString() ?? "?";
+        WorkerLog.Started(logger, _workerId, broker, options.Value.ConcurrentJobs);
+        return Task.CompletedTask;
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken)
+    {
+        WorkerLog.Draining(logger, _workerId);
+        return Task.CompletedTask;
+    }
+}
+
+internal static partial class WorkerLog
+{
+    [LoggerMessage(EventId = 4201, Level = LogLevel.Information, Message = "Worker {WorkerId} takes jobs from {Broker}, {ConcurrentJobs} at once")]
+    public static partial void Started(ILogger logger, string workerId, string broker, int concurrentJobs);
+
+    [LoggerMessage(EventId = 4202, Level = LogLevel.Information, Message = "Worker {WorkerId} is stopping: running jobs finish, no new job is taken")]
+    public static partial void Draining(ILogger logger, string workerId);
+}
