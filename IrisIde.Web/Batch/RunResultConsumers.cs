@@ -10,12 +10,19 @@ public sealed class RunStartedConsumer(RunStore store) : IConsumer<RunStarted>
     public Task Consume(ConsumeContext<RunStarted> context) => store.MarkStartedAsync(context.Message, context.CancellationToken);
 }
 
-/// <summary>Stores a job's result. A second completion of the same job (a redelivery) changes nothing.</summary>
-public sealed class RunCompletedConsumer(RunStore store, ILogger<RunCompletedConsumer> logger) : IConsumer<RunCompleted>
+/// <summary>
+/// Stores a job's result and wakes the callback dispatcher. A second completion of the same job (a
+/// redelivery) changes nothing, so its callback is not sent again.
+/// </summary>
+public sealed class RunCompletedConsumer(RunStore store, RunCallbackSignal callbacks, ILogger<RunCompletedConsumer> logger) : IConsumer<RunCompleted>
 {
     public async Task Consume(ConsumeContext<RunCompleted> context)
     {
-        if (!await store.CompleteAsync(context.Message, context.CancellationToken))
+        if (await store.CompleteAsync(context.Message, context.CancellationToken))
+        {
+            callbacks.Notify();
+        }
+        else
         {
             BatchApiLog.DuplicateCompletion(logger, context.Message.JobId);
         }
@@ -26,16 +33,19 @@ public sealed class RunCompletedConsumer(RunStore store, ILogger<RunCompletedCon
 /// A job that faulted after its retries (an internal failure, not a refused job) would otherwise stay
 /// queued forever: it ends as <c>failed</c> with the exception's message.
 /// </summary>
-public sealed class RunRequestedFaultConsumer(RunStore store, TimeProvider timeProvider) : IConsumer<Fault<RunRequested>>
+public sealed class RunRequestedFaultConsumer(RunStore store, RunCallbackSignal callbacks, TimeProvider timeProvider) : IConsumer<Fault<RunRequested>>
 {
-    public Task Consume(ConsumeContext<Fault<RunRequested>> context)
+    public async Task Consume(ConsumeContext<Fault<RunRequested>> context)
     {
         var job = context.Message.Message;
         var reason = context.Message.Exceptions.FirstOrDefault()?.Message ?? "the job failed";
         var now = timeProvider.GetUtcNow().UtcDateTime;
-        return store.CompleteAsync(
+        if (await store.CompleteAsync(
             new RunCompleted(job.JobId, RunCompletedStatus.Failed, null, $"internal error: {reason}", null, string.Empty, string.Empty, null, null, 0, 0, 0, "fault", now, now),
-            context.CancellationToken);
+            context.CancellationToken))
+        {
+            callbacks.Notify();
+        }
     }
 }
 

@@ -19,7 +19,7 @@ public sealed class RunSubmitter(
 {
     /// <summary>Throws <see cref="RunValidationException"/> for a request that cannot run.</summary>
     public async Task<RunRecord> SubmitAsync(
-        RunRequest request, CancellationToken cancellationToken, IReadOnlyList<BatchTestCase>? testCases = null, string? comparison = null)
+        RunRequest request, CancellationToken cancellationToken, IReadOnlyList<BatchTestCase>? testCases = null, string? comparison = null, string? callbackUrl = null)
     {
         var runLimits = await pipeline.ValidateAsync(request, cancellationToken);
         foreach (var testCase in testCases ?? [])
@@ -43,6 +43,7 @@ public sealed class RunSubmitter(
             QueuedAtUtc = timeProvider.GetUtcNow().UtcDateTime,
             TestCasesJson = testCases is { Count: > 0 } ? JsonSerializer.Serialize([.. testCases], RunStoreJsonContext.Default.ListBatchTestCase) : null,
             Comparison = testCases is { Count: > 0 } ? comparison ?? OutputComparison.Exact : null,
+            CallbackUrl = callbackUrl,
         };
         await store.AddAsync(record, cancellationToken);
         await publisher.Publish(new RunRequested(record.Id, request.Language, files, request.Stdin, limits, record.QueuedAtUtc, testCases is { Count: > 0 } ? testCases : null, record.Comparison), cancellationToken);
