@@ -13,6 +13,16 @@ public static class BatchTransport
     /// <summary>The connection string name: <c>ConnectionStrings:RabbitMq</c>.</summary>
     public const string RabbitMqConnectionStringName = "RabbitMq";
 
+    /// <summary>
+    /// The durable queue jobs wait in, and the receive endpoint of <see cref="RunRequestedConsumer"/>. Jobs
+    /// are sent to it by name rather than published: sending declares the queue, so a job queued before
+    /// any worker has ever started waits for one instead of being dropped by an exchange with no queue.
+    /// </summary>
+    public const string JobQueueName = "run-requested";
+
+    /// <summary>The address to send jobs to (<see cref="JobQueueName"/>).</summary>
+    public static Uri JobQueue { get; } = new($"queue:{JobQueueName}");
+
     /// <summary>The RabbitMQ address from configuration, or null for the in-memory transport.</summary>
     public static RabbitMqAddress? ReadRabbitMqAddress(IConfiguration configuration) =>
         configuration.GetConnectionString(RabbitMqConnectionStringName) is { Length: > 0 } connectionString

@@ -185,6 +185,7 @@ public sealed class RunRequestedConsumerDefinition : ConsumerDefinition<RunReque
     {
         _options = options.Value;
         ConcurrentMessageLimit = _options.ConcurrentJobs;
+        EndpointName = BatchTransport.JobQueueName;
     }
 
     protected override void ConfigureConsumer(

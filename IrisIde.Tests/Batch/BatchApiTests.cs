@@ -1,10 +1,12 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
-using IrisIde.Execution.Batch.Contracts;
 using IrisIde.Tests.Web;
+using IrisIde.Web.Batch;
 using IrisIde.Web.Persistence;
+using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 
 namespace IrisIde.Tests.Batch;
 
@@ -210,29 +212,44 @@ public sealed class BatchApiTests(IrisWebAppFixture fixture)
         Assert.Equal(413, response.Body.GetProperty("status").GetInt32());
     }
 
-    [Fact]
-    public async Task A_second_completion_of_the_same_job_is_ignored_and_the_first_wins()
+    [Theory]
+    [InlineData("/run-code")]
+    [InlineData("/api/v1/runs")]
+    public async Task A_body_over_the_request_limit_is_refused_with_413_before_anything_is_queued(string path)
     {
-        var id = Guid.CreateVersion7();
-        await using (var scope = fixture.App.Services.CreateAsyncScope())
-        {
-            var store = scope.ServiceProvider.GetRequiredService<RunStore>();
-            await store.AddAsync(new RunRecord { Id = id, Language = "python", FilesJson = "[]", LimitsJson = "{}", QueuedAtUtc = DateTime.UtcNow }, CancellationToken.None).WaitAsync(Timeout);
-
-            var first = await store.CompleteAsync(Completed(id, "first\n"), CancellationToken.None).WaitAsync(Timeout);
-            var second = await store.CompleteAsync(Completed(id, "second\n"), CancellationToken.None).WaitAsync(Timeout);
-
-            Assert.True(first);
-            Assert.False(second);
-        }
-
+        // One byte of source over the body limit: the body (source plus JSON) crosses it, and nothing else
+        // would answer first (the source size check needs the body read).
+        var limit = fixture.App.Services.GetRequiredService<IOptions<BatchApiOptions>>().Value.MaxRequestBodyBytes;
+        var source = new string('#', checked((int)limit + 1));
+        object body = path == "/run-code"
+            ? new { language = "python", code = source }
+            : new { language = "python", files = new[] { new { name = "main.py", content = source } } };
+        var before = await CountRunsAsync();
         using var http = fixture.App.CreateHttpClient();
-        var result = await GetSeedResultAsync(http, id.ToString());
-        Assert.Equal("first\n", result.GetProperty("result").GetProperty("output").GetString());
+
+        using var response = await http.PostAsJsonAsync(new Uri(path, UriKind.Relative), body).WaitAsync(Timeout);
+
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
+        Assert.Equal(before, await CountRunsAsync());
     }
 
-    private static RunCompleted Completed(Guid id, string stdout) =>
-        new(id, RunCompletedStatus.Completed, "ok", null, null, stdout, string.Empty, 0, null, 1, 1, 1, "test", DateTime.UtcNow, DateTime.UtcNow);
+    [Fact]
+    public async Task Runs_api_refuses_a_callback_when_no_callback_host_is_configured()
+    {
+        var before = await CountRunsAsync();
+
+        var response = await PostRunAsync(new { language = "python", files = new[] { new { name = "main.py", content = "pass" } }, callbackUrl = "http://127.0.0.1:9/callback" });
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.Status);
+        Assert.Contains("callbacks are not enabled", response.Body.GetProperty("detail").GetString());
+        Assert.Equal(before, await CountRunsAsync());
+    }
+
+    private async Task<int> CountRunsAsync()
+    {
+        await using var scope = fixture.App.Services.CreateAsyncScope();
+        return await scope.ServiceProvider.GetRequiredService<IrisDbContext>().Runs.CountAsync().WaitAsync(Timeout);
+    }
 
     private async Task<(HttpStatusCode Status, JsonElement Body)> PostRunAsync(object body)
     {
@@ -289,38 +306,9 @@ public sealed class BatchApiTests(IrisWebAppFixture fixture)
         }
     }
 
-    private static async Task<JsonElement> ReadJsonAsync(HttpResponseMessage response)
+    internal static async Task<JsonElement> ReadJsonAsync(HttpResponseMessage response)
     {
         using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync().WaitAsync(Timeout));
         return json.RootElement.Clone();
-    }
-}
-
-[Trait("Needs", "Bubblewrap")]
-public sealed class BatchPersistenceTests
-{
-    [Fact]
-    public async Task A_result_survives_a_restart_of_the_web_app_on_the_same_database()
-    {
-        var dataDirectory = IrisWebApp.CreateDataDirectory();
-        var settings = new Dictionary<string, string?> { ["Iris:DataDirectory"] = dataDirectory };
-        string taskId;
-        await using (var first = await IrisWebApp.StartAsync(settings))
-        {
-            using var http = first.CreateHttpClient();
-            taskId = await BatchApiTests.SubmitSeedAsync(http, "python", "print('kept')");
-            var result = await BatchApiTests.WaitForSeedResultAsync(http, taskId);
-            Assert.Equal("SUCCESS", result.GetProperty("status").GetString());
-        }
-
-        await using (var second = await IrisWebApp.StartAsync(settings))
-        {
-            using var http = second.CreateHttpClient();
-            var result = await BatchApiTests.GetSeedResultAsync(http, taskId);
-            Assert.Equal("SUCCESS", result.GetProperty("status").GetString());
-            Assert.Equal("kept\n", result.GetProperty("result").GetProperty("output").GetString());
-        }
-
-        Directory.Delete(dataDirectory, recursive: true);
     }
 }

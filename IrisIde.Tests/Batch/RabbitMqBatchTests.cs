@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using IrisIde.Execution.Batch;
 using IrisIde.Execution.Batch.Contracts;
 using IrisIde.Tests.Support;
 using IrisIde.Tests.Web;
@@ -60,7 +61,8 @@ public sealed class RabbitMqBatchFixture : IAsyncLifetime
             QueuedAtUtc = DateTime.UtcNow,
         };
         await scope.ServiceProvider.GetRequiredService<RunStore>().AddAsync(record, CancellationToken.None);
-        await scope.ServiceProvider.GetRequiredService<IPublishEndpoint>().Publish(
+        var jobs = await scope.ServiceProvider.GetRequiredService<ISendEndpointProvider>().GetSendEndpoint(BatchTransport.JobQueue);
+        await jobs.Send(
             new RunRequested(record.Id, language, [new BatchFile(string.Empty, code)], null, null, record.QueuedAtUtc));
         return record.Id;
     }
@@ -95,16 +97,20 @@ public sealed class RabbitMqBatchTests(RabbitMqBatchFixture fixture)
     }
 
     [Fact]
-    public async Task The_web_app_only_queues_a_job_stays_queued_until_a_worker_takes_it()
+    public async Task A_job_queued_before_any_worker_ever_started_waits_for_one()
     {
-        using var http = fixture.App.CreateHttpClient();
+        // A virtual host no worker has seen: the job queue exists only if queueing the job declared it.
+        await using var broker = await TestRabbitMqVirtualHost.CreateAsync();
+        await using var app = await IrisWebApp.StartAsync(new Dictionary<string, string?> { ["ConnectionStrings:RabbitMq"] = broker.Uri.ToString() });
+        using var http = app.CreateHttpClient();
 
         var taskId = await BatchApiTests.SubmitSeedAsync(http, "python", "print('waited')");
-        await Task.Delay(TimeSpan.FromSeconds(2));
+        var waiting = await broker.CountMessagesAsync("run-requested");
         var before = await BatchApiTests.GetSeedResultAsync(http, taskId);
-        await using var worker = await fixture.StartWorkerAsync("late");
+        await using var worker = await WorkerProcess.StartAsync(broker.Uri, "first-ever");
         var after = await BatchApiTests.WaitForSeedResultAsync(http, taskId);
 
+        Assert.Equal(1, waiting);
         Assert.Equal("PENDING", before.GetProperty("status").GetString());
         Assert.Equal("SUCCESS", after.GetProperty("status").GetString());
         Assert.Equal("waited\n", after.GetProperty("result").GetProperty("output").GetString());

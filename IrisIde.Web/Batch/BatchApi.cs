@@ -6,6 +6,7 @@ using IrisIde.Execution.Runs;
 using IrisIde.Web.Persistence;
 using MassTransit;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Http.Metadata;
 using Microsoft.Extensions.Options;
 
 namespace IrisIde.Web.Batch;
@@ -33,7 +34,8 @@ public sealed record CreateRunRequest(
     string? Stdin,
     RunLimitsDto? Limits,
     IReadOnlyList<TestCaseDto>? TestCases = null,
-    string? Comparison = null);
+    string? Comparison = null,
+    string? CallbackUrl = null);
 
 public sealed record RunCreated(Guid Id, string Status);
 
@@ -75,6 +77,7 @@ public static class BatchApi
         services.AddBatchOptions(configuration);
         services.AddIrisPersistence(configuration, environment);
         services.AddScoped<RunSubmitter>();
+        services.AddRunCallbacks(configuration);
         services.ConfigureHttpJsonOptions(options => options.SerializerOptions.TypeInfoResolverChain.Insert(0, BatchJsonContext.Default));
         var rabbitMq = BatchTransport.ReadRabbitMqAddress(configuration);
         services.AddOptions<MassTransitHostOptions>().Configure<IOptions<BatchJobOptions>>((o, batch) =>
@@ -101,12 +104,15 @@ public static class BatchApi
 
     public static IEndpointRouteBuilder MapBatchApi(this IEndpointRouteBuilder endpoints)
     {
+        // Routing applies the limit before the body is read, so an oversized job is refused (413) unread.
+        var bodyLimit = new RequestBodyLimit(endpoints.ServiceProvider.GetRequiredService<IOptions<BatchApiOptions>>().Value.MaxRequestBodyBytes);
+
         var seed = endpoints.MapGroup(string.Empty).WithTags("Batch (seed)");
-        seed.MapPost("/run-code", RunCodeAsync).WithName("SeedRunCode");
+        seed.MapPost("/run-code", RunCodeAsync).WithName("SeedRunCode").WithMetadata(bodyLimit);
         seed.MapGet("/results/{task_id}", GetSeedResultAsync).WithName("SeedResult");
 
         var runs = endpoints.MapGroup("/api/v1/runs").WithTags("Batch");
-        runs.MapPost("/", CreateRunAsync).WithName("CreateRun");
+        runs.MapPost("/", CreateRunAsync).WithName("CreateRun").WithMetadata(bodyLimit);
         runs.MapGet("/{id}", GetRunAsync).WithName("GetRun");
         return endpoints;
     }
@@ -142,7 +148,7 @@ public static class BatchApi
     }
 
     internal static async Task<Results<Accepted<RunCreated>, ProblemHttpResult>> CreateRunAsync(
-        CreateRunRequest body, RunSubmitter submitter, IOptions<BatchJobOptions> options, CancellationToken cancellationToken)
+        CreateRunRequest body, RunSubmitter submitter, IOptions<BatchJobOptions> options, IOptions<BatchApiOptions> apiOptions, CancellationToken cancellationToken)
     {
         if (body.Language is not { Length: > 0 } language)
         {
@@ -175,6 +181,11 @@ public static class BatchApi
             return TypedResults.Problem($"too many test cases: {testCases.Count} (at most {options.Value.MaxTestCases})", statusCode: StatusCodes.Status413PayloadTooLarge, title: "Run request too large");
         }
 
+        if (body.CallbackUrl is not null && RunCallbackPolicy.Refusal(body.CallbackUrl, apiOptions.Value.CallbackHosts) is { } refusal)
+        {
+            return Invalid(refusal);
+        }
+
         var request = new RunRequest
         {
             Language = language,
@@ -187,7 +198,7 @@ public static class BatchApi
         try
         {
             var cases = testCases.Select(c => new BatchTestCase(c.Name, c.Stdin, c.ExpectedOutput!)).ToList();
-            var record = await submitter.SubmitAsync(request, cancellationToken, cases, body.Comparison);
+            var record = await submitter.SubmitAsync(request, cancellationToken, cases, body.Comparison, body.CallbackUrl);
             return TypedResults.Accepted($"/api/v1/runs/{record.Id}", new RunCreated(record.Id, "queued"));
         }
         catch (RunValidationException e)
@@ -221,7 +232,8 @@ public static class BatchApi
 
     private static bool IsTerminal(RunRecord record) => record.Status is RunRecordStatus.Completed or RunRecordStatus.Failed;
 
-    private static RunDto ToDto(RunRecord record, int? position) => new(
+    /// <summary>A run as <c>GET /api/v1/runs/{id}</c> and its callback show it.</summary>
+    internal static RunDto ToDto(RunRecord record, int? position) => new(
         record.Id,
         record.Status.ToString().ToLowerInvariant(),
         record.Language,
@@ -244,6 +256,12 @@ public static class BatchApi
     private static ProblemHttpResult Refused(RunValidationException e) => e.IsTooLarge
         ? TypedResults.Problem(e.Message, statusCode: StatusCodes.Status413PayloadTooLarge, title: "Run request too large")
         : TypedResults.Problem(e.Message, statusCode: StatusCodes.Status400BadRequest, title: "Invalid run request");
+}
+
+/// <summary>Per-endpoint request body limit, applied by routing through <see cref="IRequestSizeLimitMetadata"/>.</summary>
+internal sealed class RequestBodyLimit(long maxBytes) : IRequestSizeLimitMetadata
+{
+    public long? MaxRequestBodySize { get; } = maxBytes;
 }
 
 /// <summary>

@@ -11,12 +11,19 @@ public sealed class RunStartedConsumer(RunStore store) : IConsumer<RunStarted>
     public Task Consume(ConsumeContext<RunStarted> context) => store.MarkStartedAsync(context.Message, context.CancellationToken);
 }
 
-/// <summary>Stores a job's result. A second completion of the same job (a redelivery) changes nothing.</summary>
-public sealed class RunCompletedConsumer(RunStore store, ILogger<RunCompletedConsumer> logger) : IConsumer<RunCompleted>
+/// <summary>
+/// Stores a job's result and wakes the callback dispatcher. A second completion of the same job (a
+/// redelivery) changes nothing, so its callback is not sent again.
+/// </summary>
+public sealed class RunCompletedConsumer(RunStore store, RunCallbackSignal callbacks, ILogger<RunCompletedConsumer> logger) : IConsumer<RunCompleted>
 {
     public async Task Consume(ConsumeContext<RunCompleted> context)
     {
-        if (!await store.CompleteAsync(context.Message, context.CancellationToken))
+        if (await store.CompleteAsync(context.Message, context.CancellationToken))
+        {
+            callbacks.Notify();
+        }
+        else
         {
             BatchApiLog.DuplicateCompletion(logger, context.Message.JobId);
         }
@@ -28,9 +35,9 @@ public sealed class RunCompletedConsumer(RunStore store, ILogger<RunCompletedCon
 /// queued forever: it ends as <c>failed</c>, with the refusal as the reason for a poison job and
 /// "internal error: ..." for anything else. The job itself is in the <c>run-requested_error</c> queue.
 /// </summary>
-public sealed class RunRequestedFaultConsumer(RunStore store, TimeProvider timeProvider) : IConsumer<Fault<RunRequested>>
+public sealed class RunRequestedFaultConsumer(RunStore store, RunCallbackSignal callbacks, TimeProvider timeProvider) : IConsumer<Fault<RunRequested>>
 {
-    public Task Consume(ConsumeContext<Fault<RunRequested>> context)
+    public async Task Consume(ConsumeContext<Fault<RunRequested>> context)
     {
         var job = context.Message.Message;
         var exception = context.Message.Exceptions.FirstOrDefault();
@@ -39,9 +46,12 @@ public sealed class RunRequestedFaultConsumer(RunStore store, TimeProvider timeP
             : $"internal error: {exception?.Message ?? "the job failed"}";
         var now = timeProvider.GetUtcNow().UtcDateTime;
         var worker = context.Message.Host?.MachineName is { } machine ? $"{machine}:{context.Message.Host.ProcessId}" : "unknown";
-        return store.CompleteAsync(
+        if (await store.CompleteAsync(
             new RunCompleted(job.JobId, RunCompletedStatus.Failed, null, reason, null, string.Empty, string.Empty, null, null, 0, 0, 0, worker, now, now),
-            context.CancellationToken);
+            context.CancellationToken))
+        {
+            callbacks.Notify();
+        }
     }
 }
 

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using IrisIde.Execution.Batch;
 using IrisIde.Execution.Batch.Contracts;
 using IrisIde.Execution.Runs;
 using IrisIde.Web.Persistence;
@@ -8,18 +9,18 @@ namespace IrisIde.Web.Batch;
 
 /// <summary>
 /// Queues a batch job: validates it with the pipeline's own rules (so a bad job is refused before it
-/// exists), stores it as queued with its clamped limits, then publishes <see cref="RunRequested"/>.
+/// exists), stores it as queued with its clamped limits, then sends <see cref="RunRequested"/> to the job queue.
 /// </summary>
 public sealed class RunSubmitter(
     RunPipeline pipeline,
     RunStore store,
-    IPublishEndpoint publisher,
+    ISendEndpointProvider sendEndpoints,
     TimeProvider timeProvider,
     ILogger<RunSubmitter> logger)
 {
     /// <summary>Throws <see cref="RunValidationException"/> for a request that cannot run.</summary>
     public async Task<RunRecord> SubmitAsync(
-        RunRequest request, CancellationToken cancellationToken, IReadOnlyList<BatchTestCase>? testCases = null, string? comparison = null)
+        RunRequest request, CancellationToken cancellationToken, IReadOnlyList<BatchTestCase>? testCases = null, string? comparison = null, string? callbackUrl = null)
     {
         var runLimits = await pipeline.ValidateAsync(request, cancellationToken);
         foreach (var testCase in testCases ?? [])
@@ -43,9 +44,11 @@ public sealed class RunSubmitter(
             QueuedAtUtc = timeProvider.GetUtcNow().UtcDateTime,
             TestCasesJson = testCases is { Count: > 0 } ? JsonSerializer.Serialize([.. testCases], RunStoreJsonContext.Default.ListBatchTestCase) : null,
             Comparison = testCases is { Count: > 0 } ? comparison ?? OutputComparison.Exact : null,
+            CallbackUrl = callbackUrl,
         };
         await store.AddAsync(record, cancellationToken);
-        await publisher.Publish(new RunRequested(record.Id, request.Language, files, request.Stdin, limits, record.QueuedAtUtc, testCases is { Count: > 0 } ? testCases : null, record.Comparison), cancellationToken);
+        var jobs = await sendEndpoints.GetSendEndpoint(BatchTransport.JobQueue);
+        await jobs.Send(new RunRequested(record.Id, request.Language, files, request.Stdin, limits, record.QueuedAtUtc, testCases is { Count: > 0 } ? testCases : null, record.Comparison), cancellationToken);
         BatchApiLog.JobQueued(logger, record.Id, request.Language, files.Count);
         return record;
     }

@@ -23,9 +23,13 @@ public abstract class IrisDbContext(DbContextOptions options) : DbContext(option
         run.Property(r => r.Verdict).HasMaxLength(32);
         run.Property(r => r.WorkerId).HasMaxLength(256);
         run.Property(r => r.Comparison).HasMaxLength(16);
+        run.Property(r => r.CallbackUrl).HasMaxLength(RunRecord.MaxCallbackUrlLength);
+        run.Property(r => r.CallbackLastError).HasMaxLength(RunRecord.MaxCallbackErrorLength);
         // Queue position counts queued runs queued earlier; history lists by owner, newest first.
         run.HasIndex(r => new { r.Status, r.QueuedAtUtc });
         run.HasIndex(r => new { r.Owner, r.QueuedAtUtc });
+        // The callback dispatcher's work list.
+        run.HasIndex(r => r.CallbackPending);
     }
 }
 

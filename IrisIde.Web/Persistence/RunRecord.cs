@@ -21,6 +21,10 @@ public enum RunRecordStatus
 /// </summary>
 public sealed class RunRecord
 {
+    public const int MaxCallbackUrlLength = 2048;
+
+    public const int MaxCallbackErrorLength = 1024;
+
     public Guid Id { get; set; }
 
     public string? Owner { get; set; }
@@ -78,4 +82,24 @@ public sealed class RunRecord
 
     /// <summary>JSON array of the per-case results once the run has ended.</summary>
     public string? TestResultsJson { get; set; }
+
+    /// <summary>Where the run's result is POSTed once it ends (<c>callbackUrl</c>); null for no callback.</summary>
+    public string? CallbackUrl { get; set; }
+
+    /// <summary>
+    /// True from the moment a run with a callback ends until the callback is delivered or given up: the
+    /// dispatcher's work list, so a restart finds what is left to deliver.
+    /// </summary>
+    public bool CallbackPending { get; set; }
+
+    /// <summary>Delivery attempts made (claimed) so far.</summary>
+    public int CallbackAttempts { get; set; }
+
+    public DateTime? CallbackLastAttemptAtUtc { get; set; }
+
+    /// <summary>When the receiver answered 2xx; never POSTed again after that.</summary>
+    public DateTime? CallbackDeliveredAtUtc { get; set; }
+
+    /// <summary>Why the last attempt failed (status code or connection error), capped.</summary>
+    public string? CallbackLastError { get; set; }
 }

@@ -8,7 +8,7 @@ namespace IrisIde.Web.Persistence;
 /// <summary>
 /// Reads and writes <see cref="RunRecord"/>s. State changes are single conditional UPDATEs, so they are
 /// idempotent under redelivery: only a queued run starts, only a queued or running run ends, and the
-/// first completion of a job wins.
+/// first completion of a job wins. A callback becomes due only with that first completion.
 /// </summary>
 public sealed class RunStore(IrisDbContext db)
 {
@@ -56,11 +56,58 @@ public sealed class RunStore(IrisDbContext db)
                     .SetProperty(r => r.WorkerId, completed.WorkerId)
                     .SetProperty(r => r.StartedAtUtc, r => r.StartedAtUtc ?? completed.StartedAtUtc)
                     .SetProperty(r => r.FinishedAtUtc, completed.FinishedAtUtc)
-                    .SetProperty(r => r.TestResultsJson, testResults),
+                    .SetProperty(r => r.TestResultsJson, testResults)
+                    // In the same UPDATE as the result, so a run that ended never lacks its due callback.
+                    .SetProperty(r => r.CallbackPending, r => r.CallbackUrl != null),
                 cancellationToken);
         return updated == 1;
     }
+
+    /// <summary>Runs whose callback is still to be delivered, oldest result first.</summary>
+    public Task<List<PendingCallback>> PendingCallbacksAsync(int take, CancellationToken cancellationToken) =>
+        db.Runs.AsNoTracking()
+            .Where(r => r.CallbackPending)
+            .OrderBy(r => r.FinishedAtUtc)
+            .Take(take)
+            .Select(r => new PendingCallback(r.Id, r.CallbackAttempts, r.CallbackLastAttemptAtUtc))
+            .ToListAsync(cancellationToken);
+
+    /// <summary>
+    /// Claims the next delivery attempt of a callback: true for exactly one caller per attempt, even with
+    /// several dispatchers on the same database, as the attempt count is the compare-and-set token.
+    /// </summary>
+    public async Task<bool> ClaimCallbackAttemptAsync(PendingCallback callback, DateTime nowUtc, CancellationToken cancellationToken) =>
+        await db.Runs
+            .Where(r => r.Id == callback.RunId && r.CallbackPending && r.CallbackAttempts == callback.Attempts)
+            .ExecuteUpdateAsync(
+                s => s.SetProperty(r => r.CallbackAttempts, callback.Attempts + 1)
+                    .SetProperty(r => r.CallbackLastAttemptAtUtc, nowUtc),
+                cancellationToken) == 1;
+
+    public Task CallbackDeliveredAsync(Guid runId, DateTime nowUtc, CancellationToken cancellationToken) =>
+        db.Runs
+            .Where(r => r.Id == runId)
+            .ExecuteUpdateAsync(
+                s => s.SetProperty(r => r.CallbackPending, false)
+                    .SetProperty(r => r.CallbackDeliveredAtUtc, nowUtc)
+                    .SetProperty(r => r.CallbackLastError, (string?)null),
+                cancellationToken);
+
+    /// <summary>Records a failed attempt (a null error keeps the last one); <paramref name="giveUp"/> ends the retries.</summary>
+    public Task CallbackFailedAsync(Guid runId, string? error, bool giveUp, CancellationToken cancellationToken)
+    {
+        var capped = error is { Length: > RunRecord.MaxCallbackErrorLength } ? error[..RunRecord.MaxCallbackErrorLength] : error;
+        return db.Runs
+            .Where(r => r.Id == runId && r.CallbackDeliveredAtUtc == null)
+            .ExecuteUpdateAsync(
+                s => s.SetProperty(r => r.CallbackPending, !giveUp)
+                    .SetProperty(r => r.CallbackLastError, r => capped ?? r.CallbackLastError),
+                cancellationToken);
+    }
 }
+
+/// <summary>A callback still to deliver: the run, attempts made so far and when the last one was made.</summary>
+public sealed record PendingCallback(Guid RunId, int Attempts, DateTime? LastAttemptAtUtc);
 
 [JsonSourceGenerationOptions(JsonSerializerDefaults.Web)]
 [JsonSerializable(typeof(List<TestCaseResult>))]

@@ -1,0 +1,156 @@
+using System.Collections.Concurrent;
+using System.Net.Http.Json;
+using System.Text.Json;
+using IrisIde.Tests.Support;
+using IrisIde.Tests.Web;
+using IrisIde.Web.Persistence;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using Xunit.Abstractions;
+
+namespace IrisIde.Tests.Batch;
+
+/// <summary>
+/// Nothing lost, nothing run to completion twice, under the failures a production queue sees: workers
+/// killed with SIGKILL in the middle of jobs, and the broker restarted under load. Each test has its own
+/// virtual host, web app and worker processes, and checks every job's own output.
+/// </summary>
+[Trait("Needs", "RabbitMQ")]
+public sealed class RabbitMqChaosTests(ITestOutputHelper output) : IAsyncLifetime
+{
+    private static readonly TimeSpan LoadTimeout = TimeSpan.FromMinutes(10);
+    private TestRabbitMqVirtualHost? _broker;
+    private IrisWebApp? _app;
+    private readonly List<WorkerProcess> _workers = [];
+
+    private TestRabbitMqVirtualHost Broker => _broker!;
+
+    private IrisWebApp App => _app!;
+
+    public async Task InitializeAsync()
+    {
+        _broker = await TestRabbitMqVirtualHost.CreateAsync();
+        _app = await IrisWebApp.StartAsync(new Dictionary<string, string?> { ["ConnectionStrings:RabbitMq"] = _broker.Uri.ToString() });
+    }
+
+    public async Task DisposeAsync()
+    {
+        foreach (var worker in _workers)
+        {
+            await worker.DisposeAsync();
+        }
+
+        if (_app is not null)
+        {
+            await _app.DisposeAsync();
+        }
+
+        if (_broker is not null)
+        {
+            await _broker.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public async Task A_thousand_jobs_on_two_workers_one_killed_repeatedly_each_end_exactly_once()
+    {
+        var jobs = await SubmitAsync(1000);
+        await StartWorkerAsync("steady");
+        var victim = await StartWorkerAsync("victim-1");
+        var killedMidJob = 0;
+
+        for (var kill = 1; kill <= 3; kill++)
+        {
+            await WaitForTerminalAsync(jobs.Count * kill / 5);
+            killedMidJob += await CountRunningOnAsync(victim.WorkerId);
+            await victim.KillAsync();
+            output.WriteLine($"killed {victim.WorkerId} (pid {victim.ProcessId}) with SIGKILL at {await CountTerminalAsync()} terminal jobs");
+            victim = await StartWorkerAsync($"victim-{kill + 1}");
+        }
+
+        await WaitForTerminalAsync(jobs.Count);
+
+        Assert.True(killedMidJob > 0, "no kill hit a running job, so the test proved nothing about redelivery");
+        await AssertEveryJobEndedOnceWithItsOwnOutputAsync(jobs);
+    }
+
+    [Fact]
+    public async Task A_broker_restart_under_load_loses_no_job()
+    {
+        var jobs = await SubmitAsync(500);
+        await StartWorkerAsync("first");
+        await StartWorkerAsync("second");
+
+        await WaitForTerminalAsync(jobs.Count / 4);
+        await TestServices.RunToolAsync("rabbitmqctl", "-q", "stop_app");
+        output.WriteLine($"broker stopped at {await CountTerminalAsync()} terminal jobs");
+        await Task.Delay(TimeSpan.FromSeconds(3));
+        await TestServices.RunToolAsync("rabbitmqctl", "-q", "start_app");
+        await TestServices.RunToolAsync("rabbitmqctl", "-q", "await_startup");
+        output.WriteLine($"broker started again at {await CountTerminalAsync()} terminal jobs");
+        await WaitForTerminalAsync(jobs.Count);
+
+        await AssertEveryJobEndedOnceWithItsOwnOutputAsync(jobs);
+    }
+
+    /// <summary>Queues <paramref name="count"/> jobs through the seed API; each prints its own number.</summary>
+    private async Task<IReadOnlyDictionary<Guid, int>> SubmitAsync(int count)
+    {
+        using var http = App.CreateHttpClient();
+        var jobs = new ConcurrentDictionary<Guid, int>();
+        await Parallel.ForEachAsync(Enumerable.Range(0, count), new ParallelOptions { MaxDegreeOfParallelism = 8 }, async (i, cancellationToken) =>
+        {
+            using var response = await http.PostAsJsonAsync(new Uri("/run-code", UriKind.Relative), new { language = "bash", code = $"echo job-{i}" }, cancellationToken);
+            response.EnsureSuccessStatusCode();
+            using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync(cancellationToken));
+            jobs[Guid.Parse(json.RootElement.GetProperty("task_id").GetString()!)] = i;
+        });
+        Assert.Equal(count, jobs.Count);
+        return jobs;
+    }
+
+    private async Task<WorkerProcess> StartWorkerAsync(string workerId)
+    {
+        var worker = await WorkerProcess.StartAsync(Broker.Uri, workerId);
+        _workers.Add(worker);
+        return worker;
+    }
+
+    private async Task<T> QueryAsync<T>(Func<IrisDbContext, Task<T>> query)
+    {
+        using var scope = App.Services.CreateScope();
+        return await query(scope.ServiceProvider.GetRequiredService<IrisDbContext>());
+    }
+
+    private Task<int> CountTerminalAsync() =>
+        QueryAsync(db => db.Runs.CountAsync(r => r.Status == RunRecordStatus.Completed || r.Status == RunRecordStatus.Failed));
+
+    private Task<int> CountRunningOnAsync(string workerId) =>
+        QueryAsync(db => db.Runs.CountAsync(r => r.Status == RunRecordStatus.Running && r.WorkerId == workerId));
+
+    private async Task WaitForTerminalAsync(int count)
+    {
+        var deadline = DateTime.UtcNow + LoadTimeout;
+        int terminal;
+        while ((terminal = await CountTerminalAsync()) < count)
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"only {terminal} of {count} jobs ended within {LoadTimeout}");
+            await Task.Delay(200);
+        }
+    }
+
+    private async Task AssertEveryJobEndedOnceWithItsOwnOutputAsync(IReadOnlyDictionary<Guid, int> jobs)
+    {
+        var records = await QueryAsync(db => db.Runs.AsNoTracking().ToListAsync());
+
+        Assert.Equal(jobs.Count, records.Count);
+        var wrong = records
+            .Where(r => r.Status != RunRecordStatus.Completed || r.Verdict != "ok" || r.Stdout != $"job-{jobs[r.Id]}\n")
+            .Select(r => $"{jobs[r.Id]}: {r.Status} {r.Verdict} '{r.Stdout}' {r.FailureReason}")
+            .ToList();
+        Assert.True(wrong.Count == 0, $"{wrong.Count} job(s) did not end with their own output:\n{string.Join('\n', wrong.Take(20))}");
+        Assert.Equal(0, await Broker.CountMessagesAsync("run-requested"));
+        Assert.Equal(0, await Broker.CountMessagesAsync("run-requested_error"));
+        output.WriteLine(string.Join(", ", records.GroupBy(r => r.WorkerId).OrderBy(g => g.Key).Select(g => $"{g.Key}: {g.Count()}")));
+    }
+}
