@@ -235,10 +235,18 @@ internal sealed record RunPlan(
     public IReadOnlyList<string> RunCommand =>
         Request.CustomRunCommand is { Length: > 0 } custom ? ["/bin/sh", "-c", custom] : Expand(Language.Run);
 
+    /// <summary>The files <c>{sources}</c> stands for: the main file, then the others with a source extension, as sent.</summary>
+    public IEnumerable<string> SourceFiles =>
+        Files.Take(1).Concat(Files.Skip(1).Where(f => Language.SourceExtensions.Contains(Path.GetExtension(f.Name), StringComparer.Ordinal))).Select(f => f.Name);
+
     private string[] Expand(IReadOnlyList<string> template)
     {
+        // File names are validated (SourceFileName: no leading '-', no separators), so each is safe as
+        // an argument of its own; {sources} becomes several arguments, never one joined string.
         var stem = Path.GetFileNameWithoutExtension(MainFile);
-        return [.. template.Select(a => a.Replace("{file}", MainFile, StringComparison.Ordinal).Replace("{stem}", stem, StringComparison.Ordinal))];
+        return [.. template.SelectMany(a => a == "{sources}"
+            ? SourceFiles
+            : [a.Replace("{file}", MainFile, StringComparison.Ordinal).Replace("{stem}", stem, StringComparison.Ordinal)])];
     }
 }
 
