@@ -59,7 +59,8 @@ public sealed class RunRequestedConsumerTests : IAsyncLifetime
         var jobId = Guid.CreateVersion7();
         await _harness.Bus.Publish(new RunRequested(jobId, language, [new BatchFile(string.Empty, source)], null, null, DateTime.UtcNow, cases, OutputComparison.Exact));
         Assert.True(await _harness.Published.Any<RunCompleted>(m => m.Context.Message.JobId == jobId).WaitAsync(Timeout), "no RunCompleted was published");
-        return _harness.Published.Select<RunCompleted>(m => m.Context.Message.JobId == jobId).Single().Context.Message;
+        // First, not Single: Single would read on until the harness sees no activity for the whole timeout.
+        return _harness.Published.Select<RunCompleted>(m => m.Context.Message.JobId == jobId).First().Context.Message;
     }
 
     [Fact]
