@@ -59,10 +59,10 @@ public sealed class RunRequestedConsumer(
     }
 
     /// <summary>
-    /// Runs the program once per case (each run compiles again: the pipeline has no compile-once mode
-    /// yet). A compile error or an internal failure ends the job at once; otherwise the job's verdict is
-    /// <c>accepted</c> when every case is, else the verdict of the first case that is not, and the job's
-    /// output and usage are that case's.
+    /// Compiles once and runs the program once per case, each run in a fresh copy of the compiled
+    /// workspace with its own stdin and limits. A compile error or an internal failure ends the job at
+    /// once; otherwise the job's verdict is <c>accepted</c> when every case is, else the verdict of the
+    /// first case that is not, and the job's output and usage are that case's.
     /// </summary>
     private async Task<RunCompleted> RunTestCasesAsync(
         RunRequested job, RunRequest request, IReadOnlyList<BatchTestCase> cases, string workerId, DateTime started, CancellationToken cancellationToken)
@@ -70,9 +70,12 @@ public sealed class RunRequestedConsumer(
         var results = new List<TestCaseResult>(cases.Count);
         RunResultParts? deciding = null;
         string? decidingVerdict = null;
-        for (var i = 0; i < cases.Count; i++)
+        string? compileOutput = null;
+        var i = 0;
+        await foreach (var events in pipeline.RunEachAsync(request with { Stdin = null }, [.. cases.Select(c => c.Stdin)], cancellationToken))
         {
-            var parts = Collect(await pipeline.RunToEndAsync(request with { Stdin = cases[i].Stdin }, cancellationToken));
+            var parts = Collect(events);
+            compileOutput ??= parts.CompileOutput;
             if (parts.Outcome is not { } outcome || outcome.Verdict is Verdict.InternalError || (outcome.Stage == RunStage.Compile && outcome.Verdict != Verdict.Ok))
             {
                 return ToCompleted(job.JobId, parts, workerId, started);
@@ -91,9 +94,16 @@ public sealed class RunRequestedConsumer(
             }
 
             deciding ??= i == cases.Count - 1 ? parts : null;
+            i++;
         }
 
-        var last = ToCompleted(job.JobId, deciding!, workerId, started);
+        if (results.Count != cases.Count || deciding is null)
+        {
+            return Failed(job.JobId, "the runs ended before every test case had a result", workerId, started);
+        }
+
+        // Only the first run compiled; the job reports that compiler output whichever case decided it.
+        var last = ToCompleted(job.JobId, deciding with { CompileOutput = compileOutput }, workerId, started);
         return last with { Verdict = decidingVerdict ?? "accepted", TestCases = results };
     }
 

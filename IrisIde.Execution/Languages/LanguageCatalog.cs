@@ -59,6 +59,7 @@ public sealed class LanguageCatalog
         {
             Aliases = l.Aliases ?? [],
             DebianPackages = l.DebianPackages ?? [],
+            SourceExtensions = l.SourceExtensions ?? [],
             Environment = l.Environment ?? new Dictionary<string, string>(),
         }));
     }

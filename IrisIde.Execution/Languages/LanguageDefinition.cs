@@ -21,6 +21,13 @@ public sealed record LanguageDefinition
 
     public required IReadOnlyList<string> Run { get; init; }
 
+    /// <summary>
+    /// Extensions (with the dot, case-sensitive) of the files <c>{sources}</c> passes to the compiler
+    /// besides the main file: <c>.c</c> for C, so <c>util.c</c> is compiled and linked while
+    /// <c>util.h</c> is only included.
+    /// </summary>
+    public IReadOnlyList<string> SourceExtensions { get; init; } = [];
+
     /// <summary>Probe run at start-up: exit code 0 means available, its output is the version.</summary>
     public required IReadOnlyList<string> Version { get; init; }
 

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Text;
 using IrisIde.Execution.Languages;
 using IrisIde.Execution.Sandboxing;
@@ -28,11 +29,7 @@ public sealed class RunPipeline(
     /// </summary>
     public async Task<RunSession> StartAsync(RunRequest request, CancellationToken cancellationToken)
     {
-        var plan = await PlanAsync(request, cancellationToken);
-        var session = new RunSession(plan, sandbox, timeProvider, loggerFactory.CreateLogger<RunSession>());
-        RunPipelineLog.RunStarted(_logger, session.Id, plan.Language.Id, request.Mode, sandbox.Name);
-        session.Start();
-        return session;
+        return Start(await PlanAsync(request, cancellationToken));
     }
 
     /// <summary>
@@ -46,9 +43,54 @@ public sealed class RunPipeline(
     }
 
     /// <summary>Runs a batch request to the end and collects its events.</summary>
-    public async Task<IReadOnlyList<RunEvent>> RunToEndAsync(RunRequest request, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<RunEvent>> RunToEndAsync(RunRequest request, CancellationToken cancellationToken) =>
+        await RunToEndAsync(await PlanAsync(request, cancellationToken), cancellationToken);
+
+    /// <summary>
+    /// Compiles a batch request once, then runs the program once per entry of <paramref name="stdins"/>,
+    /// yielding each run's events (in the order of <paramref name="stdins"/>) as soon as that run is over.
+    /// Every run is a run of its own: a fresh session id, fresh run limits, its own stdin, its own
+    /// sandbox and cgroup. Only the first run's events hold <see cref="CompileStarted"/> and
+    /// <see cref="CompileFinished"/>; when the compile does not succeed that first run is the only one.
+    /// </summary>
+    /// <remarks>
+    /// Isolation: the folder as the compiler left it is copied aside once, and each run works in a fresh
+    /// copy of it, so nothing a run writes is seen by the next (and <c>/tmp</c> is private to each run
+    /// anyway). Interpreted languages have nothing to compile: each run gets its sources written afresh.
+    /// Stopping the enumeration early stops nothing in flight (a run is awaited to its end before it is
+    /// yielded) and deletes the compiled copy.
+    /// </remarks>
+    public async IAsyncEnumerable<IReadOnlyList<RunEvent>> RunEachAsync(
+        RunRequest request, IReadOnlyList<string?> stdins, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        await using var session = await StartAsync(request, cancellationToken);
+        if (request.Mode != RunMode.Batch)
+        {
+            throw new ArgumentException("Only batch requests run once per stdin.", nameof(request));
+        }
+
+        var plan = await PlanAsync(request with { Stdin = null }, cancellationToken);
+        var maxStdinBytes = options.Value.MaxStdinBytes;
+        if (stdins.Any(stdin => stdin is not null && Encoding.UTF8.GetByteCount(stdin) > maxStdinBytes))
+        {
+            throw new RunValidationException(RunRequestError.StdinTooLarge, $"stdin is larger than {maxStdinBytes} bytes");
+        }
+
+        await using var compiled = new CompiledProgram(_logger);
+        for (var i = 0; i < stdins.Count; i++)
+        {
+            var runPlan = plan with { Request = plan.Request with { Stdin = stdins[i] }, Compiled = compiled };
+            yield return await RunToEndAsync(runPlan, cancellationToken);
+            if (plan.CompileCommand is not null && compiled.Path is null)
+            {
+                // The compile failed or was stopped: there is no program to run again.
+                yield break;
+            }
+        }
+    }
+
+    private async Task<IReadOnlyList<RunEvent>> RunToEndAsync(RunPlan plan, CancellationToken cancellationToken)
+    {
+        await using var session = Start(plan);
         var events = new List<RunEvent>();
         await foreach (var e in session.Events.ReadAllAsync(cancellationToken))
         {
@@ -56,6 +98,14 @@ public sealed class RunPipeline(
         }
 
         return events;
+    }
+
+    private RunSession Start(RunPlan plan)
+    {
+        var session = new RunSession(plan, sandbox, timeProvider, loggerFactory.CreateLogger<RunSession>());
+        RunPipelineLog.RunStarted(_logger, session.Id, plan.Language.Id, plan.Request.Mode, sandbox.Name);
+        session.Start();
+        return session;
     }
 
     private async Task<RunPlan> PlanAsync(RunRequest request, CancellationToken cancellationToken)
@@ -169,6 +219,12 @@ internal sealed record RunPlan(
     TimeSpan? IdleTimeout,
     string WorkspaceRoot)
 {
+    /// <summary>
+    /// Set when the program is compiled once for several runs: the first run compiles and captures its
+    /// workspace here; later runs start from a copy of it and skip the compile.
+    /// </summary>
+    public CompiledProgram? Compiled { get; init; }
+
     public string MainFile => Files[0].Name;
 
     public IReadOnlyList<string>? CompileCommand =>
@@ -179,10 +235,60 @@ internal sealed record RunPlan(
     public IReadOnlyList<string> RunCommand =>
         Request.CustomRunCommand is { Length: > 0 } custom ? ["/bin/sh", "-c", custom] : Expand(Language.Run);
 
+    /// <summary>The files <c>{sources}</c> stands for: the main file, then the others with a source extension, as sent.</summary>
+    public IEnumerable<string> SourceFiles =>
+        Files.Take(1).Concat(Files.Skip(1).Where(f => Language.SourceExtensions.Contains(Path.GetExtension(f.Name), StringComparer.Ordinal))).Select(f => f.Name);
+
     private string[] Expand(IReadOnlyList<string> template)
     {
+        // File names are validated (SourceFileName: no leading '-', no separators), so each is safe as
+        // an argument of its own; {sources} becomes several arguments, never one joined string.
         var stem = Path.GetFileNameWithoutExtension(MainFile);
-        return [.. template.Select(a => a.Replace("{file}", MainFile, StringComparison.Ordinal).Replace("{stem}", stem, StringComparison.Ordinal))];
+        return [.. template.SelectMany(a => a == "{sources}"
+            ? SourceFiles
+            : [a.Replace("{file}", MainFile, StringComparison.Ordinal).Replace("{stem}", stem, StringComparison.Ordinal)])];
+    }
+}
+
+/// <summary>
+/// The workspace of a successful compile, copied aside so each later run starts from a fresh copy of it.
+/// Owned by <see cref="RunPipeline.RunEachAsync"/>; used by one run at a time.
+/// </summary>
+internal sealed class CompiledProgram(ILogger logger) : IAsyncDisposable
+{
+    private Workspace? _copy;
+
+    /// <summary>The host folder holding the compiled program; null until a compile succeeded.</summary>
+    public string? Path => _copy?.Path;
+
+    /// <summary>Copies <paramref name="workspacePath"/> as the compiler left it, before the program touches it.</summary>
+    public void Capture(string workspacePath, string workspaceRoot)
+    {
+        if (_copy is not null)
+        {
+            throw new InvalidOperationException("The program is compiled already.");
+        }
+
+        _copy = Workspace.CreateCopyOf(workspacePath, workspaceRoot);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_copy is null)
+        {
+            return;
+        }
+
+        try
+        {
+            await _copy.DisposeAsync();
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            RunPipelineLog.CompiledProgramNotDeleted(logger, ex);
+        }
+
+        _copy = null;
     }
 }
 
@@ -199,4 +305,7 @@ internal static partial class RunPipelineLog
 
     [LoggerMessage(EventId = 2004, Level = LogLevel.Warning, Message = "Run {RunId}: workspace could not be deleted")]
     public static partial void WorkspaceNotDeleted(ILogger logger, Guid runId, Exception exception);
+
+    [LoggerMessage(EventId = 2005, Level = LogLevel.Warning, Message = "The copy of a compiled program could not be deleted")]
+    public static partial void CompiledProgramNotDeleted(ILogger logger, Exception exception);
 }

@@ -1,6 +1,9 @@
 namespace IrisIde.Execution.Runs;
 
-/// <summary>A source file of a run. The first file of a request is the one compiled or run.</summary>
+/// <summary>
+/// A source file of a run. The first file of a request is the main one (the one run); compiled
+/// languages with source extensions in the catalogue compile the others with those extensions too.
+/// </summary>
 public sealed record SourceFile(string Name, string Content);
 
 /// <summary>Interactive runs stream stdin from a person; batch runs get their stdin up front.</summary>

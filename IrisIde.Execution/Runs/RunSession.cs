@@ -179,15 +179,21 @@ public sealed class RunSession : IAsyncDisposable
 
     private async Task<RunOutcome> ExecuteStagesAsync()
     {
-        var workspace = Workspace.Create(_plan.WorkspaceRoot);
+        // A program compiled by an earlier run of the same request starts from a fresh copy of that
+        // compiled folder, so it sees neither a recompile nor anything an earlier run wrote.
+        var compiledPath = _plan.Compiled?.Path;
+        var workspace = compiledPath is null ? Workspace.Create(_plan.WorkspaceRoot) : Workspace.CreateCopyOf(compiledPath, _plan.WorkspaceRoot);
         try
         {
-            foreach (var file in _plan.Files)
+            if (compiledPath is null)
             {
-                await workspace.WriteFileAsync(file.Name, file.Content, CancellationToken.None);
+                foreach (var file in _plan.Files)
+                {
+                    await workspace.WriteFileAsync(file.Name, file.Content, CancellationToken.None);
+                }
             }
 
-            if (_plan.CompileCommand is { } compile)
+            if (compiledPath is null && _plan.CompileCommand is { } compile)
             {
                 await EmitAsync(new CompileStarted(), CancellationToken.None);
                 var (result, output) = await CompileAsync(compile, workspace.Path);
@@ -204,6 +210,8 @@ public sealed class RunSession : IAsyncDisposable
                     };
                     return RunOutcome.From(result, RunStage.Compile, verdict) with { Message = message };
                 }
+
+                _plan.Compiled?.Capture(workspace.Path, _plan.WorkspaceRoot);
             }
 
             if (StopRequested() is { } stop)

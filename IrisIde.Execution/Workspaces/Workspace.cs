@@ -33,6 +33,31 @@ public sealed class Workspace : IAsyncDisposable
         return new Workspace(path);
     }
 
+    /// <summary>
+    /// A fresh folder holding a copy of <paramref name="source"/>, a folder a sandboxed step left behind
+    /// (a compiled program). Nothing runs in <paramref name="source"/> any more, so its entries cannot
+    /// change while we walk; still, it is treated as hostile: links are recreated as links (never
+    /// followed), only real folders are descended into, and a file is opened only when it is a regular
+    /// file with content (an empty entry may be a FIFO, whose open would block: it becomes an empty
+    /// file). Only permission bits are copied (no set-id bits); owners are the host's until the sandbox
+    /// takes the folder over.
+    /// </summary>
+    public static Workspace CreateCopyOf(string source, string root)
+    {
+        var copy = Create(root);
+        try
+        {
+            CopyChildren(new DirectoryInfo(source), copy.Path);
+        }
+        catch
+        {
+            DeleteNoFollow(copy.Path);
+            throw;
+        }
+
+        return copy;
+    }
+
     /// <summary>Writes a new file; <paramref name="name"/> must already be validated by <see cref="SourceFileName"/>.</summary>
     public async Task WriteFileAsync(string name, string content, CancellationToken cancellationToken)
     {
@@ -102,6 +127,63 @@ public sealed class Workspace : IAsyncDisposable
                 // unlink(2): removes symlinks, FIFOs, sockets and files alike without opening them.
                 File.Delete(entry.FullName);
             }
+        }
+    }
+
+    private const UnixFileMode PermissionBits =
+        UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute |
+        UnixFileMode.GroupRead | UnixFileMode.GroupWrite | UnixFileMode.GroupExecute |
+        UnixFileMode.OtherRead | UnixFileMode.OtherWrite | UnixFileMode.OtherExecute;
+
+    private static void CopyChildren(DirectoryInfo source, string destination)
+    {
+        MakeTraversable(source);
+        foreach (var entry in source.EnumerateFileSystemInfos("*", new EnumerationOptions
+        {
+            AttributesToSkip = 0,
+            IgnoreInaccessible = false,
+            RecurseSubdirectories = false,
+            ReturnSpecialDirectories = false,
+        }))
+        {
+            var target = System.IO.Path.Combine(destination, entry.Name);
+            if (entry.LinkTarget is { } linkTarget)
+            {
+                // Resolved inside the next sandbox, never by us.
+                File.CreateSymbolicLink(target, linkTarget);
+            }
+            else if (entry is DirectoryInfo child && !entry.Attributes.HasFlag(FileAttributes.ReparsePoint))
+            {
+                var mode = PermissionsOf(child); // before CopyChildren makes the source traversable
+                var created = Directory.CreateDirectory(target);
+                CopyChildren(child, target);
+                SetPermissions(created, mode);
+            }
+            else if (entry is FileInfo { Length: > 0 } file)
+            {
+                // Length > 0 after lstat: a regular file (FIFOs and sockets report 0), safe to open.
+                file.CopyTo(target);
+                SetPermissions(new FileInfo(target), PermissionsOf(file));
+            }
+            else
+            {
+                using (File.Create(target))
+                {
+                }
+
+                SetPermissions(new FileInfo(target), PermissionsOf(entry));
+            }
+        }
+    }
+
+    private static UnixFileMode PermissionsOf(FileSystemInfo entry) =>
+        OperatingSystem.IsWindows() ? UnixFileMode.None : entry.UnixFileMode & PermissionBits;
+
+    private static void SetPermissions(FileSystemInfo target, UnixFileMode mode)
+    {
+        if (!OperatingSystem.IsWindows())
+        {
+            target.UnixFileMode = mode;
         }
     }
 

@@ -101,7 +101,6 @@ public sealed class BatchApiTests(IrisWebAppFixture fixture)
             files = new[]
             {
                 new { name = "main.c", content = "#include <stdio.h>\n#include \"greet.h\"\nint main(void) { char name[64]; if (scanf(\"%63s\", name) != 1) return 3; greet(name); return 0; }" },
-                // The catalogue compiles the first file only, so the second file is a header it includes.
                 new { name = "greet.h", content = "#include <stdio.h>\nstatic void greet(const char *name) { printf(\"hello, %s\\n\", name); }" },
             },
             stdin = "Ada\n",

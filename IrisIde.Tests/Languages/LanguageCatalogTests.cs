@@ -1,4 +1,5 @@
 using IrisIde.Execution.Languages;
+using IrisIde.Execution.Runs;
 
 namespace IrisIde.Tests.Languages;
 
@@ -84,5 +85,31 @@ public sealed class LanguageCatalogTests
 
         var error = Assert.Throws<InvalidOperationException>(() => new LanguageCatalog([Make("a", "shared"), Make("b", "SHARED")]));
         Assert.Contains("shared", error.Message, StringComparison.OrdinalIgnoreCase);
+    }
+
+    [Theory]
+    [InlineData("c", new[] { "main.c", "util.h", "util.c", "notes.txt", "more.c" }, new[] { "main.c", "util.c", "more.c" })]
+    [InlineData("cpp", new[] { "main.cpp", "a.hpp", "a.cpp", "b.cc", "c.c" }, new[] { "main.cpp", "a.cpp", "b.cc" })]
+    [InlineData("java", new[] { "Main.java", "Util.java", "data.txt" }, new[] { "Main.java", "Util.java" })]
+    [InlineData("python", new[] { "main.py", "util.py" }, new[] { "main.py" })]
+    [InlineData("c", new[] { "prog", "util.c" }, new[] { "prog", "util.c" })]
+    public void The_compiler_gets_the_main_file_then_every_other_file_with_a_source_extension_in_order(string language, string[] names, string[] expected)
+    {
+        Assert.True(Catalog.TryResolve(language, out var definition));
+        var defaults = new ExecutionOptions();
+        var plan = new RunPlan(
+            new RunRequest { Language = language, Files = [.. names.Select(n => new SourceFile(n, string.Empty))] },
+            definition,
+            [.. names.Select(n => new SourceFile(n, string.Empty))],
+            defaults.Compile,
+            defaults.Batch,
+            null,
+            "/unused");
+
+        Assert.Equal(expected, plan.SourceFiles);
+        if (plan.CompileCommand is { } compile)
+        {
+            Assert.Equal(expected, compile.Where(names.Contains));
+        }
     }
 }

@@ -75,6 +75,50 @@ public sealed class WorkspaceTests : IDisposable
         Assert.True(Directory.Exists(_outside));
     }
 
+    [Fact]
+    public async Task A_copy_keeps_files_folders_and_modes_recreates_links_unfollowed_and_never_opens_a_fifo()
+    {
+        var victimFile = Path.Combine(_outside, "secret.txt");
+        await File.WriteAllTextAsync(victimFile, "host secret");
+        await using var source = Workspace.Create(_root);
+        var program = Path.Combine(source.Path, "main");
+        await File.WriteAllTextAsync(program, "#!/bin/sh\necho hi\n");
+        File.SetUnixFileMode(program, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.SetUser);
+        var classes = Directory.CreateDirectory(Path.Combine(source.Path, "pkg"));
+        await File.WriteAllTextAsync(Path.Combine(classes.FullName, "Util.class"), "bytes");
+        await File.WriteAllTextAsync(Path.Combine(source.Path, "empty"), string.Empty);
+        File.CreateSymbolicLink(Path.Combine(source.Path, "link"), victimFile);
+        Assert.Equal(0, Mkfifo(Path.Combine(source.Path, "fifo"), 0x1B6));
+
+        // A copy that opened the FIFO would block forever: the timeout turns that into a failure.
+        await using var copy = await Task.Run(() => Workspace.CreateCopyOf(source.Path, _root)).WaitAsync(TimeSpan.FromSeconds(10));
+
+        Assert.NotEqual(source.Path, copy.Path);
+        Assert.Equal("#!/bin/sh\necho hi\n", await File.ReadAllTextAsync(Path.Combine(copy.Path, "main")));
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, File.GetUnixFileMode(Path.Combine(copy.Path, "main")));
+        Assert.Equal("bytes", await File.ReadAllTextAsync(Path.Combine(copy.Path, "pkg", "Util.class")));
+        Assert.Equal(string.Empty, await File.ReadAllTextAsync(Path.Combine(copy.Path, "empty")));
+        Assert.Equal(victimFile, new FileInfo(Path.Combine(copy.Path, "link")).LinkTarget);
+        var fifo = new FileInfo(Path.Combine(copy.Path, "fifo"));
+        Assert.Null(fifo.LinkTarget);
+        Assert.Equal(0, fifo.Length);
+        Assert.Equal("host secret", await File.ReadAllTextAsync(victimFile));
+    }
+
+    [Fact]
+    public async Task A_copy_is_independent_of_its_source()
+    {
+        await using var source = Workspace.Create(_root);
+        await source.WriteFileAsync("main.py", "print(1)", CancellationToken.None);
+        await using var copy = Workspace.CreateCopyOf(source.Path, _root);
+
+        await File.WriteAllTextAsync(Path.Combine(copy.Path, "main.py"), "changed");
+        await File.WriteAllTextAsync(Path.Combine(copy.Path, "new.txt"), "new");
+
+        Assert.Equal("print(1)", await File.ReadAllTextAsync(Path.Combine(source.Path, "main.py")));
+        Assert.False(File.Exists(Path.Combine(source.Path, "new.txt")));
+    }
+
     [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "mkfifo", SetLastError = true)]
     private static extern int Mkfifo(string path, int mode);
 }

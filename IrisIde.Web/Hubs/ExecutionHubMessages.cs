@@ -2,7 +2,7 @@ using System.Text.Json.Serialization;
 
 namespace IrisIde.Web.Hubs;
 
-/// <summary>The argument of <c>StartRun</c>: <c>{ language, files: [{ name, content }] }</c>. The first file is compiled or run.</summary>
+/// <summary>The argument of <c>StartRun</c>: <c>{ language, files: [{ name, content }] }</c>. The first file is the one run (see <see cref="IrisIde.Execution.Runs.SourceFile"/>).</summary>
 public sealed record StartRunRequest
 {
     [JsonPropertyName("language")]
