@@ -61,7 +61,8 @@ public sealed class RabbitMqChaosTests(ITestOutputHelper output) : IAsyncLifetim
 
         for (var kill = 1; kill <= 3; kill++)
         {
-            await WaitForTerminalAsync(jobs.Count * kill / 5);
+            // Killed once it is really working: it has finished some jobs and is running others.
+            await WaitForCompletedByAsync(victim.WorkerId, 10);
             killedMidJob += await CountRunningOnAsync(victim.WorkerId);
             await victim.KillAsync();
             output.WriteLine($"killed {victim.WorkerId} (pid {victim.ProcessId}) with SIGKILL at {await CountTerminalAsync()} terminal jobs");
@@ -71,6 +72,7 @@ public sealed class RabbitMqChaosTests(ITestOutputHelper output) : IAsyncLifetim
         await WaitForTerminalAsync(jobs.Count);
 
         Assert.True(killedMidJob > 0, "no kill hit a running job, so the test proved nothing about redelivery");
+        Assert.True(await QueryAsync(db => db.Runs.CountAsync(r => r.WorkerId != null && r.WorkerId.StartsWith("victim-"))) >= 30, "the killed workers did not share the load");
         await AssertEveryJobEndedOnceWithItsOwnOutputAsync(jobs);
     }
 
@@ -127,6 +129,16 @@ public sealed class RabbitMqChaosTests(ITestOutputHelper output) : IAsyncLifetim
 
     private Task<int> CountRunningOnAsync(string workerId) =>
         QueryAsync(db => db.Runs.CountAsync(r => r.Status == RunRecordStatus.Running && r.WorkerId == workerId));
+
+    private async Task WaitForCompletedByAsync(string workerId, int count)
+    {
+        var deadline = DateTime.UtcNow + LoadTimeout;
+        while (await QueryAsync(db => db.Runs.CountAsync(r => r.Status == RunRecordStatus.Completed && r.WorkerId == workerId)) < count)
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"{workerId} did not complete {count} jobs within {LoadTimeout}");
+            await Task.Delay(100);
+        }
+    }
 
     private async Task WaitForTerminalAsync(int count)
     {
