@@ -21,6 +21,9 @@ internal sealed class BatchBenchmark(int jobs, RunPipeline pipeline)
     private const int Submitters = 8;
 
     private const int WarmUpJobs = 10;
+
+    /// <summary>Jobs run one at a time after the burst: queue wait with no backlog, i.e. the transport's own latency.</summary>
+    private const int IdleJobs = 20;
     private const string CeleryHello = "print('Hello from Celery!')";
     private const string ExpectedStdout = "Hello from Celery!\n";
     private const string WorkerId = "bench-worker";
@@ -56,6 +59,10 @@ internal sealed class BatchBenchmark(int jobs, RunPipeline pipeline)
         Console.WriteLine(Line(label, $"{figures.JobsPerSecond,8:0.0} jobs/s   {figures.JobsPerSecond / raw:0.00}x the raw loop"));
         Console.WriteLine($"      queue wait    {figures.QueueWait}");
         Console.WriteLine($"      end to end    {figures.EndToEnd}");
+        Console.WriteLine($"      one at a time, queue wait  {figures.IdleQueueWait}");
+        Console.WriteLine($"      one at a time, end to end  {figures.IdleEndToEnd}");
+        var worker = figures.WorkerCpuMsPerJob is { } ms ? string.Create(CultureInfo.InvariantCulture, $", worker {ms:0.0} ms") : string.Empty;
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"      .NET CPU per job, sandboxes aside: web app {figures.WebCpuMsPerJob:0.0} ms{worker}"));
     }
 
     private static string Line(string label, FormattableString figure) =>
@@ -86,19 +93,38 @@ internal sealed class BatchBenchmark(int jobs, RunPipeline pipeline)
             timeout.CancelAfter(BatchTimeout);
 
             await RunBatchAsync(http, WarmUpJobs, rabbitMq is not null, timeout.Token);
+            var webCpu = web.ProcessorTime;
+            var workerCpu = worker?.ProcessorTime;
             var started = DateTime.UtcNow;
             var runs = await RunBatchAsync(http, jobs, rabbitMq is not null, timeout.Token);
             var last = runs.Max(r => r.FinishedAt!.Value);
+            webCpu = web.ProcessorTime - webCpu;
+            workerCpu = worker?.ProcessorTime - workerCpu;
+
+            var idle = new List<RunView>(IdleJobs);
+            for (var i = 0; i < IdleJobs; i++)
+            {
+                idle.AddRange(await RunBatchAsync(http, 1, rabbitMq is not null, timeout.Token));
+            }
+
             return new BusFigures(
                 jobs / (last - started).TotalSeconds,
-                Stats.Of([.. runs.Select(r => (r.StartedAt!.Value - r.QueuedAt).TotalMilliseconds)]),
-                Stats.Of([.. runs.Select(r => (r.FinishedAt!.Value - r.QueuedAt).TotalMilliseconds)]));
+                QueueWait(runs),
+                EndToEnd(runs),
+                QueueWait(idle),
+                EndToEnd(idle),
+                webCpu.TotalMilliseconds / jobs,
+                workerCpu?.TotalMilliseconds / jobs);
         }
         finally
         {
             dataDirectory.Delete(recursive: true);
         }
     }
+
+    private static Stats QueueWait(List<RunView> runs) => Stats.Of([.. runs.Select(r => (r.StartedAt!.Value - r.QueuedAt).TotalMilliseconds)]);
+
+    private static Stats EndToEnd(List<RunView> runs) => Stats.Of([.. runs.Select(r => (r.FinishedAt!.Value - r.QueuedAt).TotalMilliseconds)]);
 
     /// <summary>Posts <paramref name="count"/> jobs, then waits for each in turn (one long poll at a time, to load the server little).</summary>
     private static async Task<List<RunView>> RunBatchAsync(HttpClient http, int count, bool onWorker, CancellationToken cancellationToken)
@@ -155,7 +181,14 @@ internal sealed class BatchBenchmark(int jobs, RunPipeline pipeline)
         }
     }
 
-    private sealed record BusFigures(double JobsPerSecond, Stats QueueWait, Stats EndToEnd);
+    private sealed record BusFigures(
+        double JobsPerSecond,
+        Stats QueueWait,
+        Stats EndToEnd,
+        Stats IdleQueueWait,
+        Stats IdleEndToEnd,
+        double WebCpuMsPerJob,
+        double? WorkerCpuMsPerJob);
 
     /// <summary>The part of <c>GET /api/v1/runs/{id}</c> (and of the 202 of <c>POST</c>) the benchmark reads.</summary>
     private sealed record RunView(

@@ -9,6 +9,16 @@ internal sealed class WebAppProcess(Process process, int port) : IAsyncDisposabl
 {
     public int Port => port;
 
+    /// <summary>CPU time the server process itself has used (not the sandboxed runs it started).</summary>
+    public TimeSpan ProcessorTime
+    {
+        get
+        {
+            process.Refresh();
+            return process.TotalProcessorTime;
+        }
+    }
+
     /// <summary>The server's resident memory now (VmRSS), bytes.</summary>
     public long ResidentBytes()
     {

@@ -9,6 +9,16 @@ internal sealed class WorkerProcess(Process process) : IAsyncDisposable
     private const string ReadyMarker = "takes jobs from";
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(60);
 
+    /// <summary>CPU time the worker process itself has used (not the sandboxed runs it started).</summary>
+    public TimeSpan ProcessorTime
+    {
+        get
+        {
+            process.Refresh();
+            return process.TotalProcessorTime;
+        }
+    }
+
     /// <summary>Starts the worker and returns once it has logged that it takes jobs.</summary>
     public static async Task<WorkerProcess> StartAsync(string rabbitMq, string workerId, CancellationToken cancellationToken)
     {
