@@ -2,7 +2,7 @@ using System.Globalization;
 
 namespace IrisIde.Bench;
 
-internal sealed record BenchOptions(int Runs, int Parallel, int ThroughputRuns, int Sessions, bool MemoryOnly)
+internal sealed record BenchOptions(int Runs, int Parallel, int ThroughputRuns, int Sessions, bool MemoryOnly, int BatchJobs, bool BatchOnly)
 {
     public static BenchOptions Parse(string[] args)
     {
@@ -11,6 +11,8 @@ internal sealed record BenchOptions(int Runs, int Parallel, int ThroughputRuns, 
         var throughputRuns = 60;
         var sessions = 100;
         var memoryOnly = false;
+        var batchJobs = 200;
+        var batchOnly = false;
         for (var i = 0; i < args.Length; i++)
         {
             switch (args[i])
@@ -30,11 +32,17 @@ internal sealed record BenchOptions(int Runs, int Parallel, int ThroughputRuns, 
                 case "--memory-only":
                     memoryOnly = true;
                     break;
+                case "--batch-jobs":
+                    batchJobs = Math.Max(1, int.Parse(args[++i], CultureInfo.InvariantCulture));
+                    break;
+                case "--batch-only":
+                    batchOnly = true;
+                    break;
                 default:
-                    throw new ArgumentException($"unknown argument '{args[i]}' (use --runs N, --parallel N, --throughput-runs N, --sessions N, --memory-only)");
+                    throw new ArgumentException($"unknown argument '{args[i]}' (use --runs N, --parallel N, --throughput-runs N, --sessions N, --memory-only, --batch-jobs N, --batch-only)");
             }
         }
 
-        return new BenchOptions(runs, parallel, throughputRuns, sessions, memoryOnly);
+        return new BenchOptions(runs, parallel, throughputRuns, sessions, memoryOnly, batchJobs, batchOnly);
     }
 }

@@ -32,6 +32,11 @@ internal sealed class BenchRunner(BenchOptions options)
 
         await using var services = BuildServices();
         var pipeline = services.GetRequiredService<RunPipeline>();
+        if (options.BatchOnly)
+        {
+            await new BatchBenchmark(options.BatchJobs, pipeline).RunAsync(cancellationToken);
+            return 0;
+        }
 
         // Warm up both paths so one-off costs (JIT, page cache) are not in the figures.
         await BareHelloAsync(cancellationToken);
@@ -62,6 +67,7 @@ internal sealed class BenchRunner(BenchOptions options)
 
         await new HubBenchmark(options).RunAsync(cancellationToken);
         await new IdleSessionMemoryBenchmark(options.Sessions).RunAsync(cancellationToken);
+        await new BatchBenchmark(options.BatchJobs, pipeline).RunAsync(cancellationToken);
         return 0;
     }
 
@@ -98,11 +104,14 @@ internal sealed class BenchRunner(BenchOptions options)
         return Stats.Of(samples);
     }
 
-    private async Task<double> ThroughputAsync(Func<Task> action)
+    private Task<double> ThroughputAsync(Func<Task> action) => RunsPerSecondAsync(options.ThroughputRuns, options.Parallel, action);
+
+    /// <summary>Runs <paramref name="action"/> <paramref name="count"/> times, <paramref name="parallel"/> at a time; runs per second.</summary>
+    internal static async Task<double> RunsPerSecondAsync(int count, int parallel, Func<Task> action)
     {
-        var remaining = options.ThroughputRuns;
+        var remaining = count;
         var started = Stopwatch.GetTimestamp();
-        var workers = Enumerable.Range(0, options.Parallel).Select(async _ =>
+        var workers = Enumerable.Range(0, parallel).Select(async _ =>
         {
             while (Interlocked.Decrement(ref remaining) >= 0)
             {
@@ -110,7 +119,7 @@ internal sealed class BenchRunner(BenchOptions options)
             }
         });
         await Task.WhenAll(workers);
-        return options.ThroughputRuns / Stopwatch.GetElapsedTime(started).TotalSeconds;
+        return count / Stopwatch.GetElapsedTime(started).TotalSeconds;
     }
 
     private static async Task BareHelloAsync(CancellationToken cancellationToken)
@@ -128,12 +137,16 @@ internal sealed class BenchRunner(BenchOptions options)
         }
     }
 
-    private static async Task SandboxedHelloAsync(RunPipeline pipeline, CancellationToken cancellationToken)
+    private static Task SandboxedHelloAsync(RunPipeline pipeline, CancellationToken cancellationToken) =>
+        SandboxedPythonAsync(pipeline, PythonHello, cancellationToken);
+
+    /// <summary>One python program through the whole run pipeline; throws unless it ends <c>ok</c>.</summary>
+    internal static async Task SandboxedPythonAsync(RunPipeline pipeline, string source, CancellationToken cancellationToken)
     {
         var events = await pipeline.RunToEndAsync(new RunRequest
         {
             Language = "python",
-            Files = [new SourceFile("main.py", PythonHello)],
+            Files = [new SourceFile("main.py", source)],
         }, cancellationToken).WaitAsync(RunTimeout, cancellationToken);
         var exit = events.OfType<RunExited>().Single();
         if (exit.Outcome.Verdict != Verdict.Ok)

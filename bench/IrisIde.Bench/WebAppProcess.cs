@@ -9,6 +9,16 @@ internal sealed class WebAppProcess(Process process, int port) : IAsyncDisposabl
 {
     public int Port => port;
 
+    /// <summary>CPU time the server process itself has used (not the sandboxed runs it started).</summary>
+    public TimeSpan ProcessorTime
+    {
+        get
+        {
+            process.Refresh();
+            return process.TotalProcessorTime;
+        }
+    }
+
     /// <summary>The server's resident memory now (VmRSS), bytes.</summary>
     public long ResidentBytes()
     {
@@ -23,10 +33,14 @@ internal sealed class WebAppProcess(Process process, int port) : IAsyncDisposabl
         return 0;
     }
 
-    public static async Task<WebAppProcess> StartAsync(CancellationToken cancellationToken)
+    public static Task<WebAppProcess> StartAsync(CancellationToken cancellationToken) =>
+        StartAsync(new Dictionary<string, string>(), cancellationToken);
+
+    /// <param name="environment">Settings on top of the defaults, e.g. <c>ConnectionStrings__RabbitMq</c>.</param>
+    public static async Task<WebAppProcess> StartAsync(IReadOnlyDictionary<string, string> environment, CancellationToken cancellationToken)
     {
         var port = FreePort();
-        var dll = WebAppDll();
+        var dll = BuildOutput("IrisIde.Web");
         var start = new ProcessStartInfo("dotnet")
         {
             UseShellExecute = false,
@@ -37,6 +51,11 @@ internal sealed class WebAppProcess(Process process, int port) : IAsyncDisposabl
         start.ArgumentList.Add(dll);
         start.Environment["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}";
         start.Environment["Logging__LogLevel__Default"] = "Warning";
+        foreach (var (name, value) in environment)
+        {
+            start.Environment[name] = value;
+        }
+
         var process = Process.Start(start)!;
         _ = process.StandardOutput.ReadToEndAsync(cancellationToken);
         _ = process.StandardError.ReadToEndAsync(cancellationToken);
@@ -70,8 +89,8 @@ internal sealed class WebAppProcess(Process process, int port) : IAsyncDisposabl
         process.Dispose();
     }
 
-    /// <summary>The web app's own build output (same configuration as this benchmark).</summary>
-    private static string WebAppDll()
+    /// <summary>A project's own build output, <c>&lt;project&gt;.dll</c>, in the same configuration as this benchmark.</summary>
+    public static string BuildOutput(string project)
     {
         var dir = new DirectoryInfo(AppContext.BaseDirectory);
         while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "IrisIde.sln")))
@@ -80,7 +99,7 @@ internal sealed class WebAppProcess(Process process, int port) : IAsyncDisposabl
         }
 
         var configuration = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd('/')).Parent?.Name ?? "Release";
-        var dll = dir is null ? null : Path.Combine(dir.FullName, "IrisIde.Web", "bin", configuration, "net10.0", "IrisIde.Web.dll");
+        var dll = dir is null ? null : Path.Combine(dir.FullName, project, "bin", configuration, "net10.0", $"{project}.dll");
         return dll is not null && File.Exists(dll)
             ? dll
             : throw new InvalidOperationException($"build the solution first (dotnet build IrisIde.sln -c {configuration})");
