@@ -19,19 +19,14 @@ namespace IrisIde.Tests.Batch;
 public sealed class RabbitMqChaosTests(ITestOutputHelper output) : IAsyncLifetime
 {
     private static readonly TimeSpan LoadTimeout = TimeSpan.FromMinutes(10);
-    private TestRabbitMqVirtualHost? _broker;
-    private IrisWebApp? _app;
+    private readonly RabbitMqBatchFixture _environment = new();
     private readonly List<WorkerProcess> _workers = [];
 
-    private TestRabbitMqVirtualHost Broker => _broker!;
+    private TestRabbitMqVirtualHost Broker => _environment.Broker;
 
-    private IrisWebApp App => _app!;
+    private IrisWebApp App => _environment.App;
 
-    public async Task InitializeAsync()
-    {
-        _broker = await TestRabbitMqVirtualHost.CreateAsync();
-        _app = await IrisWebApp.StartAsync(new Dictionary<string, string?> { ["ConnectionStrings:RabbitMq"] = _broker.Uri.ToString() });
-    }
+    public Task InitializeAsync() => _environment.InitializeAsync();
 
     public async Task DisposeAsync()
     {
@@ -40,15 +35,7 @@ public sealed class RabbitMqChaosTests(ITestOutputHelper output) : IAsyncLifetim
             await worker.DisposeAsync();
         }
 
-        if (_app is not null)
-        {
-            await _app.DisposeAsync();
-        }
-
-        if (_broker is not null)
-        {
-            await _broker.DisposeAsync();
-        }
+        await _environment.DisposeAsync();
     }
 
     [Fact]
@@ -113,7 +100,7 @@ public sealed class RabbitMqChaosTests(ITestOutputHelper output) : IAsyncLifetim
 
     private async Task<WorkerProcess> StartWorkerAsync(string workerId)
     {
-        var worker = await WorkerProcess.StartAsync(Broker.Uri, workerId);
+        var worker = await _environment.StartWorkerAsync(workerId);
         _workers.Add(worker);
         return worker;
     }
