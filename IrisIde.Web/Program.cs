@@ -19,6 +19,7 @@ builder.AddIdeUi();
 var app = builder.Build();
 
 app.UseRunnerWebSockets();
+app.UseBatchApiProblemDetails();
 app.MapRunnerProtocol("/ws");
 app.MapExecutionHub();
 app.MapLanguagesApi();

@@ -229,6 +229,23 @@ public sealed class BatchApiTests(IrisWebAppFixture fixture)
         using var response = await http.PostAsJsonAsync(new Uri(path, UriKind.Relative), body).WaitAsync(Timeout);
 
         Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        Assert.Equal(before, await CountRunsAsync());
+    }
+
+    [Theory]
+    [InlineData("/run-code")]
+    [InlineData("/api/v1/runs")]
+    public async Task A_body_that_is_not_json_is_refused_with_problem_details_and_nothing_is_queued(string path)
+    {
+        var before = await CountRunsAsync();
+        using var http = fixture.App.CreateHttpClient();
+        using var content = new StringContent("{\"language\": \"python\", \"code\": ", System.Text.Encoding.UTF8, "application/json");
+
+        using var response = await http.PostAsync(new Uri(path, UriKind.Relative), content).WaitAsync(Timeout);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
         Assert.Equal(before, await CountRunsAsync());
     }
 

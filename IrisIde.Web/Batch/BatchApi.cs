@@ -78,6 +78,7 @@ public static class BatchApi
         services.AddIrisPersistence(configuration, environment);
         services.AddScoped<RunSubmitter>();
         services.AddRunCallbacks(configuration);
+        services.AddProblemDetails();
         services.ConfigureHttpJsonOptions(options => options.SerializerOptions.TypeInfoResolverChain.Insert(0, BatchJsonContext.Default));
         var rabbitMq = BatchTransport.ReadRabbitMqAddress(configuration);
         services.AddOptions<MassTransitHostOptions>().Configure<IOptions<BatchJobOptions>>((o, batch) =>
@@ -101,6 +102,16 @@ public static class BatchApi
         });
         return services;
     }
+
+    /// <summary>
+    /// Refusals the framework makes before a handler runs — a body over the limit (413), a body that is
+    /// not JSON (400) — get RFC 7807 problem details too, like every other refusal of the batch POSTs.
+    /// </summary>
+    public static IApplicationBuilder UseBatchApiProblemDetails(this IApplicationBuilder app) =>
+        app.UseWhen(
+            context => HttpMethods.IsPost(context.Request.Method)
+                && (context.Request.Path == "/run-code" || context.Request.Path.StartsWithSegments("/api/v1/runs")),
+            branch => branch.UseStatusCodePages());
 
     public static IEndpointRouteBuilder MapBatchApi(this IEndpointRouteBuilder endpoints)
     {
