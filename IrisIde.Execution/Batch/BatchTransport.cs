@@ -40,6 +40,10 @@ public static class BatchTransport
     public static void UsingIrisTransport(this IBusRegistrationConfigurator bus, RabbitMqAddress? rabbitMq, string connectionName)
     {
         bus.SetKebabCaseEndpointNameFormatter();
+
+        // MassTransit would otherwise post usage data to its vendor at start-up; a sandbox server has no
+        // business calling out (and on a closed network the attempt only logs a stack trace).
+        bus.DisableUsageTelemetry();
         if (rabbitMq is null)
         {
             bus.UsingInMemory((context, cfg) => cfg.ConfigureEndpoints(context));

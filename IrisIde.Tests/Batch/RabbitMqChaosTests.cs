@@ -48,8 +48,8 @@ public sealed class RabbitMqChaosTests(ITestOutputHelper output) : IAsyncLifetim
 
         for (var kill = 1; kill <= 3; kill++)
         {
-            // Killed once it is really working: it has finished some jobs and is running others.
-            await WaitForCompletedByAsync(victim.WorkerId, 10);
+            // Killed as soon as it is really working: it has finished some jobs and is running others.
+            await WaitUntilWorkingAsync(victim.WorkerId, completed: 3);
             killedMidJob += await CountRunningOnAsync(victim.WorkerId);
             await victim.KillAsync();
             output.WriteLine($"killed {victim.WorkerId} (pid {victim.ProcessId}) with SIGKILL at {await CountTerminalAsync()} terminal jobs");
@@ -82,14 +82,14 @@ public sealed class RabbitMqChaosTests(ITestOutputHelper output) : IAsyncLifetim
         await AssertEveryJobEndedOnceWithItsOwnOutputAsync(jobs);
     }
 
-    /// <summary>Queues <paramref name="count"/> jobs through the seed API; each prints its own number.</summary>
+    /// <summary>Queues <paramref name="count"/> jobs (the seed's language, python) through the seed API; each prints its own number.</summary>
     private async Task<IReadOnlyDictionary<Guid, int>> SubmitAsync(int count)
     {
         using var http = App.CreateHttpClient();
         var jobs = new ConcurrentDictionary<Guid, int>();
         await Parallel.ForEachAsync(Enumerable.Range(0, count), new ParallelOptions { MaxDegreeOfParallelism = 8 }, async (i, cancellationToken) =>
         {
-            using var response = await http.PostAsJsonAsync(new Uri("/run-code", UriKind.Relative), new { language = "bash", code = $"echo job-{i}" }, cancellationToken);
+            using var response = await http.PostAsJsonAsync(new Uri("/run-code", UriKind.Relative), new { language = "python", code = $"print('job-{i}')" }, cancellationToken);
             response.EnsureSuccessStatusCode();
             using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync(cancellationToken));
             jobs[Guid.Parse(json.RootElement.GetProperty("task_id").GetString()!)] = i;
@@ -117,13 +117,22 @@ public sealed class RabbitMqChaosTests(ITestOutputHelper output) : IAsyncLifetim
     private Task<int> CountRunningOnAsync(string workerId) =>
         QueryAsync(db => db.Runs.CountAsync(r => r.Status == RunRecordStatus.Running && r.WorkerId == workerId));
 
-    private async Task WaitForCompletedByAsync(string workerId, int count)
+    /// <summary>Waits until <paramref name="workerId"/> has completed <paramref name="completed"/> jobs and is running at least one.</summary>
+    private async Task WaitUntilWorkingAsync(string workerId, int completed)
     {
         var deadline = DateTime.UtcNow + LoadTimeout;
-        while (await QueryAsync(db => db.Runs.CountAsync(r => r.Status == RunRecordStatus.Completed && r.WorkerId == workerId)) < count)
+        while (true)
         {
-            Assert.True(DateTime.UtcNow < deadline, $"{workerId} did not complete {count} jobs within {LoadTimeout}");
-            await Task.Delay(100);
+            var done = await QueryAsync(db => db.Runs.CountAsync(r => r.Status == RunRecordStatus.Completed && r.WorkerId == workerId));
+            if (done >= completed && await CountRunningOnAsync(workerId) > 0)
+            {
+                return;
+            }
+
+            var remaining = await QueryAsync(db => db.Runs.CountAsync(r => r.Status == RunRecordStatus.Queued || r.Status == RunRecordStatus.Running));
+            Assert.True(remaining > 0, $"every job ended before {workerId} was working ({done} completed)");
+            Assert.True(DateTime.UtcNow < deadline, $"{workerId} completed {done} jobs within {LoadTimeout}");
+            await Task.Delay(50);
         }
     }
 
