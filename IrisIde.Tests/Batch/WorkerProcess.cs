@@ -98,12 +98,20 @@ public sealed class WorkerProcess : IAsyncDisposable
         return _process.ExitCode;
     }
 
+    /// <summary>Stops the worker as an orchestrator would (SIGTERM, then SIGKILL if it does not drain in time).</summary>
     public async ValueTask DisposeAsync()
     {
         if (!_process.HasExited)
         {
-            _process.Kill(entireProcessTree: true);
-            await _process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
+            try
+            {
+                await TerminateAsync(TimeSpan.FromSeconds(30));
+            }
+            catch (Exception e) when (e is TimeoutException or InvalidOperationException)
+            {
+                _process.Kill(entireProcessTree: true);
+                await _process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
+            }
         }
 
         _process.Dispose();

@@ -19,6 +19,9 @@ internal interface ICgroupFileSystem
 
     /// <summary>rmdir(2): a cgroup directory is removed without deleting its control files.</summary>
     void DeleteDirectory(string path);
+
+    /// <summary>The child directories of <paramref name="path"/>; none when it does not exist.</summary>
+    IEnumerable<string> EnumerateDirectories(string path);
 }
 
 internal sealed class CgroupFileSystem : ICgroupFileSystem
@@ -43,4 +46,6 @@ internal sealed class CgroupFileSystem : ICgroupFileSystem
     public void CreateDirectory(string path) => Directory.CreateDirectory(path);
 
     public void DeleteDirectory(string path) => Directory.Delete(path, recursive: false);
+
+    public IEnumerable<string> EnumerateDirectories(string path) => Directory.Exists(path) ? Directory.EnumerateDirectories(path) : [];
 }

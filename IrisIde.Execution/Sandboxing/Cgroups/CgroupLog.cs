@@ -18,4 +18,7 @@ internal static partial class CgroupLog
 
     [LoggerMessage(1104, LogLevel.Warning, "No swap accounting (memory.memsw / memory.swap.max) for {Path}; the memory limit does not cover swap")]
     public static partial void NoSwapAccounting(ILogger logger, string path);
+
+    [LoggerMessage(1105, LogLevel.Warning, "Run cgroup {Path} was left frozen (its sandbox died during teardown): killed {Count} processes and thawed it")]
+    public static partial void ReleasedFrozenRun(ILogger logger, string path, int count);
 }

@@ -21,6 +21,43 @@ internal static class CgroupProcesses
     }
 
     /// <summary>
+    /// The shared part of <see cref="ICgroupHierarchy.ReleaseFrozenRuns"/>: for every run directory below
+    /// <paramref name="parent"/> that <paramref name="isFrozen"/> says is frozen, SIGKILL the pids of its
+    /// <c>cgroup.procs</c> (queued while frozen), then <paramref name="thaw"/> it so the kills land.
+    /// </summary>
+    public static int ReleaseFrozenRuns(
+        ICgroupFileSystem fileSystem, string parent, Func<string, bool> isFrozen, Action<string> thaw, Microsoft.Extensions.Logging.ILogger logger)
+    {
+        var released = 0;
+        foreach (var run in fileSystem.EnumerateDirectories(parent))
+        {
+            try
+            {
+                if (!isFrozen(run))
+                {
+                    continue;
+                }
+
+                var pids = Parse(fileSystem.ReadAllText(Path.Combine(run, "cgroup.procs")));
+                foreach (var pid in pids)
+                {
+                    _ = Interop.Kill(pid, Interop.SIGKILL);
+                }
+
+                thaw(run);
+                released++;
+                CgroupLog.ReleasedFrozenRun(logger, run, pids.Count);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // Removed while we looked (its owner finished its teardown), or not ours to touch.
+            }
+        }
+
+        return released;
+    }
+
+    /// <summary>
     /// SIGKILLs every listed pid, again and again, until the list is empty. A fork loop can add a
     /// child between our read and our kill, so one pass is never enough (freezing first, where the
     /// hierarchy can, closes that window). A pid that no longer exists (ESRCH) counts as gone: the

@@ -49,6 +49,16 @@ internal sealed class CgroupV1Hierarchy(
 
         return run;
     }
+
+    public int ReleaseFrozenRuns() =>
+        controllerDirectories.TryGetValue("freezer", out var freezer)
+            ? CgroupProcesses.ReleaseFrozenRuns(
+                fileSystem,
+                Path.Combine(freezer, parentName),
+                run => fileSystem.ReadAllText(Path.Combine(run, "freezer.state")).Trim() is "FROZEN" or "FREEZING",
+                run => fileSystem.Write(Path.Combine(run, "freezer.state"), "THAWED"),
+                logger)
+            : 0;
 }
 
 /// <summary>

@@ -44,6 +44,14 @@ internal sealed class CgroupV2Hierarchy(string ownDirectory, string parentName, 
         return run;
     }
 
+    public int ReleaseFrozenRuns() =>
+        CgroupProcesses.ReleaseFrozenRuns(
+            fileSystem,
+            ParentPath,
+            run => fileSystem.FileExists(Path.Combine(run, "cgroup.freeze")) && fileSystem.ReadAllText(Path.Combine(run, "cgroup.freeze")).Trim() == "1",
+            run => fileSystem.Write(Path.Combine(run, "cgroup.freeze"), "0"),
+            logger);
+
     private void EnsurePrepared()
     {
         lock (_prepareLock)

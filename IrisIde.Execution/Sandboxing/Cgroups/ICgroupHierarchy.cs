@@ -10,4 +10,13 @@ internal interface ICgroupHierarchy
 
     /// <summary>Creates the run's cgroup with the memory, pids and CPU limits already written.</summary>
     IRunCgroup CreateRun(string name, SandboxLimits limits);
+
+    /// <summary>
+    /// Ends the runs a dead process left frozen. A run is frozen only for the instant its teardown kills
+    /// it; a process killed in that instant (a worker taking SIGKILL) leaves its programs frozen forever,
+    /// unkillable, holding their memory. Every frozen run below the parent is killed and thawed: if it
+    /// belongs to a live sandbox in the middle of its own teardown, that teardown does the same. Returns
+    /// how many runs were released.
+    /// </summary>
+    int ReleaseFrozenRuns();
 }

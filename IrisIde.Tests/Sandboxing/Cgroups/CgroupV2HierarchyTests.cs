@@ -140,6 +140,25 @@ public sealed class CgroupV2HierarchyTests : IDisposable
         await sleeper.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(10));
     }
 
+    [Fact]
+    public async Task A_run_a_dead_sandbox_left_frozen_is_killed_and_thawed_and_a_thawed_one_is_left_alone()
+    {
+        using var frozen = Process.Start("sleep", "60");
+        using var running = Process.Start("sleep", "60");
+        Touch("iris/run-1/cgroup.freeze", "1");
+        Touch("iris/run-1/cgroup.procs", $"{frozen.Id}\n");
+        Touch("iris/run-2/cgroup.freeze", "0");
+        Touch("iris/run-2/cgroup.procs", $"{running.Id}\n");
+
+        var released = Hierarchy().ReleaseFrozenRuns();
+
+        Assert.Equal(1, released);
+        Assert.Equal("0", Read("iris/run-1/cgroup.freeze"));
+        await frozen.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.False(running.HasExited);
+        running.Kill();
+    }
+
     /// <summary>The real filesystem, except that the first write to one file fails like the kernel's EBUSY.</summary>
     private sealed class BusyOnceFileSystem(string busyFile) : ICgroupFileSystem
     {
@@ -165,5 +184,7 @@ public sealed class CgroupV2HierarchyTests : IDisposable
         public void CreateDirectory(string path) => CgroupFileSystem.Instance.CreateDirectory(path);
 
         public void DeleteDirectory(string path) => CgroupFileSystem.Instance.DeleteDirectory(path);
+
+        public IEnumerable<string> EnumerateDirectories(string path) => CgroupFileSystem.Instance.EnumerateDirectories(path);
     }
 }

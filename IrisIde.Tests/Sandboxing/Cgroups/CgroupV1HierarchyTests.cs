@@ -1,0 +1,43 @@
+using System.Diagnostics;
+using IrisIde.Execution.Sandboxing.Cgroups;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace IrisIde.Tests.Sandboxing.Cgroups;
+
+/// <summary>cgroup v1 code paths against a fake root of plain files, for states the real tree cannot be put in safely.</summary>
+public sealed class CgroupV1HierarchyTests : IDisposable
+{
+    private readonly string _root = Directory.CreateTempSubdirectory("iris-cgroup-v1-").FullName;
+
+    public void Dispose() => Directory.Delete(_root, recursive: true);
+
+    private void Touch(string relative, string content)
+    {
+        var path = Path.Combine(_root, relative);
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        File.WriteAllText(path, content);
+    }
+
+    [Fact]
+    public async Task A_run_a_dead_sandbox_left_frozen_is_killed_and_thawed_and_a_thawed_one_is_left_alone()
+    {
+        // What a worker killed between freezing a run and thawing it leaves behind: programs that can
+        // neither run nor die. The next sandbox on the host releases them when it starts.
+        using var frozen = Process.Start("sleep", "60");
+        using var running = Process.Start("sleep", "60");
+        Touch("freezer/iris/run-1/freezer.state", "FROZEN\n");
+        Touch("freezer/iris/run-1/cgroup.procs", $"{frozen.Id}\n");
+        Touch("freezer/iris/run-2/freezer.state", "THAWED\n");
+        Touch("freezer/iris/run-2/cgroup.procs", $"{running.Id}\n");
+        var controllers = new Dictionary<string, string> { ["freezer"] = Path.Combine(_root, "freezer"), ["memory"] = Path.Combine(_root, "memory") };
+
+        var hierarchy = CgroupHierarchyFactory.Create(
+            new CgroupLayout(CgroupVersion.V1, null, controllers), "iris", CgroupFileSystem.Instance, NullLogger.Instance);
+
+        Assert.Equal("THAWED", File.ReadAllText(Path.Combine(_root, "freezer/iris/run-1/freezer.state")));
+        await frozen.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.False(running.HasExited);
+        Assert.Equal(CgroupVersion.V1, hierarchy.Version);
+        running.Kill();
+    }
+}
