@@ -49,6 +49,17 @@ public sealed class MultiFileProgramTests(PipelineFixture fixture) : IClassFixtu
     }
 
     [Fact]
+    public async Task A_java_program_split_over_two_classes_compiles_both_and_runs()
+    {
+        var result = await RunAsync("java", null,
+            new SourceFile("Main.java", "public class Main { public static void main(String[] a) { System.out.println(Shapes.area(3, 4)); } }\n"),
+            new SourceFile("Shapes.java", "public class Shapes { public static int area(int w, int h) { return w * h; } }\n"));
+
+        Assert.True(result.Outcome.Verdict == Verdict.Ok, result.ToString());
+        Assert.Equal("12\n", result.Stdout);
+    }
+
+    [Fact]
     public async Task A_missing_symbol_is_a_link_error_reported_as_a_compile_error()
     {
         var result = await RunAsync("c", null,
