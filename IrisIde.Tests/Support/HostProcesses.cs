@@ -5,10 +5,14 @@ namespace IrisIde.Tests.Support;
 /// <summary>Looks at the host's process table, the way an administrator would after a run.</summary>
 public static class HostProcesses
 {
-    /// <summary>Pids of live (non-zombie) processes whose real uid is <paramref name="uid"/>.</summary>
-    public static IReadOnlyList<int> OwnedBy(int uid)
+    /// <summary>One process in the host's table, as /proc/&lt;pid&gt;/status and cmdline describe it.</summary>
+    public sealed record HostProcess(int Pid, int ParentPid, bool IsZombie, string Description);
+
+    /// <summary>Every process (zombies included) with <paramref name="uid"/> as its real, effective, saved or filesystem uid.</summary>
+    public static IReadOnlyList<HostProcess> All(int uid)
     {
-        var pids = new List<int>();
+        var wanted = uid.ToString(CultureInfo.InvariantCulture);
+        var found = new List<HostProcess>();
         foreach (var dir in Directory.EnumerateDirectories("/proc"))
         {
             if (!int.TryParse(Path.GetFileName(dir), NumberStyles.None, CultureInfo.InvariantCulture, out var pid))
@@ -18,14 +22,18 @@ public static class HostProcesses
 
             try
             {
-                var lines = File.ReadAllLines(Path.Combine(dir, "status"));
-                var state = lines.FirstOrDefault(l => l.StartsWith("State:", StringComparison.Ordinal)) ?? string.Empty;
-                var uidLine = lines.FirstOrDefault(l => l.StartsWith("Uid:", StringComparison.Ordinal));
-                var realUid = uidLine?.Split((char[])['\t', ' '], StringSplitOptions.RemoveEmptyEntries)[1];
-                if (realUid == uid.ToString(CultureInfo.InvariantCulture) && !state.Contains('Z', StringComparison.Ordinal))
+                var status = File.ReadAllLines(Path.Combine(dir, "status"));
+                string Field(string name) => status.FirstOrDefault(l => l.StartsWith(name, StringComparison.Ordinal)) ?? string.Empty;
+                var uids = Field("Uid:").Split((char[])['\t', ' '], StringSplitOptions.RemoveEmptyEntries).Skip(1);
+                if (!uids.Contains(wanted))
                 {
-                    pids.Add(pid);
+                    continue;
                 }
+
+                var parent = int.TryParse(Field("PPid:").AsSpan(5).Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var ppid) ? ppid : 0;
+                var state = Field("State:");
+                var cmdline = File.ReadAllText(Path.Combine(dir, "cmdline")).Replace('\0', ' ');
+                found.Add(new HostProcess(pid, parent, state.Contains('Z', StringComparison.Ordinal), $"{pid} {status[0]} {state} {Field("PPid:")} {Field("NSpid:")} {cmdline}"));
             }
             catch (IOException)
             {
@@ -33,7 +41,54 @@ public static class HostProcesses
             }
         }
 
-        return pids;
+        return found;
+    }
+
+    /// <summary>Pids of live (non-zombie) processes owned by <paramref name="uid"/>.</summary>
+    public static IReadOnlyList<int> OwnedBy(int uid) => [.. All(uid).Where(p => !p.IsZombie).Select(p => p.Pid)];
+
+    /// <summary>
+    /// Processes (zombies included) owned by <paramref name="uid"/> that descend from this test process or
+    /// were orphaned to init — not those of another test run sharing the machine.
+    /// </summary>
+    public static IReadOnlyList<string> OursOwnedBy(int uid)
+    {
+        var all = All(uid);
+        return [.. all.Where(p => IsOurs(p.Pid)).Select(p => p.Description)];
+    }
+
+    private static bool IsOurs(int pid)
+    {
+        for (var current = pid; current > 1;)
+        {
+            var parent = ParentOf(current);
+            if (parent == Environment.ProcessId || parent == 1)
+            {
+                return true;
+            }
+
+            if (parent is null or 0)
+            {
+                return false;
+            }
+
+            current = parent.Value;
+        }
+
+        return false;
+    }
+
+    private static int? ParentOf(int pid)
+    {
+        try
+        {
+            var line = File.ReadLines($"/proc/{pid}/status").First(l => l.StartsWith("PPid:", StringComparison.Ordinal));
+            return int.Parse(line.AsSpan(5).Trim(), CultureInfo.InvariantCulture);
+        }
+        catch (Exception exception) when (exception is IOException or InvalidOperationException)
+        {
+            return null;
+        }
     }
 
     /// <summary>Waits briefly for processes to disappear (the kernel reaps asynchronously), then reports what is left.</summary>
