@@ -41,16 +41,8 @@ public static class WorkerHost
         builder.Services.AddIrisExecution(builder.Configuration);
         builder.Services.AddConfiguredSandbox(builder.Configuration);
         builder.Services.AddBatchOptions(builder.Configuration);
-        builder.Services.AddOptions<MassTransitHostOptions>().Configure<IOptions<BatchJobOptions>>((o, batch) =>
-        {
-            o.WaitUntilStarted = true;
-            o.StopTimeout = TimeSpan.FromSeconds(batch.Value.DrainSeconds);
-            o.ConsumerStopTimeout = TimeSpan.FromSeconds(batch.Value.DrainSeconds);
-        });
-
-        // The host's own shutdown budget must cover the drain, or it would cut the bus off in the middle of it.
-        builder.Services.AddOptions<HostOptions>().Configure<IOptions<BatchJobOptions>>((o, batch) =>
-            o.ShutdownTimeout = TimeSpan.FromSeconds(batch.Value.DrainSeconds + 15));
+        builder.Services.AddBatchBusLifetime();
+        builder.Services.AddSingleton(rabbitMq);
         builder.Services.AddMassTransit(bus =>
         {
             bus.AddRunConsumers();
@@ -65,14 +57,14 @@ public static class WorkerHost
 public sealed class WorkerConfigurationException(string message) : Exception(message);
 
 /// <summary>Says once, when the worker has started, who it is and where it takes jobs from.</summary>
-internal sealed class WorkerAnnouncer(IConfiguration configuration, IOptions<BatchJobOptions> options, ILogger<WorkerAnnouncer> logger) : IHostedService
+internal sealed class WorkerAnnouncer(RabbitMqAddress broker, IOptions<BatchJobOptions> options, ILogger<WorkerAnnouncer> logger) : IHostedService
 {
     private readonly string _workerId = options.Value.ResolveWorkerId();
+    private readonly string _broker = broker.ToString();
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
-        var broker = BatchTransport.ReadRabbitMqAddress(configuration)?.ToString() ?? "?";
-        WorkerLog.Started(logger, _workerId, broker, options.Value.ConcurrentJobs);
+        WorkerLog.Started(logger, _workerId, _broker, options.Value.ConcurrentJobs);
         return Task.CompletedTask;
     }
 

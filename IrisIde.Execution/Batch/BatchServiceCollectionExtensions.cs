@@ -2,6 +2,7 @@ using MassTransit;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 
 namespace IrisIde.Execution.Batch;
@@ -15,6 +16,24 @@ public static class BatchServiceCollectionExtensions
             .Bind(configuration.GetSection(BatchJobOptions.SectionName))
             .ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<BatchJobOptions>, BatchOptionsValidator>());
+        return services;
+    }
+
+    /// <summary>
+    /// How the bus starts and stops in whichever host runs it: jobs are accepted only once the bus is up,
+    /// and on shutdown running jobs get <see cref="BatchJobOptions.DrainSeconds"/> to finish before they are
+    /// cancelled (and go back to the queue) — with a host shutdown budget that covers that drain.
+    /// </summary>
+    public static IServiceCollection AddBatchBusLifetime(this IServiceCollection services)
+    {
+        services.AddOptions<MassTransitHostOptions>().Configure<IOptions<BatchJobOptions>>((o, batch) =>
+        {
+            o.WaitUntilStarted = true;
+            o.StopTimeout = TimeSpan.FromSeconds(batch.Value.DrainSeconds);
+            o.ConsumerStopTimeout = TimeSpan.FromSeconds(batch.Value.DrainSeconds);
+        });
+        services.AddOptions<HostOptions>().Configure<IOptions<BatchJobOptions>>((o, batch) =>
+            o.ShutdownTimeout = TimeSpan.FromSeconds(batch.Value.DrainSeconds + 15));
         return services;
     }
 

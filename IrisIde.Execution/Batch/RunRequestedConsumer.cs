@@ -172,7 +172,7 @@ public sealed class RunRequestedConsumer(
     }
 
     private RunCompleted Failed(Guid jobId, string reason, string workerId, DateTime started) =>
-        new(jobId, RunCompletedStatus.Failed, null, reason, null, string.Empty, string.Empty, null, null, 0, 0, 0, workerId, started, timeProvider.GetUtcNow().UtcDateTime);
+        RunCompleted.Failure(jobId, reason, workerId, started, timeProvider.GetUtcNow().UtcDateTime);
 
     private static void Append(StringBuilder builder, string text, int cap)
     {

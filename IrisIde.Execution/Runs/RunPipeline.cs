@@ -42,6 +42,21 @@ public sealed class RunPipeline(
         return plan.RunLimits;
     }
 
+    /// <summary>
+    /// <see cref="ValidateAsync(RunRequest, CancellationToken)"/> for a request that runs once per entry
+    /// of <paramref name="stdins"/> (<see cref="RunEachAsync"/>): every stdin obeys the rules of a run's.
+    /// </summary>
+    public async Task<StageLimits> ValidateAsync(RunRequest request, IReadOnlyList<string?> stdins, CancellationToken cancellationToken)
+    {
+        var plan = await PlanAsync(request, cancellationToken);
+        foreach (var stdin in stdins)
+        {
+            ValidateStdin(stdin, options.Value);
+        }
+
+        return plan.RunLimits;
+    }
+
     /// <summary>Runs a batch request to the end and collects its events.</summary>
     public async Task<IReadOnlyList<RunEvent>> RunToEndAsync(RunRequest request, CancellationToken cancellationToken) =>
         await RunToEndAsync(await PlanAsync(request, cancellationToken), cancellationToken);
@@ -69,10 +84,9 @@ public sealed class RunPipeline(
         }
 
         var plan = await PlanAsync(request with { Stdin = null }, cancellationToken);
-        var maxStdinBytes = options.Value.MaxStdinBytes;
-        if (stdins.Any(stdin => stdin is not null && Encoding.UTF8.GetByteCount(stdin) > maxStdinBytes))
+        foreach (var stdin in stdins)
         {
-            throw new RunValidationException(RunRequestError.StdinTooLarge, $"stdin is larger than {maxStdinBytes} bytes");
+            ValidateStdin(stdin, options.Value);
         }
 
         await using var compiled = new CompiledProgram(_logger);
@@ -106,6 +120,14 @@ public sealed class RunPipeline(
         RunPipelineLog.RunStarted(_logger, session.Id, plan.Language.Id, plan.Request.Mode, sandbox.Name);
         session.Start();
         return session;
+    }
+
+    private static void ValidateStdin(string? stdin, ExecutionOptions limits)
+    {
+        if (stdin is not null && Encoding.UTF8.GetByteCount(stdin) > limits.MaxStdinBytes)
+        {
+            throw new RunValidationException(RunRequestError.StdinTooLarge, $"stdin is larger than {limits.MaxStdinBytes} bytes");
+        }
     }
 
     private async Task<RunPlan> PlanAsync(RunRequest request, CancellationToken cancellationToken)
@@ -157,11 +179,7 @@ public sealed class RunPipeline(
             files.Add(new SourceFile(name, file.Content ?? string.Empty));
         }
 
-        if (request.Stdin is { } stdin && Encoding.UTF8.GetByteCount(stdin) > limits.MaxStdinBytes)
-        {
-            throw new RunValidationException(RunRequestError.StdinTooLarge, $"stdin is larger than {limits.MaxStdinBytes} bytes");
-        }
-
+        ValidateStdin(request.Stdin, limits);
         var runLimits = ResolveRunLimits(request, limits);
         return new RunPlan(
             request,

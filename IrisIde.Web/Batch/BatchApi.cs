@@ -81,13 +81,7 @@ public static class BatchApi
         services.AddProblemDetails();
         services.ConfigureHttpJsonOptions(options => options.SerializerOptions.TypeInfoResolverChain.Insert(0, BatchJsonContext.Default));
         var rabbitMq = BatchTransport.ReadRabbitMqAddress(configuration);
-        services.AddOptions<MassTransitHostOptions>().Configure<IOptions<BatchJobOptions>>((o, batch) =>
-        {
-            // Jobs are accepted only once the bus is up; on shutdown in-flight jobs get time to finish.
-            o.WaitUntilStarted = true;
-            o.StopTimeout = TimeSpan.FromSeconds(batch.Value.DrainSeconds);
-            o.ConsumerStopTimeout = TimeSpan.FromSeconds(batch.Value.DrainSeconds);
-        });
+        services.AddBatchBusLifetime();
         services.AddMassTransit(bus =>
         {
             if (rabbitMq is null)

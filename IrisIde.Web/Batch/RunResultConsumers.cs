@@ -47,7 +47,7 @@ public sealed class RunRequestedFaultConsumer(RunStore store, RunCallbackSignal 
         var now = timeProvider.GetUtcNow().UtcDateTime;
         var worker = context.Message.Host?.MachineName is { } machine ? $"{machine}:{context.Message.Host.ProcessId}" : "unknown";
         if (await store.CompleteAsync(
-            new RunCompleted(job.JobId, RunCompletedStatus.Failed, null, reason, null, string.Empty, string.Empty, null, null, 0, 0, 0, worker, now, now),
+            RunCompleted.Failure(job.JobId, reason, worker, now, now),
             context.CancellationToken))
         {
             callbacks.Notify();

@@ -22,12 +22,10 @@ public sealed class RunSubmitter(
     public async Task<RunRecord> SubmitAsync(
         RunRequest request, CancellationToken cancellationToken, IReadOnlyList<BatchTestCase>? testCases = null, string? comparison = null, string? callbackUrl = null)
     {
-        var runLimits = await pipeline.ValidateAsync(request, cancellationToken);
-        foreach (var testCase in testCases ?? [])
-        {
-            // Each case's stdin obeys the same rules as a run's.
-            await pipeline.ValidateAsync(request with { Stdin = testCase.Stdin }, cancellationToken);
-        }
+        // Each test case's stdin obeys the same rules as a run's.
+        var runLimits = testCases is { Count: > 0 }
+            ? await pipeline.ValidateAsync(request, [.. testCases.Select(c => c.Stdin)], cancellationToken)
+            : await pipeline.ValidateAsync(request, cancellationToken);
 
         var limits = new BatchLimits(runLimits.WallSeconds, runLimits.CpuSeconds, runLimits.MemoryBytes, runLimits.OutputBytes);
         var files = request.Files.Select(f => new BatchFile(f.Name, f.Content)).ToList();

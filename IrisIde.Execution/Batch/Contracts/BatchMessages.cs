@@ -69,7 +69,12 @@ public sealed record RunCompleted(
     string WorkerId,
     DateTime StartedAtUtc,
     DateTime FinishedAtUtc,
-    IReadOnlyList<TestCaseResult>? TestCases = null);
+    IReadOnlyList<TestCaseResult>? TestCases = null)
+{
+    /// <summary>A job that could not run at all: <c>failed</c>, with the reason and no output or usage.</summary>
+    public static RunCompleted Failure(Guid jobId, string reason, string workerId, DateTime startedAtUtc, DateTime finishedAtUtc) =>
+        new(jobId, RunCompletedStatus.Failed, null, reason, null, string.Empty, string.Empty, null, null, 0, 0, 0, workerId, startedAtUtc, finishedAtUtc);
+}
 
 /// <summary>Wire values of <see cref="RunCompleted.Status"/>.</summary>
 public static class RunCompletedStatus
