@@ -1,5 +1,6 @@
 using IrisIde.Execution;
 using IrisIde.Execution.Protocol;
+using IrisIde.Execution.Sessions;
 using IrisIde.Web.Batch;
 using IrisIde.Web.Components;
 using IrisIde.Web.Hubs;
@@ -8,7 +9,7 @@ using IrisIde.Web.Runner;
 
 var builder = WebApplication.CreateBuilder(args);
 
-builder.Services.AddIrisExecution(builder.Configuration).AddBubblewrapSandbox().AddRunnerProtocol();
+builder.Services.AddIrisExecution(builder.Configuration).AddConfiguredBackends().AddRunnerProtocol();
 builder.Services.AddRunnerAccess(builder.Configuration);
 builder.Services.AddExecutionHub(builder.Configuration);
 builder.Services.AddLanguagesApi();

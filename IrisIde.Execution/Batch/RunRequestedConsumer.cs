@@ -30,16 +30,7 @@ public sealed class RunRequestedConsumer(
         var started = timeProvider.GetUtcNow().UtcDateTime;
         await context.Publish(new RunStarted(job.JobId, workerId, started), context.CancellationToken);
 
-        var request = new RunRequest
-        {
-            Language = job.Language,
-            Files = [.. (job.Files ?? []).Select(f => new SourceFile(f.Name ?? string.Empty, f.Content ?? string.Empty))],
-            Stdin = job.Stdin,
-            Mode = RunMode.Batch,
-            Limits = job.Limits is { } l
-                ? new RunLimitOverrides { WallSeconds = l.WallSeconds, CpuSeconds = l.CpuSeconds, MemoryBytes = l.MemoryBytes, OutputBytes = l.OutputBytes }
-                : null,
-        };
+        var request = RunRequestFactory.Batch(job);
 
         RunCompleted completed;
         try
