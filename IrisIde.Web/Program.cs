@@ -6,11 +6,13 @@ using IrisIde.Web.Components;
 using IrisIde.Web.Hubs;
 using IrisIde.Web.Languages;
 using IrisIde.Web.Runner;
+using IrisIde.Web.Security;
 
 var builder = WebApplication.CreateBuilder(args);
 
 builder.Services.AddIrisExecution(builder.Configuration).AddConfiguredBackends().AddRunnerProtocol();
 builder.Services.AddRunnerAccess(builder.Configuration);
+builder.Services.AddIrisSecurity(builder.Configuration);
 builder.Services.AddExecutionHub(builder.Configuration);
 builder.Services.AddLanguagesApi();
 builder.Services.AddBatchRuns(builder.Configuration, builder.Environment);
@@ -19,9 +21,11 @@ builder.AddIdeUi();
 
 var app = builder.Build();
 
+app.UseIrisSecurity();
 app.UseRunnerWebSockets();
 app.UseBatchApiProblemDetails();
 app.MapRunnerProtocol("/ws");
+app.MapRunnerProtocol("/run");
 app.MapExecutionHub();
 app.MapLanguagesApi();
 app.MapBatchApi();

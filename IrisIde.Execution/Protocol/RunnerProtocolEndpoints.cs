@@ -38,6 +38,6 @@ public static class RunnerProtocolEndpoints
                 await handler.HandleAsync(socket, ClientKeys.Owner(context, SessionSurface.WebSocket), context.RequestAborted);
                 return TypedResults.Empty;
             })
-            .WithName("RunnerProtocol")
+            .WithName($"RunnerProtocol {pattern}")
             .ExcludeFromDescription();
 }

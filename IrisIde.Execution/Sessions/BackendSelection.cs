@@ -1,7 +1,9 @@
+using IrisIde.Execution.Admission;
 using IrisIde.Execution.Sandboxing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
 
 namespace IrisIde.Execution.Sessions;
 
@@ -37,14 +39,29 @@ public static class BackendSelection
         }
 
         var host = Pick(builder.Configuration, SessionHostKey, SessionHosts);
-        switch (host)
+        Func<IServiceProvider, ISessionHost> inner = host switch
         {
-            case "Local":
-                builder.Services.TryAddSingleton<LocalSessionHost>();
-                builder.Services.TryAddSingleton<ISessionHost>(provider => provider.GetRequiredService<LocalSessionHost>());
-                break;
-        }
+            "Local" => provider => provider.GetRequiredService<LocalSessionHost>(),
+            _ => throw new InvalidOperationException($"{SessionHostKey}='{host}' has no registration."),
+        };
+        builder.Services.TryAddSingleton<LocalSessionHost>();
+        builder.AddAdmission();
 
+        // Every surface gets the configured host behind admission; nothing reaches a backend around it.
+        builder.Services.TryAddSingleton<ISessionHost>(provider => new AdmittingSessionHost(inner(provider), provider.GetRequiredService<RunAdmission>()));
+        return builder;
+    }
+
+    /// <summary>The admission layer's options (<c>Iris:Admission</c>), the host's resources and <see cref="RunAdmission"/>.</summary>
+    public static IrisExecutionBuilder AddAdmission(this IrisExecutionBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Services.AddOptions<AdmissionOptions>()
+            .Bind(builder.Configuration.GetSection(AdmissionOptions.SectionName))
+            .ValidateOnStart();
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<AdmissionOptions>, AdmissionOptionsValidator>());
+        builder.Services.TryAddSingleton(_ => HostResources.Detect());
+        builder.Services.TryAddSingleton<RunAdmission>();
         return builder;
     }
 

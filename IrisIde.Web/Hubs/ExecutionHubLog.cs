@@ -14,9 +14,6 @@ internal static partial class ExecutionHubLog
     [LoggerMessage(EventId = 5009, Level = LogLevel.Information, Message = "Hub connection {ConnectionId}: run refused, the request has no language")]
     public static partial void NoLanguage(ILogger logger, string connectionId);
 
-    [LoggerMessage(EventId = 5003, Level = LogLevel.Warning, Message = "Hub connection {ConnectionId}: run refused, {Limit} runs already going for its owner")]
-    public static partial void TooManyRuns(ILogger logger, string connectionId, int limit);
-
     [LoggerMessage(EventId = 5004, Level = LogLevel.Information, Message = "Hub connection {ConnectionId}: run {RunId} streamed to its end ({Verdict})")]
     public static partial void RunStreamEnded(ILogger logger, string connectionId, Guid runId, string verdict);
 

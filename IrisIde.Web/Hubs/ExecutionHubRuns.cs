@@ -34,7 +34,6 @@ public sealed record HubCaller(string ConnectionId, SessionOwner Owner, bool IsA
 /// </remarks>
 public sealed class ExecutionHubRuns(
     ISessionHost sessions,
-    IOptions<ExecutionHubOptions> options,
     IOptions<RunnerAccessOptions> access,
     ILogger<ExecutionHubRuns> logger)
 {
@@ -42,8 +41,6 @@ public sealed class ExecutionHubRuns(
     internal const int MaxCoalescedChars = 64 * 1024;
 
     private readonly ConcurrentDictionary<Guid, OwnedRun> _runs = new();
-    private readonly Dictionary<string, int> _runsPerOwner = new(StringComparer.Ordinal);
-    private readonly Lock _gate = new();
 
     /// <summary>The run <paramref name="runId"/> if <paramref name="connectionId"/> started it and it is still streaming.</summary>
     public IRunSession? Find(string? runId, string connectionId) =>
@@ -79,14 +76,6 @@ public sealed class ExecutionHubRuns(
         {
             ExecutionHubLog.NoLanguage(logger, caller.ConnectionId);
             yield return RunEventMapper.Error("a run needs a language");
-            yield break;
-        }
-
-        var limit = options.Value.MaxConcurrentRunsPerConnection;
-        if (!TryReserve(caller.OwnerKey, limit))
-        {
-            ExecutionHubLog.TooManyRuns(logger, caller.ConnectionId, limit);
-            yield return RunEventMapper.Error($"too many runs: at most {limit} may run at once per {(caller.UserId is null ? "connection" : "user")}; stop one first");
             yield break;
         }
 
@@ -130,8 +119,6 @@ public sealed class ExecutionHubRuns(
                 // Kills the program if it is still going and waits until its sandbox is cleaned up.
                 await session.DisposeAsync();
             }
-
-            Release(caller.OwnerKey);
         }
     }
 
@@ -218,36 +205,6 @@ public sealed class ExecutionHubRuns(
 
     private static string[] FileNames(IRunSession session) =>
         [.. session.Request.Files.Select((f, i) => i == 0 && string.IsNullOrEmpty(f.Name) ? session.Language.FileName : f.Name)];
-
-    private bool TryReserve(string ownerKey, int limit)
-    {
-        lock (_gate)
-        {
-            var count = _runsPerOwner.GetValueOrDefault(ownerKey);
-            if (count >= limit)
-            {
-                return false;
-            }
-
-            _runsPerOwner[ownerKey] = count + 1;
-            return true;
-        }
-    }
-
-    private void Release(string ownerKey)
-    {
-        lock (_gate)
-        {
-            if (_runsPerOwner.TryGetValue(ownerKey, out var count) && count > 1)
-            {
-                _runsPerOwner[ownerKey] = count - 1;
-            }
-            else
-            {
-                _runsPerOwner.Remove(ownerKey);
-            }
-        }
-    }
 
     private sealed record OwnedRun(string ConnectionId, IRunSession Session);
 }
