@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.InteropServices;
+using IrisIde.Execution.Sandboxing.Capacity;
 using IrisIde.Execution.Sandboxing.Cgroups;
 using IrisIde.Execution.Sandboxing.Processes;
 using Microsoft.Extensions.Logging;
@@ -11,7 +12,8 @@ namespace IrisIde.Execution.Sandboxing.Bubblewrap;
 /// <summary>
 /// Runs each program under bubblewrap (every namespace unshared, read-only toolchains, the workspace
 /// as the only writable host folder, an unprivileged uid, no capabilities) inside a per-run cgroup
-/// (memory, pids, cpu) plus rlimits. See <see cref="BubblewrapProcess"/> for supervision and teardown.
+/// (memory, pids, cpu) plus rlimits. Every run's cgroup sits in one parent limited to the
+/// <see cref="RunCapacity"/>: when runs together outgrow it, a run is killed, not the server. See <see cref="BubblewrapProcess"/> for supervision and teardown.
 /// </summary>
 public sealed class BubblewrapSandbox : ISandbox, IDisposable
 {
@@ -27,22 +29,26 @@ public sealed class BubblewrapSandbox : ISandbox, IDisposable
 
     private readonly BubblewrapOptions _options;
     private readonly ILogger _logger;
-    private readonly Lazy<ICgroupHierarchy> _cgroups;
+    private readonly Lazy<Task<ICgroupHierarchy>> _cgroups;
     private readonly Lazy<string> _runtimeDirectory;
     private readonly bool _isRoot = Environment.IsPrivilegedProcess;
 
-    public BubblewrapSandbox(IOptions<BubblewrapOptions> options, ILogger<BubblewrapSandbox> logger)
-        : this(options.Value, logger, cgroups: null)
+    public BubblewrapSandbox(IOptions<BubblewrapOptions> options, RunCapacity capacity, ILogger<BubblewrapSandbox> logger)
+        : this(options.Value, capacity, logger, cgroups: null)
     {
     }
 
-    internal BubblewrapSandbox(BubblewrapOptions options, ILogger logger, ICgroupHierarchy? cgroups)
+    internal BubblewrapSandbox(BubblewrapOptions options, RunCapacity capacity, ILogger logger, ICgroupHierarchy? cgroups)
     {
         _options = options;
         _logger = logger;
+
+        // Created once, at start-up (BubblewrapSandboxStartup) or by the first run, whichever comes
+        // first. A failure is kept and reported to every run, like a missing bwrap would be.
         _cgroups = cgroups is null
-            ? new Lazy<ICgroupHierarchy>(() => CgroupHierarchyFactory.Create(options.CgroupRoot, options.CgroupParent, logger))
-            : new Lazy<ICgroupHierarchy>(cgroups);
+            ? new Lazy<Task<ICgroupHierarchy>>(() =>
+                CgroupHierarchyFactory.CreateAsync(options.CgroupRoot, options.CgroupParent, capacity, logger, CancellationToken.None))
+            : new Lazy<Task<ICgroupHierarchy>>(Task.FromResult(cgroups));
         _runtimeDirectory = new Lazy<string>(CreateRuntimeDirectory);
         if (!_isRoot)
         {
@@ -55,6 +61,12 @@ public sealed class BubblewrapSandbox : ISandbox, IDisposable
     }
 
     public string Name => "bubblewrap";
+
+    /// <summary>
+    /// Creates the runs' parent cgroup with its limits, after ending the runs a crashed server left in
+    /// it. Runs do it themselves when this was not called.
+    /// </summary>
+    internal Task PrepareAsync(CancellationToken cancellationToken) => _cgroups.Value.WaitAsync(cancellationToken);
 
     public async Task<ISandboxProcess> StartAsync(SandboxSpec spec, CancellationToken cancellationToken)
     {
@@ -73,7 +85,8 @@ public sealed class BubblewrapSandbox : ISandbox, IDisposable
 
         OrphanReaper.EnsureSubreaper();
         var runId = Guid.NewGuid().ToString("N")[..12];
-        var cgroup = _cgroups.Value.CreateRun("run-" + runId, spec.Limits);
+        var hierarchy = await _cgroups.Value.WaitAsync(cancellationToken);
+        var cgroup = hierarchy.CreateRun(RunCgroupName.For(runId), spec.Limits);
         var statusFile = Path.Combine(_runtimeDirectory.Value, runId + ".status");
         Process process;
         var stopwatch = Stopwatch.StartNew();

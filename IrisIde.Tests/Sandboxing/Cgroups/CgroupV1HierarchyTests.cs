@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using IrisIde.Execution.Sandboxing.Capacity;
 using IrisIde.Execution.Sandboxing.Cgroups;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -31,8 +32,10 @@ public sealed class CgroupV1HierarchyTests : IDisposable
         Touch("freezer/iris/run-2/cgroup.procs", $"{running.Id}\n");
         var controllers = new Dictionary<string, string> { ["freezer"] = Path.Combine(_root, "freezer"), ["memory"] = Path.Combine(_root, "memory") };
 
-        var hierarchy = CgroupHierarchyFactory.Create(
-            new CgroupLayout(CgroupVersion.V1, null, controllers), "iris", CgroupFileSystem.Instance, NullLogger.Instance);
+        Touch("memory/iris/memory.limit_in_bytes", "");
+
+        var hierarchy = await CgroupHierarchyFactory.CreateAsync(
+            new CgroupLayout(CgroupVersion.V1, null, controllers), "iris", new RunCapacity(1L << 30, 4096), CgroupFileSystem.Instance, NullLogger.Instance, CancellationToken.None);
 
         Assert.Equal("THAWED", File.ReadAllText(Path.Combine(_root, "freezer/iris/run-1/freezer.state")));
         await frozen.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(10));
