@@ -12,6 +12,9 @@ namespace IrisIde.Execution.Sandboxing.Capacity;
 /// <param name="MaxProcesses">Processes and threads of all runs together.</param>
 public sealed record RunCapacity(long MemoryBytes, int MaxProcesses)
 {
+    /// <summary>The message of a run killed because all runs together filled <see cref="MemoryBytes"/> (verdict memory_limit).</summary>
+    public const string ServerFullMessage = "The server ran out of memory for runs (it was full); try again in a minute.";
+
     internal const long MinimumMemoryBytes = 64L * 1024 * 1024;
     internal const int MinimumProcesses = 64;
     internal const long DefaultMemoryReserveFloorBytes = 512L * 1024 * 1024;

@@ -175,6 +175,9 @@ internal sealed class CgroupV1RunCgroup(
     string name, IReadOnlyDictionary<string, string> controllerDirectories, ICgroupFileSystem fileSystem, ILogger logger)
     : IRunCgroup
 {
+    // The kernel OOM-kills only after a charge of a few pages failed, so a run stopped by its own limit
+    // peaks within a few pages of it (exactly at it, as measured); 1 MiB is generous.
+    private const long OwnLimitSlackBytes = 1024 * 1024;
 
     private readonly string[] _directories = controllerDirectories.Values.Distinct(StringComparer.Ordinal).ToArray();
 
@@ -254,12 +257,23 @@ internal sealed class CgroupV1RunCgroup(
         var oomKills = fileSystem.FileExists(oomControl) && fileSystem.ReadAllText(oomControl).Contains("oom_kill ", StringComparison.Ordinal)
             ? CgroupProcesses.ReadKeyedValue(fileSystem, oomControl, "oom_kill")
             : CgroupProcesses.ReadNumber(fileSystem, Memory("memory.failcnt"));
+
+        // v1 has no per-cgroup "oom" event. failcnt would be one (it counts only at the cgroup whose
+        // own counter refused a charge), but recent kernels no longer maintain it (it reads 0 on 6.18
+        // after an OOM kill at the limit). So the run's peak says it too: a run that reached its own
+        // limit peaks at it (to the page), while a run killed because the parent was full peaks below.
+        var peak = CgroupProcesses.ReadNumber(fileSystem, Memory("memory.max_usage_in_bytes"));
+        var limit = CgroupProcesses.ReadNumber(fileSystem, Memory("memory.limit_in_bytes"));
+        var ownLimitHits = CgroupProcesses.ReadNumber(fileSystem, Memory("memory.failcnt"))
+            + CgroupProcesses.ReadNumber(fileSystem, Memory("memory.memsw.failcnt"))
+            + (limit > 0 && peak >= limit - OwnLimitSlackBytes ? 1 : 0);
         return new CgroupUsage(
             ReadCpuTime(),
-            CgroupProcesses.ReadNumber(fileSystem, Memory("memory.max_usage_in_bytes")),
+            peak,
             CgroupProcesses.ReadNumber(fileSystem, Memory("memory.usage_in_bytes")),
             oomKills,
-            CgroupProcesses.ReadKeyedValue(fileSystem, Path.Combine(controllerDirectories["pids"], "pids.events"), "max"));
+            CgroupProcesses.ReadKeyedValue(fileSystem, Path.Combine(controllerDirectories["pids"], "pids.events"), "max"),
+            ownLimitHits);
     }
 
     public async Task<bool> KillAllAsync(TimeSpan timeout, CancellationToken cancellationToken)

@@ -211,12 +211,17 @@ internal sealed class CgroupV2RunCgroup(string name, string directory, ICgroupFi
     public TimeSpan ReadCpuTime() =>
         TimeSpan.FromMicroseconds(CgroupProcesses.ReadKeyedValue(fileSystem, File("cpu.stat"), "usage_usec"));
 
+    /// <remarks>
+    /// memory.events counts "oom" at the cgroup whose limit was hit (and its ancestors), "oom_kill" at
+    /// the cgroup of the process killed: a run killed because its parent was full has oom_kill but no oom.
+    /// </remarks>
     public CgroupUsage ReadUsage() => new(
         ReadCpuTime(),
         CgroupProcesses.ReadNumber(fileSystem, File("memory.peak")),
         CgroupProcesses.ReadNumber(fileSystem, File("memory.current")),
         CgroupProcesses.ReadKeyedValue(fileSystem, File("memory.events"), "oom_kill"),
-        CgroupProcesses.ReadKeyedValue(fileSystem, File("pids.events"), "max"));
+        CgroupProcesses.ReadKeyedValue(fileSystem, File("pids.events"), "max"),
+        CgroupProcesses.ReadKeyedValue(fileSystem, File("memory.events"), "oom"));
 
     public async Task<bool> KillAllAsync(TimeSpan timeout, CancellationToken cancellationToken)
     {

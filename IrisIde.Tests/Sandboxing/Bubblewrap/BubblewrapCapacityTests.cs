@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Text;
 using IrisIde.Execution.Sandboxing;
 using IrisIde.Execution.Sandboxing.Bubblewrap;
 using IrisIde.Execution.Sandboxing.Capacity;
@@ -81,6 +82,45 @@ public sealed class BubblewrapCapacityTests : IDisposable
     }
 
     [Fact]
+    public async Task Runs_that_together_outgrow_the_capacity_are_killed_with_the_server_full_verdict_not_the_server()
+    {
+        // Each run may use 256 MiB on its own, but two of 150 MiB do not fit in 200 MiB together.
+        var limits = SandboxRunner.DefaultLimits with { MemoryBytes = 256 * MiB, WallTime = TimeSpan.FromSeconds(30) };
+        const string Program = "import sys\nb = b'x' * (150 << 20)\nprint('allocated', flush=True)\nsys.stdin.read()\n";
+        var sandbox = NewSandbox();
+        using var firstWorkspace = new TestWorkspace();
+        using var secondWorkspace = new TestWorkspace();
+
+        await using var first = await sandbox.StartAsync(new SandboxSpec(["python3", "-c", Program], firstWorkspace.Path, limits), CancellationToken.None)
+            .WaitAsync(SandboxRunner.Timeout);
+        var firstOutput = await ReadUntilAllocatedOrEndAsync(first);
+        Assert.Equal("allocated\n", firstOutput);
+
+        await using var second = await sandbox.StartAsync(new SandboxSpec(["python3", "-c", Program], secondWorkspace.Path, limits), CancellationToken.None)
+            .WaitAsync(SandboxRunner.Timeout);
+        await ReadUntilAllocatedOrEndAsync(second);
+
+        // Let the survivor finish: it waits for the end of its input.
+        foreach (var process in new[] { first, second })
+        {
+            try
+            {
+                await process.StandardInput.DisposeAsync().AsTask().WaitAsync(SandboxRunner.Timeout);
+            }
+            catch (IOException)
+            {
+                // Killed already.
+            }
+        }
+
+        SandboxResult[] results = [await first.Completion.WaitAsync(SandboxRunner.Timeout), await second.Completion.WaitAsync(SandboxRunner.Timeout)];
+        var summary = string.Join("; ", results.Select(r => $"{r.Verdict} {r.Message} peak {r.PeakMemoryBytes}"));
+        Assert.Contains(results, r => r.Verdict == Verdict.MemoryLimit && r.Message == RunCapacity.ServerFullMessage);
+        Assert.DoesNotContain(results, r => r.Message?.StartsWith("Memory limit of", StringComparison.Ordinal) == true);
+        Assert.All(results, r => Assert.True(r.Verdict is Verdict.Ok or Verdict.MemoryLimit, summary));
+    }
+
+    [Fact]
     public async Task A_starting_server_kills_and_removes_a_run_left_by_a_server_that_is_gone_and_limits_the_parent()
     {
         // What a crashed server leaves: a run cgroup with a process in it, named after an owner that is
@@ -121,5 +161,23 @@ public sealed class BubblewrapCapacityTests : IDisposable
         Assert.Equal((200 * MiB).ToString(CultureInfo.InvariantCulture), File.ReadAllText(ParentFile("memory", memoryLimit)).Trim());
         Assert.Equal("500", File.ReadAllText(ParentFile("pids", "pids.max")).Trim());
         await host.StopAsync().WaitAsync(SandboxRunner.Timeout);
+    }
+
+    private static async Task<string> ReadUntilAllocatedOrEndAsync(ISandboxProcess process)
+    {
+        var output = new StringBuilder();
+        var buffer = new byte[64];
+        while (!output.ToString().Contains('\n', StringComparison.Ordinal))
+        {
+            var read = await process.StandardOutput.ReadAsync(buffer).AsTask().WaitAsync(SandboxRunner.Timeout);
+            if (read == 0)
+            {
+                break;
+            }
+
+            output.Append(Encoding.UTF8.GetString(buffer, 0, read));
+        }
+
+        return output.ToString();
     }
 }

@@ -116,6 +116,19 @@ public sealed class CgroupV2HierarchyTests : IDisposable
         Assert.Equal(52428800, usage.PeakMemoryBytes);
         Assert.Equal(1, usage.OomKills);
         Assert.Equal(3, usage.ProcessLimitHits);
+        Assert.Equal(1, usage.OwnMemoryLimitHits);
+    }
+
+    [Fact]
+    public void A_run_killed_because_the_parent_was_full_has_an_oom_kill_but_no_oom_of_its_own()
+    {
+        // The kernel counts "oom" where the limit was hit (the parent) and "oom_kill" where the victim lived.
+        Touch("iris/run-1/memory.events", "low 0\nhigh 0\nmax 0\noom 0\noom_kill 1\noom_group_kill 0\n");
+
+        var usage = Hierarchy().CreateRun("run-1", Limits).ReadUsage();
+
+        Assert.Equal(1, usage.OomKills);
+        Assert.Equal(0, usage.OwnMemoryLimitHits);
     }
 
     [Fact]
