@@ -13,7 +13,8 @@ namespace IrisIde.Execution.Sandboxing.Bubblewrap;
 /// Runs each program under bubblewrap (every namespace unshared, read-only toolchains, the workspace
 /// as the only writable host folder, an unprivileged uid, no capabilities) inside a per-run cgroup
 /// (memory, pids, cpu) plus rlimits. Every run's cgroup sits in one parent limited to the
-/// <see cref="RunCapacity"/>: when runs together outgrow it, a run is killed, not the server. See <see cref="BubblewrapProcess"/> for supervision and teardown.
+/// <see cref="RunCapacity"/>, and every run's processes have oom_score_adj 1000: when runs outgrow the
+/// host, a run is killed, not the server. See <see cref="BubblewrapProcess"/> for supervision and teardown.
 /// </summary>
 public sealed class BubblewrapSandbox : ISandbox, IDisposable
 {
@@ -129,14 +130,17 @@ public sealed class BubblewrapSandbox : ISandbox, IDisposable
     }
 
     /// <summary>
-    /// sh joins the run's cgroup(s) with its own pid and opens the status file as fd 3, then execs
-    /// prlimit → setpriv → bwrap → program. Because each step is an exec of the same process, bwrap
-    /// and everything it starts are accounted to the cgroup from their first instruction.
+    /// sh raises its own oom_score_adj to 1000, joins the run's cgroup(s) with its own pid and opens the
+    /// status file as fd 3, then execs prlimit → setpriv → bwrap → program. Because each step is an exec
+    /// of the same process, bwrap and everything it starts are accounted to the cgroup from their first
+    /// instruction, and inherit the score: under host memory pressure the kernel kills a run first, never
+    /// the server. (Raising the score needs no privilege, and nothing in the chain may lower it again.)
     /// </summary>
     internal IEnumerable<string> BuildLauncherArguments(SandboxSpec spec, string workspace, IReadOnlyList<string> cgroupProcessFiles, string statusFile)
     {
         const string Script =
             "status=$1; n=$2; shift 2; " +
+            "echo 1000 > /proc/$$/oom_score_adj || exit 125; " +
             "while [ \"$n\" -gt 0 ]; do echo $$ > \"$1\" || exit 125; shift; n=$((n-1)); done; " +
             "exec 3>\"$status\" && exec \"$@\"; exit 125";
         yield return "-c";
