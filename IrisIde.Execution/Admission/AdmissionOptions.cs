@@ -1,11 +1,11 @@
-using System.Globalization;
+using IrisIde.Execution.Sandboxing.Capacity;
 using Microsoft.Extensions.Options;
 
 namespace IrisIde.Execution.Admission;
 
 /// <summary>
 /// Who may start how much, in one place for every surface. Section <c>Iris:Admission</c>. Capacity
-/// defaults come from the host (<see cref="HostResources"/>); per-client caps are sized for a class on
+/// defaults come from the memory all runs may share (<see cref="RunCapacity"/>) and the cores; per-client caps are sized for a class on
 /// one server (see README, "Capacity and rate limits").
 /// </summary>
 public sealed class AdmissionOptions
@@ -42,20 +42,18 @@ public sealed class AdmissionOptions
     public double RetryAfterSeconds { get; set; } = 60;
 
     /// <summary>The interactive capacity this server works with.</summary>
-    public int ResolveMaxSessions(HostResources host)
+    public int ResolveMaxSessions(RunCapacity capacity, int cores)
     {
-        ArgumentNullException.ThrowIfNull(host);
+        ArgumentNullException.ThrowIfNull(capacity);
         if (MaxSessions is { } configured)
         {
             return configured;
         }
 
-        var byMemory = host.MemoryForRunsBytes / SessionFootprintBytes;
-        var byCpu = host.Cores / SessionCpuShare;
+        var byMemory = capacity.MemoryBytes / SessionFootprintBytes;
+        var byCpu = cores / SessionCpuShare;
         return (int)Math.Max(1, Math.Min(byMemory, Math.Floor(byCpu)));
     }
-
-    internal static string Mib(long bytes) => (bytes / (double)MiB).ToString("0", CultureInfo.InvariantCulture) + " MiB";
 }
 
 internal sealed class AdmissionOptionsValidator : IValidateOptions<AdmissionOptions>

@@ -2,6 +2,7 @@ using IrisIde.Execution.Batch;
 using IrisIde.Execution.Batch.Contracts;
 using IrisIde.Execution.Languages;
 using IrisIde.Execution.Runs;
+using IrisIde.Execution.Sandboxing.Capacity;
 using Microsoft.Extensions.Options;
 
 namespace IrisIde.Execution.Admission;
@@ -25,10 +26,10 @@ public sealed class BatchMemoryBudget
     private readonly LanguageCatalog _catalog;
     private long _available;
 
-    public BatchMemoryBudget(IOptions<BatchJobOptions> options, IOptions<ExecutionOptions> limits, HostResources host, LanguageCatalog catalog)
+    public BatchMemoryBudget(IOptions<BatchJobOptions> options, IOptions<ExecutionOptions> limits, RunCapacity capacity, LanguageCatalog catalog)
     {
-        ArgumentNullException.ThrowIfNull(host);
-        CapacityBytes = options.Value.ResolveMemoryBudgetBytes(host);
+        ArgumentNullException.ThrowIfNull(capacity);
+        CapacityBytes = options.Value.ResolveMemoryBudgetBytes(capacity);
         _available = CapacityBytes;
         _limits = limits.Value;
         _catalog = catalog;

@@ -1,4 +1,5 @@
 using System.Threading.RateLimiting;
+using IrisIde.Execution.Sandboxing.Capacity;
 using IrisIde.Execution.Sessions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -28,11 +29,11 @@ public sealed class RunAdmission : IDisposable
     private readonly Lock _gate = new();
     private int _sessions;
 
-    public RunAdmission(IOptions<AdmissionOptions> options, HostResources host, ILogger<RunAdmission> logger)
+    public RunAdmission(IOptions<AdmissionOptions> options, RunCapacity capacity, ILogger<RunAdmission> logger)
     {
         _options = options.Value;
         _logger = logger;
-        SessionCapacity = _options.ResolveMaxSessions(host);
+        SessionCapacity = _options.ResolveMaxSessions(capacity, Environment.ProcessorCount);
         var perMinute = _options.RunsPerMinutePerClient;
         _starts = PartitionedRateLimiter.Create<string, string>(key => RateLimitPartition.GetFixedWindowLimiter(key, _ => new FixedWindowRateLimiterOptions
         {
@@ -41,7 +42,7 @@ public sealed class RunAdmission : IDisposable
             QueueLimit = 0,
             AutoReplenishment = true,
         }));
-        AdmissionLog.Capacity(logger, SessionCapacity, host.MemoryForRunsBytes / (1024 * 1024), host.Cores);
+        AdmissionLog.Capacity(logger, SessionCapacity, capacity.MemoryBytes / (1024 * 1024), Environment.ProcessorCount);
     }
 
     /// <summary>Interactive sessions this server holds at once.</summary>

@@ -1,5 +1,6 @@
 using IrisIde.Execution.Admission;
 using IrisIde.Execution.Runs;
+using IrisIde.Execution.Sandboxing.Capacity;
 using Microsoft.Extensions.Options;
 
 namespace IrisIde.Execution.Batch;
@@ -17,14 +18,14 @@ public sealed class BatchJobOptions
 
     /// <summary>
     /// Memory the jobs running at once in this process may be granted in all (see <see cref="BatchMemoryBudget"/>).
-    /// Unset: the host's memory less the server's reserve.
+    /// Unset: the memory all runs of this host may share (<see cref="RunCapacity"/>, the host less the server's reserve).
     /// </summary>
     public long? MemoryBudgetBytes { get; set; }
 
-    public long ResolveMemoryBudgetBytes(HostResources host)
+    public long ResolveMemoryBudgetBytes(RunCapacity capacity)
     {
-        ArgumentNullException.ThrowIfNull(host);
-        return MemoryBudgetBytes ?? host.MemoryForRunsBytes;
+        ArgumentNullException.ThrowIfNull(capacity);
+        return MemoryBudgetBytes ?? capacity.MemoryBytes;
     }
 
     /// <summary>Retries, with growing pauses, of a job that failed inside the server (never for poison jobs).</summary>
@@ -71,20 +72,20 @@ internal sealed class BatchOptionsValidator : IValidateOptions<BatchJobOptions>
 /// Checks the batch settings against the memory this worker really has, at start-up, so a
 /// misconfiguration fails with the numbers and what to change instead of letting the kernel decide later.
 /// </summary>
-internal sealed class BatchCapacityValidator(HostResources host, IOptions<ExecutionOptions> limits) : IValidateOptions<BatchJobOptions>
+internal sealed class BatchCapacityValidator(RunCapacity capacity, IOptions<ExecutionOptions> limits) : IValidateOptions<BatchJobOptions>
 {
     private const long MiB = 1024 * 1024;
 
     public ValidateOptionsResult Validate(string? name, BatchJobOptions options)
     {
         var problems = new List<string>();
-        var forRuns = host.MemoryForRunsBytes;
-        var budget = options.ResolveMemoryBudgetBytes(host);
+        var forRuns = capacity.MemoryBytes;
+        var budget = options.ResolveMemoryBudgetBytes(capacity);
         var execution = limits.Value;
         var largestJob = Math.Max(execution.Compile.MemoryBytes, Math.Max(execution.Batch.MemoryBytes, execution.Maximum.MemoryBytes));
         if (budget > forRuns)
         {
-            problems.Add($"MemoryBudgetBytes is {budget / MiB} MiB but this worker has {host.MemoryBytes / MiB} MiB, {forRuns / MiB} MiB of it for runs after the server's reserve: lower Iris:Batch:MemoryBudgetBytes or give the worker more memory");
+            problems.Add($"MemoryBudgetBytes is {budget / MiB} MiB but all runs of this worker may hold {forRuns / MiB} MiB (Iris:Sandbox:Capacity, the host less the server's reserve): lower Iris:Batch:MemoryBudgetBytes or give the worker more memory");
         }
 
         if (budget < largestJob)

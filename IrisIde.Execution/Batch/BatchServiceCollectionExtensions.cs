@@ -1,4 +1,5 @@
 using IrisIde.Execution.Admission;
+using IrisIde.Execution.Sandboxing;
 using MassTransit;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -18,7 +19,7 @@ public static class BatchServiceCollectionExtensions
             .ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<BatchJobOptions>, BatchOptionsValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<BatchJobOptions>, BatchCapacityValidator>());
-        services.TryAddSingleton(_ => HostResources.Detect());
+        services.AddRunCapacity();
         services.TryAddSingleton<BatchMemoryBudget>();
         return services;
     }

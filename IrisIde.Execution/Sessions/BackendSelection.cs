@@ -60,7 +60,7 @@ public static class BackendSelection
             .Bind(builder.Configuration.GetSection(AdmissionOptions.SectionName))
             .ValidateOnStart();
         builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<AdmissionOptions>, AdmissionOptionsValidator>());
-        builder.Services.TryAddSingleton(_ => HostResources.Detect());
+        builder.Services.AddRunCapacity();
         builder.Services.TryAddSingleton<RunAdmission>();
         return builder;
     }

@@ -69,7 +69,7 @@ public sealed class RunLimitsTests
     }
 
     [Theory]
-    [InlineData(1, null, null, "memory limit must be at least 16777216 bytes")]
+    [InlineData(1L, null, null, "memory limit must be at least 16777216 bytes")]
     [InlineData(16L * 1024 * 1024 - 1, null, null, "memory limit must be at least 16777216 bytes")]
     [InlineData(null, 0.09, null, "CPU time limit must be at least 0.1 s")]
     [InlineData(null, null, 0.01, "wall time limit must be at least 0.1 s")]

@@ -1,4 +1,5 @@
 using IrisIde.Execution;
+using IrisIde.Execution.Admission;
 using IrisIde.Execution.Runs;
 using IrisIde.Execution.Sandboxing;
 using IrisIde.Execution.Sessions;
@@ -76,7 +77,9 @@ public sealed class LocalSessionHostTests : IAsyncLifetime
     {
         using var services = Build(new() { [BackendSelection.SessionHostKey] = "local", [BackendSelection.SandboxKindKey] = "process" });
 
-        Assert.IsType<LocalSessionHost>(services.GetRequiredService<ISessionHost>());
+        // Whatever the backend, surfaces get it behind admission.
+        var host = Assert.IsType<AdmittingSessionHost>(services.GetRequiredService<ISessionHost>());
+        Assert.IsType<LocalSessionHost>(host.Inner);
         Assert.Equal("process", services.GetRequiredService<ISandbox>().Name);
     }
 
