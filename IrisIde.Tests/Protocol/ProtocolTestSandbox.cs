@@ -2,8 +2,9 @@ namespace IrisIde.Tests.Protocol;
 
 /// <summary>
 /// Settings every protocol test app shares: the real bubblewrap sandbox, in its own cgroup folder. The
-/// suite starts hundreds of runs from 127.0.0.1 within minutes, so the per-client start rate is lifted;
-/// the admission tests set their own small caps and cross them.
+/// suite starts hundreds of runs (and the chaos tests a thousand jobs) from 127.0.0.1 within minutes, so
+/// the per-client start rate and queue caps are lifted; the admission tests set their own small caps and
+/// cross them.
 /// </summary>
 internal static class ProtocolTestSandbox
 {
@@ -11,5 +12,7 @@ internal static class ProtocolTestSandbox
     {
         ["Iris:Sandbox:CgroupParent"] = "iris-protocol-tests",
         ["Iris:Admission:RunsPerMinutePerClient"] = "100000",
+        ["Iris:Admission:MaxQueuedJobsPerClient"] = "100000",
+        ["Iris:Admission:MaxQueuedJobs"] = "100000",
     };
 }

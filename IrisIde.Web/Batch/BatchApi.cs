@@ -1,8 +1,10 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using IrisIde.Execution.Admission;
 using IrisIde.Execution.Batch;
 using IrisIde.Execution.Batch.Contracts;
 using IrisIde.Execution.Runs;
+using IrisIde.Execution.Sessions;
 using IrisIde.Web.Persistence;
 using MassTransit;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -120,7 +122,7 @@ public static class BatchApi
     }
 
     internal static async Task<Results<Ok<SeedTaskCreated>, ProblemHttpResult>> RunCodeAsync(
-        SeedRunCodeRequest body, RunSubmitter submitter, CancellationToken cancellationToken)
+        SeedRunCodeRequest body, RunSubmitter submitter, HttpContext context, CancellationToken cancellationToken)
     {
         if (body.Language is not { Length: > 0 } language || body.Code is null)
         {
@@ -129,12 +131,16 @@ public static class BatchApi
 
         try
         {
-            var record = await submitter.SubmitAsync(RunRequestFactory.Batch(language, [new SourceFile(string.Empty, body.Code)], stdin: null, limits: null), cancellationToken);
+            var record = await submitter.SubmitAsync(RunRequestFactory.Batch(language, [new SourceFile(string.Empty, body.Code)], stdin: null, limits: null), ClientKeys.Owner(context, SessionSurface.Batch), cancellationToken);
             return TypedResults.Ok(new SeedTaskCreated(record.Id.ToString()));
         }
         catch (RunValidationException e)
         {
             return Refused(e);
+        }
+        catch (SessionRefusedException e)
+        {
+            return Refused(e, context);
         }
     }
 
@@ -150,7 +156,7 @@ public static class BatchApi
     }
 
     internal static async Task<Results<Accepted<RunCreated>, ProblemHttpResult>> CreateRunAsync(
-        CreateRunRequest body, RunSubmitter submitter, IOptions<BatchJobOptions> options, IOptions<BatchApiOptions> apiOptions, CancellationToken cancellationToken)
+        CreateRunRequest body, RunSubmitter submitter, IOptions<BatchJobOptions> options, IOptions<BatchApiOptions> apiOptions, HttpContext context, CancellationToken cancellationToken)
     {
         if (body.Language is not { Length: > 0 } language)
         {
@@ -192,12 +198,16 @@ public static class BatchApi
         try
         {
             var cases = testCases.Select(c => new BatchTestCase(c.Name, c.Stdin, c.ExpectedOutput!)).ToList();
-            var record = await submitter.SubmitAsync(request, cancellationToken, cases, body.Comparison, body.CallbackUrl);
+            var record = await submitter.SubmitAsync(request, ClientKeys.Owner(context, SessionSurface.Batch), cancellationToken, cases, body.Comparison, body.CallbackUrl);
             return TypedResults.Accepted($"/api/v1/runs/{record.Id}", new RunCreated(record.Id, "queued"));
         }
         catch (RunValidationException e)
         {
             return Refused(e);
+        }
+        catch (SessionRefusedException e)
+        {
+            return Refused(e, context);
         }
     }
 
@@ -246,6 +256,22 @@ public static class BatchApi
 
     private static ProblemHttpResult Invalid(string detail) =>
         TypedResults.Problem(detail, statusCode: StatusCodes.Status400BadRequest, title: "Invalid run request");
+
+    /// <summary>
+    /// Admission said no: 503 when the queue as a whole is full, 429 when this client is over its share;
+    /// both with Retry-After, so well-behaved clients back off on their own.
+    /// </summary>
+    private static ProblemHttpResult Refused(SessionRefusedException e, HttpContext context)
+    {
+        if (e.RetryAfter is { } retryAfter)
+        {
+            context.Response.Headers.RetryAfter = ((long)Math.Ceiling(retryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+
+        return e.IsServerFull
+            ? TypedResults.Problem(e.Message, statusCode: StatusCodes.Status503ServiceUnavailable, title: "Server busy")
+            : TypedResults.Problem(e.Message, statusCode: StatusCodes.Status429TooManyRequests, title: "Too many requests");
+    }
 
     private static ProblemHttpResult Refused(RunValidationException e) => e.IsTooLarge
         ? TypedResults.Problem(e.Message, statusCode: StatusCodes.Status413PayloadTooLarge, title: "Run request too large")

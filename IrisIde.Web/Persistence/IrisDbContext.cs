@@ -20,6 +20,7 @@ public abstract class IrisDbContext(DbContextOptions options) : DbContext(option
         run.Property(r => r.Language).HasMaxLength(64);
         run.Property(r => r.Owner).HasMaxLength(256);
         run.Property(r => r.Course).HasMaxLength(256);
+        run.Property(r => r.ClientKey).HasMaxLength(320);
         run.Property(r => r.Verdict).HasMaxLength(32);
         run.Property(r => r.WorkerId).HasMaxLength(256);
         run.Property(r => r.Comparison).HasMaxLength(16);
@@ -28,6 +29,8 @@ public abstract class IrisDbContext(DbContextOptions options) : DbContext(option
         // Queue position counts queued runs queued earlier; history lists by owner, newest first.
         run.HasIndex(r => new { r.Status, r.QueuedAtUtc });
         run.HasIndex(r => new { r.Owner, r.QueuedAtUtc });
+        // Admission counts a client's unfinished jobs.
+        run.HasIndex(r => new { r.ClientKey, r.Status });
         // The callback dispatcher's work list.
         run.HasIndex(r => r.CallbackPending);
     }

@@ -31,6 +31,12 @@ public sealed class RunRecord
 
     public string? Course { get; set; }
 
+    /// <summary>
+    /// The admission key of the client that asked (<c>user:{id}</c> or <c>ip:{address}</c>), so per-client
+    /// caps count jobs however many web replicas accept them.
+    /// </summary>
+    public string? ClientKey { get; set; }
+
     public RunKind Kind { get; set; }
 
     public RunRecordStatus Status { get; set; }

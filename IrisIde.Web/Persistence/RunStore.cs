@@ -21,6 +21,15 @@ public sealed class RunStore(IrisDbContext db)
     public Task<RunRecord?> FindAsync(Guid id, CancellationToken cancellationToken) =>
         db.Runs.AsNoTracking().FirstOrDefaultAsync(r => r.Id == id, cancellationToken);
 
+    /// <summary>Batch jobs not yet over: in all, and of <paramref name="clientKey"/>.</summary>
+    public async Task<(int All, int OfClient)> CountUnfinishedJobsAsync(string clientKey, CancellationToken cancellationToken)
+    {
+        var unfinished = db.Runs.Where(r => r.Kind == RunKind.Batch && (r.Status == RunRecordStatus.Queued || r.Status == RunRecordStatus.Running));
+        var all = await unfinished.CountAsync(cancellationToken);
+        var ofClient = all == 0 ? 0 : await unfinished.CountAsync(r => r.ClientKey == clientKey, cancellationToken);
+        return (all, ofClient);
+    }
+
     /// <summary>Queued runs queued before <paramref name="record"/>: 0 means it is next.</summary>
     public Task<int> QueuePositionAsync(RunRecord record, CancellationToken cancellationToken) =>
         db.Runs.CountAsync(r => r.Status == RunRecordStatus.Queued && r.QueuedAtUtc < record.QueuedAtUtc, cancellationToken);

@@ -51,6 +51,13 @@ internal sealed class WebAppProcess(Process process, int port) : IAsyncDisposabl
         start.ArgumentList.Add(dll);
         start.Environment["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}";
         start.Environment["Logging__LogLevel__Default"] = "Warning";
+
+        // The bench is one client (127.0.0.1) measuring throughput, not a class: admission's per-client
+        // caps would measure themselves instead.
+        start.Environment["Iris__Admission__RunsPerMinutePerClient"] = "1000000";
+        start.Environment["Iris__Admission__MaxSessionsPerClient"] = "100000";
+        start.Environment["Iris__Admission__MaxQueuedJobsPerClient"] = "1000000";
+        start.Environment["Iris__Admission__MaxQueuedJobs"] = "1000000";
         foreach (var (name, value) in environment)
         {
             start.Environment[name] = value;
