@@ -263,5 +263,6 @@ public sealed partial class Ide : IAsyncDisposable
         _disposed.Dispose();
     }
 
-    private sealed record PagePreferences(string? Theme, string? Language);
+    /// <summary>What the page module remembers in local storage (internal for the component tests).</summary>
+    internal sealed record PagePreferences(string? Theme, string? Language);
 }
