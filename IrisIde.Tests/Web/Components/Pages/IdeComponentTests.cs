@@ -33,7 +33,8 @@ public sealed class IdeComponentTests : BunitContext, IAsyncLifetime
         Services.AddSingleton<LanguageAvailability>();
     }
 
-    // As in the app, where a hosted service probes the toolchains at start-up, before any page opens.
+    // As in the app, where a hosted service probes the toolchains at start-up, before most pages open
+    // (except the test that opens the page while the probe still runs).
     public Task InitializeAsync() => Services.GetRequiredService<LanguageAvailability>().GetAllAsync(CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(60));
 
     Task IAsyncLifetime.DisposeAsync() => Task.CompletedTask;
@@ -164,4 +165,26 @@ public sealed class IdeComponentTests : BunitContext, IAsyncLifetime
     private static string? Phase(IRenderedComponent<IdeComponent> ide) => ide.Find("[data-testid=status-line]").GetAttribute("data-phase");
 
     private static string StatusText(IRenderedComponent<IdeComponent> ide) => ide.Find("[data-testid=status-line] .status-text").TextContent;
+}
+
+/// <summary>The IDE page opened right after start-up, while the toolchain probe still runs.</summary>
+public sealed class IdeBeforeLanguagesAreKnownTests : BunitContext
+{
+    [Fact]
+    public void The_remembered_language_is_restored_once_the_probe_has_finished()
+    {
+        JSInterop.Mode = JSRuntimeMode.Loose;
+        var page = JSInterop.SetupModule("./Components/Pages/Ide.razor.js").SetupModule("attach", _ => true);
+        page.Setup<IdeComponent.PagePreferences>("preferences").SetResult(new IdeComponent.PagePreferences(null, "c"));
+        Services.AddLogging();
+        Services.AddOptions<ExecutionHubOptions>();
+        Services.AddOptions<ExecutionOptions>();
+        Services.AddSingleton(LanguageCatalog.LoadEmbedded());
+        Services.AddSingleton<LanguageAvailability>();
+
+        // No probe before: the first render comes while it runs (it starts a process per language).
+        var ide = Render<IdeComponent>();
+
+        ide.WaitForAssertion(() => Assert.Equal("c", ide.Find("[data-testid=language-select]").GetAttribute("value")), TimeSpan.FromSeconds(60));
+    }
 }
