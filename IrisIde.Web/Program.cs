@@ -1,15 +1,18 @@
 using IrisIde.Execution;
 using IrisIde.Execution.Protocol;
+using IrisIde.Execution.Sessions;
 using IrisIde.Web.Batch;
 using IrisIde.Web.Components;
 using IrisIde.Web.Hubs;
 using IrisIde.Web.Languages;
 using IrisIde.Web.Runner;
+using IrisIde.Web.Security;
 
 var builder = WebApplication.CreateBuilder(args);
 
-builder.Services.AddIrisExecution(builder.Configuration).AddBubblewrapSandbox().AddRunnerProtocol();
+builder.Services.AddIrisExecution(builder.Configuration).AddConfiguredBackends().AddRunnerProtocol();
 builder.Services.AddRunnerAccess(builder.Configuration);
+builder.Services.AddIrisSecurity(builder.Configuration);
 builder.Services.AddExecutionHub(builder.Configuration);
 builder.Services.AddLanguagesApi();
 builder.Services.AddBatchRuns(builder.Configuration, builder.Environment);
@@ -18,9 +21,11 @@ builder.AddIdeUi();
 
 var app = builder.Build();
 
+app.UseIrisSecurity();
 app.UseRunnerWebSockets();
 app.UseBatchApiProblemDetails();
 app.MapRunnerProtocol("/ws");
+app.MapRunnerProtocol("/run");
 app.MapExecutionHub();
 app.MapLanguagesApi();
 app.MapBatchApi();

@@ -1,5 +1,6 @@
 using IrisIde.Execution;
 using IrisIde.Execution.Protocol;
+using IrisIde.Execution.Sessions;
 
 namespace IrisIde.Worker;
 
@@ -29,8 +30,7 @@ public static class RunnerHost
             builder.WebHost.UseUrls(DefaultUrl);
         }
 
-        builder.Services.AddIrisExecution(builder.Configuration).AddRunnerProtocol();
-        builder.Services.AddConfiguredSandbox(builder.Configuration);
+        builder.Services.AddIrisExecution(builder.Configuration).AddConfiguredBackends().AddRunnerProtocol();
         builder.Services.AddHealthChecks();
         configure?.Invoke(builder);
 

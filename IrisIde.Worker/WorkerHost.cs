@@ -1,5 +1,6 @@
 using IrisIde.Execution;
 using IrisIde.Execution.Batch;
+using IrisIde.Execution.Sessions;
 using MassTransit;
 using Microsoft.Extensions.Options;
 
@@ -38,8 +39,7 @@ public static class WorkerHost
             throw new WorkerConfigurationException(e.Message);
         }
 
-        builder.Services.AddIrisExecution(builder.Configuration);
-        builder.Services.AddConfiguredSandbox(builder.Configuration);
+        builder.Services.AddIrisExecution(builder.Configuration).AddConfiguredBackends();
         builder.Services.AddBatchOptions(builder.Configuration);
         builder.Services.AddBatchBusLifetime();
         builder.Services.AddSingleton(rabbitMq);

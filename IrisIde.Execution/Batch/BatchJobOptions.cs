@@ -1,3 +1,5 @@
+using IrisIde.Execution.Admission;
+using IrisIde.Execution.Runs;
 using Microsoft.Extensions.Options;
 
 namespace IrisIde.Execution.Batch;
@@ -7,8 +9,23 @@ public sealed class BatchJobOptions
 {
     public const string SectionName = "Iris:Batch";
 
-    /// <summary>Jobs one consumer runs at the same time (the seed's worker ran 50).</summary>
+    /// <summary>
+    /// Jobs one consumer runs at the same time at most (the seed's worker ran 50); fewer run when their
+    /// memory grants do not fit <see cref="MemoryBudgetBytes"/> together. Size it to the cores.
+    /// </summary>
     public int ConcurrentJobs { get; set; } = 50;
+
+    /// <summary>
+    /// Memory the jobs running at once in this process may be granted in all (see <see cref="BatchMemoryBudget"/>).
+    /// Unset: the host's memory less the server's reserve.
+    /// </summary>
+    public long? MemoryBudgetBytes { get; set; }
+
+    public long ResolveMemoryBudgetBytes(HostResources host)
+    {
+        ArgumentNullException.ThrowIfNull(host);
+        return MemoryBudgetBytes ?? host.MemoryForRunsBytes;
+    }
 
     /// <summary>Retries, with growing pauses, of a job that failed inside the server (never for poison jobs).</summary>
     public int Retries { get; set; } = 3;
@@ -45,6 +62,41 @@ internal sealed class BatchOptionsValidator : IValidateOptions<BatchJobOptions>
         if (options.MaxStoredOutputChars <= 0) problems.Add("MaxStoredOutputChars must be positive");
         if (options.MaxTestCases <= 0) problems.Add("MaxTestCases must be positive");
         if (options.MaxWaitSeconds <= 0) problems.Add("MaxWaitSeconds must be positive");
+        if (options.MemoryBudgetBytes is <= 0) problems.Add("MemoryBudgetBytes must be positive when set");
+        return problems.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(problems.Select(p => $"{BatchJobOptions.SectionName}:{p}"));
+    }
+}
+
+/// <summary>
+/// Checks the batch settings against the memory this worker really has, at start-up, so a
+/// misconfiguration fails with the numbers and what to change instead of letting the kernel decide later.
+/// </summary>
+internal sealed class BatchCapacityValidator(HostResources host, IOptions<ExecutionOptions> limits) : IValidateOptions<BatchJobOptions>
+{
+    private const long MiB = 1024 * 1024;
+
+    public ValidateOptionsResult Validate(string? name, BatchJobOptions options)
+    {
+        var problems = new List<string>();
+        var forRuns = host.MemoryForRunsBytes;
+        var budget = options.ResolveMemoryBudgetBytes(host);
+        var execution = limits.Value;
+        var largestJob = Math.Max(execution.Compile.MemoryBytes, Math.Max(execution.Batch.MemoryBytes, execution.Maximum.MemoryBytes));
+        if (budget > forRuns)
+        {
+            problems.Add($"MemoryBudgetBytes is {budget / MiB} MiB but this worker has {host.MemoryBytes / MiB} MiB, {forRuns / MiB} MiB of it for runs after the server's reserve: lower Iris:Batch:MemoryBudgetBytes or give the worker more memory");
+        }
+
+        if (budget < largestJob)
+        {
+            problems.Add($"MemoryBudgetBytes is {budget / MiB} MiB, less than one job may be granted ({largestJob / MiB} MiB, the largest of Iris:Limits:Compile, Batch and Maximum MemoryBytes), so such a job could never start: raise the budget or lower those limits");
+        }
+
+        if ((long)options.ConcurrentJobs * RunPipeline.MinimumMemoryBytes > forRuns)
+        {
+            problems.Add($"ConcurrentJobs is {options.ConcurrentJobs}, but even at the smallest grant ({RunPipeline.MinimumMemoryBytes / MiB} MiB) this worker's {forRuns / MiB} MiB for runs holds {forRuns / RunPipeline.MinimumMemoryBytes}: lower Iris:Batch:ConcurrentJobs");
+        }
+
         return problems.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(problems.Select(p => $"{BatchJobOptions.SectionName}:{p}"));
     }
 }

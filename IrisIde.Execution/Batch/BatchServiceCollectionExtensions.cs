@@ -1,3 +1,4 @@
+using IrisIde.Execution.Admission;
 using MassTransit;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -16,6 +17,9 @@ public static class BatchServiceCollectionExtensions
             .Bind(configuration.GetSection(BatchJobOptions.SectionName))
             .ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<BatchJobOptions>, BatchOptionsValidator>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<BatchJobOptions>, BatchCapacityValidator>());
+        services.TryAddSingleton(_ => HostResources.Detect());
+        services.TryAddSingleton<BatchMemoryBudget>();
         return services;
     }
 

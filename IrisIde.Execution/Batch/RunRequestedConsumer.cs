@@ -1,4 +1,5 @@
 using System.Text;
+using IrisIde.Execution.Admission;
 using IrisIde.Execution.Batch.Contracts;
 using IrisIde.Execution.Runs;
 using IrisIde.Execution.Sandboxing;
@@ -18,6 +19,7 @@ namespace IrisIde.Execution.Batch;
 /// </summary>
 public sealed class RunRequestedConsumer(
     RunPipeline pipeline,
+    BatchMemoryBudget memory,
     IOptions<BatchJobOptions> options,
     TimeProvider timeProvider,
     ILogger<RunRequestedConsumer> logger) : IConsumer<RunRequested>
@@ -26,20 +28,14 @@ public sealed class RunRequestedConsumer(
     {
         var job = context.Message;
         InvalidJobException.ThrowIfMalformed(job);
+
+        // Waits (still unacknowledged, so a restart loses nothing) until the memory it was granted is free.
+        using var grant = await memory.AcquireAsync(memory.WeightOf(job), context.CancellationToken);
         var workerId = options.Value.ResolveWorkerId();
         var started = timeProvider.GetUtcNow().UtcDateTime;
         await context.Publish(new RunStarted(job.JobId, workerId, started), context.CancellationToken);
 
-        var request = new RunRequest
-        {
-            Language = job.Language,
-            Files = [.. (job.Files ?? []).Select(f => new SourceFile(f.Name ?? string.Empty, f.Content ?? string.Empty))],
-            Stdin = job.Stdin,
-            Mode = RunMode.Batch,
-            Limits = job.Limits is { } l
-                ? new RunLimitOverrides { WallSeconds = l.WallSeconds, CpuSeconds = l.CpuSeconds, MemoryBytes = l.MemoryBytes, OutputBytes = l.OutputBytes }
-                : null,
-        };
+        var request = RunRequestFactory.Batch(job);
 
         RunCompleted completed;
         try

@@ -135,9 +135,9 @@ internal sealed class LanguageProbeHostedService(LanguageAvailability availabili
 
 internal static partial class LanguageAvailabilityLog
 {
-    [LoggerMessage(EventId = 1001, Level = LogLevel.Information, Message = "Language {LanguageId} available: {Version}")]
+    [LoggerMessage(EventId = 1301, Level = LogLevel.Information, Message = "Language {LanguageId} available: {Version}")]
     public static partial void LanguageAvailable(ILogger logger, string languageId, string version);
 
-    [LoggerMessage(EventId = 1002, Level = LogLevel.Warning, Message = "Language {LanguageId} unavailable: {Reason}")]
+    [LoggerMessage(EventId = 1302, Level = LogLevel.Warning, Message = "Language {LanguageId} unavailable: {Reason}")]
     public static partial void LanguageUnavailable(ILogger logger, string languageId, string reason);
 }

@@ -3,8 +3,10 @@ using System.Globalization;
 using System.Net.WebSockets;
 using System.Text;
 using System.Text.Json;
+using IrisIde.Execution.Admission;
 using IrisIde.Execution.Runs;
 using IrisIde.Execution.Sandboxing;
+using IrisIde.Execution.Sessions;
 using Microsoft.Extensions.Logging;
 
 namespace IrisIde.Execution.Protocol;
@@ -26,11 +28,15 @@ internal sealed class RunnerConnection : IAsyncDisposable
     private const int ReceiveChunkBytes = 16 * 1024;
     private const int MaxCloseDescriptionBytes = 120;
 
+    /// <summary>WebSocket close code 1013 (RFC 6455 registry: "Try Again Later"); the enum has no name for it.</summary>
+    internal const WebSocketCloseStatus TryAgainLater = (WebSocketCloseStatus)1013;
+
     // A writer's own options decide escaping, not the serializer's: keep non-ASCII as UTF-8 here too.
     private static readonly JsonWriterOptions WriterOptions = new() { Encoder = RunnerProtocolJsonContext.Wire.Options.Encoder };
 
     private readonly WebSocket _socket;
-    private readonly RunPipeline _pipeline;
+    private readonly ISessionHost _sessions;
+    private readonly SessionOwner _owner;
     private readonly RunnerProtocolOptions _options;
     private readonly ExecutionOptions _limits;
     private readonly TimeProvider _time;
@@ -41,7 +47,7 @@ internal sealed class RunnerConnection : IAsyncDisposable
     private readonly Lock _gate = new();
     private readonly List<string> _queuedInput = [];
     private readonly CancellationTokenSource _lifetime;
-    private RunSession? _session;
+    private IRunSession? _session;
     private Task? _pump;
     private ITimer? _noCodeTimer;
     private ITimer? _sessionCapTimer;
@@ -53,7 +59,8 @@ internal sealed class RunnerConnection : IAsyncDisposable
 
     public RunnerConnection(
         WebSocket socket,
-        RunPipeline pipeline,
+        ISessionHost sessions,
+        SessionOwner owner,
         RunnerProtocolOptions options,
         ExecutionOptions limits,
         TimeProvider time,
@@ -62,7 +69,8 @@ internal sealed class RunnerConnection : IAsyncDisposable
     {
         _lifetime = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         _socket = socket;
-        _pipeline = pipeline;
+        _sessions = sessions;
+        _owner = owner;
         _options = options;
         _limits = limits;
         _time = time;
@@ -274,14 +282,11 @@ internal sealed class RunnerConnection : IAsyncDisposable
         }
 
         var custom = _options.AllowCustomCommands;
-        var request = new RunRequest
-        {
-            Language = message.Language,
-            Files = [new SourceFile(message.Filename ?? string.Empty, message.Source)],
-            Mode = RunMode.Interactive,
-            CustomCompileCommand = custom && !string.IsNullOrWhiteSpace(message.CompileCmd) ? message.CompileCmd : null,
-            CustomRunCommand = custom && !string.IsNullOrWhiteSpace(message.Command) ? message.Command : null,
-        };
+        var request = RunRequestFactory.Interactive(
+            message.Language,
+            [new SourceFile(message.Filename ?? string.Empty, message.Source)],
+            custom ? message.CompileCmd : null,
+            custom ? message.Command : null);
 
         _codeReceived = true;
         if (_noCodeTimer is { } noCode)
@@ -289,10 +294,16 @@ internal sealed class RunnerConnection : IAsyncDisposable
             await noCode.DisposeAsync();
         }
 
-        RunSession session;
+        IRunSession session;
         try
         {
-            session = await _pipeline.StartAsync(request, _lifetime.Token);
+            session = await _sessions.StartAsync(request, _owner, _lifetime.Token);
+        }
+        catch (SessionRefusedException ex)
+        {
+            RunnerProtocolLog.SessionRefused(_logger, _id, ex.Refusal);
+            await FailAsync(ex.IsServerFull ? TryAgainLater : WebSocketCloseStatus.PolicyViolation, ex.Message);
+            return;
         }
         catch (RunValidationException ex)
         {
@@ -417,7 +428,7 @@ internal sealed class RunnerConnection : IAsyncDisposable
         }
     }
 
-    private async Task OnSessionCapAsync(RunSession session, TimeSpan cap)
+    private async Task OnSessionCapAsync(IRunSession session, TimeSpan cap)
     {
         try
         {
@@ -463,7 +474,7 @@ internal sealed class RunnerConnection : IAsyncDisposable
         }
     }
 
-    private async Task PumpEventsAsync(RunSession session)
+    private async Task PumpEventsAsync(IRunSession session)
     {
         try
         {
@@ -505,7 +516,7 @@ internal sealed class RunnerConnection : IAsyncDisposable
         }
     }
 
-    private async Task OnRunExitedAsync(RunSession session, RunOutcome outcome)
+    private async Task OnRunExitedAsync(IRunSession session, RunOutcome outcome)
     {
         var returnCode = outcome.ExitCode ?? (outcome.Signal is { } signal ? 128 + signal : -1);
         RunnerProtocolLog.RunEnded(_logger, _id, session.Id, outcome.Verdict, returnCode);

@@ -1,3 +1,5 @@
+using IrisIde.Execution.Admission;
+using IrisIde.Execution.Sessions;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -33,9 +35,9 @@ public static class RunnerProtocolEndpoints
                 }
 
                 using var socket = await context.WebSockets.AcceptWebSocketAsync();
-                await handler.HandleAsync(socket, context.RequestAborted);
+                await handler.HandleAsync(socket, ClientKeys.Owner(context, SessionSurface.WebSocket), context.RequestAborted);
                 return TypedResults.Empty;
             })
-            .WithName("RunnerProtocol")
+            .WithName($"RunnerProtocol {pattern}")
             .ExcludeFromDescription();
 }

@@ -1,5 +1,6 @@
 using System.Net.WebSockets;
 using IrisIde.Execution.Runs;
+using IrisIde.Execution.Sessions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -26,20 +27,20 @@ namespace IrisIde.Execution.Protocol;
 /// </list>
 /// </remarks>
 public sealed class RunnerProtocolHandler(
-    RunPipeline pipeline,
+    ISessionHost sessions,
     IOptions<RunnerProtocolOptions> options,
     IOptions<ExecutionOptions> executionOptions,
     TimeProvider timeProvider,
     ILogger<RunnerProtocolHandler> logger)
 {
     /// <summary>
-    /// Serves <paramref name="socket"/> until the run is over and the close handshake is done, the client
+    /// Serves <paramref name="socket"/> for <paramref name="owner"/> until the run is over and the close handshake is done, the client
     /// goes away, or <paramref name="cancellationToken"/> fires. Any run still going is stopped on return.
     /// </summary>
-    public async Task HandleAsync(WebSocket socket, CancellationToken cancellationToken)
+    public async Task HandleAsync(WebSocket socket, SessionOwner owner, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(socket);
-        await using var connection = new RunnerConnection(socket, pipeline, options.Value, executionOptions.Value, timeProvider, logger, cancellationToken);
+        await using var connection = new RunnerConnection(socket, sessions, owner, options.Value, executionOptions.Value, timeProvider, logger, cancellationToken);
         await connection.RunAsync();
     }
 }

@@ -35,4 +35,7 @@ internal static partial class RunnerProtocolLog
 
     [LoggerMessage(EventId = 3010, Level = LogLevel.Debug, Message = "Runner connection {ConnectionId} ended")]
     public static partial void ConnectionEnded(ILogger logger, Guid connectionId);
+
+    [LoggerMessage(EventId = 3011, Level = LogLevel.Information, Message = "Runner connection {ConnectionId}: admission refused the run ({Refusal})")]
+    public static partial void SessionRefused(ILogger logger, Guid connectionId, Admission.AdmissionRefusal refusal);
 }

@@ -3,10 +3,13 @@ namespace IrisIde.Execution.Protocol;
 /// <summary>The signals a client may send by name (<c>{"type":"signal","data":"SIGINT"}</c>), with Linux numbers.</summary>
 public static class RunnerSignals
 {
+    /// <summary>SIGINT, what Ctrl+C sends.</summary>
+    public const int Interrupt = 2;
+
     private static readonly Dictionary<string, int> Numbers = new(StringComparer.OrdinalIgnoreCase)
     {
         ["SIGHUP"] = 1,
-        ["SIGINT"] = 2,
+        ["SIGINT"] = Interrupt,
         ["SIGQUIT"] = 3,
         ["SIGKILL"] = 9,
         ["SIGUSR1"] = 10,

@@ -191,6 +191,12 @@ public sealed class RunPipeline(
             limits.ResolveWorkspaceRoot());
     }
 
+    /// <summary>The smallest memory limit a request may ask for: 16 MiB (a run below it cannot even start its interpreter).</summary>
+    public const long MinimumMemoryBytes = 16 * 1024 * 1024;
+
+    /// <summary>The smallest wall or CPU time a request may ask for.</summary>
+    public const double MinimumSeconds = 0.1;
+
     internal static StageLimits ResolveRunLimits(RunRequest request, ExecutionOptions options)
     {
         var stage = (request.Mode == RunMode.Interactive ? options.Interactive : options.Batch).Clone();
@@ -200,23 +206,29 @@ public sealed class RunPipeline(
         }
 
         var max = options.Maximum;
-        stage.WallSeconds = Clamp(overrides.WallSeconds, stage.WallSeconds, max.WallSeconds, "wall time");
-        stage.CpuSeconds = Clamp(overrides.CpuSeconds, stage.CpuSeconds, max.CpuSeconds, "CPU time");
-        stage.MemoryBytes = (long)Clamp(overrides.MemoryBytes, stage.MemoryBytes, max.MemoryBytes, "memory");
-        stage.OutputBytes = (long)Clamp(overrides.OutputBytes, stage.OutputBytes, max.OutputBytes, "output");
+        stage.WallSeconds = Clamp(overrides.WallSeconds, stage.WallSeconds, MinimumSeconds, max.WallSeconds, "wall time", "s");
+        stage.CpuSeconds = Clamp(overrides.CpuSeconds, stage.CpuSeconds, MinimumSeconds, max.CpuSeconds, "CPU time", "s");
+        stage.MemoryBytes = (long)Clamp(overrides.MemoryBytes, stage.MemoryBytes, MinimumMemoryBytes, max.MemoryBytes, "memory", "bytes");
+        stage.OutputBytes = (long)Clamp(overrides.OutputBytes, stage.OutputBytes, 1, max.OutputBytes, "output", "bytes");
         return stage;
 
-        static double Clamp(double? requested, double fallback, double maximum, string what)
+        static double Clamp(double? requested, double fallback, double minimum, double maximum, string what, string unit)
         {
             if (requested is not { } value)
             {
                 return fallback;
             }
 
-            // 0 or negative never means "unlimited": it is a mistake and gets a clear error.
+            // 0 or negative never means "unlimited": it is a mistake and gets a clear error. Below the minimum
+            // not even an interpreter starts, which would read as an internal error rather than the client's.
             if (double.IsNaN(value) || value <= 0)
             {
                 throw new RunValidationException(RunRequestError.InvalidLimits, $"{what} limit must be positive");
+            }
+
+            if (value < minimum)
+            {
+                throw new RunValidationException(RunRequestError.InvalidLimits, $"{what} limit must be at least {minimum.ToString(System.Globalization.CultureInfo.InvariantCulture)} {unit}");
             }
 
             return Math.Min(value, maximum);

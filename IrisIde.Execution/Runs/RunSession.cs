@@ -3,6 +3,7 @@ using System.Text;
 using System.Threading.Channels;
 using IrisIde.Execution.Languages;
 using IrisIde.Execution.Sandboxing;
+using IrisIde.Execution.Sessions;
 using IrisIde.Execution.Workspaces;
 using Microsoft.Extensions.Logging;
 
@@ -18,7 +19,7 @@ namespace IrisIde.Execution.Runs;
 /// the program and lets the pipeline drop, rather than wait on, events nobody will read. The
 /// <see cref="RunExited"/> event is always last and is written after the workspace is gone.
 /// </remarks>
-public sealed class RunSession : IAsyncDisposable
+public sealed class RunSession : IRunSession
 {
     /// <summary>Input the program has not read yet; past this, further input is refused with a notice.</summary>
     public const int MaxPendingInputBytes = 1024 * 1024;
@@ -45,6 +46,7 @@ public sealed class RunSession : IAsyncDisposable
     private (Verdict Verdict, string Message)? _stopRequest;
     private long _pendingInputBytes;
     private long _lastActivity;
+    private Task? _disposal;
 
     internal RunSession(RunPlan plan, ISandbox sandbox, TimeProvider time, ILogger logger)
     {
@@ -141,17 +143,32 @@ public sealed class RunSession : IAsyncDisposable
         current?.Kill(verdict, message);
     }
 
-    /// <summary>Stops the run if it is still going and waits until it is fully cleaned up.</summary>
-    public async ValueTask DisposeAsync()
+    /// <summary>
+    /// Stops the run if it is still going and waits until it is fully cleaned up. Idempotent: every call,
+    /// concurrent ones included, waits for the one disposal.
+    /// </summary>
+    public ValueTask DisposeAsync()
+    {
+        Task disposal;
+        lock (_gate)
+        {
+            disposal = _disposal ??= DisposeCoreAsync();
+        }
+
+        return new ValueTask(disposal);
+    }
+
+    private async Task DisposeCoreAsync()
     {
         if (!_completion.Task.IsCompleted)
         {
             Stop(Verdict.Killed, "the client went away");
         }
 
+        // _abandoned is never disposed: a late WriteInputAsync or Stop from a client that has not noticed
+        // the end yet still reads its token, and a source without a timer holds nothing to release.
         await _abandoned.CancelAsync();
         await _completion.Task.ConfigureAwait(false);
-        _abandoned.Dispose();
     }
 
     internal static string NormalizeNewlines(string text) =>

@@ -25,9 +25,14 @@ public sealed class RunnerTestClient : IAsyncDisposable
 
     public string? CloseDescription => _socket.CloseStatusDescription;
 
-    public static async Task<RunnerTestClient> ConnectAsync(Uri uri)
+    public static async Task<RunnerTestClient> ConnectAsync(Uri uri, IReadOnlyDictionary<string, string>? headers = null)
     {
         var socket = new ClientWebSocket();
+        foreach (var (name, value) in headers ?? new Dictionary<string, string>())
+        {
+            socket.Options.SetRequestHeader(name, value);
+        }
+
         await socket.ConnectAsync(uri, CancellationToken.None).WaitAsync(Timeout);
         return new RunnerTestClient(socket);
     }

@@ -68,6 +68,29 @@ public sealed class RunLimitsTests
         Assert.Equal(RunRequestError.InvalidLimits, error.Error);
     }
 
+    [Theory]
+    [InlineData(1, null, null, "memory limit must be at least 16777216 bytes")]
+    [InlineData(16L * 1024 * 1024 - 1, null, null, "memory limit must be at least 16777216 bytes")]
+    [InlineData(null, 0.09, null, "CPU time limit must be at least 0.1 s")]
+    [InlineData(null, null, 0.01, "wall time limit must be at least 0.1 s")]
+    public void Limits_below_the_minimum_are_the_clients_mistake_not_an_internal_error(long? memory, double? cpu, double? wall, string message)
+    {
+        var error = Assert.Throws<RunValidationException>(() => RunPipeline.ResolveRunLimits(
+            Request(new RunLimitOverrides { MemoryBytes = memory, CpuSeconds = cpu, WallSeconds = wall }), new ExecutionOptions()));
+
+        Assert.Equal(RunRequestError.InvalidLimits, error.Error);
+        Assert.Equal(message, error.Message);
+    }
+
+    [Fact]
+    public void The_minimums_themselves_are_accepted()
+    {
+        var limits = RunPipeline.ResolveRunLimits(
+            Request(new RunLimitOverrides { MemoryBytes = RunPipeline.MinimumMemoryBytes, CpuSeconds = RunPipeline.MinimumSeconds, WallSeconds = RunPipeline.MinimumSeconds }), new ExecutionOptions());
+
+        Assert.Equal((RunPipeline.MinimumMemoryBytes, 0.1, 0.1), (limits.MemoryBytes, limits.CpuSeconds, limits.WallSeconds));
+    }
+
     [Fact]
     public void Configured_limits_that_are_not_positive_fail_validation_at_start_up()
     {

@@ -1,5 +1,6 @@
 using System.Text;
 using IrisIde.Execution.Sandboxing;
+using IrisIde.Execution.Sandboxing.Capacity;
 
 namespace IrisIde.Tests.Sandboxing;
 
@@ -38,6 +39,9 @@ internal sealed record RunOutput(SandboxResult Result, string Stdout, string Std
 internal static class SandboxRunner
 {
     public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
+
+    /// <summary>The capacity a server on this host gets with no configuration.</summary>
+    public static RunCapacity HostCapacity { get; } = RunCapacity.Resolve(new RunCapacityOptions(), HostResources.Detect()).Capacity!;
 
     public static SandboxLimits DefaultLimits { get; } = new()
     {

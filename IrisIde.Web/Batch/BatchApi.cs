@@ -22,18 +22,15 @@ public sealed record SeedTaskResult(
     [property: JsonPropertyName("status")] string Status,
     [property: JsonPropertyName("result")] JsonElement? Result);
 
-// Richer API (/api/v1/runs).
-public sealed record RunFileDto(string? Name, string? Content);
-
-public sealed record RunLimitsDto(double? WallSeconds, double? CpuSeconds, long? MemoryBytes, long? OutputBytes);
-
+// Richer API (/api/v1/runs). Files and limits are the pipeline's own records (SourceFile, RunLimitOverrides):
+// the JSON shape is theirs, and RunRequestFactory turns them into a request as every other surface does.
 public sealed record TestCaseDto(string? Name, string? Stdin, string? ExpectedOutput);
 
 public sealed record CreateRunRequest(
     string? Language,
-    IReadOnlyList<RunFileDto>? Files,
+    IReadOnlyList<SourceFile?>? Files,
     string? Stdin,
-    RunLimitsDto? Limits,
+    RunLimitOverrides? Limits,
     IReadOnlyList<TestCaseDto>? TestCases = null,
     string? Comparison = null,
     string? CallbackUrl = null);
@@ -135,7 +132,7 @@ public static class BatchApi
 
         try
         {
-            var record = await submitter.SubmitAsync(new RunRequest { Language = language, Files = [new SourceFile(string.Empty, body.Code)] }, cancellationToken);
+            var record = await submitter.SubmitAsync(RunRequestFactory.Batch(language, [new SourceFile(string.Empty, body.Code)], stdin: null, limits: null), cancellationToken);
             return TypedResults.Ok(new SeedTaskCreated(record.Id.ToString()));
         }
         catch (RunValidationException e)
@@ -194,15 +191,7 @@ public static class BatchApi
             return Invalid(refusal);
         }
 
-        var request = new RunRequest
-        {
-            Language = language,
-            Files = [.. files.Select(f => new SourceFile(f?.Name ?? string.Empty, f?.Content ?? string.Empty))],
-            Stdin = body.Stdin,
-            Limits = body.Limits is { } l
-                ? new RunLimitOverrides { WallSeconds = l.WallSeconds, CpuSeconds = l.CpuSeconds, MemoryBytes = l.MemoryBytes, OutputBytes = l.OutputBytes }
-                : null,
-        };
+        var request = RunRequestFactory.Batch(language, files, body.Stdin, body.Limits);
         try
         {
             var cases = testCases.Select(c => new BatchTestCase(c.Name, c.Stdin, c.ExpectedOutput!)).ToList();

@@ -27,7 +27,7 @@ public sealed class RunSubmitter(
             ? await pipeline.ValidateAsync(request, [.. testCases.Select(c => c.Stdin)], cancellationToken)
             : await pipeline.ValidateAsync(request, cancellationToken);
 
-        var limits = new BatchLimits(runLimits.WallSeconds, runLimits.CpuSeconds, runLimits.MemoryBytes, runLimits.OutputBytes);
+        var limits = RunRequestFactory.ToBatchLimits(runLimits);
         var files = request.Files.Select(f => new BatchFile(f.Name, f.Content)).ToList();
         var record = new RunRecord
         {

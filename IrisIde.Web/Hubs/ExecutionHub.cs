@@ -1,5 +1,8 @@
+using IrisIde.Execution.Admission;
+using IrisIde.Execution.Protocol;
 using IrisIde.Execution.Runs;
 using IrisIde.Execution.Sandboxing;
+using IrisIde.Execution.Sessions;
 using Microsoft.AspNetCore.SignalR;
 
 namespace IrisIde.Web.Hubs;
@@ -37,7 +40,7 @@ public sealed class ExecutionHub(ExecutionHubRuns runs, ILogger<ExecutionHub> lo
     public void SendEof(string runId) => Owned(runId, nameof(SendEof)).CloseInput();
 
     /// <summary>Sends SIGINT to the program (Ctrl+C).</summary>
-    public void Interrupt(string runId) => Owned(runId, nameof(Interrupt)).Interrupt();
+    public void Interrupt(string runId) => Owned(runId, nameof(Interrupt)).Signal(RunnerSignals.Interrupt);
 
     /// <summary>Ends the run now; its <c>exit</c> event reports verdict <c>killed</c>.</summary>
     public void Stop(string runId) => Owned(runId, nameof(Stop)).Stop(Verdict.Killed, "stopped by the user");
@@ -48,7 +51,7 @@ public sealed class ExecutionHub(ExecutionHubRuns runs, ILogger<ExecutionHub> lo
         return base.OnDisconnectedAsync(exception);
     }
 
-    private RunSession Owned(string? runId, string method)
+    private IRunSession Owned(string? runId, string method)
     {
         if (runs.Find(runId, Context.ConnectionId) is { } session)
         {
@@ -61,9 +64,12 @@ public sealed class ExecutionHub(ExecutionHubRuns runs, ILogger<ExecutionHub> lo
 
     private HubCaller Caller()
     {
+        // The same key as /ws: a client's hub runs and its WebSocket sessions share one allowance.
         var authenticated = Context.User?.Identity?.IsAuthenticated == true;
-        var userId = authenticated ? Context.UserIdentifier : null;
-        return new HubCaller(Context.ConnectionId, userId is null ? $"connection:{Context.ConnectionId}" : $"user:{userId}", userId, authenticated);
+        var owner = Context.GetHttpContext() is { } http
+            ? ClientKeys.Owner(http, SessionSurface.Hub)
+            : new SessionOwner($"connection:{Context.ConnectionId}", null, null, SessionSurface.Hub);
+        return new HubCaller(Context.ConnectionId, owner, authenticated);
     }
 
     private static string Shorten(string? value) =>

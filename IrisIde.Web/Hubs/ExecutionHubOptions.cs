@@ -8,12 +8,6 @@ public sealed class ExecutionHubOptions
     public const string SectionName = "Iris:Ide";
 
     /// <summary>
-    /// Runs one connection may have going at once; a further <c>StartRun</c> gets an <c>error</c> event.
-    /// Counted per signed-in user instead once sign-in exists (all of a user's tabs together).
-    /// </summary>
-    public int MaxConcurrentRunsPerConnection { get; set; } = 2;
-
-    /// <summary>
     /// The largest hub message accepted (SignalR's default is 32 KiB). Sized for the largest valid
     /// request — 16 files of 256 KiB plus JSON escaping — so an over-size source reaches the pipeline and
     /// is refused with a clear error event instead of the connection being dropped.
@@ -37,11 +31,6 @@ internal sealed class ExecutionHubOptionsValidator : IValidateOptions<ExecutionH
     public ValidateOptionsResult Validate(string? name, ExecutionHubOptions options)
     {
         var problems = new List<string>();
-        if (options.MaxConcurrentRunsPerConnection <= 0)
-        {
-            problems.Add("MaxConcurrentRunsPerConnection must be positive");
-        }
-
         if (options.MaxMessageBytes < 32 * 1024)
         {
             problems.Add("MaxMessageBytes must be at least 32768 (SignalR's own default)");

@@ -2,16 +2,22 @@ using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
 using System.Text;
 using System.Threading.Channels;
+using IrisIde.Execution.Admission;
 using IrisIde.Execution.Runs;
 using IrisIde.Execution.Sandboxing;
+using IrisIde.Execution.Sessions;
 using IrisIde.Web.Runner;
 using Microsoft.Extensions.Options;
 
 namespace IrisIde.Web.Hubs;
 
-/// <summary>Who is calling the hub: the connection, and the key its run limit is counted under.</summary>
-/// <param name="OwnerKey">The signed-in user's id, else <c>connection:{id}</c>.</param>
-public sealed record HubCaller(string ConnectionId, string OwnerKey, string? UserId, bool IsAuthenticated);
+/// <summary>Who is calling the hub: the connection, and the owner its runs are admitted and recorded under.</summary>
+public sealed record HubCaller(string ConnectionId, SessionOwner Owner, bool IsAuthenticated)
+{
+    public string OwnerKey => Owner.Key;
+
+    public string? UserId => Owner.UserId;
+}
 
 /// <summary>
 /// The runs started through the execution hub: who owns each, how many each owner has going, and the
@@ -27,8 +33,7 @@ public sealed record HubCaller(string ConnectionId, string OwnerKey, string? Use
 /// the connection at once, so nothing depends on the stream noticing first.
 /// </remarks>
 public sealed class ExecutionHubRuns(
-    RunPipeline pipeline,
-    IOptions<ExecutionHubOptions> options,
+    ISessionHost sessions,
     IOptions<RunnerAccessOptions> access,
     ILogger<ExecutionHubRuns> logger)
 {
@@ -36,11 +41,9 @@ public sealed class ExecutionHubRuns(
     internal const int MaxCoalescedChars = 64 * 1024;
 
     private readonly ConcurrentDictionary<Guid, OwnedRun> _runs = new();
-    private readonly Dictionary<string, int> _runsPerOwner = new(StringComparer.Ordinal);
-    private readonly Lock _gate = new();
 
     /// <summary>The run <paramref name="runId"/> if <paramref name="connectionId"/> started it and it is still streaming.</summary>
-    public RunSession? Find(string? runId, string connectionId) =>
+    public IRunSession? Find(string? runId, string connectionId) =>
         Guid.TryParse(runId, out var id) && _runs.TryGetValue(id, out var run) && run.ConnectionId == connectionId ? run.Session : null;
 
     /// <summary>Stops every run of a closed connection; each run's stream then cleans it up.</summary>
@@ -76,15 +79,7 @@ public sealed class ExecutionHubRuns(
             yield break;
         }
 
-        var limit = options.Value.MaxConcurrentRunsPerConnection;
-        if (!TryReserve(caller.OwnerKey, limit))
-        {
-            ExecutionHubLog.TooManyRuns(logger, caller.ConnectionId, limit);
-            yield return RunEventMapper.Error($"too many runs: at most {limit} may run at once per {(caller.UserId is null ? "connection" : "user")}; stop one first");
-            yield break;
-        }
-
-        RunSession? session = null;
+        IRunSession? session = null;
         var finished = false;
         try
         {
@@ -124,28 +119,24 @@ public sealed class ExecutionHubRuns(
                 // Kills the program if it is still going and waits until its sandbox is cleaned up.
                 await session.DisposeAsync();
             }
-
-            Release(caller.OwnerKey);
         }
     }
 
-    private async Task<(RunSession? Session, string? Refusal)> StartAsync(HubCaller caller, StartRunRequest request, CancellationToken cancellationToken)
+    private async Task<(IRunSession? Session, string? Refusal)> StartAsync(HubCaller caller, StartRunRequest request, CancellationToken cancellationToken)
     {
-        var runRequest = new RunRequest
-        {
-            Language = request.Language ?? string.Empty,
-            Files = [.. (request.Files ?? []).Select(f => new SourceFile(f?.Name ?? string.Empty, f?.Content ?? string.Empty))],
-            Mode = RunMode.Interactive,
-            Owner = caller.UserId,
-        };
-
+        var runRequest = RunRequestFactory.Interactive(request.Language, request.Files?.Select(f => f is null ? null : new SourceFile(f.Name ?? string.Empty, f.Content ?? string.Empty)));
         try
         {
-            return (await pipeline.StartAsync(runRequest, cancellationToken), null);
+            return (await sessions.StartAsync(runRequest, caller.Owner, cancellationToken), null);
         }
         catch (RunValidationException ex)
         {
             ExecutionHubLog.RunRefused(logger, caller.ConnectionId, ex.Error);
+            return (null, ex.Message);
+        }
+        catch (SessionRefusedException ex)
+        {
+            ExecutionHubLog.AdmissionRefused(logger, caller.ConnectionId, ex.Refusal);
             return (null, ex.Message);
         }
     }
@@ -212,38 +203,8 @@ public sealed class ExecutionHubRuns(
         }
     }
 
-    private static string[] FileNames(RunSession session) =>
+    private static string[] FileNames(IRunSession session) =>
         [.. session.Request.Files.Select((f, i) => i == 0 && string.IsNullOrEmpty(f.Name) ? session.Language.FileName : f.Name)];
 
-    private bool TryReserve(string ownerKey, int limit)
-    {
-        lock (_gate)
-        {
-            var count = _runsPerOwner.GetValueOrDefault(ownerKey);
-            if (count >= limit)
-            {
-                return false;
-            }
-
-            _runsPerOwner[ownerKey] = count + 1;
-            return true;
-        }
-    }
-
-    private void Release(string ownerKey)
-    {
-        lock (_gate)
-        {
-            if (_runsPerOwner.TryGetValue(ownerKey, out var count) && count > 1)
-            {
-                _runsPerOwner[ownerKey] = count - 1;
-            }
-            else
-            {
-                _runsPerOwner.Remove(ownerKey);
-            }
-        }
-    }
-
-    private sealed record OwnedRun(string ConnectionId, RunSession Session);
+    private sealed record OwnedRun(string ConnectionId, IRunSession Session);
 }

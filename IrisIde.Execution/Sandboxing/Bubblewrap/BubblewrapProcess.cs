@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
+using IrisIde.Execution.Sandboxing.Capacity;
 using IrisIde.Execution.Sandboxing.Cgroups;
 using IrisIde.Execution.Sandboxing.Processes;
 using Microsoft.Extensions.Logging;
@@ -217,7 +218,11 @@ internal sealed class BubblewrapProcess : ISandboxProcess
             }
             else if (usage.OomKills > 0)
             {
-                outcome = (Verdict.MemoryLimit, string.Create(CultureInfo.InvariantCulture, $"Memory limit of {_limits.MemoryBytes / (1024.0 * 1024):0.#} MiB exceeded."));
+                // Killed for memory without reaching its own limit: all runs together filled the
+                // shared parent (or the host ran out), and the kernel chose this run.
+                outcome = (Verdict.MemoryLimit, usage.OwnMemoryLimitHits > 0
+                    ? string.Create(CultureInfo.InvariantCulture, $"Memory limit of {_limits.MemoryBytes / (1024.0 * 1024):0.#} MiB exceeded.")
+                    : RunCapacity.ServerFullMessage);
             }
             else if (signal == Interop.SIGXCPU || usage.CpuTime > _limits.CpuTime)
             {

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.InteropServices;
+using IrisIde.Execution.Sandboxing.Capacity;
 using IrisIde.Execution.Sandboxing.Cgroups;
 using IrisIde.Execution.Sandboxing.Processes;
 using Microsoft.Extensions.Logging;
@@ -11,7 +12,9 @@ namespace IrisIde.Execution.Sandboxing.Bubblewrap;
 /// <summary>
 /// Runs each program under bubblewrap (every namespace unshared, read-only toolchains, the workspace
 /// as the only writable host folder, an unprivileged uid, no capabilities) inside a per-run cgroup
-/// (memory, pids, cpu) plus rlimits. See <see cref="BubblewrapProcess"/> for supervision and teardown.
+/// (memory, pids, cpu) plus rlimits. Every run's cgroup sits in one parent limited to the
+/// <see cref="RunCapacity"/>, and every run's processes have oom_score_adj 1000: when runs outgrow the
+/// host, a run is killed, not the server. See <see cref="BubblewrapProcess"/> for supervision and teardown.
 /// </summary>
 public sealed class BubblewrapSandbox : ISandbox, IDisposable
 {
@@ -27,22 +30,26 @@ public sealed class BubblewrapSandbox : ISandbox, IDisposable
 
     private readonly BubblewrapOptions _options;
     private readonly ILogger _logger;
-    private readonly Lazy<ICgroupHierarchy> _cgroups;
+    private readonly Lazy<Task<ICgroupHierarchy>> _cgroups;
     private readonly Lazy<string> _runtimeDirectory;
     private readonly bool _isRoot = Environment.IsPrivilegedProcess;
 
-    public BubblewrapSandbox(IOptions<BubblewrapOptions> options, ILogger<BubblewrapSandbox> logger)
-        : this(options.Value, logger, cgroups: null)
+    public BubblewrapSandbox(IOptions<BubblewrapOptions> options, RunCapacity capacity, ILogger<BubblewrapSandbox> logger)
+        : this(options.Value, capacity, logger, cgroups: null)
     {
     }
 
-    internal BubblewrapSandbox(BubblewrapOptions options, ILogger logger, ICgroupHierarchy? cgroups)
+    internal BubblewrapSandbox(BubblewrapOptions options, RunCapacity capacity, ILogger logger, ICgroupHierarchy? cgroups)
     {
         _options = options;
         _logger = logger;
+
+        // Created once, at start-up (BubblewrapSandboxStartup) or by the first run, whichever comes
+        // first. A failure is kept and reported to every run, like a missing bwrap would be.
         _cgroups = cgroups is null
-            ? new Lazy<ICgroupHierarchy>(() => CgroupHierarchyFactory.Create(options.CgroupRoot, options.CgroupParent, logger))
-            : new Lazy<ICgroupHierarchy>(cgroups);
+            ? new Lazy<Task<ICgroupHierarchy>>(() =>
+                CgroupHierarchyFactory.CreateAsync(options.CgroupRoot, options.CgroupParent, capacity, logger, CancellationToken.None))
+            : new Lazy<Task<ICgroupHierarchy>>(Task.FromResult(cgroups));
         _runtimeDirectory = new Lazy<string>(CreateRuntimeDirectory);
         if (!_isRoot)
         {
@@ -55,6 +62,12 @@ public sealed class BubblewrapSandbox : ISandbox, IDisposable
     }
 
     public string Name => "bubblewrap";
+
+    /// <summary>
+    /// Creates the runs' parent cgroup with its limits, after ending the runs a crashed server left in
+    /// it. Runs do it themselves when this was not called.
+    /// </summary>
+    internal Task PrepareAsync(CancellationToken cancellationToken) => _cgroups.Value.WaitAsync(cancellationToken);
 
     public async Task<ISandboxProcess> StartAsync(SandboxSpec spec, CancellationToken cancellationToken)
     {
@@ -73,7 +86,8 @@ public sealed class BubblewrapSandbox : ISandbox, IDisposable
 
         OrphanReaper.EnsureSubreaper();
         var runId = Guid.NewGuid().ToString("N")[..12];
-        var cgroup = _cgroups.Value.CreateRun("run-" + runId, spec.Limits);
+        var hierarchy = await _cgroups.Value.WaitAsync(cancellationToken);
+        var cgroup = hierarchy.CreateRun(RunCgroupName.For(runId), spec.Limits);
         var statusFile = Path.Combine(_runtimeDirectory.Value, runId + ".status");
         Process process;
         var stopwatch = Stopwatch.StartNew();
@@ -116,14 +130,17 @@ public sealed class BubblewrapSandbox : ISandbox, IDisposable
     }
 
     /// <summary>
-    /// sh joins the run's cgroup(s) with its own pid and opens the status file as fd 3, then execs
-    /// prlimit → setpriv → bwrap → program. Because each step is an exec of the same process, bwrap
-    /// and everything it starts are accounted to the cgroup from their first instruction.
+    /// sh raises its own oom_score_adj to 1000, joins the run's cgroup(s) with its own pid and opens the
+    /// status file as fd 3, then execs prlimit → setpriv → bwrap → program. Because each step is an exec
+    /// of the same process, bwrap and everything it starts are accounted to the cgroup from their first
+    /// instruction, and inherit the score: under host memory pressure the kernel kills a run first, never
+    /// the server. (Raising the score needs no privilege, and nothing in the chain may lower it again.)
     /// </summary>
     internal IEnumerable<string> BuildLauncherArguments(SandboxSpec spec, string workspace, IReadOnlyList<string> cgroupProcessFiles, string statusFile)
     {
         const string Script =
             "status=$1; n=$2; shift 2; " +
+            "echo 1000 > /proc/$$/oom_score_adj || exit 125; " +
             "while [ \"$n\" -gt 0 ]; do echo $$ > \"$1\" || exit 125; shift; n=$((n-1)); done; " +
             "exec 3>\"$status\" && exec \"$@\"; exit 125";
         yield return "-c";

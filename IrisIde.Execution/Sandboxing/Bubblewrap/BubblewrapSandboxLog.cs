@@ -35,4 +35,7 @@ internal static partial class BubblewrapSandboxLog
 
     [LoggerMessage(1009, LogLevel.Error, "Sandbox run {RunId}: supervision failed")]
     public static partial void SupervisionFailed(ILogger logger, string runId, Exception exception);
+
+    [LoggerMessage(1010, LogLevel.Error, "The runs' parent cgroup could not be prepared at start-up; every run will fail until this is fixed")]
+    public static partial void PreparationFailed(ILogger logger, Exception exception);
 }

@@ -1,3 +1,4 @@
+using IrisIde.Execution.Sandboxing.Capacity;
 using Microsoft.Extensions.Logging;
 
 namespace IrisIde.Execution.Sandboxing.Cgroups;
@@ -5,24 +6,30 @@ namespace IrisIde.Execution.Sandboxing.Cgroups;
 internal static class CgroupHierarchyFactory
 {
     /// <summary>Detects the host's cgroup version below <paramref name="cgroupRoot"/> and returns where runs go.</summary>
-    public static ICgroupHierarchy Create(string cgroupRoot, string parentName, ILogger logger) =>
-        Create(CgroupLayout.DetectCurrent(cgroupRoot), parentName, CgroupFileSystem.Instance, logger);
+    public static Task<ICgroupHierarchy> CreateAsync(
+        string cgroupRoot, string parentName, RunCapacity capacity, ILogger logger, CancellationToken cancellationToken) =>
+        CreateAsync(CgroupLayout.DetectCurrent(cgroupRoot), parentName, capacity, CgroupFileSystem.Instance, logger, cancellationToken);
 
-    /// <remarks>Runs a previous process left frozen (it died in the middle of a teardown) are released first.</remarks>
-    public static ICgroupHierarchy Create(CgroupLayout layout, string parentName, ICgroupFileSystem fileSystem, ILogger logger)
+    /// <remarks>
+    /// Runs a previous server left (it crashed, or died in the middle of a teardown) are ended first, so
+    /// that the parent's limits, written next, are not refused for memory that nobody uses any more.
+    /// </remarks>
+    public static async Task<ICgroupHierarchy> CreateAsync(
+        CgroupLayout layout, string parentName, RunCapacity capacity, ICgroupFileSystem fileSystem, ILogger logger, CancellationToken cancellationToken)
     {
         ICgroupHierarchy hierarchy;
         if (layout.Version == CgroupVersion.V2)
         {
-            hierarchy = new CgroupV2Hierarchy(layout.UnifiedDirectory!, parentName, fileSystem, logger);
+            hierarchy = new CgroupV2Hierarchy(layout.UnifiedDirectory!, parentName, capacity, fileSystem, logger);
         }
         else
         {
-            hierarchy = new CgroupV1Hierarchy(layout.ControllerDirectories, parentName, fileSystem, logger);
+            hierarchy = new CgroupV1Hierarchy(layout.ControllerDirectories, parentName, capacity, fileSystem, logger);
             CgroupLog.HierarchyReady(logger, CgroupVersion.V1, hierarchy.ParentPath);
         }
 
-        hierarchy.ReleaseFrozenRuns();
+        await hierarchy.ReleaseLeftoverRunsAsync(cancellationToken);
+        hierarchy.PrepareParent();
         return hierarchy;
     }
 }

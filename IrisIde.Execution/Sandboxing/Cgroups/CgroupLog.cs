@@ -21,4 +21,10 @@ internal static partial class CgroupLog
 
     [LoggerMessage(1105, LogLevel.Warning, "Run cgroup {Path} was left frozen (its sandbox died during teardown): killed {Count} processes and thawed it")]
     public static partial void ReleasedFrozenRun(ILogger logger, string path, int count);
+
+    [LoggerMessage(1106, LogLevel.Information, "Runs of this server go under {ParentPath}, limited to {MemoryBytes} bytes and {MaxProcesses} processes together")]
+    public static partial void ParentLimited(ILogger logger, string parentPath, long memoryBytes, int maxProcesses);
+
+    [LoggerMessage(1107, LogLevel.Warning, "Run cgroup {Path} was left by a server that is gone: killed its {Count} processes and removed it")]
+    public static partial void RemovedLeftoverRun(ILogger logger, string path, int count);
 }

@@ -6,9 +6,14 @@ namespace IrisIde.Execution.Sandboxing.Cgroups;
 /// <param name="CurrentMemoryBytes">Memory charged right now.</param>
 /// <param name="OomKills">Processes the kernel's OOM killer ended because of the cgroup limit.</param>
 /// <param name="ProcessLimitHits">Forks refused because of pids.max.</param>
+/// <param name="OwnMemoryLimitHits">
+/// Times the run's own memory limit refused memory (v1 failcnt, v2 memory.events oom). An OOM kill
+/// with none of these came from above: the parent of all runs was full, or the host was.
+/// </param>
 internal sealed record CgroupUsage(
     TimeSpan CpuTime,
     long PeakMemoryBytes,
     long CurrentMemoryBytes,
     long OomKills,
-    long ProcessLimitHits);
+    long ProcessLimitHits,
+    long OwnMemoryLimitHits);

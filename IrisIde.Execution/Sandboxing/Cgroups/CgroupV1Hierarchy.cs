@@ -1,23 +1,102 @@
 using System.Globalization;
+using IrisIde.Execution.Sandboxing.Capacity;
 using Microsoft.Extensions.Logging;
 
 namespace IrisIde.Execution.Sandboxing.Cgroups;
 
 /// <summary>
 /// cgroup v1: one directory per run in each needed hierarchy (memory, pids, cpu, cpuacct and, when
-/// mounted, freezer). Co-mounted controllers ("cpu,cpuacct") share one directory.
+/// mounted, freezer), below a parent of the same name in each. Co-mounted controllers ("cpu,cpuacct")
+/// share one directory. The parent's memory and pids limits hold all runs together.
 /// </summary>
 internal sealed class CgroupV1Hierarchy(
-    IReadOnlyDictionary<string, string> controllerDirectories, string parentName, ICgroupFileSystem fileSystem, ILogger logger)
+    IReadOnlyDictionary<string, string> controllerDirectories,
+    string parentName,
+    RunCapacity capacity,
+    ICgroupFileSystem fileSystem,
+    ILogger logger)
     : ICgroupHierarchy
 {
     private static readonly string[] UsedControllers = ["memory", "pids", "cpu", "cpuacct", "freezer"];
+
+    private static readonly TimeSpan LeftoverKillTimeout = TimeSpan.FromSeconds(10);
 
     private bool _warnedAboutSwap;
 
     public CgroupVersion Version => CgroupVersion.V1;
 
     public string ParentPath => Path.Combine(controllerDirectories.GetValueOrDefault("memory") ?? controllerDirectories.Values.First(), parentName);
+
+    private IEnumerable<string> ParentDirectories => controllerDirectories
+        .Where(pair => UsedControllers.Contains(pair.Key))
+        .Select(pair => Path.Combine(pair.Value, parentName))
+        .Distinct(StringComparer.Ordinal);
+
+    public void PrepareParent()
+    {
+        foreach (var directory in ParentDirectories)
+        {
+            fileSystem.CreateDirectory(directory);
+        }
+
+        if (controllerDirectories.TryGetValue("memory", out var memoryRoot))
+        {
+            var memory = Path.Combine(memoryRoot, parentName);
+
+            // Kernels before 5.16 let a cgroup opt out of hierarchical accounting; the parent's limit
+            // would then not cover its runs at all. It can only be switched on while it has no children.
+            var useHierarchy = Path.Combine(memory, "memory.use_hierarchy");
+            if (fileSystem.FileExists(useHierarchy) && fileSystem.ReadAllText(useHierarchy).Trim() == "0")
+            {
+                fileSystem.Write(useHierarchy, "1");
+            }
+
+            WriteMemoryLimit(memory, capacity.MemoryBytes);
+        }
+
+        if (controllerDirectories.TryGetValue("pids", out var pidsRoot))
+        {
+            fileSystem.Write(Path.Combine(pidsRoot, parentName, "pids.max"), capacity.MaxProcesses.ToString(CultureInfo.InvariantCulture));
+        }
+
+        CgroupLog.ParentLimited(logger, ParentPath, capacity.MemoryBytes, capacity.MaxProcesses);
+    }
+
+    /// <summary>
+    /// memory.memsw.limit_in_bytes (memory + swap) must never be below memory.limit_in_bytes, so when a
+    /// reused parent's limit goes up, memsw is raised first; when it goes down, memory is lowered first.
+    /// </summary>
+    private void WriteMemoryLimit(string directory, long bytes)
+    {
+        var value = bytes.ToString(CultureInfo.InvariantCulture);
+        var limit = Path.Combine(directory, "memory.limit_in_bytes");
+        var memsw = Path.Combine(directory, "memory.memsw.limit_in_bytes");
+        if (!fileSystem.FileExists(memsw))
+        {
+            fileSystem.Write(limit, value);
+            return;
+        }
+
+        var raising = CgroupProcesses.ReadNumber(fileSystem, limit) is var current && (current == 0 || bytes > current);
+        try
+        {
+            if (raising)
+            {
+                fileSystem.Write(memsw, value);
+                fileSystem.Write(limit, value);
+            }
+            else
+            {
+                fileSystem.Write(limit, value);
+                fileSystem.Write(memsw, value);
+            }
+        }
+        catch (IOException exception)
+        {
+            throw new InvalidOperationException(
+                $"Could not limit the runs' parent cgroup {directory} to {value} bytes (are runs of another server using more?).", exception);
+        }
+    }
 
     public IRunCgroup CreateRun(string name, SandboxLimits limits)
     {
@@ -29,14 +108,7 @@ internal sealed class CgroupV1Hierarchy(
             }
         }
 
-        // Only the controllers we use: joining e.g. cpuset would need its cpus/mems set first.
-        var run = new CgroupV1RunCgroup(
-            name,
-            controllerDirectories
-                .Where(pair => UsedControllers.Contains(pair.Key))
-                .ToDictionary(pair => pair.Key, pair => Path.Combine(pair.Value, parentName, name), StringComparer.Ordinal),
-            fileSystem,
-            logger);
+        var run = OpenRun(name);
         try
         {
             run.Create(limits, ref _warnedAboutSwap);
@@ -49,6 +121,38 @@ internal sealed class CgroupV1Hierarchy(
 
         return run;
     }
+
+    public async Task<int> ReleaseLeftoverRunsAsync(CancellationToken cancellationToken)
+    {
+        var released = ReleaseFrozenRuns();
+        var leftovers = ParentDirectories
+            .SelectMany(fileSystem.EnumerateDirectories)
+            .Select(Path.GetFileName)
+            .OfType<string>()
+            .Distinct(StringComparer.Ordinal)
+            .Where(RunCgroupName.OwnerIsGone)
+            .ToArray();
+        foreach (var name in leftovers)
+        {
+            var run = OpenRun(name);
+            var processes = run.ReadProcesses().Count;
+            await run.KillAllAsync(LeftoverKillTimeout, cancellationToken);
+            await run.DeleteAsync(cancellationToken);
+            CgroupLog.RemovedLeftoverRun(logger, Path.Combine(ParentPath, name), processes);
+            released++;
+        }
+
+        return released;
+    }
+
+    // Only the controllers we use: joining e.g. cpuset would need its cpus/mems set first.
+    private CgroupV1RunCgroup OpenRun(string name) => new(
+        name,
+        controllerDirectories
+            .Where(pair => UsedControllers.Contains(pair.Key))
+            .ToDictionary(pair => pair.Key, pair => Path.Combine(pair.Value, parentName, name), StringComparer.Ordinal),
+        fileSystem,
+        logger);
 
     public int ReleaseFrozenRuns() =>
         controllerDirectories.TryGetValue("freezer", out var freezer)
@@ -71,6 +175,10 @@ internal sealed class CgroupV1RunCgroup(
     string name, IReadOnlyDictionary<string, string> controllerDirectories, ICgroupFileSystem fileSystem, ILogger logger)
     : IRunCgroup
 {
+    // The kernel OOM-kills only after a charge of a few pages failed, so a run stopped by its own limit
+    // peaks within a few pages of it (exactly at it, as measured); 1 MiB is generous.
+    private const long OwnLimitSlackBytes = 1024 * 1024;
+
     private readonly string[] _directories = controllerDirectories.Values.Distinct(StringComparer.Ordinal).ToArray();
 
     public string Name => name;
@@ -149,12 +257,23 @@ internal sealed class CgroupV1RunCgroup(
         var oomKills = fileSystem.FileExists(oomControl) && fileSystem.ReadAllText(oomControl).Contains("oom_kill ", StringComparison.Ordinal)
             ? CgroupProcesses.ReadKeyedValue(fileSystem, oomControl, "oom_kill")
             : CgroupProcesses.ReadNumber(fileSystem, Memory("memory.failcnt"));
+
+        // v1 has no per-cgroup "oom" event. failcnt would be one (it counts only at the cgroup whose
+        // own counter refused a charge), but recent kernels no longer maintain it (it reads 0 on 6.18
+        // after an OOM kill at the limit). So the run's peak says it too: a run that reached its own
+        // limit peaks at it (to the page), while a run killed because the parent was full peaks below.
+        var peak = CgroupProcesses.ReadNumber(fileSystem, Memory("memory.max_usage_in_bytes"));
+        var limit = CgroupProcesses.ReadNumber(fileSystem, Memory("memory.limit_in_bytes"));
+        var ownLimitHits = CgroupProcesses.ReadNumber(fileSystem, Memory("memory.failcnt"))
+            + CgroupProcesses.ReadNumber(fileSystem, Memory("memory.memsw.failcnt"))
+            + (limit > 0 && peak >= limit - OwnLimitSlackBytes ? 1 : 0);
         return new CgroupUsage(
             ReadCpuTime(),
-            CgroupProcesses.ReadNumber(fileSystem, Memory("memory.max_usage_in_bytes")),
+            peak,
             CgroupProcesses.ReadNumber(fileSystem, Memory("memory.usage_in_bytes")),
             oomKills,
-            CgroupProcesses.ReadKeyedValue(fileSystem, Path.Combine(controllerDirectories["pids"], "pids.events"), "max"));
+            CgroupProcesses.ReadKeyedValue(fileSystem, Path.Combine(controllerDirectories["pids"], "pids.events"), "max"),
+            ownLimitHits);
     }
 
     public async Task<bool> KillAllAsync(TimeSpan timeout, CancellationToken cancellationToken)

@@ -1,4 +1,5 @@
 using System.Globalization;
+using IrisIde.Execution.Sandboxing.Capacity;
 using Microsoft.Extensions.Logging;
 
 namespace IrisIde.Execution.Sandboxing.Cgroups;
@@ -8,12 +9,15 @@ namespace IrisIde.Execution.Sandboxing.Cgroups;
 /// and cpu controllers are enabled down to the parent. v2 forbids enabling controllers for children of
 /// a cgroup that itself holds processes ("no internal processes"), which is exactly the situation of a
 /// host process that is the only thing in its container: the write fails with EBUSY, so the existing
-/// processes are moved into a leaf "init" child first and the write is repeated.
+/// processes are moved into a leaf "init" child first and the write is repeated. The parent's
+/// memory.max and pids.max hold all runs together.
 /// </summary>
-internal sealed class CgroupV2Hierarchy(string ownDirectory, string parentName, ICgroupFileSystem fileSystem, ILogger logger)
+internal sealed class CgroupV2Hierarchy(string ownDirectory, string parentName, RunCapacity capacity, ICgroupFileSystem fileSystem, ILogger logger)
     : ICgroupHierarchy
 {
     internal static readonly IReadOnlyList<string> Controllers = ["memory", "pids", "cpu"];
+
+    private static readonly TimeSpan LeftoverKillTimeout = TimeSpan.FromSeconds(10);
 
     private readonly Lock _prepareLock = new();
     private bool _prepared;
@@ -22,6 +26,8 @@ internal sealed class CgroupV2Hierarchy(string ownDirectory, string parentName, 
     public CgroupVersion Version => CgroupVersion.V2;
 
     public string ParentPath { get; } = Path.Combine(ownDirectory, parentName);
+
+    public void PrepareParent() => EnsurePrepared();
 
     public IRunCgroup CreateRun(string name, SandboxLimits limits)
     {
@@ -44,6 +50,23 @@ internal sealed class CgroupV2Hierarchy(string ownDirectory, string parentName, 
         return run;
     }
 
+    public async Task<int> ReleaseLeftoverRunsAsync(CancellationToken cancellationToken)
+    {
+        var released = ReleaseFrozenRuns();
+        var leftovers = fileSystem.EnumerateDirectories(ParentPath).Where(run => RunCgroupName.OwnerIsGone(Path.GetFileName(run))).ToArray();
+        foreach (var directory in leftovers)
+        {
+            var run = new CgroupV2RunCgroup(Path.GetFileName(directory), directory, fileSystem, logger);
+            var processes = run.ReadProcesses().Count;
+            await run.KillAllAsync(LeftoverKillTimeout, cancellationToken);
+            await run.DeleteAsync(cancellationToken);
+            CgroupLog.RemovedLeftoverRun(logger, directory, processes);
+            released++;
+        }
+
+        return released;
+    }
+
     public int ReleaseFrozenRuns() =>
         CgroupProcesses.ReleaseFrozenRuns(
             fileSystem,
@@ -63,9 +86,25 @@ internal sealed class CgroupV2Hierarchy(string ownDirectory, string parentName, 
 
             EnableControllers(ownDirectory, moveProcessesWhenBusy: true);
             fileSystem.CreateDirectory(ParentPath);
+            WriteParentLimit("memory.max", capacity.MemoryBytes);
+            WriteParentLimit("pids.max", capacity.MaxProcesses);
             EnableControllers(ParentPath, moveProcessesWhenBusy: false);
             _prepared = true;
             CgroupLog.HierarchyReady(logger, CgroupVersion.V2, ParentPath);
+            CgroupLog.ParentLimited(logger, ParentPath, capacity.MemoryBytes, capacity.MaxProcesses);
+        }
+    }
+
+    private void WriteParentLimit(string file, long value)
+    {
+        try
+        {
+            fileSystem.Write(Path.Combine(ParentPath, file), value.ToString(CultureInfo.InvariantCulture));
+        }
+        catch (IOException exception)
+        {
+            throw new InvalidOperationException(
+                string.Create(CultureInfo.InvariantCulture, $"Could not set {file} = {value} on the runs' parent cgroup {ParentPath}."), exception);
         }
     }
 
@@ -172,12 +211,17 @@ internal sealed class CgroupV2RunCgroup(string name, string directory, ICgroupFi
     public TimeSpan ReadCpuTime() =>
         TimeSpan.FromMicroseconds(CgroupProcesses.ReadKeyedValue(fileSystem, File("cpu.stat"), "usage_usec"));
 
+    /// <remarks>
+    /// memory.events counts "oom" at the cgroup whose limit was hit (and its ancestors), "oom_kill" at
+    /// the cgroup of the process killed: a run killed because its parent was full has oom_kill but no oom.
+    /// </remarks>
     public CgroupUsage ReadUsage() => new(
         ReadCpuTime(),
         CgroupProcesses.ReadNumber(fileSystem, File("memory.peak")),
         CgroupProcesses.ReadNumber(fileSystem, File("memory.current")),
         CgroupProcesses.ReadKeyedValue(fileSystem, File("memory.events"), "oom_kill"),
-        CgroupProcesses.ReadKeyedValue(fileSystem, File("pids.events"), "max"));
+        CgroupProcesses.ReadKeyedValue(fileSystem, File("pids.events"), "max"),
+        CgroupProcesses.ReadKeyedValue(fileSystem, File("memory.events"), "oom"));
 
     public async Task<bool> KillAllAsync(TimeSpan timeout, CancellationToken cancellationToken)
     {

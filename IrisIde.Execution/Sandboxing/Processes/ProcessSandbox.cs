@@ -63,7 +63,11 @@ public sealed class ProcessSandbox : ISandbox
         return new ProcessSandboxProcess(runId, process, spec.Limits, stopwatch, _logger);
     }
 
-    /// <summary>prlimit → setsid (own session and process group, no fork: we are not a group leader) → setpriv → program.</summary>
+    /// <summary>
+    /// prlimit → choom (oom_score_adj 1000, inherited by everything the program starts: under memory
+    /// pressure the kernel kills the program, not the runner) → setsid (own session and process group,
+    /// no fork: we are not a group leader) → setpriv → program.
+    /// </summary>
     private IEnumerable<string> BuildArguments(SandboxSpec spec)
     {
         var limits = spec.Limits;
@@ -78,6 +82,10 @@ public sealed class ProcessSandbox : ISandbox
             yield return "--nproc=" + limits.MaxProcesses.ToString(CultureInfo.InvariantCulture);
         }
 
+        yield return "--";
+        yield return _options.ChoomPath;
+        yield return "-n";
+        yield return "1000";
         yield return "--";
         yield return _options.SetsidPath;
         yield return _options.SetprivPath;

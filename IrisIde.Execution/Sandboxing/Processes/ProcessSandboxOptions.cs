@@ -18,6 +18,9 @@ public sealed class ProcessSandboxOptions
     public string PrlimitPath { get; set; } = "/usr/bin/prlimit";
 
     public string SetsidPath { get; set; } = "/usr/bin/setsid";
+
+    /// <summary>util-linux choom: gives the program oom_score_adj 1000, so the kernel kills it before the runner.</summary>
+    public string ChoomPath { get; set; } = "/usr/bin/choom";
 }
 
 internal sealed class ProcessSandboxOptionsValidator : Microsoft.Extensions.Options.IValidateOptions<ProcessSandboxOptions>
@@ -25,7 +28,7 @@ internal sealed class ProcessSandboxOptionsValidator : Microsoft.Extensions.Opti
     public Microsoft.Extensions.Options.ValidateOptionsResult Validate(string? name, ProcessSandboxOptions options)
     {
         var failures = new List<string>();
-        foreach (var (key, path) in new[] { ("SetprivPath", options.SetprivPath), ("PrlimitPath", options.PrlimitPath), ("SetsidPath", options.SetsidPath) })
+        foreach (var (key, path) in new[] { ("SetprivPath", options.SetprivPath), ("PrlimitPath", options.PrlimitPath), ("SetsidPath", options.SetsidPath), ("ChoomPath", options.ChoomPath) })
         {
             if (!Path.IsPathRooted(path) || !File.Exists(path))
             {

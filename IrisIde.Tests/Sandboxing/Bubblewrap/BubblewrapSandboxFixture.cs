@@ -18,7 +18,7 @@ public sealed class BubblewrapSandboxFixture : IDisposable
     {
         // A parent per fixture, so runs of another test process on the same machine are not ours to count.
         Options = new BubblewrapOptions { Uid = Uid, Gid = Uid, CgroupParent = "iris-tests-" + Guid.NewGuid().ToString("N")[..8] };
-        Sandbox = new BubblewrapSandbox(Microsoft.Extensions.Options.Options.Create(Options), NullLogger<BubblewrapSandbox>.Instance);
+        Sandbox = new BubblewrapSandbox(Microsoft.Extensions.Options.Options.Create(Options), SandboxRunner.HostCapacity, NullLogger<BubblewrapSandbox>.Instance);
     }
 
     public BubblewrapOptions Options { get; }

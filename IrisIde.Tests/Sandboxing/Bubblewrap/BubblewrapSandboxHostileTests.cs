@@ -75,6 +75,7 @@ public sealed class BubblewrapSandboxHostileTests(BubblewrapSandboxFixture fixtu
         var run = await RunAsync(workspace, ["python3", "-c", "a = []\nwhile True: a.append('x' * 10_000_000)"], Limits(memoryMiB: 64));
 
         Assert.Equal(Verdict.MemoryLimit, run.Result.Verdict);
+        Assert.Equal("Memory limit of 64 MiB exceeded.", run.Result.Message);
         Assert.True(run.Result.PeakMemoryBytes > 32L * 1024 * 1024, $"peak {run.Result.PeakMemoryBytes}");
         Assert.True(run.Result.PeakMemoryBytes <= 65L * 1024 * 1024, $"peak {run.Result.PeakMemoryBytes}");
         await fixture.AssertNothingLeftAndHelloWorldWorksAsync();

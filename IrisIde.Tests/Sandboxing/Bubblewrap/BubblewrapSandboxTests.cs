@@ -42,6 +42,18 @@ public sealed class BubblewrapSandboxTests(BubblewrapSandboxFixture fixture) : I
     }
 
     [Fact]
+    public async Task Every_process_of_a_run_is_the_first_the_kernel_kills_under_memory_pressure()
+    {
+        using var workspace = new TestWorkspace();
+
+        // The program and a child it starts: the score is inherited all the way down.
+        var run = await RunAsync(workspace, ["sh", "-c", "cat /proc/self/oom_score_adj; sh -c 'cat /proc/$$/oom_score_adj'"]);
+
+        Assert.Equal(Verdict.Ok, run.Result.Verdict);
+        Assert.Equal("1000\n1000\n", run.Stdout);
+    }
+
+    [Fact]
     public async Task Exit_code_of_the_program_is_propagated_as_runtime_error()
     {
         using var workspace = new TestWorkspace();

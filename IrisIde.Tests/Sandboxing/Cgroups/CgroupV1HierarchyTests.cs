@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using IrisIde.Execution.Sandboxing.Capacity;
 using IrisIde.Execution.Sandboxing.Cgroups;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -31,13 +32,46 @@ public sealed class CgroupV1HierarchyTests : IDisposable
         Touch("freezer/iris/run-2/cgroup.procs", $"{running.Id}\n");
         var controllers = new Dictionary<string, string> { ["freezer"] = Path.Combine(_root, "freezer"), ["memory"] = Path.Combine(_root, "memory") };
 
-        var hierarchy = CgroupHierarchyFactory.Create(
-            new CgroupLayout(CgroupVersion.V1, null, controllers), "iris", CgroupFileSystem.Instance, NullLogger.Instance);
+        Touch("memory/iris/memory.limit_in_bytes", "");
+
+        var hierarchy = await CgroupHierarchyFactory.CreateAsync(
+            new CgroupLayout(CgroupVersion.V1, null, controllers), "iris", new RunCapacity(1L << 30, 4096), CgroupFileSystem.Instance, NullLogger.Instance, CancellationToken.None);
 
         Assert.Equal("THAWED", File.ReadAllText(Path.Combine(_root, "freezer/iris/run-1/freezer.state")));
         await frozen.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(10));
         Assert.False(running.HasExited);
         Assert.Equal(CgroupVersion.V1, hierarchy.Version);
         running.Kill();
+    }
+
+    [Theory]
+    [InlineData(268435456, 1)] // peaked at its own 256 MiB: its own limit
+    [InlineData(157286400, 0)] // killed at 150 MiB: the parent (all runs together) was full
+    public void An_oom_kill_counts_against_the_runs_own_limit_only_when_it_peaked_at_that_limit(long peak, long ownLimitHits)
+    {
+        var run = CreateRun();
+        Touch("memory/iris/run-1/memory.max_usage_in_bytes", $"{peak}\n");
+        Touch("memory/iris/run-1/memory.oom_control", "oom_kill_disable 0\nunder_oom 0\noom_kill 1\n");
+
+        var usage = run.ReadUsage();
+
+        Assert.Equal(1, usage.OomKills);
+        Assert.Equal(ownLimitHits, usage.OwnMemoryLimitHits);
+    }
+
+    private IRunCgroup CreateRun()
+    {
+        foreach (var file in new[] { "memory.limit_in_bytes", "memory.swappiness", "memory.usage_in_bytes", "memory.failcnt" })
+        {
+            Touch("memory/iris/run-1/" + file, "0\n");
+        }
+
+        Touch("pids/iris/run-1/pids.max", "");
+        Touch("cpu/iris/run-1/cpu.cfs_period_us", "");
+        Touch("cpu/iris/run-1/cpu.cfs_quota_us", "");
+        Touch("cpuacct/iris/run-1/cpuacct.usage", "0\n");
+        var controllers = new[] { "memory", "pids", "cpu", "cpuacct" }.ToDictionary(c => c, c => Path.Combine(_root, c));
+        var hierarchy = new CgroupV1Hierarchy(controllers, "iris", new RunCapacity(1L << 30, 4096), CgroupFileSystem.Instance, NullLogger.Instance);
+        return hierarchy.CreateRun("run-1", SandboxRunner.DefaultLimits);
     }
 }

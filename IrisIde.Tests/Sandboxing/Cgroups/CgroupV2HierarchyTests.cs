@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using IrisIde.Execution.Sandboxing;
+using IrisIde.Execution.Sandboxing.Capacity;
 using IrisIde.Execution.Sandboxing.Cgroups;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -26,6 +27,8 @@ public sealed class CgroupV2HierarchyTests : IDisposable
         Touch("cgroup.subtree_control", "");
         Touch("cgroup.procs", "");
         Touch("iris/cgroup.subtree_control", "");
+        Touch("iris/memory.max", "max\n");
+        Touch("iris/pids.max", "max\n");
         foreach (var file in new[] { "memory.max", "memory.swap.max", "pids.max", "cpu.max", "cgroup.procs", "cgroup.kill" })
         {
             Touch("iris/run-1/" + file, "");
@@ -50,7 +53,9 @@ public sealed class CgroupV2HierarchyTests : IDisposable
     private string Read(string relative) => File.ReadAllText(Path.Combine(_root, relative));
 
     private CgroupV2Hierarchy Hierarchy(ICgroupFileSystem? fileSystem = null) =>
-        new(_root, "iris", fileSystem ?? CgroupFileSystem.Instance, NullLogger.Instance);
+        new(_root, "iris", Capacity, fileSystem ?? CgroupFileSystem.Instance, NullLogger.Instance);
+
+    private static readonly RunCapacity Capacity = new(3L * 1024 * 1024 * 1024, 5000);
 
     [Fact]
     public void Creating_a_run_enables_controllers_and_writes_the_limits()
@@ -59,6 +64,8 @@ public sealed class CgroupV2HierarchyTests : IDisposable
 
         Assert.Equal("+memory +pids +cpu", Read("cgroup.subtree_control"));
         Assert.Equal("+memory +pids +cpu", Read("iris/cgroup.subtree_control"));
+        Assert.Equal("3221225472", Read("iris/memory.max"));
+        Assert.Equal("5000", Read("iris/pids.max"));
         Assert.Equal("268435456", Read("iris/run-1/memory.max"));
         Assert.Equal("0", Read("iris/run-1/memory.swap.max"));
         Assert.Equal("64", Read("iris/run-1/pids.max"));
@@ -109,6 +116,42 @@ public sealed class CgroupV2HierarchyTests : IDisposable
         Assert.Equal(52428800, usage.PeakMemoryBytes);
         Assert.Equal(1, usage.OomKills);
         Assert.Equal(3, usage.ProcessLimitHits);
+        Assert.Equal(1, usage.OwnMemoryLimitHits);
+    }
+
+    [Fact]
+    public void A_run_killed_because_the_parent_was_full_has_an_oom_kill_but_no_oom_of_its_own()
+    {
+        // The kernel counts "oom" where the limit was hit (the parent) and "oom_kill" where the victim lived.
+        Touch("iris/run-1/memory.events", "low 0\nhigh 0\nmax 0\noom 0\noom_kill 1\noom_group_kill 0\n");
+
+        var usage = Hierarchy().CreateRun("run-1", Limits).ReadUsage();
+
+        Assert.Equal(1, usage.OomKills);
+        Assert.Equal(0, usage.OwnMemoryLimitHits);
+    }
+
+    [Fact]
+    public async Task Start_up_kills_the_runs_of_a_server_that_is_gone_and_leaves_a_live_servers_runs_alone()
+    {
+        // Our own pid with a start time that is not ours: what a crashed server whose pid was reused leaves.
+        var gone = $"run-{RunCgroupName.PidNamespace()}-{Environment.ProcessId}-1-aaaaaaaaaaaa";
+        var live = RunCgroupName.For("bbbbbbbbbbbb");
+        using var leftover = Process.Start("sleep", "60");
+        using var neighbour = Process.Start("sleep", "60");
+        Touch($"iris/{gone}/cgroup.procs", $"{leftover.Id}\n");
+        Touch($"iris/{gone}/cgroup.kill", "");
+        Touch($"iris/{live}/cgroup.procs", $"{neighbour.Id}\n");
+        Touch($"iris/{live}/cgroup.kill", "");
+
+        var released = await Hierarchy().ReleaseLeftoverRunsAsync(CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.Equal(1, released);
+        Assert.Equal("1", Read($"iris/{gone}/cgroup.kill"));
+        await leftover.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal("", Read($"iris/{live}/cgroup.kill"));
+        Assert.False(neighbour.HasExited);
+        neighbour.Kill();
     }
 
     [Fact]

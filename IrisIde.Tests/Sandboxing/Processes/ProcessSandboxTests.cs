@@ -26,6 +26,18 @@ public sealed class ProcessSandboxTests
     }
 
     [Fact]
+    public async Task The_program_is_the_first_the_kernel_kills_under_memory_pressure()
+    {
+        using var workspace = new TestWorkspace();
+
+        var run = await SandboxRunner.RunAsync(_sandbox, workspace, ["sh", "-c", "cat /proc/self/oom_score_adj"]);
+
+        Assert.Equal(Verdict.Ok, run.Result.Verdict);
+        Assert.Equal("1000\n", run.Stdout);
+        Assert.NotEqual("1000", File.ReadAllText("/proc/self/oom_score_adj").Trim());
+    }
+
+    [Fact]
     public async Task Exit_code_is_propagated()
     {
         using var workspace = new TestWorkspace();
