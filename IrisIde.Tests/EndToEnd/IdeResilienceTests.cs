@@ -55,9 +55,8 @@ public sealed class IdeResilienceTests(IdeFixture fixture, ITestOutputHelper out
         try
         {
             await ide.WaitUntilAsync(
-                async () => await ide.EvaluateAsync<bool>(
-                    "() => document.getElementById('components-reconnect-modal').classList.contains('components-reconnect-show')"),
-                "the reconnect UI to be shown");
+                async () => await ide.EvaluateAsync<bool>("() => document.getElementById('components-reconnect-modal').open"),
+                "the reconnect dialog to open");
             Assert.True(await ide.ReconnectModal.IsVisibleAsync().WaitAsync(IdePage.Timeout), "the reconnect modal is visible");
 
             // The server stops the program of a connection that is gone (the issue allows 10 s).

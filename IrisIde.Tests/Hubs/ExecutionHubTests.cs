@@ -2,29 +2,28 @@ using System.Diagnostics;
 using System.Text.Json;
 using IrisIde.Tests.Protocol;
 using IrisIde.Tests.Web;
+using Microsoft.AspNetCore.SignalR;
+using Microsoft.AspNetCore.SignalR.Client;
 
 namespace IrisIde.Tests.Hubs;
 
-/// <summary>The execution hub over a real SignalR WebSocket to the real web app (default settings).</summary>
+/// <summary>The execution hub through the .NET SignalR client to the real web app (default settings).</summary>
 [Collection(IrisWebCollection.Name)]
 [Trait("Needs", "Bubblewrap")]
 public sealed class ExecutionHubTests(IrisWebAppFixture fixture)
 {
-    private static readonly TimeSpan Timeout = SignalRJsonClient.Timeout;
+    private static readonly TimeSpan Timeout = HubRun.Timeout;
 
-    internal static Uri HubUri(IrisWebApp app) => new($"ws://{app.BaseAddress.Authority}/hubs/execution");
+    private Task<HubConnection> ConnectAsync() => HubRun.ConnectAsync(fixture.App.BaseAddress);
 
-    private Task<SignalRJsonClient> ConnectAsync(TimeSpan? pingInterval = null) => SignalRJsonClient.ConnectAsync(HubUri(fixture.App), pingInterval);
-
-    internal static Task<HubStream> StartRunAsync(SignalRJsonClient client, string language, string source, string? name = null) =>
-        client.StreamAsync("StartRun", new { language, files = new[] { new { name = name ?? string.Empty, content = source } } });
+    private static HubRun StartRun(HubConnection client, string language, string source) => HubRun.Start(client, language, source);
 
     [Fact]
     public async Task Python_hello_streams_started_running_stdout_and_exit_zero_in_that_order()
     {
         await using var client = await ConnectAsync();
 
-        var run = await StartRunAsync(client, "python", "print('Hello, World!')\n");
+        var run = StartRun(client, "python", "print('Hello, World!')\n");
         await run.ReadToEndAsync().WaitAsync(Timeout);
 
         var types = run.Received.Select(e => e.GetProperty("type").GetString()).ToList();
@@ -53,7 +52,7 @@ public sealed class ExecutionHubTests(IrisWebAppFixture fixture)
     {
         await using var client = await ConnectAsync();
 
-        var run = await StartRunAsync(client, "python", "name = input('Name? ')\nprint(f'Hello, {name}!')\n");
+        var run = StartRun(client, "python", "name = input('Name? ')\nprint(f'Hello, {name}!')\n");
         await run.WaitForTextAsync("stdout", "Name? ").WaitAsync(Timeout);
         await client.InvokeAsync("SendInput", run.RunId, "Ada\r\n").WaitAsync(Timeout);
         await run.ReadToEndAsync().WaitAsync(Timeout);
@@ -68,7 +67,7 @@ public sealed class ExecutionHubTests(IrisWebAppFixture fixture)
     {
         await using var client = await ConnectAsync();
 
-        var run = await StartRunAsync(client, "python", "import sys\nprint('ready', flush=True)\ndata = sys.stdin.read()\nprint(len(data.splitlines()), 'lines')\n");
+        var run = StartRun(client, "python", "import sys\nprint('ready', flush=True)\ndata = sys.stdin.read()\nprint(len(data.splitlines()), 'lines')\n");
         await run.WaitForTextAsync("stdout", "ready").WaitAsync(Timeout);
         await client.InvokeAsync("SendInput", run.RunId, "one\ntwo\n").WaitAsync(Timeout);
         await client.InvokeAsync("SendEof", run.RunId).WaitAsync(Timeout);
@@ -83,7 +82,7 @@ public sealed class ExecutionHubTests(IrisWebAppFixture fixture)
     {
         await using var client = await ConnectAsync();
 
-        var run = await StartRunAsync(client, "python", "print('looping', flush=True)\nwhile True:\n    pass\n");
+        var run = StartRun(client, "python", "print('looping', flush=True)\nwhile True:\n    pass\n");
         await run.WaitForTextAsync("stdout", "looping").WaitAsync(Timeout);
         await client.InvokeAsync("Stop", run.RunId).WaitAsync(Timeout);
         await run.ReadToEndAsync().WaitAsync(Timeout);
@@ -100,7 +99,7 @@ public sealed class ExecutionHubTests(IrisWebAppFixture fixture)
     {
         await using var client = await ConnectAsync();
 
-        var run = await StartRunAsync(client, "python",
+        var run = StartRun(client, "python",
             "import time\ntry:\n    print('waiting', flush=True)\n    time.sleep(60)\nexcept KeyboardInterrupt:\n    print('interrupted', flush=True)\n");
         // Python's -u print writes the text and the newline separately: wait for both, or the
         // interrupt can land between them.
@@ -117,7 +116,7 @@ public sealed class ExecutionHubTests(IrisWebAppFixture fixture)
     {
         await using var client = await ConnectAsync();
 
-        var run = await StartRunAsync(client, "c", "#include <stdio.h>\n\nint main(void) {\n    printf(\"%d\\n\", missing);\n    return 0;\n}\n");
+        var run = StartRun(client, "c", "#include <stdio.h>\n\nint main(void) {\n    printf(\"%d\\n\", missing);\n    return 0;\n}\n");
         await run.ReadToEndAsync().WaitAsync(Timeout);
 
         var types = run.Received.Select(e => e.GetProperty("type").GetString()).ToList();
@@ -140,7 +139,7 @@ public sealed class ExecutionHubTests(IrisWebAppFixture fixture)
     {
         await using var client = await ConnectAsync();
 
-        var run = await StartRunAsync(client, "c", "#include <stdio.h>\nint main(void) {\n    int unused;\n    printf(\"hi\\n\");\n    return 0;\n}\n");
+        var run = StartRun(client, "c", "#include <stdio.h>\nint main(void) {\n    int unused;\n    printf(\"hi\\n\");\n    return 0;\n}\n");
         await run.ReadToEndAsync().WaitAsync(Timeout);
 
         var compiled = run.One("compiled");
@@ -157,7 +156,7 @@ public sealed class ExecutionHubTests(IrisWebAppFixture fixture)
         await using var owner = await ConnectAsync();
         await using var stranger = await ConnectAsync();
 
-        var run = await StartRunAsync(owner, "python", "print('up', flush=True)\nprint(input())\n");
+        var run = StartRun(owner, "python", "print('up', flush=True)\nprint(input())\n");
         await run.WaitForTextAsync("stdout", "up").WaitAsync(Timeout);
 
         foreach (var (method, args) in new (string, object?[])[]
@@ -165,11 +164,11 @@ public sealed class ExecutionHubTests(IrisWebAppFixture fixture)
             ("SendInput", [run.RunId, "hijack\n"]), ("SendEof", [run.RunId]), ("Interrupt", [run.RunId]), ("Stop", [run.RunId]),
         })
         {
-            var refused = await Assert.ThrowsAsync<HubInvocationException>(() => stranger.InvokeAsync(method, args).WaitAsync(Timeout));
+            var refused = await Assert.ThrowsAsync<HubException>(() => stranger.InvokeCoreAsync(method, args).WaitAsync(Timeout));
             Assert.Contains("another connection", refused.Message, StringComparison.Ordinal);
         }
 
-        var unknown = await Assert.ThrowsAsync<HubInvocationException>(() => owner.InvokeAsync("Stop", Guid.NewGuid().ToString()).WaitAsync(Timeout));
+        var unknown = await Assert.ThrowsAsync<HubException>(() => owner.InvokeAsync("Stop", Guid.NewGuid().ToString()).WaitAsync(Timeout));
         Assert.Contains("no run", unknown.Message, StringComparison.Ordinal);
 
         await owner.InvokeAsync("SendInput", run.RunId, "mine\n").WaitAsync(Timeout);
@@ -184,10 +183,10 @@ public sealed class ExecutionHubTests(IrisWebAppFixture fixture)
         await using var client = await ConnectAsync();
         var marker = Marker();
 
-        var run = await StartRunAsync(client, "python", SleeperSource(marker));
+        var run = StartRun(client, "python", SleeperSource(marker));
         await run.WaitForTextAsync("stdout", "started").WaitAsync(Timeout);
         await RunnerProtocolTests.WaitUntilAsync(() => RunnerProtocolTests.SleepRunning(marker), "the program's child process to appear");
-        await client.CancelStreamAsync(run.InvocationId).WaitAsync(Timeout);
+        await run.CancelAsync().WaitAsync(Timeout);
 
         await WaitGoneAsync(marker, Stopwatch.GetTimestamp(), TimeSpan.FromSeconds(10));
     }
@@ -195,10 +194,11 @@ public sealed class ExecutionHubTests(IrisWebAppFixture fixture)
     [Fact]
     public async Task An_aborted_connection_stops_its_run_within_10_seconds()
     {
-        var client = await ConnectAsync();
+        // A killed tab: the socket goes without a close handshake, which the .NET client never does.
+        var client = await RawHubClient.ConnectAsync(fixture.App.BaseAddress);
         var marker = Marker();
 
-        var run = await StartRunAsync(client, "python", SleeperSource(marker));
+        var run = await client.StartRunAsync("python", SleeperSource(marker));
         await run.WaitForTextAsync("stdout", "started").WaitAsync(Timeout);
         await RunnerProtocolTests.WaitUntilAsync(() => RunnerProtocolTests.SleepRunning(marker), "the program's child process to appear");
         client.Abort();
@@ -211,10 +211,11 @@ public sealed class ExecutionHubTests(IrisWebAppFixture fixture)
     [Fact]
     public async Task A_silently_dropped_connection_stops_its_run_within_10_seconds()
     {
-        await using var client = await ConnectAsync();
+        // A network that silently died: no close frame, no more pings, which the .NET client never does.
+        await using var client = await RawHubClient.ConnectAsync(fixture.App.BaseAddress);
         var marker = Marker();
 
-        var run = await StartRunAsync(client, "python", SleeperSource(marker));
+        var run = await client.StartRunAsync("python", SleeperSource(marker));
         await run.WaitForTextAsync("stdout", "started").WaitAsync(Timeout);
         await RunnerProtocolTests.WaitUntilAsync(() => RunnerProtocolTests.SleepRunning(marker), "the program's child process to appear");
         // No close frame, no more pings: only the server's client timeout can notice. (It is armed by the
@@ -233,7 +234,7 @@ public sealed class ExecutionHubTests(IrisWebAppFixture fixture)
         await using var client = await ConnectAsync();
         var source = "# " + new string('x', 200 * 1024) + "\nprint('big ok')\n";
 
-        var run = await StartRunAsync(client, "python", source);
+        var run = StartRun(client, "python", source);
         await run.ReadToEndAsync().WaitAsync(Timeout);
 
         Assert.Equal("big ok\n", run.Text("stdout"));
@@ -246,14 +247,14 @@ public sealed class ExecutionHubTests(IrisWebAppFixture fixture)
         await using var client = await ConnectAsync();
         var source = "# " + new string('x', 300 * 1024) + "\nprint('too big')\n";
 
-        var refused = await StartRunAsync(client, "python", source);
+        var refused = StartRun(client, "python", source);
         await refused.ReadToEndAsync().WaitAsync(Timeout);
 
         var error = Assert.Single(refused.Received);
         Assert.Equal("error", error.GetProperty("type").GetString());
         Assert.Contains("the limit is 262144 bytes", error.GetProperty("message").GetString(), StringComparison.Ordinal);
 
-        var next = await StartRunAsync(client, "python", "print('still here')\n");
+        var next = StartRun(client, "python", "print('still here')\n");
         await next.ReadToEndAsync().WaitAsync(Timeout);
         Assert.Equal("still here\n", next.Text("stdout"));
     }
@@ -263,7 +264,7 @@ public sealed class ExecutionHubTests(IrisWebAppFixture fixture)
     {
         await using var client = await ConnectAsync();
 
-        var run = await StartRunAsync(client, "cobol", "DISPLAY 'HI'.\n");
+        var run = StartRun(client, "cobol", "DISPLAY 'HI'.\n");
         await run.ReadToEndAsync().WaitAsync(Timeout);
 
         var error = Assert.Single(run.Received);
@@ -276,7 +277,7 @@ public sealed class ExecutionHubTests(IrisWebAppFixture fixture)
     {
         await using var client = await ConnectAsync();
 
-        var run = await StartRunAsync(client, "python", "import sys\nfor i in range(20000):\n    sys.stdout.write(f'{i}\\n')\n");
+        var run = StartRun(client, "python", "import sys\nfor i in range(20000):\n    sys.stdout.write(f'{i}\\n')\n");
         await run.ReadToEndAsync().WaitAsync(Timeout);
 
         var expected = string.Concat(Enumerable.Range(0, 20000).Select(i => $"{i}\n"));
@@ -318,10 +319,10 @@ public sealed class ExecutionHubAccessTests(NoAnonymousRunsFixture fixture) : IC
     [Fact]
     public async Task Anonymous_StartRun_gets_a_sign_in_error_when_anonymous_runs_are_off()
     {
-        await using var client = await SignalRJsonClient.ConnectAsync(ExecutionHubTests.HubUri(fixture.App));
+        await using var client = await HubRun.ConnectAsync(fixture.App.BaseAddress);
 
-        var run = await ExecutionHubTests.StartRunAsync(client, "python", "print('no')\n");
-        await run.ReadToEndAsync().WaitAsync(SignalRJsonClient.Timeout);
+        var run = HubRun.Start(client, "python", "print('no')\n");
+        await run.ReadToEndAsync().WaitAsync(HubRun.Timeout);
 
         var error = Assert.Single(run.Received);
         Assert.Equal("error", error.GetProperty("type").GetString());

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.WebSockets;
 using System.Text.Json;
+using System.Text.RegularExpressions;
 
 namespace IrisIde.Tests.Web;
 
@@ -65,8 +66,13 @@ public sealed class WebEndpointsTests(IrisWebAppFixture fixture)
             Assert.Contains($"data-testid=\"{testId}\"", html, StringComparison.Ordinal);
         }
 
-        Assert.Contains("_framework/blazor.web.js", html, StringComparison.Ordinal);
-        Assert.Contains("components-reconnect-modal", html, StringComparison.Ordinal);
+        // Through @Assets: the script's fingerprinted name, served by .NET 10's own static assets.
+        var script = Regex.Match(html, "<script src=\"(_framework/blazor\\.web\\.[a-z0-9]+\\.js)\"></script>");
+        Assert.True(script.Success, "no fingerprinted blazor.web.js script tag in the page");
+        using var scriptResponse = await http.GetAsync(new Uri("/" + script.Groups[1].Value, UriKind.Relative)).WaitAsync(TimeSpan.FromSeconds(60));
+        Assert.Equal(HttpStatusCode.OK, scriptResponse.StatusCode);
+        Assert.Contains("<dialog id=\"components-reconnect-modal\"", html, StringComparison.Ordinal);
+        Assert.Contains("Components/Layout/ReconnectModal.razor", html, StringComparison.Ordinal);
     }
 
     [Theory]
@@ -79,6 +85,7 @@ public sealed class WebEndpointsTests(IrisWebAppFixture fixture)
     [InlineData("/Components/Terminal/lineDiscipline.js")]
     [InlineData("/Components/Editor/SourceEditor.razor.js")]
     [InlineData("/Components/Pages/Ide.razor.js")]
+    [InlineData("/Components/Layout/ReconnectModal.razor.js")]
     public async Task Ide_scripts_are_served_as_javascript(string path)
     {
         using var http = fixture.App.CreateHttpClient();

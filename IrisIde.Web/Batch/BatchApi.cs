@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using IrisIde.Execution.Admission;
@@ -62,7 +63,8 @@ public sealed record RunDto(
     BatchLimits? Limits,
     RunResultDto? Result,
     string? FailureReason,
-    string? WorkerId);
+    string? WorkerId,
+    DateTime? ExpiredAt = null);
 
 public static class BatchApi
 {
@@ -77,6 +79,7 @@ public static class BatchApi
         services.AddIrisPersistence(configuration, environment);
         services.AddScoped<RunSubmitter>();
         services.AddRunCallbacks(configuration);
+        services.AddRunRetention();
         services.AddProblemDetails();
         services.ConfigureHttpJsonOptions(options => options.SerializerOptions.TypeInfoResolverChain.Insert(0, BatchJsonContext.Default));
         var rabbitMq = BatchTransport.ReadRabbitMqAddress(configuration);
@@ -252,7 +255,8 @@ public static class BatchApi
                 record.TestResultsJson is { } tests ? JsonSerializer.Deserialize(tests, RunStoreJsonContext.Default.ListTestCaseResult) : null)
             : null,
         record.FailureReason,
-        record.WorkerId);
+        record.WorkerId,
+        record.ContentExpiredAtUtc is { } expired ? DateTime.SpecifyKind(expired, DateTimeKind.Utc) : null);
 
     private static ProblemHttpResult Invalid(string detail) =>
         TypedResults.Problem(detail, statusCode: StatusCodes.Status400BadRequest, title: "Invalid run request");
@@ -298,6 +302,10 @@ public static class SeedResults
         {
             case RunRecordStatus.Queued or RunRecordStatus.Running:
                 return new SeedTaskResult("PENDING", null);
+            case RunRecordStatus.Completed or RunRecordStatus.Failed when record.ContentExpiredAtUtc is { } expired:
+                // The seed knows no "expired" status, and a SUCCESS with an empty output would be a lie.
+                var message = string.Create(CultureInfo.InvariantCulture, $"the result has expired: its output was deleted on {expired:yyyy-MM-dd}, as runs keep their output for a limited time after they finish");
+                return new SeedTaskResult("FAILURE", JsonSerializer.SerializeToElement(message, BatchJsonContext.Default.String));
             case RunRecordStatus.Completed when record.Verdict is "ok" or "runtime_error":
                 var output = (record.Stdout ?? string.Empty) + (record.Stderr ?? string.Empty);
                 return new SeedTaskResult("SUCCESS", JsonSerializer.SerializeToElement(new SeedOutput(output), BatchJsonContext.Default.SeedOutput));

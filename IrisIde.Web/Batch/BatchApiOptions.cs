@@ -4,7 +4,7 @@ namespace IrisIde.Web.Batch;
 
 /// <summary>
 /// Settings of the batch HTTP surface (section <c>Iris:Batch</c>, beside the job settings in
-/// <see cref="IrisIde.Execution.Batch.BatchJobOptions"/>): request body size and result callbacks.
+/// <see cref="IrisIde.Execution.Batch.BatchJobOptions"/>): request body size, result callbacks and retention.
 /// </summary>
 public sealed class BatchApiOptions
 {
@@ -32,6 +32,15 @@ public sealed class BatchApiOptions
     /// <summary>How long one delivery attempt may take, connecting included.</summary>
     public double CallbackTimeoutSeconds { get; set; } = 10;
 
+    /// <summary>
+    /// Days a finished batch run keeps its files, stdin and output; then the retention purge removes them
+    /// (the run's status, verdict and usage stay). A job with 16 MiB of stdin costs tens of MB until then.
+    /// </summary>
+    public int RetentionDays { get; set; } = 30;
+
+    /// <summary>How often the retention purge looks for expired runs.</summary>
+    public double RetentionPurgeIntervalMinutes { get; set; } = 60;
+
     /// <summary>Wait before retry number <paramref name="attemptsMade"/> (1 after the first failure).</summary>
     public TimeSpan RetryDelay(int attemptsMade) =>
         TimeSpan.FromSeconds(Math.Min(CallbackRetryDelaySeconds * Math.Pow(2, Math.Max(0, attemptsMade - 1)), CallbackMaxRetryDelaySeconds));
@@ -48,6 +57,8 @@ internal sealed class BatchApiOptionsValidator : IValidateOptions<BatchApiOption
         if (options.CallbackRetryDelaySeconds < 0) problems.Add("CallbackRetryDelaySeconds must not be negative");
         if (options.CallbackMaxRetryDelaySeconds < options.CallbackRetryDelaySeconds) problems.Add("CallbackMaxRetryDelaySeconds must not be less than CallbackRetryDelaySeconds");
         if (options.CallbackTimeoutSeconds <= 0) problems.Add("CallbackTimeoutSeconds must be positive");
+        if (options.RetentionDays < 1) problems.Add("RetentionDays must be at least 1");
+        if (options.RetentionPurgeIntervalMinutes is not (> 0 and <= 24 * 60)) problems.Add("RetentionPurgeIntervalMinutes must be more than 0 and at most 1440");
         return problems.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(problems.Select(p => $"{BatchApiOptions.SectionName}:{p}"));
     }
 }

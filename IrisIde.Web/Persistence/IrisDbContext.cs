@@ -33,6 +33,8 @@ public abstract class IrisDbContext(DbContextOptions options) : DbContext(option
         run.HasIndex(r => new { r.ClientKey, r.Status });
         // The callback dispatcher's work list.
         run.HasIndex(r => r.CallbackPending);
+        // The retention purge's work list: runs whose content is still kept, by end time.
+        run.HasIndex(r => new { r.ContentExpiredAtUtc, r.FinishedAtUtc });
     }
 }
 

@@ -108,4 +108,10 @@ public sealed class RunRecord
 
     /// <summary>Why the last attempt failed (status code or connection error), capped.</summary>
     public string? CallbackLastError { get; set; }
+
+    /// <summary>
+    /// When the retention purge removed the run's files, stdin and output (<c>Iris:Batch:RetentionDays</c>
+    /// after it finished); null while they are kept. The row itself stays: status, verdict and usage remain.
+    /// </summary>
+    public DateTime? ContentExpiredAtUtc { get; set; }
 }

@@ -113,6 +113,39 @@ public sealed class RunStore(IrisDbContext db)
                     .SetProperty(r => r.CallbackLastError, r => capped ?? r.CallbackLastError),
                 cancellationToken);
     }
+
+    /// <summary>
+    /// Removes the files, stdin and output of up to <paramref name="take"/> batch runs that finished before
+    /// <paramref name="finishedBeforeUtc"/> and whose callback is not still due (it carries the output);
+    /// returns how many it expired. The rows stay, marked with <see cref="RunRecord.ContentExpiredAtUtc"/>.
+    /// </summary>
+    public async Task<int> ExpireContentAsync(DateTime finishedBeforeUtc, DateTime nowUtc, int take, CancellationToken cancellationToken)
+    {
+        var due = await db.Runs.AsNoTracking()
+            .Where(r => r.ContentExpiredAtUtc == null && r.FinishedAtUtc < finishedBeforeUtc && r.Kind == RunKind.Batch && !r.CallbackPending)
+            .OrderBy(r => r.FinishedAtUtc)
+            .Take(take)
+            .Select(r => r.Id)
+            .ToListAsync(cancellationToken);
+        if (due.Count == 0)
+        {
+            return 0;
+        }
+
+        // The same conditions again: a run whose callback became due in between keeps its content.
+        return await db.Runs
+            .Where(r => due.Contains(r.Id) && r.ContentExpiredAtUtc == null && !r.CallbackPending)
+            .ExecuteUpdateAsync(
+                s => s.SetProperty(r => r.FilesJson, "[]")
+                    .SetProperty(r => r.Stdin, (string?)null)
+                    .SetProperty(r => r.TestCasesJson, (string?)null)
+                    .SetProperty(r => r.CompileOutput, (string?)null)
+                    .SetProperty(r => r.Stdout, (string?)null)
+                    .SetProperty(r => r.Stderr, (string?)null)
+                    .SetProperty(r => r.TestResultsJson, (string?)null)
+                    .SetProperty(r => r.ContentExpiredAtUtc, nowUtc),
+                cancellationToken);
+    }
 }
 
 /// <summary>A callback still to deliver: the run, attempts made so far and when the last one was made.</summary>

@@ -3,12 +3,13 @@ using System.Globalization;
 using System.Net.WebSockets;
 using System.Text;
 using System.Text.Json;
-using IrisIde.Tests.Hubs;
+using Microsoft.AspNetCore.Http.Connections;
+using Microsoft.AspNetCore.SignalR.Client;
 
 namespace IrisIde.Bench;
 
 /// <summary>
-/// Input round trips through the execution hub (SignalR JSON over a WebSocket), against the same
+/// Input round trips through the execution hub (the .NET SignalR client, JSON over a WebSocket), against the same
 /// round trips over <c>/ws</c> on the same server in the same run — same pipeline, same sandboxed
 /// program — so the ratio is what the hub's protocol and streaming add.
 /// </summary>
@@ -135,29 +136,44 @@ internal sealed class HubBenchmark(BenchOptions options)
             _socket.SendAsync(JsonSerializer.SerializeToUtf8Bytes(message), WebSocketMessageType.Text, true, cancellationToken);
     }
 
-    /// <summary>The execution hub: StartRun's stream, SendInput without waiting for its completion (the JS client's <c>send</c>).</summary>
+    /// <summary>
+    /// The execution hub through the .NET SignalR client: StartRun's stream, SendInput without waiting for its
+    /// completion (<c>SendAsync</c>, like the JS client's <c>send</c>).
+    /// </summary>
     private sealed class HubSocket : IInteractiveClient
     {
         private readonly Dictionary<string, StringBuilder> _text = new(StringComparer.Ordinal);
-        private SignalRJsonClient? _client;
-        private HubStream? _run;
+        private readonly CancellationTokenSource _stopRun = new();
+        private HubConnection? _connection;
+        private IAsyncEnumerator<JsonElement>? _run;
         private string _runId = string.Empty;
 
         public async Task StartAsync(int port, CancellationToken cancellationToken)
         {
-            _client = await SignalRJsonClient.ConnectAsync(new Uri($"ws://127.0.0.1:{port}/hubs/execution"), cancellationToken: cancellationToken);
-            _run = await _client.StreamAsync("StartRun", new { language = "python", files = new[] { new { name = "main.py", content = EchoProgram } } });
-            var started = await _run.NextAsync().WaitAsync(Timeout, cancellationToken) ?? throw new InvalidOperationException("the hub refused the run");
-            _runId = started.GetProperty("runId").GetString() ?? throw new InvalidOperationException($"no run id: {started}");
+            using var timeout = Bounded(cancellationToken);
+            _connection = new HubConnectionBuilder()
+                .WithUrl($"http://127.0.0.1:{port}/hubs/execution", HttpTransportType.WebSockets, o => o.SkipNegotiation = true)
+                .Build();
+            // Like the page's client: the server closes a connection silent for longer than its client timeout.
+            _connection.KeepAliveInterval = TimeSpan.FromSeconds(2);
+            await _connection.StartAsync(timeout.Token);
+            var request = new { language = "python", files = new[] { new { name = "main.py", content = EchoProgram } } };
+            _run = _connection.StreamAsync<JsonElement>("StartRun", request, _stopRun.Token).GetAsyncEnumerator(_stopRun.Token);
+            var started = await NextAsync(cancellationToken) ?? throw new InvalidOperationException("the hub ended the run at once");
+            _runId = started.TryGetProperty("runId", out var id) ? id.GetString()! : throw new InvalidOperationException($"the hub refused the run: {started}");
         }
 
-        public Task SendInputAsync(string text, CancellationToken cancellationToken) => _client!.SendAsync("SendInput", _runId, text).WaitAsync(Timeout, cancellationToken);
+        public async Task SendInputAsync(string text, CancellationToken cancellationToken)
+        {
+            using var timeout = Bounded(cancellationToken);
+            await _connection!.SendAsync("SendInput", _runId, text, timeout.Token);
+        }
 
         public async Task WaitForAsync(string type, string text, CancellationToken cancellationToken)
         {
             while (!Consume(_text, type, text))
             {
-                var item = await _run!.NextAsync().WaitAsync(Timeout, cancellationToken) ?? throw new InvalidOperationException($"the run ended during the benchmark: {_run.Describe()}");
+                var item = await NextAsync(cancellationToken) ?? throw new InvalidOperationException("the run ended during the benchmark");
                 if (item.TryGetProperty("data", out var data))
                 {
                     Append(_text, item.GetProperty("type").GetString()!, data.GetString()!);
@@ -167,11 +183,22 @@ internal sealed class HubBenchmark(BenchOptions options)
 
         public async ValueTask DisposeAsync()
         {
-            if (_client is not null)
+            await _stopRun.CancelAsync();
+            if (_run is not null)
             {
-                await _client.DisposeAsync();
+                await _run.DisposeAsync().AsTask().ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             }
+
+            if (_connection is not null)
+            {
+                await _connection.DisposeAsync();
+            }
+
+            _stopRun.Dispose();
         }
+
+        private async Task<JsonElement?> NextAsync(CancellationToken cancellationToken) =>
+            await _run!.MoveNextAsync().AsTask().WaitAsync(Timeout, cancellationToken) ? _run.Current : null;
     }
 
     private static CancellationTokenSource Bounded(CancellationToken cancellationToken)

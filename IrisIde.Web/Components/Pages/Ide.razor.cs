@@ -31,6 +31,7 @@ public sealed partial class Ide : IAsyncDisposable
     private IJSObjectReference? _page;
     private DotNetObjectReference<Ide>? _self;
     private readonly CancellationTokenSource _disposed = new();
+    private Task _languagesLoaded = Task.CompletedTask;
 
     [Inject]
     private LanguageAvailability Availability { get; set; } = default!;
@@ -66,7 +67,11 @@ public sealed partial class Ide : IAsyncDisposable
     private static string UnavailableText(LanguageStatus language) =>
         $"{language.Language.DisplayName} is not available on this server: {language.Reason}";
 
-    protected override async Task OnInitializedAsync()
+    // The first render can come before the languages are known (the toolchain probe may still run right
+    // after start-up); OnAfterRenderAsync waits for them before it applies the remembered language.
+    protected override Task OnInitializedAsync() => _languagesLoaded = LoadLanguagesAsync();
+
+    private async Task LoadLanguagesAsync()
     {
         _languages = await Availability.GetAllAsync(_disposed.Token);
         Select(DefaultLanguageId);
@@ -83,6 +88,7 @@ public sealed partial class Ide : IAsyncDisposable
         _module = await JS.InvokeAsync<IJSObjectReference>("import", _disposed.Token, "./Components/Pages/Ide.razor.js");
         _page = await _module.InvokeAsync<IJSObjectReference>("attach", _disposed.Token, _self);
         var preferences = await _page.InvokeAsync<PagePreferences>("preferences", _disposed.Token);
+        await _languagesLoaded;
         if (preferences.Language is { } remembered && _languages.Any(l => l.IsAvailable && l.Language.Id == remembered))
         {
             Select(remembered);
@@ -263,5 +269,6 @@ public sealed partial class Ide : IAsyncDisposable
         _disposed.Dispose();
     }
 
-    private sealed record PagePreferences(string? Theme, string? Language);
+    /// <summary>What the page module remembers in local storage (internal for the component tests).</summary>
+    internal sealed record PagePreferences(string? Theme, string? Language);
 }

@@ -49,7 +49,7 @@ class TerminalHandle {
     #fit;
     #discipline;
     #resizeObserver;
-    #reconnectObserver = null;
+    #unwatchCircuit = null;
     #connection = null;
     #subscription = null;
     #run = null; // { runId, stopped, inputQueue } while a run is active
@@ -176,7 +176,7 @@ class TerminalHandle {
 
     async dispose() {
         globalThis.removeEventListener("pagehide", this.#onPageHide);
-        this.#reconnectObserver?.disconnect();
+        this.#unwatchCircuit?.();
         this.#resizeObserver.disconnect();
         this.stop();
         await this.#closeConnection();
@@ -406,16 +406,15 @@ class TerminalHandle {
 
     // ---- page and circuit ---------------------------------------------------------------------
 
-    // When Blazor shows its reconnect UI the circuit is gone: stop the program rather than leave it
-    // running with nobody to see its status.
+    // When Blazor reports the circuit lost (the ReconnectModal's state event: anything but "hide") the
+    // page's server is gone: stop the program rather than leave it running with nobody to see its status.
     #watchCircuit() {
         const modal = document.getElementById("components-reconnect-modal");
         if (!modal) {
             return;
         }
-        this.#reconnectObserver = new MutationObserver(() => {
-            const lost = ["components-reconnect-show", "components-reconnect-failed", "components-reconnect-rejected"]
-                .some(c => modal.classList.contains(c));
+        const onStateChanged = event => {
+            const lost = event.detail?.state !== "hide";
             if (lost && !this.#circuitLost && this.#run) {
                 this.#flushNow();
                 this.#writeLine(Style.notice("[lost the connection to the page's server; the program was stopped]"));
@@ -424,8 +423,9 @@ class TerminalHandle {
                 this.#resyncStatus();
             }
             this.#circuitLost = lost;
-        });
-        this.#reconnectObserver.observe(modal, { attributes: true, attributeFilter: ["class"] });
+        };
+        modal.addEventListener("components-reconnect-state-changed", onStateChanged);
+        this.#unwatchCircuit = () => modal.removeEventListener("components-reconnect-state-changed", onStateChanged);
     }
 
     #fitSoon() {

@@ -1,38 +1,92 @@
-using Microsoft.EntityFrameworkCore.Infrastructure;
+﻿using System;
 using Microsoft.EntityFrameworkCore.Migrations;
 
 #nullable disable
 
-namespace IrisIde.Web.Persistence.Migrations.Sqlite;
-
-// Written by hand, like InitialRuns (EF Core Design does not restore here); the Sqlite and Postgres
-// folders hold the same migration for each provider. Columns are added in RunRecord's order so a
-// migrated table and one created from the model match (MigrationTests).
-
-/// <summary>Callback state of a run (<c>callbackUrl</c>): the URL, whether a delivery is due, attempts, outcome.</summary>
-[DbContext(typeof(SqliteIrisDbContext))]
-[Migration("20261123010000_RunCallbacks")]
-public sealed class RunCallbacks : Migration
+namespace IrisIde.Web.Persistence.Migrations.Sqlite
 {
-    protected override void Up(MigrationBuilder migrationBuilder)
+    /// <inheritdoc />
+    public partial class RunCallbacks : Migration
     {
-        migrationBuilder.AddColumn<string>(name: "CallbackUrl", table: "runs", type: "TEXT", maxLength: 2048, nullable: true);
-        migrationBuilder.AddColumn<bool>(name: "CallbackPending", table: "runs", type: "INTEGER", nullable: false, defaultValue: false);
-        migrationBuilder.AddColumn<int>(name: "CallbackAttempts", table: "runs", type: "INTEGER", nullable: false, defaultValue: 0);
-        migrationBuilder.AddColumn<DateTime>(name: "CallbackLastAttemptAtUtc", table: "runs", type: "TEXT", nullable: true);
-        migrationBuilder.AddColumn<DateTime>(name: "CallbackDeliveredAtUtc", table: "runs", type: "TEXT", nullable: true);
-        migrationBuilder.AddColumn<string>(name: "CallbackLastError", table: "runs", type: "TEXT", maxLength: 1024, nullable: true);
-        migrationBuilder.CreateIndex(name: "IX_runs_CallbackPending", table: "runs", column: "CallbackPending");
-    }
+        /// <inheritdoc />
+        protected override void Up(MigrationBuilder migrationBuilder)
+        {
+            migrationBuilder.AddColumn<int>(
+                name: "CallbackAttempts",
+                table: "runs",
+                type: "INTEGER",
+                nullable: false,
+                defaultValue: 0);
 
-    protected override void Down(MigrationBuilder migrationBuilder)
-    {
-        migrationBuilder.DropIndex(name: "IX_runs_CallbackPending", table: "runs");
-        migrationBuilder.DropColumn(name: "CallbackLastError", table: "runs");
-        migrationBuilder.DropColumn(name: "CallbackDeliveredAtUtc", table: "runs");
-        migrationBuilder.DropColumn(name: "CallbackLastAttemptAtUtc", table: "runs");
-        migrationBuilder.DropColumn(name: "CallbackAttempts", table: "runs");
-        migrationBuilder.DropColumn(name: "CallbackPending", table: "runs");
-        migrationBuilder.DropColumn(name: "CallbackUrl", table: "runs");
+            migrationBuilder.AddColumn<DateTime>(
+                name: "CallbackDeliveredAtUtc",
+                table: "runs",
+                type: "TEXT",
+                nullable: true);
+
+            migrationBuilder.AddColumn<DateTime>(
+                name: "CallbackLastAttemptAtUtc",
+                table: "runs",
+                type: "TEXT",
+                nullable: true);
+
+            migrationBuilder.AddColumn<string>(
+                name: "CallbackLastError",
+                table: "runs",
+                type: "TEXT",
+                maxLength: 1024,
+                nullable: true);
+
+            migrationBuilder.AddColumn<bool>(
+                name: "CallbackPending",
+                table: "runs",
+                type: "INTEGER",
+                nullable: false,
+                defaultValue: false);
+
+            migrationBuilder.AddColumn<string>(
+                name: "CallbackUrl",
+                table: "runs",
+                type: "TEXT",
+                maxLength: 2048,
+                nullable: true);
+
+            migrationBuilder.CreateIndex(
+                name: "IX_runs_CallbackPending",
+                table: "runs",
+                column: "CallbackPending");
+        }
+
+        /// <inheritdoc />
+        protected override void Down(MigrationBuilder migrationBuilder)
+        {
+            migrationBuilder.DropIndex(
+                name: "IX_runs_CallbackPending",
+                table: "runs");
+
+            migrationBuilder.DropColumn(
+                name: "CallbackAttempts",
+                table: "runs");
+
+            migrationBuilder.DropColumn(
+                name: "CallbackDeliveredAtUtc",
+                table: "runs");
+
+            migrationBuilder.DropColumn(
+                name: "CallbackLastAttemptAtUtc",
+                table: "runs");
+
+            migrationBuilder.DropColumn(
+                name: "CallbackLastError",
+                table: "runs");
+
+            migrationBuilder.DropColumn(
+                name: "CallbackPending",
+                table: "runs");
+
+            migrationBuilder.DropColumn(
+                name: "CallbackUrl",
+                table: "runs");
+        }
     }
 }

@@ -10,13 +10,13 @@ using System.Threading.Channels;
 namespace IrisIde.Tests.Hubs;
 
 /// <summary>
-/// A minimal SignalR client speaking the JSON hub protocol over a <see cref="ClientWebSocket"/> (the .NET
-/// SignalR client package is not available here). WebSockets only, negotiation skipped: records are
-/// JSON objects ended by 0x1E; type 1 Invocation, 2 StreamItem, 3 Completion, 4 StreamInvocation,
-/// 5 CancelInvocation, 6 Ping, 7 Close. Shared with the benchmark (linked into bench/IrisIde.Bench), so
-/// it has no test-framework dependency; every wait is bounded by <see cref="Timeout"/>.
+/// A SignalR client on a raw <see cref="ClientWebSocket"/>, only for tests that need a client misbehaving
+/// in ways the .NET SignalR client never does: dropping its socket without a close handshake, or going
+/// silent (no pings) while the socket stays open. Everything else uses the real client (<see cref="HubRun"/>).
+/// JSON hub protocol, WebSockets only, negotiation skipped: records are JSON objects ended by 0x1E; type
+/// 2 StreamItem, 3 Completion, 4 StreamInvocation, 6 Ping, 7 Close. Every wait is bounded by <see cref="Timeout"/>.
 /// </summary>
-public sealed class SignalRJsonClient : IAsyncDisposable
+public sealed class RawHubClient : IAsyncDisposable
 {
     public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
 
@@ -27,35 +27,29 @@ public sealed class SignalRJsonClient : IAsyncDisposable
     private readonly SemaphoreSlim _sendLock = new(1, 1);
     private readonly CancellationTokenSource _stopping = new();
     private readonly ConcurrentDictionary<string, Channel<JsonElement>> _streams = new();
-    private readonly ConcurrentDictionary<string, TaskCompletionSource<JsonElement?>> _invocations = new();
-    private readonly ConcurrentDictionary<string, string?> _streamErrors = new();
     private readonly TaskCompletionSource<string?> _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Task _receiveLoop = Task.CompletedTask;
     private Task _pingLoop = Task.CompletedTask;
     private int _nextInvocationId;
 
-    private SignalRJsonClient(ClientWebSocket socket) => _socket = socket;
-
-    public WebSocket Socket => _socket;
+    private RawHubClient(ClientWebSocket socket) => _socket = socket;
 
     /// <summary>Completes when the connection ends, with the server's close error if it sent one.</summary>
     public Task<string?> Closed => _closed.Task;
 
     /// <summary>
-    /// Connects to <paramref name="hubUri"/> (<c>ws://host/hubs/execution</c>) and completes the handshake.
-    /// Pings every <paramref name="pingInterval"/> (default 2 s) like a browser client; pass
-    /// <see cref="System.Threading.Timeout.InfiniteTimeSpan"/> to go silent (a dropped network).
+    /// Connects to the execution hub of the app at <paramref name="baseAddress"/> and completes the handshake;
+    /// pings every 2 s like a browser client until <see cref="GoSilentAsync"/>.
     /// </summary>
-    public static async Task<SignalRJsonClient> ConnectAsync(Uri hubUri, TimeSpan? pingInterval = null, CancellationToken cancellationToken = default)
+    public static async Task<RawHubClient> ConnectAsync(Uri baseAddress)
     {
         var socket = new ClientWebSocket();
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(Timeout);
+        using var timeout = new CancellationTokenSource(Timeout);
         try
         {
-            await socket.ConnectAsync(hubUri, timeout.Token);
+            await socket.ConnectAsync(new Uri($"ws://{baseAddress.Authority}/hubs/execution"), timeout.Token);
             await socket.SendAsync(Encoding.UTF8.GetBytes("{\"protocol\":\"json\",\"version\":1}\u001e"), WebSocketMessageType.Text, true, timeout.Token);
-            var client = new SignalRJsonClient(socket);
+            var client = new RawHubClient(socket);
             var handshake = new ArrayBufferWriter<byte>();
             var rest = await client.ReadRecordAsync(handshake, timeout.Token);
             using var response = JsonDocument.Parse(handshake.WrittenMemory);
@@ -65,11 +59,7 @@ public sealed class SignalRJsonClient : IAsyncDisposable
             }
 
             client._receiveLoop = Task.Run(() => client.ReceiveLoopAsync(rest), CancellationToken.None);
-            var interval = pingInterval ?? TimeSpan.FromSeconds(2);
-            if (interval != System.Threading.Timeout.InfiniteTimeSpan)
-            {
-                client._pingLoop = Task.Run(() => client.PingLoopAsync(interval), CancellationToken.None);
-            }
+            client._pingLoop = Task.Run(() => client.PingLoopAsync(TimeSpan.FromSeconds(2)), CancellationToken.None);
 
             return client;
         }
@@ -80,31 +70,22 @@ public sealed class SignalRJsonClient : IAsyncDisposable
         }
     }
 
-    /// <summary>Starts a server-to-client stream (StreamInvocation).</summary>
-    public async Task<HubStream> StreamAsync(string target, params object?[] arguments)
+    /// <summary>Starts a run (a StreamInvocation of <c>StartRun</c> with one source file of the default name).</summary>
+    public async Task<RawHubStream> StartRunAsync(string language, string source)
     {
-        var id = NextId();
+        var id = Interlocked.Increment(ref _nextInvocationId).ToString(CultureInfo.InvariantCulture);
         var channel = Channel.CreateUnbounded<JsonElement>();
         _streams[id] = channel;
-        await SendRecordAsync(Record(4, id, target, arguments));
-        return new HubStream(this, id, channel.Reader);
+        var request = new { language, files = new[] { new { name = string.Empty, content = source } } };
+        await SendRecordAsync(new JsonObject
+        {
+            ["type"] = 4,
+            ["invocationId"] = id,
+            ["target"] = "StartRun",
+            ["arguments"] = new JsonArray(JsonSerializer.SerializeToNode(request, ArgumentOptions)),
+        });
+        return new RawHubStream(channel.Reader);
     }
-
-    /// <summary>Invokes a hub method and waits for its completion; a hub error becomes <see cref="HubInvocationException"/>.</summary>
-    public async Task<JsonElement?> InvokeAsync(string target, params object?[] arguments)
-    {
-        var id = NextId();
-        var completion = new TaskCompletionSource<JsonElement?>(TaskCreationOptions.RunContinuationsAsynchronously);
-        _invocations[id] = completion;
-        await SendRecordAsync(Record(1, id, target, arguments));
-        return await completion.Task.WaitAsync(Timeout);
-    }
-
-    /// <summary>Invokes a hub method without waiting for it (no invocation id, like the JS client's <c>send</c>).</summary>
-    public Task SendAsync(string target, params object?[] arguments) => SendRecordAsync(Record(1, null, target, arguments));
-
-    public Task CancelStreamAsync(string invocationId) =>
-        SendRecordAsync(new JsonObject { ["type"] = 5, ["invocationId"] = invocationId });
 
     /// <summary>Drops the connection without a close handshake (a killed tab).</summary>
     public void Abort()
@@ -125,8 +106,6 @@ public sealed class SignalRJsonClient : IAsyncDisposable
         await _stopping.CancelAsync();
         await _pingLoop.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
     }
-
-    internal string? StreamError(string invocationId) => _streamErrors.GetValueOrDefault(invocationId);
 
     public async ValueTask DisposeAsync()
     {
@@ -150,21 +129,6 @@ public sealed class SignalRJsonClient : IAsyncDisposable
         _socket.Dispose();
         _sendLock.Dispose();
         _stopping.Dispose();
-    }
-
-    private string NextId() => Interlocked.Increment(ref _nextInvocationId).ToString(CultureInfo.InvariantCulture);
-
-    private static JsonObject Record(int type, string? invocationId, string target, object?[] arguments)
-    {
-        var record = new JsonObject { ["type"] = type };
-        if (invocationId is not null)
-        {
-            record["invocationId"] = invocationId;
-        }
-
-        record["target"] = target;
-        record["arguments"] = new JsonArray([.. arguments.Select(a => JsonSerializer.SerializeToNode(a, ArgumentOptions))]);
-        return record;
     }
 
     private async Task SendRecordAsync(JsonObject record)
@@ -249,15 +213,9 @@ public sealed class SignalRJsonClient : IAsyncDisposable
         }
         finally
         {
-            foreach (var (id, stream) in _streams)
+            foreach (var stream in _streams.Values)
             {
-                _streamErrors.TryAdd(id, "connection closed");
                 stream.Writer.TryComplete();
-            }
-
-            foreach (var invocation in _invocations.Values)
-            {
-                invocation.TrySetException(new HubInvocationException("connection closed"));
             }
 
             _closed.TrySetResult(closeError);
@@ -302,19 +260,7 @@ public sealed class SignalRJsonClient : IAsyncDisposable
                 stream.Writer.TryWrite(record.GetProperty("item").Clone());
                 break;
             case 3 when id is not null && _streams.TryRemove(id, out var finished):
-                _streamErrors[id] = record.TryGetProperty("error", out var streamError) ? streamError.GetString() : null;
                 finished.Writer.TryComplete();
-                break;
-            case 3 when id is not null && _invocations.TryRemove(id, out var invocation):
-                if (record.TryGetProperty("error", out var error))
-                {
-                    invocation.TrySetException(new HubInvocationException(error.GetString() ?? "error"));
-                }
-                else
-                {
-                    invocation.TrySetResult(record.TryGetProperty("result", out var result) ? result.Clone() : null);
-                }
-
                 break;
             case 7:
                 return record.TryGetProperty("error", out var close) ? close.GetString() ?? "closed" : "closed";
@@ -324,81 +270,26 @@ public sealed class SignalRJsonClient : IAsyncDisposable
     }
 }
 
-/// <summary>The items of one server-to-client stream.</summary>
-public sealed class HubStream(SignalRJsonClient client, string invocationId, ChannelReader<JsonElement> items)
+/// <summary>The items of one <c>StartRun</c> stream of a <see cref="RawHubClient"/>.</summary>
+public sealed class RawHubStream(ChannelReader<JsonElement> items)
 {
     private readonly List<JsonElement> _received = [];
-
-    public string InvocationId => invocationId;
-
-    /// <summary>Every item received so far, in order.</summary>
-    public IReadOnlyList<JsonElement> Received => _received;
-
-    /// <summary>The error of the stream's completion, if any (after it ended).</summary>
-    public string? Error => client.StreamError(invocationId);
-
-    /// <summary>The next item, or null when the stream completed.</summary>
-    public async Task<JsonElement?> NextAsync()
-    {
-        using var timeout = new CancellationTokenSource(SignalRJsonClient.Timeout);
-        if (!await items.WaitToReadAsync(timeout.Token))
-        {
-            return null;
-        }
-
-        var item = await items.ReadAsync(timeout.Token);
-        _received.Add(item);
-        return item;
-    }
-
-    /// <summary>Reads until an item with <c>type</c> == <paramref name="type"/>; throws if the stream ends first.</summary>
-    public async Task<JsonElement> NextOfTypeAsync(string type)
-    {
-        while (true)
-        {
-            var item = await NextAsync() ?? throw new InvalidOperationException($"stream ended before a '{type}' event; got: {Describe()}");
-            if (item.GetProperty("type").GetString() == type)
-            {
-                return item;
-            }
-        }
-    }
 
     /// <summary>Reads until the text of <paramref name="type"/> events so far contains <paramref name="text"/>.</summary>
     public async Task WaitForTextAsync(string type, string text)
     {
         while (!Text(type).Contains(text, StringComparison.Ordinal))
         {
-            _ = await NextAsync() ?? throw new InvalidOperationException($"stream ended before {type} showed '{text}'; got: {Describe()}");
+            using var timeout = new CancellationTokenSource(RawHubClient.Timeout);
+            if (!await items.WaitToReadAsync(timeout.Token))
+            {
+                throw new InvalidOperationException($"stream ended before {type} showed '{text}'; got: {string.Join(" ", _received.Select(e => e.GetRawText()))}");
+            }
+
+            _received.Add(await items.ReadAsync(timeout.Token));
         }
     }
 
-    /// <summary>Reads every item until the stream completes.</summary>
-    public async Task<IReadOnlyList<JsonElement>> ReadToEndAsync()
-    {
-        while (await NextAsync() is not null)
-        {
-        }
-
-        return _received;
-    }
-
-    public IEnumerable<JsonElement> OfType(string type) => _received.Where(e => e.GetProperty("type").GetString() == type);
-
-    /// <summary>The <c>data</c> of every event of <paramref name="type"/>, concatenated.</summary>
-    public string Text(string type) =>
-        string.Concat(OfType(type).Select(e => e.TryGetProperty("data", out var d) ? d.GetString() : string.Empty));
-
-    public JsonElement One(string type)
-    {
-        var matches = OfType(type).ToList();
-        return matches.Count == 1 ? matches[0] : throw new InvalidOperationException($"expected one '{type}' event, got {matches.Count}: {Describe()}");
-    }
-
-    public string RunId => One("started").GetProperty("runId").GetString()!;
-
-    public string Describe() => string.Join(" ", _received.Select(e => e.GetRawText()));
+    private string Text(string type) =>
+        string.Concat(_received.Where(e => e.GetProperty("type").GetString() == type).Select(e => e.TryGetProperty("data", out var d) ? d.GetString() : string.Empty));
 }
-
-/// <summary>A hub method completed with an error (HubException's message, or a generic one).</summary>
-public sealed class HubInvocationException(string message) : Exception(message);
