@@ -22,6 +22,7 @@ var app = builder.Build();
 app.UseRunnerWebSockets();
 app.UseBatchApiProblemDetails();
 app.MapRunnerProtocol("/ws");
+app.MapRunnerProtocol("/run");
 app.MapExecutionHub();
 app.MapLanguagesApi();
 app.MapBatchApi();
