@@ -289,8 +289,11 @@ public sealed class RunnerProtocolClient : IRunSession
 
         // Nobody reads events any more: drop them, so the receive loop never waits on a full channel.
         await _abandoned.CancelAsync();
-        var finished = await Task.WhenAny(_completion.Task, Task.Delay(_options.StopGrace, _time));
-        if (finished != _completion.Task)
+        try
+        {
+            await _completion.Task.WaitAsync(_options.StopGrace, _time);
+        }
+        catch (TimeoutException)
         {
             RunnerProtocolClientLog.StopNotConfirmed(_logger, Id, _runner, _options.StopGrace.TotalSeconds);
         }
@@ -436,16 +439,12 @@ public sealed class RunnerProtocolClient : IRunSession
     private async Task FinishCloseAsync()
     {
         _outbox.Writer.TryComplete();
-        var sent = await Task.WhenAny(_sendLoop, Task.Delay(_options.StopGrace, _time));
         using var grace = CancellationTokenSource.CreateLinkedTokenSource(_lifetime.Token);
         grace.CancelAfter(_options.StopGrace);
         try
         {
-            if (sent != _sendLoop)
-            {
-                _socket.Abort();
-                return;
-            }
+            // Our close frame must not race a send still in flight: a socket sends one frame at a time.
+            await _sendLoop.WaitAsync(_options.StopGrace, _time);
 
             while (_socket.State == WebSocketState.Open)
             {
@@ -461,7 +460,7 @@ public sealed class RunnerProtocolClient : IRunSession
                 await _socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, "run over", grace.Token);
             }
         }
-        catch (Exception ex) when (ex is WebSocketException or OperationCanceledException)
+        catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or TimeoutException)
         {
             _socket.Abort();
         }
