@@ -41,7 +41,7 @@ public static class Program
             default:
                 await Console.Error.WriteLineAsync("""
                     usage: IrisIde.Worker <mode> [options]
-                      runner   serve the iris-runner protocol on /ws (and /healthz); listens on ASPNETCORE_URLS or http://0.0.0.0:8080
+                      runner   serve the iris-runner protocol on /ws (and /languages, /healthz); listens on ASPNETCORE_URLS or http://0.0.0.0:8080
                       worker   run batch jobs from RabbitMQ (ConnectionStrings:RabbitMq), Iris:Batch:ConcurrentJobs at once
                     """);
                 return UsageExitCode;

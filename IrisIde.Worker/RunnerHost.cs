@@ -6,7 +6,8 @@ namespace IrisIde.Worker;
 
 /// <summary>
 /// Runner mode: a Kestrel server with <c>/ws</c> (the iris-runner protocol, the same handler as the web
-/// host) and <c>/healthz</c>. This is the entry point of the runner container and pod.
+/// host), <c>/languages</c> (what it can run, for the session host in front of it) and <c>/healthz</c>.
+/// This is the entry point of the runner container and pod.
 /// </summary>
 public static class RunnerHost
 {
@@ -37,6 +38,7 @@ public static class RunnerHost
         var app = builder.Build();
         app.UseRunnerWebSockets();
         app.MapRunnerWebSocket("/ws");
+        app.MapSessionLanguages("/languages");
         app.MapHealthChecks("/healthz");
         return app;
     }

@@ -12,29 +12,24 @@ using Microsoft.Extensions.Logging;
 namespace IrisIde.Execution.Protocol;
 
 /// <summary>
-/// The state of one iris-runner connection.
+/// The protocol's state on one iris-runner connection: which messages are allowed when, the run it
+/// started, input queued before it, and the idle and session-length timers.
 /// </summary>
 /// <remarks>
-/// Two loops share the socket: the receive loop (this class's <see cref="RunAsync"/>) reads client
-/// messages, and once a run starts the event pump turns its <see cref="RunEvent"/>s into messages.
-/// Sends are serialised by <see cref="_sendLock"/>; at most one receive is ever pending.
-/// Every way to end goes through <see cref="CloseAsync"/>: it sends our close frame once and arms
-/// <see cref="_lifetime"/> to cancel after a grace period, which aborts a receive still waiting for
-/// the client's close frame. When <see cref="RunAsync"/> returns, whatever run is left is disposed —
+/// Two loops share the socket (<see cref="RunnerSocket"/>, which frames messages and owns the close
+/// handshake): the receive loop (this class's <see cref="RunAsync"/>) reads client messages, and once a
+/// run starts the event pump turns its <see cref="RunEvent"/>s into messages through a
+/// <see cref="RunnerEventMapper"/>. When <see cref="RunAsync"/> returns, whatever run is left is disposed —
 /// that kills the program — so a client that disappears never leaves a process behind.
 /// </remarks>
 internal sealed class RunnerConnection : IAsyncDisposable
 {
-    private const int ReceiveChunkBytes = 16 * 1024;
-    private const int MaxCloseDescriptionBytes = 120;
-
     /// <summary>WebSocket close code 1013 (RFC 6455 registry: "Try Again Later"); the enum has no name for it.</summary>
     internal const WebSocketCloseStatus TryAgainLater = (WebSocketCloseStatus)1013;
 
-    // A writer's own options decide escaping, not the serializer's: keep non-ASCII as UTF-8 here too.
-    private static readonly JsonWriterOptions WriterOptions = new() { Encoder = RunnerProtocolJsonContext.Wire.Options.Encoder };
+    private const int ReceiveChunkBytes = 16 * 1024;
 
-    private readonly WebSocket _socket;
+    private readonly RunnerSocket _socket;
     private readonly ISessionHost _sessions;
     private readonly SessionOwner _owner;
     private readonly RunnerProtocolOptions _options;
@@ -42,20 +37,16 @@ internal sealed class RunnerConnection : IAsyncDisposable
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly Guid _id = Guid.CreateVersion7();
-    private readonly SemaphoreSlim _sendLock = new(1, 1);
-    private readonly ArrayBufferWriter<byte> _sendBuffer = new(4096);
     private readonly Lock _gate = new();
     private readonly List<string> _queuedInput = [];
-    private readonly CancellationTokenSource _lifetime;
+    private RunnerEventMapper _mapper = new(extensions: false);
     private IRunSession? _session;
     private Task? _pump;
     private ITimer? _noCodeTimer;
     private ITimer? _sessionCapTimer;
     private bool _codeReceived;
-    private bool _closeSent;
     private bool _eofRequested;
     private int _queuedInputBytes;
-    private string? _failedCompileOutput;
 
     public RunnerConnection(
         WebSocket socket,
@@ -67,8 +58,7 @@ internal sealed class RunnerConnection : IAsyncDisposable
         ILogger logger,
         CancellationToken cancellationToken)
     {
-        _lifetime = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        _socket = socket;
+        _socket = new RunnerSocket(socket, options, logger, _id, cancellationToken);
         _sessions = sessions;
         _owner = owner;
         _options = options;
@@ -116,8 +106,7 @@ internal sealed class RunnerConnection : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await StopEverythingAsync();
-        _lifetime.Dispose();
-        _sendLock.Dispose();
+        _socket.Dispose();
     }
 
     private async Task StopEverythingAsync()
@@ -138,7 +127,7 @@ internal sealed class RunnerConnection : IAsyncDisposable
             RunnerProtocolLog.ClientWentAway(_logger, _id, session.Id);
         }
 
-        await _lifetime.CancelAsync();
+        await _socket.CancelAsync();
         if (session is not null)
         {
             // Kills the program if it is still running and waits until its sandbox is cleaned up.
@@ -157,14 +146,14 @@ internal sealed class RunnerConnection : IAsyncDisposable
         while (true)
         {
             buffer.ResetWrittenCount();
-            var (type, tooBig) = await ReceiveMessageAsync(buffer);
+            var (type, tooBig) = await _socket.ReceiveMessageAsync(buffer);
             if (type == WebSocketMessageType.Close)
             {
-                await OnClientClosedAsync();
+                await _socket.AnswerClientCloseAsync();
                 return;
             }
 
-            if (IsClosing())
+            if (_socket.IsClosing)
             {
                 // After our close frame only the client's close frame matters.
                 continue;
@@ -204,36 +193,6 @@ internal sealed class RunnerConnection : IAsyncDisposable
         }
     }
 
-    /// <summary>
-    /// Reads one whole message into <paramref name="buffer"/>, buffering at most the configured maximum.
-    /// A bigger message is reported as too big as soon as it crosses the limit; its remaining fragments
-    /// are read (and dropped) by later calls while the connection closes.
-    /// </summary>
-    private async Task<(WebSocketMessageType Type, bool TooBig)> ReceiveMessageAsync(ArrayBufferWriter<byte> buffer)
-    {
-        while (true)
-        {
-            var room = _options.MaxMessageBytes - buffer.WrittenCount;
-            var memory = buffer.GetMemory(Math.Min(ReceiveChunkBytes, room + 1));
-            var result = await _socket.ReceiveAsync(memory[..Math.Min(memory.Length, room + 1)], _lifetime.Token);
-            if (result.MessageType == WebSocketMessageType.Close)
-            {
-                return (WebSocketMessageType.Close, false);
-            }
-
-            buffer.Advance(result.Count);
-            if (buffer.WrittenCount > _options.MaxMessageBytes)
-            {
-                return (result.MessageType, true);
-            }
-
-            if (result.EndOfMessage)
-            {
-                return (result.MessageType, false);
-            }
-        }
-    }
-
     private async Task HandleMessageAsync(RunnerClientMessage message)
     {
         switch (message.Type)
@@ -248,7 +207,7 @@ internal sealed class RunnerConnection : IAsyncDisposable
                 OnEof();
                 break;
             case RunnerMessageTypes.Exit:
-                await OnExitAsync();
+                await OnExitAsync(message);
                 break;
             case RunnerMessageTypes.Signal:
                 await OnSignalAsync(message.Data);
@@ -269,22 +228,28 @@ internal sealed class RunnerConnection : IAsyncDisposable
             return;
         }
 
+        // Only a client that asks gets the extension messages; a seed client's bytes stay the seed's.
+        _mapper = new RunnerEventMapper(extensions: message.Extensions >= RunnerProtocolExtensions.Level);
+
         if (string.IsNullOrWhiteSpace(message.Language))
         {
-            await FailAsync(WebSocketCloseStatus.PolicyViolation, "a code message needs 'language'");
+            await FailAsync(WebSocketCloseStatus.PolicyViolation, "a code message needs 'language'", RunnerProtocolExtensions.ReasonName(RunRequestError.UnknownLanguage));
             return;
         }
 
-        if (message.Source is null)
+        if (message.Source is null && message.Files is not { Count: > 0 })
         {
-            await FailAsync(WebSocketCloseStatus.PolicyViolation, "a code message needs 'source'");
+            await FailAsync(WebSocketCloseStatus.PolicyViolation, "a code message needs 'source'", RunnerProtocolExtensions.ReasonName(RunRequestError.NoSource));
             return;
         }
 
         var custom = _options.AllowCustomCommands;
+        var files = message.Files is { Count: > 0 } many
+            ? many.Select(f => f is null ? null : new SourceFile(f.Name ?? string.Empty, f.Content ?? string.Empty))
+            : [new SourceFile(message.Filename ?? string.Empty, message.Source ?? string.Empty)];
         var request = RunRequestFactory.Interactive(
             message.Language,
-            [new SourceFile(message.Filename ?? string.Empty, message.Source)],
+            files,
             custom ? message.CompileCmd : null,
             custom ? message.Command : null);
 
@@ -297,28 +262,40 @@ internal sealed class RunnerConnection : IAsyncDisposable
         IRunSession session;
         try
         {
-            session = await _sessions.StartAsync(request, _owner, _lifetime.Token);
+            session = await _sessions.StartAsync(request, _owner, _socket.Lifetime);
         }
         catch (SessionRefusedException ex)
         {
             RunnerProtocolLog.SessionRefused(_logger, _id, ex.Refusal);
-            await FailAsync(ex.IsServerFull ? TryAgainLater : WebSocketCloseStatus.PolicyViolation, ex.Message);
+            await FailAsync(ex.IsServerFull ? TryAgainLater : WebSocketCloseStatus.PolicyViolation, ex.Message, RunnerProtocolExtensions.ReasonName(ex.Refusal));
             return;
         }
         catch (RunValidationException ex)
         {
             RunnerProtocolLog.RunRefused(_logger, _id, ex.Error);
-            await FailAsync(ex.IsTooLarge ? WebSocketCloseStatus.MessageTooBig : WebSocketCloseStatus.PolicyViolation, ex.Message);
+            await FailAsync(ex.IsTooLarge ? WebSocketCloseStatus.MessageTooBig : WebSocketCloseStatus.PolicyViolation, ex.Message, RunnerProtocolExtensions.ReasonName(ex.Error));
             return;
         }
 
         RunnerProtocolLog.RunStarted(_logger, _id, session.Id, session.Language.Id, request.CustomCompileCommand is not null || request.CustomRunCommand is not null);
         Volatile.Write(ref _session, session);
+        if (_mapper.Extensions)
+        {
+            // Before the pump starts, so it is the first message: the client's ConnectAsync waits for it.
+            await _socket.SendAsync(new RunnerServerMessage
+            {
+                Type = RunnerMessageTypes.Accepted,
+                Id = session.Id.ToString(),
+                Language = session.Language.Id,
+                Files = [.. session.Request.Files.Select(f => f.Name)],
+            });
+        }
+
         _pump = Task.Run(() => PumpEventsAsync(session));
 
         foreach (var input in DrainQueuedInput())
         {
-            await session.WriteInputAsync(input, _lifetime.Token);
+            await session.WriteInputAsync(input, _socket.Lifetime);
         }
 
         if (_eofRequested)
@@ -351,7 +328,7 @@ internal sealed class RunnerConnection : IAsyncDisposable
 
         if (Volatile.Read(ref _session) is { } session)
         {
-            if (!await session.WriteInputAsync(data, _lifetime.Token) && _eofRequested)
+            if (!await session.WriteInputAsync(data, _socket.Lifetime) && _eofRequested)
             {
                 await SendErrorAsync("input refused: stdin is already closed (eof was sent)");
             }
@@ -386,11 +363,20 @@ internal sealed class RunnerConnection : IAsyncDisposable
         Volatile.Read(ref _session)?.CloseInput();
     }
 
-    private async Task OnExitAsync()
+    private async Task OnExitAsync(RunnerClientMessage message)
     {
         if (Volatile.Read(ref _session) is { } session)
         {
-            session.Stop(Verdict.Killed, "stopped by the client");
+            // An extension client relays a stop asked for elsewhere (the IDE's user, an idle cap) with its own verdict and words.
+            if (_mapper.Extensions && VerdictExtensions.TryParseWireName(message.Verdict, out var verdict))
+            {
+                session.Stop(verdict, string.IsNullOrEmpty(message.Data) ? "stopped by the client" : message.Data);
+            }
+            else
+            {
+                session.Stop(Verdict.Killed, "stopped by the client");
+            }
+
             return;
         }
 
@@ -418,7 +404,7 @@ internal sealed class RunnerConnection : IAsyncDisposable
     {
         try
         {
-            if (!_codeReceived && !IsClosing())
+            if (!_codeReceived && !_socket.IsClosing)
             {
                 await FailAsync(WebSocketCloseStatus.PolicyViolation, $"no code message within {_limits.IdleTimeoutSeconds.ToString("0.###", CultureInfo.InvariantCulture)} s: closing the idle connection");
             }
@@ -439,7 +425,7 @@ internal sealed class RunnerConnection : IAsyncDisposable
 
             RunnerProtocolLog.SessionCapReached(_logger, _id, session.Id, cap.TotalSeconds);
             var message = $"session time limit of {FormatDuration(cap)} reached";
-            await SendAsync(Notice(message));
+            await _socket.SendAsync(_mapper.Notice(message));
             session.Stop(Verdict.Killed, message);
         }
         catch (Exception ex) when (ex is ObjectDisposedException or OperationCanceledException or WebSocketException)
@@ -447,63 +433,23 @@ internal sealed class RunnerConnection : IAsyncDisposable
         }
     }
 
-    private async Task OnClientClosedAsync()
-    {
-        bool replied;
-        await _sendLock.WaitAsync(CancellationToken.None);
-        try
-        {
-            replied = _closeSent;
-            Volatile.Write(ref _closeSent, true);
-        }
-        finally
-        {
-            _sendLock.Release();
-        }
-
-        if (!replied && _socket.State == WebSocketState.CloseReceived)
-        {
-            try
-            {
-                using var grace = new CancellationTokenSource(TimeSpan.FromSeconds(_options.CloseGraceSeconds));
-                await _socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, "closed by the client", grace.Token);
-            }
-            catch (Exception ex) when (ex is WebSocketException or OperationCanceledException)
-            {
-            }
-        }
-    }
-
     private async Task PumpEventsAsync(IRunSession session)
     {
         try
         {
-            await foreach (var runEvent in session.Events.ReadAllAsync(_lifetime.Token))
+            await foreach (var runEvent in session.Events.ReadAllAsync(_socket.Lifetime))
             {
-                switch (runEvent)
+                foreach (var message in _mapper.Map(runEvent))
                 {
-                    case CompileFinished { Succeeded: true } compiled:
-                        await SendAsync(new RunnerServerMessage { Type = RunnerMessageTypes.CompileSuccess, Data = compiled.Output, Stdout = compiled.Output });
-                        break;
-                    case CompileFinished failed:
-                        _failedCompileOutput = failed.Output;
-                        break;
-                    case OutputChunk chunk:
-                        await SendAsync(new RunnerServerMessage
-                        {
-                            Type = chunk.Stream == OutputStream.Stdout ? RunnerMessageTypes.Stdout : RunnerMessageTypes.Stderr,
-                            Data = chunk.Text,
-                        });
-                        break;
-                    case InputEchoed echoed when echoed.Text != "\n":
-                        await SendAsync(new RunnerServerMessage { Type = RunnerMessageTypes.Echo, Data = echoed.Text });
-                        break;
-                    case RunNotice notice:
-                        await SendAsync(Notice(notice.Message));
-                        break;
-                    case RunExited exited:
-                        await OnRunExitedAsync(session, exited.Outcome);
-                        return;
+                    await _socket.SendAsync(message);
+                }
+
+                if (runEvent is RunExited { Outcome: var outcome })
+                {
+                    var returnCode = RunnerEventMapper.ReturnCode(outcome);
+                    RunnerProtocolLog.RunEnded(_logger, _id, session.Id, outcome.Verdict, returnCode);
+                    await _socket.CloseAsync(WebSocketCloseStatus.NormalClosure, RunnerEventMapper.CloseReason(outcome));
+                    return;
                 }
             }
         }
@@ -516,137 +462,15 @@ internal sealed class RunnerConnection : IAsyncDisposable
         }
     }
 
-    private async Task OnRunExitedAsync(IRunSession session, RunOutcome outcome)
-    {
-        var returnCode = outcome.ExitCode ?? (outcome.Signal is { } signal ? 128 + signal : -1);
-        RunnerProtocolLog.RunEnded(_logger, _id, session.Id, outcome.Verdict, returnCode);
-        if (outcome.Stage == RunStage.Compile && outcome.Verdict == Verdict.CompileError)
-        {
-            // The seed ends a failed compile with compile_error and a close, no exit message.
-            var output = _failedCompileOutput ?? string.Empty;
-            if (output.Length == 0 && outcome.Message is { } why)
-            {
-                output = why;
-            }
-
-            await SendAsync(new RunnerServerMessage { Type = RunnerMessageTypes.CompileError, Data = output, Stderr = output });
-            await CloseAsync(WebSocketCloseStatus.NormalClosure, "compile error");
-            return;
-        }
-
-        if (outcome.Stage == RunStage.Compile && outcome.Verdict != Verdict.Ok)
-        {
-            // Compilation was stopped (limit, user, internal error): show what the compiler said and why.
-            if (_failedCompileOutput is { Length: > 0 } partial)
-            {
-                await SendAsync(new RunnerServerMessage { Type = RunnerMessageTypes.Stderr, Data = partial });
-            }
-
-            if (outcome.Message is { } stopped)
-            {
-                await SendAsync(Notice(stopped));
-            }
-        }
-        else if (outcome.Verdict is Verdict.InternalError or Verdict.TimeLimit or Verdict.MemoryLimit && outcome.Message is { } why)
-        {
-            await SendAsync(Notice(why));
-        }
-
-        await SendAsync(new RunnerServerMessage
-        {
-            Type = RunnerMessageTypes.Exit,
-            ReturnCode = returnCode,
-            Verdict = outcome.Verdict.ToWireName(),
-            TimeMs = (long)outcome.WallTime.TotalMilliseconds,
-            MemoryBytes = outcome.PeakMemoryBytes,
-            Message = outcome.Verdict == Verdict.Ok ? null : outcome.Message,
-        });
-        await CloseAsync(WebSocketCloseStatus.NormalClosure, "program exited");
-    }
-
-    private static RunnerServerMessage Notice(string message) =>
-        new() { Type = RunnerMessageTypes.Stderr, Data = $"\r\n[{message}]\r\n" };
-
-    private Task SendErrorAsync(string error) =>
-        SendAsync(new RunnerServerMessage { Type = RunnerMessageTypes.Error, Error = error });
+    /// <summary>An <c>error</c> message; <paramref name="reason"/> goes out only to extension clients.</summary>
+    private Task SendErrorAsync(string error, string? reason = null) =>
+        _socket.SendAsync(new RunnerServerMessage { Type = RunnerMessageTypes.Error, Error = error, Reason = _mapper.Extensions ? reason : null });
 
     /// <summary>Sends an error message, then closes with <paramref name="status"/>. A client always learns why.</summary>
-    private async Task FailAsync(WebSocketCloseStatus status, string error)
+    private async Task FailAsync(WebSocketCloseStatus status, string error, string? reason = null)
     {
-        await SendErrorAsync(error);
-        await CloseAsync(status, error);
-    }
-
-    private async Task SendAsync(RunnerServerMessage message)
-    {
-        await _sendLock.WaitAsync(_lifetime.Token);
-        try
-        {
-            if (_closeSent)
-            {
-                return;
-            }
-
-            _sendBuffer.ResetWrittenCount();
-            using (var writer = new Utf8JsonWriter(_sendBuffer, WriterOptions))
-            {
-                JsonSerializer.Serialize(writer, message, RunnerProtocolJsonContext.Wire.RunnerServerMessage);
-            }
-
-            await _socket.SendAsync(_sendBuffer.WrittenMemory, WebSocketMessageType.Text, endOfMessage: true, _lifetime.Token);
-        }
-        finally
-        {
-            _sendLock.Release();
-        }
-    }
-
-    private async Task CloseAsync(WebSocketCloseStatus status, string reason)
-    {
-        await _sendLock.WaitAsync(_lifetime.Token);
-        try
-        {
-            if (_closeSent)
-            {
-                return;
-            }
-
-            Volatile.Write(ref _closeSent, true);
-            RunnerProtocolLog.ClosedByServer(_logger, _id, status, reason);
-            try
-            {
-                await _socket.CloseOutputAsync(status, CloseDescription(reason), _lifetime.Token);
-            }
-            catch (WebSocketException)
-            {
-            }
-
-            // Wait a little for the client's close frame; the receive loop ends when it comes.
-            _lifetime.CancelAfter(TimeSpan.FromSeconds(_options.CloseGraceSeconds));
-        }
-        finally
-        {
-            _sendLock.Release();
-        }
-    }
-
-    private bool IsClosing() => Volatile.Read(ref _closeSent);
-
-    /// <summary>A close frame's reason is at most 123 UTF-8 bytes; the full text went in the error message.</summary>
-    private static string CloseDescription(string reason)
-    {
-        if (Encoding.UTF8.GetByteCount(reason) <= MaxCloseDescriptionBytes)
-        {
-            return reason;
-        }
-
-        var cut = reason.Length;
-        while (cut > 0 && Encoding.UTF8.GetByteCount(reason.AsSpan(0, cut)) > MaxCloseDescriptionBytes - 3)
-        {
-            cut--;
-        }
-
-        return string.Concat(reason.AsSpan(0, cut), "...");
+        await SendErrorAsync(error, reason);
+        await _socket.CloseAsync(status, error);
     }
 
     private static string FormatDuration(TimeSpan duration) =>

@@ -1,4 +1,5 @@
 using IrisIde.Execution.Admission;
+using IrisIde.Execution.Languages;
 using IrisIde.Execution.Sessions;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -38,6 +39,17 @@ public static class RunnerProtocolEndpoints
                 await handler.HandleAsync(socket, ClientKeys.Owner(context, SessionSurface.WebSocket), context.RequestAborted);
                 return TypedResults.Empty;
             })
+            // One name per path: a host serves the protocol at more than one (/ws, and /run for the seed's front end).
             .WithName($"RunnerProtocol {pattern}")
             .ExcludeFromDescription();
+
+    /// <summary>
+    /// <c>GET <paramref name="pattern"/></c>: the languages this host's session backend runs, as the same JSON as
+    /// the web app's <c>/api/v1/languages</c>. A runner serves it at <c>/languages</c> so a session host that
+    /// relays to runners reports their toolchains, not its own.
+    /// </summary>
+    public static RouteHandlerBuilder MapSessionLanguages(this IEndpointRouteBuilder endpoints, string pattern) =>
+        endpoints.MapGet(pattern, static async (ISessionHost sessions, CancellationToken cancellationToken) =>
+                TypedResults.Json(LanguageList.From(await sessions.GetLanguagesAsync(cancellationToken)), LanguageListJsonContext.Default.LanguageList))
+            .WithName($"SessionLanguages {pattern}");
 }

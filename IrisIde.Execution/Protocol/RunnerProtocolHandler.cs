@@ -9,7 +9,7 @@ namespace IrisIde.Execution.Protocol;
 /// <summary>
 /// Serves the iris-runner protocol on one accepted WebSocket: one <c>code</c> message starts one run,
 /// its events stream back as seed messages, and the connection closes when the run is over. Both the
-/// web host (<c>/ws</c>) and the runner pod (<c>IrisIde.Worker runner</c>) use this class.
+/// web host (<c>/ws</c> and <c>/run</c>) and the runner pod (<c>IrisIde.Worker runner</c>) use this class.
 /// </summary>
 /// <remarks>
 /// Wire rules that go beyond the seed (the seed's clients ignore them):
@@ -24,6 +24,8 @@ namespace IrisIde.Execution.Protocol;
 /// Enter, and the seed server skipped that echo too.</item>
 /// <item>Errors are <c>{"type":"error","error":"..."}</c>; a message that cannot be understood at all
 /// also closes the connection with a WebSocket close status saying why.</item>
+/// <item>A client that sends <c>"extensions": 1</c> on <c>code</c> gets the <see cref="RunnerProtocolExtensions"/>
+/// (one message per run event, nothing lost); nobody else does, so seed clients see the seed's messages.</item>
 /// </list>
 /// </remarks>
 public sealed class RunnerProtocolHandler(

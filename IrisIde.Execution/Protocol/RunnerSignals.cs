@@ -19,6 +19,22 @@ public static class RunnerSignals
 
     public static IEnumerable<string> Names => Numbers.Keys;
 
+    /// <summary>The name a client sends for signal <paramref name="number"/>; false for a signal the protocol cannot carry.</summary>
+    public static bool TryGetName(int number, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out string? name)
+    {
+        foreach (var (candidate, value) in Numbers)
+        {
+            if (value == number)
+            {
+                name = candidate;
+                return true;
+            }
+        }
+
+        name = null;
+        return false;
+    }
+
     /// <summary>Accepts <c>SIGINT</c> or <c>INT</c>, in any case.</summary>
     public static bool TryParse(string? name, out int number)
     {

@@ -30,4 +30,20 @@ public static class VerdictExtensions
         Verdict.Killed => "killed",
         _ => "internal_error",
     };
+
+    /// <summary>The verdict a wire name stands for; false for anything else.</summary>
+    public static bool TryParseWireName(string? name, out Verdict verdict)
+    {
+        foreach (var candidate in Enum.GetValues<Verdict>())
+        {
+            if (string.Equals(candidate.ToWireName(), name, StringComparison.Ordinal))
+            {
+                verdict = candidate;
+                return true;
+            }
+        }
+
+        verdict = Verdict.InternalError;
+        return false;
+    }
 }

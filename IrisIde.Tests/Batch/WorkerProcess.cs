@@ -117,7 +117,7 @@ public sealed class WorkerProcess : IAsyncDisposable
         _process.Dispose();
     }
 
-    private static string WorkerDll()
+    internal static string WorkerDll()
     {
         // This assembly is in IrisIde.Tests/bin/<Configuration>/net10.0; the worker's own build output (with
         // its own deps and runtimeconfig) is in IrisIde.Worker/bin/<Configuration>/net10.0.
