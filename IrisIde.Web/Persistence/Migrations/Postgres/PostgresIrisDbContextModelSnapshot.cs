@@ -48,6 +48,10 @@ namespace IrisIde.Web.Persistence.Migrations.Postgres
                         .HasMaxLength(2048)
                         .HasColumnType("character varying(2048)");
 
+                    b.Property<string>("ClientKey")
+                        .HasMaxLength(320)
+                        .HasColumnType("character varying(320)");
+
                     b.Property<string>("Comparison")
                         .HasMaxLength(16)
                         .HasColumnType("character varying(16)");
@@ -142,6 +146,8 @@ namespace IrisIde.Web.Persistence.Migrations.Postgres
                     b.HasKey("Id");
 
                     b.HasIndex("CallbackPending");
+
+                    b.HasIndex("ClientKey", "Status");
 
                     b.HasIndex("ContentExpiredAtUtc", "FinishedAtUtc");
 

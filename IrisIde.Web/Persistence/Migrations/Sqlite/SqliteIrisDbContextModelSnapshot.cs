@@ -43,6 +43,10 @@ namespace IrisIde.Web.Persistence.Migrations.Sqlite
                         .HasMaxLength(2048)
                         .HasColumnType("TEXT");
 
+                    b.Property<string>("ClientKey")
+                        .HasMaxLength(320)
+                        .HasColumnType("TEXT");
+
                     b.Property<string>("Comparison")
                         .HasMaxLength(16)
                         .HasColumnType("TEXT");
@@ -137,6 +141,8 @@ namespace IrisIde.Web.Persistence.Migrations.Sqlite
                     b.HasKey("Id");
 
                     b.HasIndex("CallbackPending");
+
+                    b.HasIndex("ClientKey", "Status");
 
                     b.HasIndex("ContentExpiredAtUtc", "FinishedAtUtc");
 
