@@ -156,7 +156,4 @@ internal static partial class AdmissionLog
 
     [LoggerMessage(EventId = 2202, Level = LogLevel.Information, Message = "Admission refused a run on {Surface}: {Refusal}")]
     public static partial void Refused(ILogger logger, SessionSurface surface, AdmissionRefusal refusal);
-
-    [LoggerMessage(EventId = 2203, Level = LogLevel.Warning, Message = "Batch: {ConcurrentJobs} concurrent jobs configured, but the memory budget of {Budget} holds {Fits} jobs at the default grant of {Grant}; the rest wait for memory")]
-    public static partial void BudgetBelowConcurrency(ILogger logger, int concurrentJobs, string budget, long fits, string grant);
 }

@@ -1,5 +1,6 @@
 using System.Globalization;
 using IrisIde.Execution.Languages;
+using IrisIde.Execution.Sessions;
 using IrisIde.Web.Components.Editor;
 using IrisIde.Web.Components.Terminal;
 using IrisIde.Web.Ide;
@@ -33,8 +34,9 @@ public sealed partial class Ide : IAsyncDisposable
     private readonly CancellationTokenSource _disposed = new();
     private Task _languagesLoaded = Task.CompletedTask;
 
+    /// <summary>Languages are asked of the session backend: a runner pod's toolchains, not this host's PATH.</summary>
     [Inject]
-    private LanguageAvailability Availability { get; set; } = default!;
+    private ISessionHost Sessions { get; set; } = default!;
 
     [Inject]
     private IJSRuntime JS { get; set; } = default!;
@@ -73,7 +75,7 @@ public sealed partial class Ide : IAsyncDisposable
 
     private async Task LoadLanguagesAsync()
     {
-        _languages = await Availability.GetAllAsync(_disposed.Token);
+        _languages = await Sessions.GetLanguagesAsync(_disposed.Token);
         Select(DefaultLanguageId);
     }
 

@@ -1,6 +1,7 @@
 using Bunit;
 using IrisIde.Execution.Languages;
 using IrisIde.Execution.Runs;
+using IrisIde.Execution.Sessions;
 using IrisIde.Web.Hubs;
 using Microsoft.Extensions.DependencyInjection;
 using IdeComponent = IrisIde.Web.Components.Pages.Ide;
@@ -31,6 +32,7 @@ public sealed class IdeComponentTests : BunitContext, IAsyncLifetime
         Services.AddOptions<ExecutionOptions>();
         Services.AddSingleton(LanguageCatalog.LoadEmbedded());
         Services.AddSingleton<LanguageAvailability>();
+        Services.AddSingleton<ISessionHost, ProbingLanguagesOnly>();
     }
 
     // As in the app, where a hosted service probes the toolchains at start-up, before most pages open
@@ -181,10 +183,22 @@ public sealed class IdeBeforeLanguagesAreKnownTests : BunitContext
         Services.AddOptions<ExecutionOptions>();
         Services.AddSingleton(LanguageCatalog.LoadEmbedded());
         Services.AddSingleton<LanguageAvailability>();
+        Services.AddSingleton<ISessionHost, ProbingLanguagesOnly>();
 
         // No probe before: the first render comes while it runs (it starts a process per language).
         var ide = Render<IdeComponent>();
 
         ide.WaitForAssertion(() => Assert.Equal("c", ide.Find("[data-testid=language-select]").GetAttribute("value")), TimeSpan.FromSeconds(60));
     }
+}
+
+/// <summary>The page asks its session host for languages only; this one answers from the real toolchain probe.</summary>
+internal sealed class ProbingLanguagesOnly(LanguageAvailability languages) : ISessionHost
+{
+    public string Name => "languages-only";
+
+    public Task<IRunSession> StartAsync(RunRequest request, SessionOwner owner, CancellationToken cancellationToken) =>
+        throw new InvalidOperationException("The page itself starts no run: the terminal does, through the hub.");
+
+    public Task<IReadOnlyList<LanguageStatus>> GetLanguagesAsync(CancellationToken cancellationToken) => languages.GetAllAsync(cancellationToken);
 }
