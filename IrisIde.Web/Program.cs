@@ -1,4 +1,5 @@
 using IrisIde.Execution;
+using IrisIde.Execution.Batch;
 using IrisIde.Execution.Protocol;
 using IrisIde.Web.Batch;
 using IrisIde.Web.Components;
@@ -24,7 +25,7 @@ app.MapRunnerProtocol("/ws");
 app.MapExecutionHub();
 app.MapLanguagesApi();
 app.MapBatchApi();
-app.MapHealthChecks("/healthz");
+app.MapBatchHealthChecks("/healthz");
 app.MapIdeUi();
 
 app.Run();
