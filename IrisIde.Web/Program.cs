@@ -1,4 +1,5 @@
 using IrisIde.Execution;
+using IrisIde.Execution.Batch;
 using IrisIde.Execution.Protocol;
 using IrisIde.Execution.Sessions;
 using IrisIde.Web.Batch;
@@ -29,7 +30,7 @@ app.MapRunnerProtocol("/run");
 app.MapExecutionHub();
 app.MapLanguagesApi();
 app.MapBatchApi();
-app.MapHealthChecks("/healthz");
+app.MapBatchHealthChecks("/healthz");
 app.MapIdeUi();
 
 app.Run();

@@ -42,6 +42,10 @@ public static class WorkerHost
         builder.Services.AddIrisExecution(builder.Configuration).AddConfiguredBackends();
         builder.Services.AddBatchOptions(builder.Configuration);
         builder.Services.AddBatchBusLifetime();
+        builder.Services.AddBatchBusHealth();
+        builder.Services.AddOptions<WorkerHealthOptions>().Bind(builder.Configuration.GetSection(WorkerHealthOptions.SectionName)).ValidateOnStart();
+        builder.Services.AddSingleton<IValidateOptions<WorkerHealthOptions>, WorkerHealthOptionsValidator>();
+        builder.Services.AddHostedService<WorkerHealthEndpoint>();
         builder.Services.AddSingleton(rabbitMq);
         builder.Services.AddMassTransit(bus =>
         {
@@ -82,4 +86,7 @@ internal static partial class WorkerLog
 
     [LoggerMessage(EventId = 4202, Level = LogLevel.Information, Message = "Worker {WorkerId} is stopping: running jobs finish, no new job is taken")]
     public static partial void Draining(ILogger logger, string workerId);
+
+    [LoggerMessage(EventId = 4203, Level = LogLevel.Information, Message = "Worker health endpoint: {HealthUrl}")]
+    public static partial void HealthEndpoint(ILogger logger, Uri healthUrl);
 }

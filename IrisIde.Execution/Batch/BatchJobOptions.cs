@@ -46,6 +46,13 @@ public sealed class BatchJobOptions
     /// <summary>Test cases one run may have (each one is a run of the program).</summary>
     public int MaxTestCases { get; set; } = 32;
 
+    /// <summary>
+    /// How long a receive endpoint may stay faulted or not ready before the health check reports the process
+    /// Unhealthy (so an orchestrator restarts it). Longer than a broker restart takes, so a routine restart
+    /// only shows as Degraded while the bus reconnects by itself.
+    /// </summary>
+    public double EndpointGraceSeconds { get; set; } = 120;
+
     /// <summary>Names this process in results; default host name and process id.</summary>
     public string? WorkerId { get; set; }
 
@@ -64,6 +71,7 @@ internal sealed class BatchOptionsValidator : IValidateOptions<BatchJobOptions>
         if (options.MaxTestCases <= 0) problems.Add("MaxTestCases must be positive");
         if (options.MaxWaitSeconds <= 0) problems.Add("MaxWaitSeconds must be positive");
         if (options.MemoryBudgetBytes is <= 0) problems.Add("MemoryBudgetBytes must be positive when set");
+        if (options.EndpointGraceSeconds <= 0) problems.Add("EndpointGraceSeconds must be positive");
         return problems.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(problems.Select(p => $"{BatchJobOptions.SectionName}:{p}"));
     }
 }

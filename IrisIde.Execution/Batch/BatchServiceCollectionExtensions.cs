@@ -42,6 +42,23 @@ public static class BatchServiceCollectionExtensions
         return services;
     }
 
+    /// <summary>
+    /// The bus's liveness check (<see cref="ReceiveEndpointHealthCheck"/>), fed by the endpoints' own events.
+    /// Hosts serve it on their health endpoint; MassTransit's own bus check (tag <see cref="BusReadinessTag"/>)
+    /// turns Unhealthy the moment a broker blinks, so it is for readiness, never for liveness.
+    /// </summary>
+    public static IServiceCollection AddBatchBusHealth(this IServiceCollection services)
+    {
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<ReceiveEndpointHealthCheck>();
+        services.AddReceiveEndpointObserver(provider => provider.GetRequiredService<ReceiveEndpointHealthCheck>());
+        services.AddHealthChecks().AddCheck<ReceiveEndpointHealthCheck>(ReceiveEndpointHealthCheck.Name);
+        return services;
+    }
+
+    /// <summary>The tag MassTransit gives its own bus health check.</summary>
+    public const string BusReadinessTag = "masstransit";
+
     /// <summary>The job runner side of the bus: whichever host runs jobs (web app embedded, or a worker) adds this.</summary>
     public static IBusRegistrationConfigurator AddRunConsumers(this IBusRegistrationConfigurator bus)
     {

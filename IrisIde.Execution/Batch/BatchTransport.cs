@@ -34,6 +34,14 @@ public static class BatchTransport
     /// broker's confirmation, so a consumer that publishes a result and then returns (which acknowledges
     /// its message) never acknowledges a job whose result the broker does not hold.
     /// </summary>
+    /// <remarks>
+    /// Recovery after a broker restart is MassTransit's own reconnect, not RabbitMQ.Client's automatic
+    /// recovery (MassTransit turns that off and rebuilds connection, channels and consumers itself). It is
+    /// only reliable from MassTransit 8.5.12 on: 8.4.0 could keep lending its receive endpoints a connection
+    /// the broker had closed, forever (the reason is beside the version pin in Directory.Packages.props).
+    /// <see cref="ReceiveEndpointHealthCheck"/> reports an endpoint that still stays down so the process is
+    /// restarted.
+    /// </remarks>
     /// <param name="bus">The registration to configure.</param>
     /// <param name="rabbitMq">The broker, or null for in-memory.</param>
     /// <param name="connectionName">Shown in the broker's connection list (<c>iris-web</c>, <c>iris-worker</c>).</param>

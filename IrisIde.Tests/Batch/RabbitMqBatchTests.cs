@@ -17,8 +17,17 @@ namespace IrisIde.Tests.Batch;
 /// </summary>
 public sealed class RabbitMqBatchFixture : IAsyncLifetime
 {
+    private readonly IReadOnlyDictionary<string, string?> _appSettings;
     private TestRabbitMqVirtualHost? _broker;
     private IrisWebApp? _app;
+
+    public RabbitMqBatchFixture()
+        : this(new Dictionary<string, string?>())
+    {
+    }
+
+    /// <summary>With extra settings for the web app (xunit makes collection fixtures with the public constructor).</summary>
+    internal RabbitMqBatchFixture(IReadOnlyDictionary<string, string?> appSettings) => _appSettings = appSettings;
 
     public TestRabbitMqVirtualHost Broker => _broker ?? throw new InvalidOperationException("not started");
 
@@ -27,7 +36,7 @@ public sealed class RabbitMqBatchFixture : IAsyncLifetime
     public async Task InitializeAsync()
     {
         _broker = await TestRabbitMqVirtualHost.CreateAsync();
-        _app = await IrisWebApp.StartAsync(new Dictionary<string, string?> { ["ConnectionStrings:RabbitMq"] = _broker.Uri.ToString() });
+        _app = await IrisWebApp.StartAsync(new Dictionary<string, string?>(_appSettings) { ["ConnectionStrings:RabbitMq"] = _broker.Uri.ToString() });
     }
 
     public async Task DisposeAsync()

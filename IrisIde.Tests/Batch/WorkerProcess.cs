@@ -26,6 +26,9 @@ public sealed class WorkerProcess : IAsyncDisposable
 
     public bool HasExited => _process.HasExited;
 
+    /// <summary>Its <c>/healthz</c>, when it was started with <c>Iris:Worker:HealthUrl</c>.</summary>
+    public Uri? HealthUri { get; private set; }
+
     /// <summary>Everything the worker wrote so far (stdout and stderr interleaved).</summary>
     public string Output => string.Join('\n', _output);
 
@@ -61,6 +64,12 @@ public sealed class WorkerProcess : IAsyncDisposable
             }
 
             worker._output.Enqueue(e.Data);
+            const string healthLine = "Worker health endpoint: ";
+            if (e.Data.IndexOf(healthLine, StringComparison.Ordinal) is var at and >= 0)
+            {
+                worker.HealthUri = new Uri(e.Data[(at + healthLine.Length)..].Trim());
+            }
+
             if (e.Data.Contains($"Worker {workerId} takes jobs from", StringComparison.Ordinal))
             {
                 started.TrySetResult();
@@ -72,12 +81,15 @@ public sealed class WorkerProcess : IAsyncDisposable
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
 
+        // Generous: on a two-core machine shared with other test runs a .NET start can take a minute.
         var exited = process.WaitForExitAsync();
-        var first = await Task.WhenAny(started.Task, exited, Task.Delay(TimeSpan.FromSeconds(90)));
+        var first = await Task.WhenAny(started.Task, exited, Task.Delay(TimeSpan.FromMinutes(3)));
         if (first != started.Task)
         {
+            // Read before disposing: a disposed Process no longer knows whether it exited.
+            var hasExited = process.HasExited;
             await worker.DisposeAsync();
-            throw new InvalidOperationException($"worker {workerId} did not start (exited: {process.HasExited}):\n{worker.Output}");
+            throw new InvalidOperationException($"worker {workerId} did not start (exited: {hasExited}):\n{worker.Output}");
         }
 
         return worker;

@@ -127,3 +127,64 @@ public sealed class TestRabbitMqVirtualHost : IAsyncDisposable
 
     public async ValueTask DisposeAsync() => await TestServices.RunToolAsync("rabbitmqctl", "-q", "delete_vhost", Name);
 }
+
+/// <summary>
+/// Stops and starts the test broker itself, for chaos tests. Every <c>rabbitmqctl</c> and
+/// <c>rabbitmq-server</c> call inherits this process's environment — the <c>RABBITMQ_*</c> and
+/// <c>ERL_EPMD_ADDRESS</c> variables <c>./iris test</c> exports (or a developer's own, such as
+/// <c>RABBITMQ_NODENAME</c> for a private node) — so the node restarted is the one the tests talk to, and it
+/// comes back with the same settings it was started with.
+/// </summary>
+public static class TestRabbitMqBroker
+{
+    private static readonly TimeSpan StartupTimeout = TimeSpan.FromMinutes(3);
+
+    /// <summary><c>rabbitmqctl stop_app</c>: the node stays up, the broker closes every connection (CONNECTION_FORCED).</summary>
+    public static Task StopAppAsync() => TestServices.RunToolAsync("rabbitmqctl", "-q", "stop_app");
+
+    /// <summary><c>rabbitmqctl start_app</c>, then waits until the broker accepts connections again.</summary>
+    public static async Task StartAppAsync()
+    {
+        await TestServices.RunToolAsync("rabbitmqctl", "-q", "start_app");
+        await TestServices.RunToolAsync("rabbitmqctl", "-q", "await_startup");
+    }
+
+    /// <summary>
+    /// SIGKILL of the node's Erlang VM (beam.smp): no connection is closed, clients see their sockets die.
+    /// Returns once the process is gone.
+    /// </summary>
+    public static async Task KillServerAsync()
+    {
+        var reply = await TestServices.RunToolAsync("rabbitmqctl", "-q", "eval", "os:getpid().");
+        var pid = int.Parse(reply.Trim().Trim('"'), System.Globalization.CultureInfo.InvariantCulture);
+        await TestServices.RunToolAsync("kill", "-KILL", pid.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        var deadline = DateTime.UtcNow + StartupTimeout;
+        while (Directory.Exists($"/proc/{pid}"))
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"the broker process {pid} outlived SIGKILL for {StartupTimeout}");
+            await Task.Delay(100);
+        }
+    }
+
+    /// <summary>
+    /// <c>rabbitmq-server -detached</c>, as <c>./iris</c> starts it, then waits for the node: until it has
+    /// registered with epmd, <c>await_startup</c> fails at once instead of waiting, so it is asked again.
+    /// </summary>
+    public static async Task StartServerAsync()
+    {
+        await TestServices.RunToolAsync("rabbitmq-server", "-detached");
+        var deadline = DateTime.UtcNow + StartupTimeout;
+        while (true)
+        {
+            try
+            {
+                await TestServices.RunToolAsync("rabbitmqctl", "-q", "await_startup", "--timeout", "30");
+                return;
+            }
+            catch (InvalidOperationException) when (DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(TimeSpan.FromSeconds(1));
+            }
+        }
+    }
+}

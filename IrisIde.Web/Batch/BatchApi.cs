@@ -84,6 +84,7 @@ public static class BatchApi
         services.ConfigureHttpJsonOptions(options => options.SerializerOptions.TypeInfoResolverChain.Insert(0, BatchJsonContext.Default));
         var rabbitMq = BatchTransport.ReadRabbitMqAddress(configuration);
         services.AddBatchBusLifetime();
+        services.AddBatchBusHealth();
         services.AddMassTransit(bus =>
         {
             if (rabbitMq is null)
