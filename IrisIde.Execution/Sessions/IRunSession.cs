@@ -22,7 +22,7 @@ public interface IRunSession : IAsyncDisposable
     /// <summary>The resolved language (an alias such as <c>py</c> is already resolved).</summary>
     LanguageDefinition Language { get; }
 
-    /// <summary>The validated request, file names filled in.</summary>
+    /// <summary>The request as it was started (an empty first file name means the language's default).</summary>
     RunRequest Request { get; }
 
     /// <summary>The run's events in order; <see cref="RunExited"/> is last, then the channel completes.</summary>

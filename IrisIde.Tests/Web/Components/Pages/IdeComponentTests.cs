@@ -27,12 +27,7 @@ public sealed class IdeComponentTests : BunitContext, IAsyncLifetime
         _page = JSInterop.SetupModule("./Components/Pages/Ide.razor.js").SetupModule("attach", _ => true);
         _editor = JSInterop.SetupModule("./Components/Editor/SourceEditor.razor.js").SetupModule("attach", _ => true);
         _terminal = JSInterop.SetupModule("./Components/Terminal/Terminal.razor.js").SetupModule("attach", _ => true);
-        Services.AddLogging();
-        Services.AddOptions<ExecutionHubOptions>();
-        Services.AddOptions<ExecutionOptions>();
-        Services.AddSingleton(LanguageCatalog.LoadEmbedded());
-        Services.AddSingleton<LanguageAvailability>();
-        Services.AddSingleton<ISessionHost, ProbingLanguagesOnly>();
+        ProbingLanguagesOnly.AddPageServices(Services);
     }
 
     // As in the app, where a hosted service probes the toolchains at start-up, before most pages open
@@ -178,12 +173,7 @@ public sealed class IdeBeforeLanguagesAreKnownTests : BunitContext
         JSInterop.Mode = JSRuntimeMode.Loose;
         var page = JSInterop.SetupModule("./Components/Pages/Ide.razor.js").SetupModule("attach", _ => true);
         page.Setup<IdeComponent.PagePreferences>("preferences").SetResult(new IdeComponent.PagePreferences(null, "c"));
-        Services.AddLogging();
-        Services.AddOptions<ExecutionHubOptions>();
-        Services.AddOptions<ExecutionOptions>();
-        Services.AddSingleton(LanguageCatalog.LoadEmbedded());
-        Services.AddSingleton<LanguageAvailability>();
-        Services.AddSingleton<ISessionHost, ProbingLanguagesOnly>();
+        ProbingLanguagesOnly.AddPageServices(Services);
 
         // No probe before: the first render comes while it runs (it starts a process per language).
         var ide = Render<IdeComponent>();
@@ -195,6 +185,17 @@ public sealed class IdeBeforeLanguagesAreKnownTests : BunitContext
 /// <summary>The page asks its session host for languages only; this one answers from the real toolchain probe.</summary>
 internal sealed class ProbingLanguagesOnly(LanguageAvailability languages) : ISessionHost
 {
+    /// <summary>What the Ide page needs from the container, with the real toolchain probe behind it.</summary>
+    public static void AddPageServices(IServiceCollection services)
+    {
+        services.AddLogging();
+        services.AddOptions<ExecutionHubOptions>();
+        services.AddOptions<ExecutionOptions>();
+        services.AddSingleton(LanguageCatalog.LoadEmbedded());
+        services.AddSingleton<LanguageAvailability>();
+        services.AddSingleton<ISessionHost, ProbingLanguagesOnly>();
+    }
+
     public string Name => "languages-only";
 
     public Task<IRunSession> StartAsync(RunRequest request, SessionOwner owner, CancellationToken cancellationToken) =>
