@@ -120,10 +120,10 @@ public sealed class ReceiveEndpointHealthCheck(IOptions<BatchJobOptions> options
 
 internal static partial class ReceiveEndpointHealthLog
 {
-    [LoggerMessage(EventId = 4301, Level = LogLevel.Warning, Message = "Receive endpoint {Address} is not ready: {Reason}")]
+    [LoggerMessage(EventId = 4003, Level = LogLevel.Warning, Message = "Receive endpoint {Address} is not ready: {Reason}")]
     public static partial void NotReady(ILogger logger, Uri address, string reason);
 
-    [LoggerMessage(EventId = 4302, Level = LogLevel.Information, Message = "Receive endpoint {Address} is ready again after {Seconds:F1} s")]
+    [LoggerMessage(EventId = 4004, Level = LogLevel.Information, Message = "Receive endpoint {Address} is ready again after {Seconds:F1} s")]
     public static partial void Recovered(ILogger logger, Uri address, double seconds);
 }
 

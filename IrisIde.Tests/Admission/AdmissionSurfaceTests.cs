@@ -133,6 +133,31 @@ public sealed class AdmissionSurfaceTests
     }
 
     [Fact]
+    public async Task Behind_a_configured_proxy_each_forwarded_client_has_its_own_allowance()
+    {
+        await using var app = await StartAppAsync(new()
+        {
+            ["Iris:Admission:MaxSessionsPerClient"] = "1",
+            ["Iris:Security:TrustedProxies:0"] = "127.0.0.1",
+        });
+        var student = new Dictionary<string, string> { ["X-Forwarded-For"] = "203.0.113.7" };
+        await using var first = await RunnerTestClient.ConnectAsync(app.WebSocketUri, student);
+        await first.SendCodeAsync("python", WaitForInput);
+        await first.WaitForStdoutAsync("up").WaitAsync(Timeout);
+
+        // Another student behind the same proxy runs; the same student again does not.
+        await using var other = await RunnerTestClient.ConnectAsync(app.WebSocketUri, new Dictionary<string, string> { ["X-Forwarded-For"] = "203.0.113.8" });
+        await other.SendCodeAsync("python", "print('mine')\n");
+        await other.ReadToEndAsync().WaitAsync(Timeout);
+        await using var again = await RunnerTestClient.ConnectAsync(app.WebSocketUri, student);
+        await again.SendCodeAsync("python", "print('never')\n");
+        await again.ReadToEndAsync().WaitAsync(Timeout);
+
+        Assert.Equal("mine\n", other.Text("stdout"));
+        Assert.StartsWith("too many sessions", again.One("error").GetProperty("error").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Three_hundred_sessions_at_once_against_fifty_fifty_run_the_rest_are_told_and_nothing_is_left()
     {
         await using var app = await StartAppAsync(new()

@@ -90,6 +90,17 @@ public sealed class RunAdmissionTests
     }
 
     [Theory]
+    [InlineData("192.0.2.1", "ip:192.0.2.1")]
+    [InlineData("::ffff:192.0.2.1", "ip:192.0.2.1")]
+    [InlineData("2001:db8:1:2:aaaa:bbbb:cccc:dddd", "ip:2001:db8:1:2::/64")]
+    [InlineData("2001:db8:1:2::9", "ip:2001:db8:1:2::/64")]
+    [InlineData("::1", "ip:::1")]
+    public void A_client_is_its_address_and_an_ipv6_client_its_whole_64(string address, string key)
+    {
+        Assert.Equal(key, ClientKeys.ForAddress(System.Net.IPAddress.Parse(address)));
+    }
+
+    [Theory]
     [InlineData("SessionFootprintBytes", "1024")]
     [InlineData("SessionCpuShare", "0")]
     [InlineData("MaxSessions", "0")]

@@ -2,7 +2,7 @@ using System.Globalization;
 
 namespace IrisIde.Bench;
 
-internal sealed record BenchOptions(int Runs, int Parallel, int ThroughputRuns, int Sessions, bool MemoryOnly, int BatchJobs, bool BatchOnly)
+internal sealed record BenchOptions(int Runs, int Parallel, int ThroughputRuns, int Sessions, bool MemoryOnly, int BatchJobs, bool BatchOnly, bool InteractiveOnly)
 {
     public static BenchOptions Parse(string[] args)
     {
@@ -13,6 +13,7 @@ internal sealed record BenchOptions(int Runs, int Parallel, int ThroughputRuns, 
         var memoryOnly = false;
         var batchJobs = 200;
         var batchOnly = false;
+        var interactiveOnly = false;
         for (var i = 0; i < args.Length; i++)
         {
             switch (args[i])
@@ -38,11 +39,14 @@ internal sealed record BenchOptions(int Runs, int Parallel, int ThroughputRuns, 
                 case "--batch-only":
                     batchOnly = true;
                     break;
+                case "--interactive-only":
+                    interactiveOnly = true;
+                    break;
                 default:
-                    throw new ArgumentException($"unknown argument '{args[i]}' (use --runs N, --parallel N, --throughput-runs N, --sessions N, --memory-only, --batch-jobs N, --batch-only)");
+                    throw new ArgumentException($"unknown argument '{args[i]}' (use --runs N, --parallel N, --throughput-runs N, --sessions N, --memory-only, --batch-jobs N, --batch-only, --interactive-only)");
             }
         }
 
-        return new BenchOptions(runs, parallel, throughputRuns, sessions, memoryOnly, batchJobs, batchOnly);
+        return new BenchOptions(runs, parallel, throughputRuns, sessions, memoryOnly, batchJobs, batchOnly, interactiveOnly);
     }
 }

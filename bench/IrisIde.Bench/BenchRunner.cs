@@ -66,6 +66,12 @@ internal sealed class BenchRunner(BenchOptions options)
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"   sandboxed / bare  {sandboxRate / bareRate,8:0.00}x"));
 
         await new HubBenchmark(options).RunAsync(cancellationToken);
+        if (options.InteractiveOnly)
+        {
+            // Sections 1-4: what a student at the terminal feels, in a few minutes.
+            return 0;
+        }
+
         await new IdleSessionMemoryBenchmark(options.Sessions).RunAsync(cancellationToken);
         await new BatchBenchmark(options.BatchJobs, pipeline).RunAsync(cancellationToken);
         return 0;
