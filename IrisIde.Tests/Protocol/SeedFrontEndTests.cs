@@ -98,8 +98,48 @@ public sealed class SeedFrontEndTests(IrisWebAppFixture fixture)
     }
 
     /// <summary>Usage differs run to run; everything else must be the same.</summary>
-    private static List<string> Strip(List<string> messages) =>
-        [.. messages.Select(m => System.Text.RegularExpressions.Regex.Replace(m, "\"(time_ms|memory_bytes)\":\\d+", "\"$1\":0"))];
+    /// <summary>
+    /// The messages with usage numbers zeroed and consecutive output of one stream joined: where a
+    /// program's writes split into messages depends on timing (python writes print's parts separately).
+    /// </summary>
+    private static List<string> Strip(List<string> messages)
+    {
+        var joined = new List<string>();
+        string? stream = null;
+        var text = new StringBuilder();
+        foreach (var raw in messages)
+        {
+            using var message = JsonDocument.Parse(raw);
+            var type = message.RootElement.GetProperty("type").GetString();
+            if (type is "stdout" or "stderr" && message.RootElement.TryGetProperty("data", out var data))
+            {
+                if (type != stream)
+                {
+                    Flush();
+                    stream = type;
+                }
+
+                text.Append(data.GetString());
+                continue;
+            }
+
+            Flush();
+            joined.Add(System.Text.RegularExpressions.Regex.Replace(raw, "\"(time_ms|memory_bytes)\":\\d+", "\"$1\":0"));
+        }
+
+        Flush();
+        return joined;
+
+        void Flush()
+        {
+            if (stream is not null)
+            {
+                joined.Add($"{stream}:{text}");
+                text.Clear();
+                stream = null;
+            }
+        }
+    }
 
     /// <summary>What the seed's xterm shows (with <c>convertEol</c>, so <c>\r\n</c> reads as <c>\n</c>), following its message handler.</summary>
     private sealed class SeedTerminal(RunnerTestClient client)
