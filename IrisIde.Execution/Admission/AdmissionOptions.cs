@@ -61,7 +61,7 @@ internal sealed class AdmissionOptionsValidator : IValidateOptions<AdmissionOpti
     public ValidateOptionsResult Validate(string? name, AdmissionOptions options)
     {
         var problems = new List<string>();
-        if (options.SessionFootprintBytes < 16 * 1024 * 1024) problems.Add("SessionFootprintBytes must be at least 16 MiB");
+        if (options.SessionFootprintBytes < Runs.RunPipeline.MinimumMemoryBytes) problems.Add("SessionFootprintBytes must be at least 16 MiB");
         if (options.SessionCpuShare is <= 0 or > 64) problems.Add("SessionCpuShare must be above 0 (a share of one core, e.g. 0.05)");
         if (options.MaxSessions is <= 0) problems.Add("MaxSessions must be positive when set");
         if (options.MaxSessionsPerClient <= 0) problems.Add("MaxSessionsPerClient must be positive");

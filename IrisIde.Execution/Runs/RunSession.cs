@@ -24,7 +24,6 @@ public sealed class RunSession : IRunSession
     /// <summary>Input the program has not read yet; past this, further input is refused with a notice.</summary>
     public const int MaxPendingInputBytes = 1024 * 1024;
 
-    private const int SIGINT = 2;
     private const int ReadBufferSize = 16 * 1024;
 
     private readonly RunPlan _plan;
@@ -126,8 +125,6 @@ public sealed class RunSession : IRunSession
         Touch();
         Volatile.Read(ref _current)?.Signal(signal);
     }
-
-    public void Interrupt() => Signal(SIGINT);
 
     /// <summary>Ends the run now; the outcome reports <paramref name="verdict"/> (default <c>killed</c>).</summary>
     public void Stop(Verdict verdict = Verdict.Killed, string message = "stopped by user")

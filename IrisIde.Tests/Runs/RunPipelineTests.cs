@@ -122,7 +122,7 @@ public sealed class RunPipelineTests(PipelineFixture fixture) : IClassFixture<Pi
             "import time\ntry:\n    print('ready', flush=True)\n    time.sleep(100)\nexcept KeyboardInterrupt:\n    print('interrupted')\n    raise SystemExit(7)\n");
         var before = await ReadUntilAsync(session, e => e is OutputChunk);
 
-        session.Interrupt();
+        session.Signal(Execution.Protocol.RunnerSignals.Interrupt);
         var result = await ReadToEndAsync(session, before);
 
         Assert.Contains("interrupted", result.Stdout, StringComparison.Ordinal);
