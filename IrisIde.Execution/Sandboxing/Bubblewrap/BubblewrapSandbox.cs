@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Runtime.InteropServices;
 using IrisIde.Execution.Sandboxing.Capacity;
 using IrisIde.Execution.Sandboxing.Cgroups;
+using IrisIde.Execution.Sandboxing.Launcher;
 using IrisIde.Execution.Sandboxing.Processes;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -21,17 +22,11 @@ public sealed class BubblewrapSandbox : ISandbox, IDisposable
     /// <summary>uid/gid of the program as seen inside the sandbox (mapped to the host uid).</summary>
     internal const int SandboxUid = 1000;
 
-    private static readonly string[] RootLinksAndDirectories = ["/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"];
-
-    // Only what toolchains read: the dynamic linker cache, `alternatives` (java, cc), the JDK's
-    // configuration, certificates and the time zone. Never the host /etc wholesale.
-    private static readonly string[] EtcEntries =
-        ["/etc/alternatives", "/etc/ld.so.cache", "/etc/java-17-openjdk", "/etc/ssl/certs", "/etc/localtime"];
-
     private readonly BubblewrapOptions _options;
     private readonly ILogger _logger;
     private readonly Lazy<Task<ICgroupHierarchy>> _cgroups;
     private readonly Lazy<string> _runtimeDirectory;
+    private readonly BubblewrapMounts _mounts;
     private readonly bool _isRoot = Environment.IsPrivilegedProcess;
 
     public BubblewrapSandbox(IOptions<BubblewrapOptions> options, RunCapacity capacity, ILogger<BubblewrapSandbox> logger)
@@ -51,6 +46,7 @@ public sealed class BubblewrapSandbox : ISandbox, IDisposable
                 CgroupHierarchyFactory.CreateAsync(options.CgroupRoot, options.CgroupParent, capacity, logger, CancellationToken.None))
             : new Lazy<Task<ICgroupHierarchy>>(Task.FromResult(cgroups));
         _runtimeDirectory = new Lazy<string>(CreateRuntimeDirectory);
+        _mounts = new BubblewrapMounts(options, () => _runtimeDirectory.Value);
         if (!_isRoot)
         {
             BubblewrapSandboxLog.NotRoot(logger);
@@ -174,16 +170,15 @@ public sealed class BubblewrapSandbox : ISandbox, IDisposable
         yield return "--no-new-privs";
         yield return "--";
 
-        foreach (var argument in BuildBwrapArguments(spec, workspace))
+        foreach (var argument in BuildBwrapArguments(spec, workspace, new LauncherFiles()))
         {
             yield return argument;
         }
     }
 
-    internal IEnumerable<string> BuildBwrapArguments(SandboxSpec spec, string workspace)
+    internal IEnumerable<string> BuildBwrapArguments(SandboxSpec spec, string workspace, LauncherFiles files)
     {
         var uid = SandboxUid.ToString(CultureInfo.InvariantCulture);
-        var tmpfsSize = _options.TmpfsSizeBytes.ToString(CultureInfo.InvariantCulture);
         string[] isolation =
         [
             _options.BwrapPath,
@@ -205,66 +200,14 @@ public sealed class BubblewrapSandbox : ISandbox, IDisposable
             yield return value;
         }
 
-        yield return "--ro-bind";
-        yield return "/usr";
-        yield return "/usr";
-
-        // Mirror the host's merged-/usr layout: /bin, /lib64, ... are symlinks into /usr on Debian.
-        foreach (var path in RootLinksAndDirectories)
-        {
-            var info = new FileInfo(path);
-            if (info.LinkTarget is { } target)
-            {
-                yield return "--symlink";
-                yield return target;
-                yield return path;
-            }
-            else if (Directory.Exists(path))
-            {
-                yield return "--ro-bind";
-                yield return path;
-                yield return path;
-            }
-        }
-
-        foreach (var path in EtcEntries)
-        {
-            yield return "--ro-bind-try";
-            yield return path;
-            yield return path;
-        }
-
-        foreach (var file in new[] { "passwd", "group", "hosts" })
-        {
-            yield return "--ro-bind";
-            yield return Path.Combine(_runtimeDirectory.Value, file);
-            yield return "/etc/" + file;
-        }
-
-        foreach (var bind in _options.ExtraReadOnlyBinds)
-        {
-            yield return bind.Optional ? "--ro-bind-try" : "--ro-bind";
-            yield return bind.Source;
-            yield return string.IsNullOrEmpty(bind.Target) ? bind.Source : bind.Target;
-        }
-
-        string[] filesystems =
-        [
-            "--proc", "/proc",
-            "--dev", "/dev",
-            "--size", tmpfsSize, "--tmpfs", "/dev/shm",
-            "--size", tmpfsSize, "--perms", "1777", "--tmpfs", "/tmp",
-            "--bind", workspace, SandboxSpec.SandboxWorkspacePath,
-            "--chdir", SandboxSpec.SandboxWorkspacePath,
-            // The root is bwrap's own tmpfs; read-only so the workspace and /tmp stay the only writable places.
-            "--remount-ro", "/",
-            "--json-status-fd", "3",
-            "--",
-        ];
-        foreach (var argument in filesystems)
+        foreach (var argument in _mounts.Arguments(spec, workspace, files))
         {
             yield return argument;
         }
+
+        yield return "--json-status-fd";
+        yield return "3";
+        yield return "--";
 
         foreach (var argument in spec.Command)
         {
@@ -314,13 +257,7 @@ public sealed class BubblewrapSandbox : ISandbox, IDisposable
         const UnixFileMode Readable = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead;
         File.SetUnixFileMode(directory, Readable | UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute);
 
-        var uid = SandboxUid.ToString(CultureInfo.InvariantCulture);
-        var files = new Dictionary<string, string>
-        {
-            ["passwd"] = $"root:x:0:0:root:/root:/usr/sbin/nologin\niris:x:{uid}:{uid}:iris:{SandboxSpec.SandboxWorkspacePath}:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n",
-            ["group"] = $"root:x:0:\niris:x:{uid}:\nnogroup:x:65534:\n",
-            ["hosts"] = $"127.0.0.1\tlocalhost {_options.Hostname}\n::1\tlocalhost ip6-localhost ip6-loopback\n",
-        };
+        var files = _mounts.SyntheticEtcFiles(SandboxUid);
         foreach (var (name, content) in files)
         {
             var path = Path.Combine(directory, name);
