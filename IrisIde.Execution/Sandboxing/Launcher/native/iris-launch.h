@@ -1,0 +1,19 @@
+/*
+ * iris-launch: the one small native program between the server and bubblewrap.
+ *
+ *   iris-launch run [options] -- bwrap ...   set up the run's process, then exec bwrap
+ *   iris-launch init STATUS_FD -- prog ...   pid 1 inside the sandbox: runs prog, reports its exact end
+ *   iris-launch seccomp PATH                 write the runs' seccomp filter (BPF) to PATH
+ *
+ * Each file is one part: iris-launch.c (run, init, main), seccomp-policy.c (the filter).
+ */
+#ifndef IRIS_LAUNCH_H
+#define IRIS_LAUNCH_H
+
+/*
+ * Writes the seccomp filter every sandboxed program runs under, as raw BPF for bwrap --seccomp,
+ * to the open descriptor fd. Returns 0, or a negative errno.
+ */
+int iris_seccomp_export(int fd);
+
+#endif
