@@ -18,7 +18,9 @@ namespace IrisIde.Tests.Admission;
 [Trait("Needs", "Bubblewrap")]
 public sealed class AdmissionSurfaceTests
 {
-    internal const int SandboxUid = 61030;
+    internal const int SandboxUid = 63090;
+
+    internal const int SandboxUidCount = 64;
     private const string WaitForInput = "print('up', flush=True)\ninput()\n";
     private static readonly TimeSpan Timeout = RunnerTestClient.Timeout;
 
@@ -213,7 +215,7 @@ public sealed class AdmissionSurfaceTests
         var (answered, failures) = await health.WaitAsync(Timeout);
         Assert.True(answered > 0, "/healthz was never asked");
         Assert.Empty(failures);
-        Assert.Empty(await HostProcesses.RemainingAfterAsync(SandboxUid, TimeSpan.FromSeconds(20)));
+        Assert.Empty(await HostProcesses.RemainingAfterAsync(SandboxUid, TimeSpan.FromSeconds(20), SandboxUidCount));
 
         // Every slot comes back once its run is cleaned up (a closed socket's run ends a little after the close).
         var admission = (RunAdmission)app.Services.GetService(typeof(RunAdmission))!;
@@ -229,7 +231,7 @@ public sealed class AdmissionSurfaceTests
     internal static Task<IrisWebApp> StartAppAsync(Dictionary<string, string?> settings)
     {
         settings["Iris:Sandbox:Uid"] = SandboxUid.ToString(CultureInfo.InvariantCulture);
-        settings["Iris:Sandbox:Gid"] = SandboxUid.ToString(CultureInfo.InvariantCulture);
+        settings["Iris:Sandbox:UidCount"] = SandboxUidCount.ToString(CultureInfo.InvariantCulture);
         settings.TryAdd("Iris:Admission:RunsPerMinutePerClient", "100000");
         return IrisWebApp.StartAsync(settings);
     }

@@ -13,7 +13,9 @@ public sealed class IdeFixture : IAsyncLifetime
     public const string ChromiumPath = "/usr/bin/chromium";
 
     /// <summary>The sandbox uid of this app's runs: no other test runs programs as it, so leftovers are ours.</summary>
-    public const int SandboxUid = 61020;
+    public const int SandboxUid = 63070;
+
+    public const int SandboxUidCount = 16;
 
     /// <summary>Interactive output allowed per stream per minute in this app (see <see cref="InitializeAsync"/>).</summary>
     public const long FloodOutputBytes = 16 * 1024 * 1024;
@@ -53,7 +55,7 @@ public sealed class IdeFixture : IAsyncLifetime
         {
             ["Iris:Sandbox:CgroupParent"] = "iris-e2e-tests",
             ["Iris:Sandbox:Uid"] = SandboxUid.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            ["Iris:Sandbox:Gid"] = SandboxUid.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Iris:Sandbox:UidCount"] = SandboxUidCount.ToString(System.Globalization.CultureInfo.InvariantCulture),
             // 16 MiB instead of 1 MiB a minute: at full speed 1 MiB is out in a third of a second, too
             // short a flood to show whether the page stays responsive while output pours in.
             ["Iris:Limits:Interactive:OutputBytes"] = FloodOutputBytes.ToString(System.Globalization.CultureInfo.InvariantCulture),

@@ -39,7 +39,7 @@ public sealed class IdeResilienceTests(IdeFixture fixture, ITestOutputHelper out
             "an output limit notice in the terminal");
         Assert.True(evaluated < Responsive, $"1 + 1 took {evaluated.TotalMilliseconds} ms during the flood");
         Assert.True(themed < Responsive * 2, $"the theme toggle took {themed.TotalMilliseconds} ms during the flood");
-        Assert.Empty(await HostProcesses.RemainingAfterAsync(IdeFixture.SandboxUid, TimeSpan.FromSeconds(5)));
+        Assert.Empty(await HostProcesses.RemainingAfterAsync(IdeFixture.SandboxUid, TimeSpan.FromSeconds(5), IdeFixture.SandboxUidCount));
     }
 
     [Fact]
@@ -48,7 +48,7 @@ public sealed class IdeResilienceTests(IdeFixture fixture, ITestOutputHelper out
         await using var ide = await fixture.OpenIdeAsync(throughProxy: true);
         await ide.RunAsync("python", "import time\nprint('waiting forever', flush=True)\nwhile True:\n    time.sleep(1)\n");
         await ide.WaitForTerminalTextAsync("waiting forever");
-        Assert.NotEmpty(HostProcesses.OwnedBy(IdeFixture.SandboxUid));
+        Assert.NotEmpty(HostProcesses.OwnedBy(IdeFixture.SandboxUid, IdeFixture.SandboxUidCount));
 
         // The network goes away: every socket of the page (circuit and hub) is reset, new ones refused.
         fixture.Proxy.Cut();
@@ -60,7 +60,7 @@ public sealed class IdeResilienceTests(IdeFixture fixture, ITestOutputHelper out
             Assert.True(await ide.ReconnectModal.IsVisibleAsync().WaitAsync(IdePage.Timeout), "the reconnect modal is visible");
 
             // The server stops the program of a connection that is gone (the issue allows 10 s).
-            var left = await HostProcesses.RemainingAfterAsync(IdeFixture.SandboxUid, TimeSpan.FromSeconds(12));
+            var left = await HostProcesses.RemainingAfterAsync(IdeFixture.SandboxUid, TimeSpan.FromSeconds(12), IdeFixture.SandboxUidCount);
             Assert.True(left.Count == 0, $"processes of the sandbox uid still running: {string.Join(", ", left)}");
         }
         finally

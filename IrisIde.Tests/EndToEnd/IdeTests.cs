@@ -86,12 +86,12 @@ public sealed class IdeTests(IdeFixture fixture)
         await ide.RunAsync("python", "import time\nwhile True:\n    print('tick', flush=True)\n    time.sleep(0.1)\n");
         await ide.WaitForTerminalTextAsync("tick");
         Assert.Equal("running", await ide.PhaseAsync());
-        Assert.NotEmpty(Support.HostProcesses.OwnedBy(IdeFixture.SandboxUid));
+        Assert.NotEmpty(Support.HostProcesses.OwnedBy(IdeFixture.SandboxUid, IdeFixture.SandboxUidCount));
         await ide.StopButton.ClickAsync().WaitAsync(IdePage.Timeout);
         var status = await ide.WaitForExitAsync();
 
         Assert.Contains("killed", status, StringComparison.Ordinal);
-        Assert.Empty(await Support.HostProcesses.RemainingAfterAsync(IdeFixture.SandboxUid, TimeSpan.FromSeconds(5)));
+        Assert.Empty(await Support.HostProcesses.RemainingAfterAsync(IdeFixture.SandboxUid, TimeSpan.FromSeconds(5), IdeFixture.SandboxUidCount));
         Assert.True(await ide.RunButton.IsEnabledAsync().WaitAsync(IdePage.Timeout), "Run is enabled again after Stop");
     }
 

@@ -33,8 +33,10 @@ public class PipelineFixture : IAsyncDisposable
 
     public RunPipeline Pipeline { get; }
 
-    /// <summary>The host uid sandboxed programs run as (to look for leftovers).</summary>
+    /// <summary>The host uids sandboxed programs run as (to look for leftovers): [SandboxUid, SandboxUid + SandboxUidCount).</summary>
     public int SandboxUid => _services.GetRequiredService<Microsoft.Extensions.Options.IOptions<Execution.Sandboxing.Bubblewrap.BubblewrapOptions>>().Value.Uid;
+
+    public int SandboxUidCount => _services.GetRequiredService<Microsoft.Extensions.Options.IOptions<Execution.Sandboxing.Bubblewrap.BubblewrapOptions>>().Value.UidCount;
 
     public async Task<RunResult> RunAsync(string language, string source, string? stdin = null, string? fileName = null)
     {

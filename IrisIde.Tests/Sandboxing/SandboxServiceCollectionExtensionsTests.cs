@@ -21,7 +21,7 @@ public sealed class SandboxServiceCollectionExtensionsTests
     [Fact]
     public void Bubblewrap_sandbox_is_the_sandbox_with_options_from_iris_sandbox()
     {
-        using var provider = Build(new() { ["Iris:Sandbox:Uid"] = "62000", ["Iris:Sandbox:Gid"] = "62000" }, s => s.AddBubblewrapSandbox());
+        using var provider = Build(new() { ["Iris:Sandbox:Uid"] = "62000", ["Iris:Sandbox:UidCount"] = "50" }, s => s.AddBubblewrapSandbox());
 
         Assert.IsType<BubblewrapSandbox>(provider.GetRequiredService<ISandbox>());
         Assert.Equal(62000, provider.GetRequiredService<IOptions<BubblewrapOptions>>().Value.Uid);

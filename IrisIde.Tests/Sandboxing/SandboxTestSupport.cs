@@ -103,5 +103,5 @@ internal static class SandboxRunner
     }
 
     /// <summary>Our leftover processes owned by <paramref name="uid"/>: see <see cref="Support.HostProcesses.OursOwnedBy"/>.</summary>
-    public static IReadOnlyList<string> ProcessesOwnedBy(int uid) => Support.HostProcesses.OursOwnedBy(uid);
+    public static IReadOnlyList<string> ProcessesOwnedBy(int uid, int count = 1) => Support.HostProcesses.OursOwnedBy(uid, count);
 }

@@ -8,10 +8,12 @@ public static class HostProcesses
     /// <summary>One process in the host's table, as /proc/&lt;pid&gt;/status and cmdline describe it.</summary>
     public sealed record HostProcess(int Pid, int ParentPid, bool IsZombie, string Description);
 
-    /// <summary>Every process (zombies included) with <paramref name="uid"/> as its real, effective, saved or filesystem uid.</summary>
-    public static IReadOnlyList<HostProcess> All(int uid)
+    /// <summary>
+    /// Every process (zombies included) with a uid of [<paramref name="uid"/>, <paramref name="uid"/> +
+    /// <paramref name="count"/>) as its real, effective, saved or filesystem uid (runs take their uid from a range).
+    /// </summary>
+    public static IReadOnlyList<HostProcess> All(int uid, int count = 1)
     {
-        var wanted = uid.ToString(CultureInfo.InvariantCulture);
         var found = new List<HostProcess>();
         foreach (var dir in Directory.EnumerateDirectories("/proc"))
         {
@@ -25,7 +27,7 @@ public static class HostProcesses
                 var status = File.ReadAllLines(Path.Combine(dir, "status"));
                 string Field(string name) => status.FirstOrDefault(l => l.StartsWith(name, StringComparison.Ordinal)) ?? string.Empty;
                 var uids = Field("Uid:").Split((char[])['\t', ' '], StringSplitOptions.RemoveEmptyEntries).Skip(1);
-                if (!uids.Contains(wanted))
+                if (!uids.Any(u => int.TryParse(u, NumberStyles.None, CultureInfo.InvariantCulture, out var id) && id >= uid && id < uid + count))
                 {
                     continue;
                 }
@@ -45,15 +47,15 @@ public static class HostProcesses
     }
 
     /// <summary>Pids of live (non-zombie) processes owned by <paramref name="uid"/>.</summary>
-    public static IReadOnlyList<int> OwnedBy(int uid) => [.. All(uid).Where(p => !p.IsZombie).Select(p => p.Pid)];
+    public static IReadOnlyList<int> OwnedBy(int uid, int count = 1) => [.. All(uid, count).Where(p => !p.IsZombie).Select(p => p.Pid)];
 
     /// <summary>
     /// Processes (zombies included) owned by <paramref name="uid"/> that descend from this test process or
     /// were orphaned to init — not those of another test run sharing the machine.
     /// </summary>
-    public static IReadOnlyList<string> OursOwnedBy(int uid)
+    public static IReadOnlyList<string> OursOwnedBy(int uid, int count = 1)
     {
-        var all = All(uid);
+        var all = All(uid, count);
         return [.. all.Where(p => IsOurs(p.Pid)).Select(p => p.Description)];
     }
 
@@ -92,13 +94,13 @@ public static class HostProcesses
     }
 
     /// <summary>Waits briefly for processes to disappear (the kernel reaps asynchronously), then reports what is left.</summary>
-    public static async Task<IReadOnlyList<int>> RemainingAfterAsync(int uid, TimeSpan grace)
+    public static async Task<IReadOnlyList<int>> RemainingAfterAsync(int uid, TimeSpan grace, int count = 1)
     {
         var deadline = DateTime.UtcNow + grace;
         IReadOnlyList<int> left;
         do
         {
-            left = OwnedBy(uid);
+            left = OwnedBy(uid, count);
             if (left.Count == 0)
             {
                 return left;

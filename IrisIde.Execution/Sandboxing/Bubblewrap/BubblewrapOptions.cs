@@ -7,17 +7,31 @@ public sealed class BubblewrapOptions
 
     public string BwrapPath { get; set; } = "/usr/bin/bwrap";
 
-    /// <summary>util-linux setpriv: drops to <see cref="Uid"/>/<see cref="Gid"/> with no-new-privs before bwrap runs.</summary>
-    public string SetprivPath { get; set; } = "/usr/bin/setpriv";
+    /// <summary>
+    /// The native launcher (built with IrisIde.Execution, next to its assembly): prepares each run's
+    /// process (cgroups, rlimits, uid, descriptors) before it execs bwrap, and is the sandbox's pid 1.
+    /// </summary>
+    public string LauncherPath { get; set; } = Path.Combine(AppContext.BaseDirectory, "iris-launch");
 
-    /// <summary>util-linux prlimit: sets the rlimits of the launcher, which bwrap and the program inherit.</summary>
-    public string PrlimitPath { get; set; } = "/usr/bin/prlimit";
-
-    /// <summary>Host uid the sandbox runs as when the host process is root. Must not be shared with anything else.</summary>
+    /// <summary>
+    /// First host uid (and gid) of the runs' range when the host process is root: every concurrent
+    /// run gets its own uid from [Uid, Uid + UidCount). No uid of the range may be used by anything else.
+    /// </summary>
     public int Uid { get; set; } = 61000;
 
-    /// <summary>Host gid the sandbox runs as when the host process is root.</summary>
-    public int Gid { get; set; } = 61000;
+    /// <summary>How many uids the range has: the most runs (compile steps included) at once on this machine.</summary>
+    public int UidCount { get; set; } = 1000;
+
+    /// <summary>
+    /// Where the uid locks live, shared by every server process of the machine (so they share the range
+    /// safely). Default: <c>/run/iris</c> as root, a folder under the temp path otherwise.
+    /// </summary>
+    public string? StateDirectory { get; set; }
+
+    public string ResolveStateDirectory() =>
+        StateDirectory is { Length: > 0 } directory ? directory
+        : Environment.IsPrivilegedProcess ? "/run/iris"
+        : Path.Combine(Path.GetTempPath(), "iris-" + Environment.UserName);
 
     /// <summary>Where cgroup hierarchies are mounted; tests point it at a fake root.</summary>
     public string CgroupRoot { get; set; } = "/sys/fs/cgroup";
@@ -30,6 +44,9 @@ public sealed class BubblewrapOptions
 
     /// <summary>Size of the private /tmp and /dev/shm tmpfs (each). Their pages count against the run's memory limit.</summary>
     public long TmpfsSizeBytes { get; set; } = 64L * 1024 * 1024;
+
+    /// <summary>How often leftovers are swept (cgroups of servers that are gone, processes of uids no run holds).</summary>
+    public double SweepIntervalSeconds { get; set; } = 300;
 
     /// <summary>Host name inside the sandbox.</summary>
     public string Hostname { get; set; } = "iris";

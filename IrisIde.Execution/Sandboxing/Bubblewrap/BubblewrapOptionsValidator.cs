@@ -11,12 +11,21 @@ internal sealed class BubblewrapOptionsValidator : IValidateOptions<BubblewrapOp
     {
         var failures = new List<string>();
         RequireExecutable(failures, nameof(options.BwrapPath), options.BwrapPath);
-        RequireExecutable(failures, nameof(options.SetprivPath), options.SetprivPath);
-        RequireExecutable(failures, nameof(options.PrlimitPath), options.PrlimitPath);
+        RequireExecutable(failures, nameof(options.LauncherPath), options.LauncherPath);
 
-        if (options.Uid <= 0 || options.Gid <= 0)
+        if (options.Uid <= 0)
         {
-            failures.Add("Uid and Gid must be positive: the sandbox must never run as root.");
+            failures.Add("Uid must be positive: the sandbox must never run as root.");
+        }
+
+        if (options.UidCount <= 0 || (long)options.Uid + options.UidCount > 4_000_000_000L)
+        {
+            failures.Add("UidCount must be positive and the range must stay below 4e9.");
+        }
+
+        if (options.StateDirectory is { Length: > 0 } state && !Path.IsPathRooted(state))
+        {
+            failures.Add($"StateDirectory must be an absolute path, not '{state}'.");
         }
 
         if (!Path.IsPathRooted(options.CgroupRoot))
@@ -33,6 +42,11 @@ internal sealed class BubblewrapOptionsValidator : IValidateOptions<BubblewrapOp
         if (options.TmpfsSizeBytes < 1024 * 1024)
         {
             failures.Add("TmpfsSizeBytes must be at least 1 MiB.");
+        }
+
+        if (!(options.SweepIntervalSeconds >= 1))
+        {
+            failures.Add("SweepIntervalSeconds must be at least 1.");
         }
 
         if (string.IsNullOrWhiteSpace(options.Hostname))

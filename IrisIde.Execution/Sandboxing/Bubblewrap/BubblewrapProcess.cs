@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Text.Json;
 using IrisIde.Execution.Sandboxing.Capacity;
 using IrisIde.Execution.Sandboxing.Cgroups;
 using IrisIde.Execution.Sandboxing.Processes;
@@ -11,9 +10,14 @@ namespace IrisIde.Execution.Sandboxing.Bubblewrap;
 /// <summary>
 /// One bubblewrap run: supervision, limits, teardown.
 ///
-/// Process tree (host pids): launcher P (sh → prlimit → setpriv → bwrap, one process thanks to exec)
-/// → bwrap's init I (pid 1 of the sandbox's pid namespace) → program X (pid 2) → its descendants.
-/// All of them are in the run's cgroup from P's first instruction.
+/// Process tree (host pids): launcher P (iris-launch → bwrap, one process thanks to exec) → our init
+/// I (iris-launch as pid 1 of the sandbox's pid namespace) → program X (pid 2) → its descendants.
+/// All of them are in the run's cgroup from P's first instruction, and run as the run's own uid.
+///
+/// The run ends when the program ends: I waits for X itself, writes how X ended (exit code or signal,
+/// exactly) and exits, which kills the rest of the namespace, and P follows. Should the sandbox outlive
+/// the program anyway (I is not dumpable and the seccomp filter denies ptrace, so nothing inside can
+/// hold it), supervision ends it within a second of the program's end.
 ///
 /// Supervision polls every 100 ms: wall clock, and CPU time of the whole cgroup (children included).
 /// A limit or <see cref="Kill"/> ends the tree.
@@ -24,31 +28,34 @@ namespace IrisIde.Execution.Sandboxing.Bubblewrap;
 ///    Killing P first would orphan I to the host's init, which may never reap it.
 /// 2. Wait for P to exit (SIGKILL it if it does not).
 /// 3. Kill everything still in the cgroup until it is empty (covers a launcher killed before bwrap).
-/// 4. Read the final usage (counters are complete only now), remove the cgroup, then complete.
+/// 4. Read the final usage (counters are complete only now), remove the cgroup, release the uid, then complete.
 /// </summary>
 internal sealed class BubblewrapProcess : ISandboxProcess
 {
     private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(100);
     private static readonly TimeSpan LauncherExitTimeout = TimeSpan.FromSeconds(5);
     private static readonly TimeSpan CgroupKillTimeout = TimeSpan.FromSeconds(10);
+    private static readonly TimeSpan ProgramEndGrace = TimeSpan.FromSeconds(1);
 
     private readonly string _runId;
     private readonly Process _process;
     private readonly IRunCgroup _cgroup;
+    private readonly SandboxUidLease? _uid;
     private readonly SandboxLimits _limits;
-    private readonly string _statusFile;
+    private readonly RunStatusFiles _files;
     private readonly Stopwatch _stopwatch;
     private readonly ILogger _logger;
     private readonly KillSwitch _kill = new();
 
     public BubblewrapProcess(
-        string runId, Process process, IRunCgroup cgroup, SandboxLimits limits, string statusFile, Stopwatch stopwatch, ILogger logger)
+        string runId, Process process, IRunCgroup cgroup, SandboxUidLease? uid, SandboxLimits limits, RunStatusFiles files, Stopwatch stopwatch, ILogger logger)
     {
         _runId = runId;
         _process = process;
         _cgroup = cgroup;
+        _uid = uid;
         _limits = limits;
-        _statusFile = statusFile;
+        _files = files;
         _stopwatch = stopwatch;
         _logger = logger;
         StandardInput = process.StandardInput.BaseStream;
@@ -107,6 +114,7 @@ internal sealed class BubblewrapProcess : ISandboxProcess
     {
         var exited = _process.WaitForExitAsync(CancellationToken.None);
         var sampledPeak = 0L;
+        TimeSpan? programEndedAt = null;
         try
         {
             while (!exited.IsCompleted && !_kill.Requested.IsCompleted)
@@ -114,6 +122,17 @@ internal sealed class BubblewrapProcess : ISandboxProcess
                 await Task.WhenAny(exited, _kill.Requested, Task.Delay(PollInterval));
                 if (exited.IsCompleted || _kill.Requested.IsCompleted)
                 {
+                    break;
+                }
+
+                if (programEndedAt is null && _files.ProgramEnded())
+                {
+                    programEndedAt = _stopwatch.Elapsed;
+                }
+
+                if (_stopwatch.Elapsed - programEndedAt >= ProgramEndGrace)
+                {
+                    BubblewrapSandboxLog.SandboxOutlivedProgram(_logger, _runId);
                     break;
                 }
 
@@ -133,8 +152,13 @@ internal sealed class BubblewrapProcess : ISandboxProcess
 
             _kill.MarkSupervisionOver();
 
-            var wallTime = await EndTreeAsync(exited);
-            var status = ReadStatus();
+            var wallTime = programEndedAt ?? await EndTreeAsync(exited);
+            if (programEndedAt is not null)
+            {
+                await EndTreeAsync(exited);
+            }
+
+            var status = _files.Read();
             if (status.InitPid is { } initPid)
             {
                 await OrphanReaper.ReapAsync(initPid, TimeSpan.FromSeconds(2), CancellationToken.None);
@@ -160,7 +184,9 @@ internal sealed class BubblewrapProcess : ISandboxProcess
         }
         finally
         {
-            File.Delete(_statusFile);
+            // Only now is every process of the uid gone (the cgroup was emptied), so the next run may have it.
+            _uid?.Dispose();
+            _files.Delete();
         }
     }
 
@@ -192,20 +218,16 @@ internal sealed class BubblewrapProcess : ISandboxProcess
         return wallTime;
     }
 
-    private SandboxResult BuildResult(BwrapStatus status, TimeSpan wallTime, CgroupUsage usage)
+    private SandboxResult BuildResult(RunStatus status, TimeSpan wallTime, CgroupUsage usage)
     {
-        var (initPid, statusExitCode) = status;
-        var programStarted = initPid is not null;
-        var raw = statusExitCode ?? (_process.HasExited ? _process.ExitCode : 128 + Interop.SIGKILL);
+        var programStarted = status.InitPid is not null;
+        var raw = status.BwrapExitCode ?? (_process.HasExited ? _process.ExitCode : 128 + Interop.SIGKILL);
 
-        // bwrap reports a program killed by signal n as 128 + n, like a shell.
-        int? exitCode = raw;
-        int? signal = null;
-        if (raw is > 128 and <= 128 + 64)
-        {
-            signal = raw - 128;
-            exitCode = null;
-        }
+        // Exact from our init; without it (the run was killed first) bwrap's code, where a signal n
+        // and an exit code 128 + n look alike.
+        var (exitCode, signal) = status.ProgramEnded ? (status.ExitCode, status.Signal)
+            : raw is > 128 and <= 128 + 64 ? ((int?)null, (int?)(raw - 128))
+            : (raw, null);
 
         var killed = _kill.Reason;
         var outcome = killed ?? default;
@@ -245,45 +267,6 @@ internal sealed class BubblewrapProcess : ISandboxProcess
         }
 
         return new SandboxResult(exitCode, signal, outcome.Verdict, wallTime, usage.CpuTime, usage.PeakMemoryBytes, outcome.Message);
-    }
-
-    private readonly record struct BwrapStatus(int? InitPid, int? ExitCode);
-
-    /// <summary>
-    /// bwrap's --json-status-fd: "child-pid" (host pid of the namespace's init) once the sandbox is
-    /// up, "exit-code" at the end.
-    /// </summary>
-    private BwrapStatus ReadStatus()
-    {
-        int? initPid = null;
-        int? exitCode = null;
-        if (!File.Exists(_statusFile))
-        {
-            return new BwrapStatus(initPid, exitCode);
-        }
-
-        foreach (var line in File.ReadAllLines(_statusFile))
-        {
-            try
-            {
-                using var document = JsonDocument.Parse(line);
-                if (document.RootElement.TryGetProperty("child-pid", out var child) && child.TryGetInt32(out var pid))
-                {
-                    initPid = pid;
-                }
-
-                if (document.RootElement.TryGetProperty("exit-code", out var code) && code.TryGetInt32(out var value))
-                {
-                    exitCode = value;
-                }
-            }
-            catch (JsonException)
-            {
-                // A half-written line from a bwrap killed mid-write.
-            }
-        }
-
-        return new BwrapStatus(initPid, exitCode);
     }
 
     /// <summary>The program's host pid: the process of the run that is pid 2 in the sandbox's pid namespace.</summary>

@@ -27,6 +27,7 @@ public sealed class BubblewrapSandbox : ISandbox, IDisposable
     private readonly Lazy<Task<ICgroupHierarchy>> _cgroups;
     private readonly Lazy<string> _runtimeDirectory;
     private readonly BubblewrapMounts _mounts;
+    private readonly SandboxUidPool _uids;
     private readonly bool _isRoot = Environment.IsPrivilegedProcess;
 
     public BubblewrapSandbox(IOptions<BubblewrapOptions> options, RunCapacity capacity, ILogger<BubblewrapSandbox> logger)
@@ -47,6 +48,7 @@ public sealed class BubblewrapSandbox : ISandbox, IDisposable
             : new Lazy<Task<ICgroupHierarchy>>(Task.FromResult(cgroups));
         _runtimeDirectory = new Lazy<string>(CreateRuntimeDirectory);
         _mounts = new BubblewrapMounts(options, () => _runtimeDirectory.Value);
+        _uids = new SandboxUidPool(options.Uid, options.UidCount, Path.Combine(options.ResolveStateDirectory(), "uids"));
         if (!_isRoot)
         {
             BubblewrapSandboxLog.NotRoot(logger);
@@ -60,10 +62,24 @@ public sealed class BubblewrapSandbox : ISandbox, IDisposable
     public string Name => "bubblewrap";
 
     /// <summary>
-    /// Creates the runs' parent cgroup with its limits, after ending the runs a crashed server left in
-    /// it. Runs do it themselves when this was not called.
+    /// Creates the runs' parent cgroup with its limits (after ending the runs a crashed server left in
+    /// it), writes the seccomp filter, and ends leftover processes of the uid range nobody holds. Runs
+    /// do the first two themselves when this was not called.
     /// </summary>
-    internal Task PrepareAsync(CancellationToken cancellationToken) => _cgroups.Value.WaitAsync(cancellationToken);
+    internal async Task PrepareAsync(CancellationToken cancellationToken)
+    {
+        await _cgroups.Value.WaitAsync(cancellationToken);
+        _ = _runtimeDirectory.Value;
+        SweepLeftoverProcesses();
+    }
+
+    /// <summary>Ends what crashed servers left: their runs' cgroups, processes of uids no run holds.</summary>
+    internal async Task SweepAsync(CancellationToken cancellationToken)
+    {
+        var hierarchy = await _cgroups.Value.WaitAsync(cancellationToken);
+        await hierarchy.ReleaseLeftoverRunsAsync(cancellationToken);
+        SweepLeftoverProcesses();
+    }
 
     public async Task<ISandboxProcess> StartAsync(SandboxSpec spec, CancellationToken cancellationToken)
     {
@@ -71,39 +87,45 @@ public sealed class BubblewrapSandbox : ISandbox, IDisposable
 
         cancellationToken.ThrowIfCancellationRequested();
         var workspace = Path.GetFullPath(spec.WorkspacePath);
-        if (_isRoot)
-        {
-            WorkspaceOwnership.GiveTo(workspace, (uint)_options.Uid, (uint)_options.Gid);
-        }
-        else if (new DirectoryInfo(workspace) is { Exists: false } or { LinkTarget: not null })
+        if (!_isRoot && new DirectoryInfo(workspace) is { Exists: false } or { LinkTarget: not null })
         {
             throw new ArgumentException($"The workspace {workspace} must be an existing folder, not a link.", nameof(spec));
         }
 
         OrphanReaper.EnsureSubreaper();
-        var runId = Guid.NewGuid().ToString("N")[..12];
         var hierarchy = await _cgroups.Value.WaitAsync(cancellationToken);
-        var cgroup = hierarchy.CreateRun(RunCgroupName.For(runId), spec.Limits);
-        var statusFile = Path.Combine(_runtimeDirectory.Value, runId + ".status");
-        Process process;
-        var stopwatch = Stopwatch.StartNew();
+        var runId = Guid.NewGuid().ToString("N")[..12];
+        var uid = _isRoot ? _uids.Acquire() : null;
+        IRunCgroup? cgroup = null;
         try
         {
-            process = await ProcessLauncher.StartAsync(BuildStartInfo(spec, workspace, cgroup.ProcessFiles, statusFile), cancellationToken);
+            if (uid is not null)
+            {
+                WorkspaceOwnership.GiveTo(workspace, (uint)uid.Uid, (uint)uid.Uid);
+            }
+
+            cgroup = hierarchy.CreateRun(RunCgroupName.For(runId), spec.Limits);
+            var files = RunStatusFiles.For(_runtimeDirectory.Value, runId);
+            var stopwatch = Stopwatch.StartNew();
+            var process = await ProcessLauncher.StartAsync(BuildStartInfo(spec, workspace, cgroup.ProcessFiles, files, uid?.Uid), cancellationToken);
+            BubblewrapSandboxLog.RunStarted(_logger, runId, spec.Command[0], process.Id, cgroup.Version);
+            return new BubblewrapProcess(runId, process, cgroup, uid, spec.Limits, files, stopwatch, _logger);
         }
         catch
         {
-            await cgroup.DeleteAsync(CancellationToken.None);
+            if (cgroup is not null)
+            {
+                await cgroup.DeleteAsync(CancellationToken.None);
+            }
+
+            uid?.Dispose();
             throw;
         }
-
-        BubblewrapSandboxLog.RunStarted(_logger, runId, spec.Command[0], process.Id, cgroup.Version);
-        return new BubblewrapProcess(runId, process, cgroup, spec.Limits, statusFile, stopwatch, _logger);
     }
 
-    internal ProcessStartInfo BuildStartInfo(SandboxSpec spec, string workspace, IReadOnlyList<string> cgroupProcessFiles, string statusFile)
+    internal ProcessStartInfo BuildStartInfo(SandboxSpec spec, string workspace, IReadOnlyList<string> cgroupProcessFiles, RunStatusFiles files, int? uid)
     {
-        var startInfo = new ProcessStartInfo("/bin/sh")
+        var startInfo = new ProcessStartInfo(_options.LauncherPath)
         {
             UseShellExecute = false,
             RedirectStandardInput = true,
@@ -115,9 +137,8 @@ public sealed class BubblewrapSandbox : ISandbox, IDisposable
         // Nothing of the host's environment reaches even the launcher; bwrap --clearenv then builds
         // the program's environment from the allow-list alone.
         startInfo.Environment.Clear();
-        startInfo.Environment["PATH"] = "/usr/sbin:/usr/bin:/sbin:/bin";
 
-        foreach (var argument in BuildLauncherArguments(spec, workspace, cgroupProcessFiles, statusFile))
+        foreach (var argument in BuildLauncherArguments(spec, workspace, cgroupProcessFiles, files, uid))
         {
             startInfo.ArgumentList.Add(argument);
         }
@@ -126,55 +147,71 @@ public sealed class BubblewrapSandbox : ISandbox, IDisposable
     }
 
     /// <summary>
-    /// sh raises its own oom_score_adj to 1000, joins the run's cgroup(s) with its own pid and opens the
-    /// status file as fd 3, then execs prlimit → setpriv → bwrap → program. Because each step is an exec
-    /// of the same process, bwrap and everything it starts are accounted to the cgroup from their first
-    /// instruction, and inherit the score: under host memory pressure the kernel kills a run first, never
-    /// the server. (Raising the score needs no privilege, and nothing in the chain may lower it again.)
+    /// The launcher raises its oom_score_adj to 1000, joins the run's cgroup(s), opens the status files
+    /// and the files bwrap reads by descriptor, closes every other descriptor, applies the rlimits,
+    /// takes the run's uid and gid with no supplementary groups, sets no_new_privs and execs bwrap — one
+    /// process, so bwrap and everything it starts are accounted to the cgroup from their first
+    /// instruction and inherit all of it. Under host memory pressure the kernel kills a run first,
+    /// never the server.
     /// </summary>
-    internal IEnumerable<string> BuildLauncherArguments(SandboxSpec spec, string workspace, IReadOnlyList<string> cgroupProcessFiles, string statusFile)
+    internal IEnumerable<string> BuildLauncherArguments(
+        SandboxSpec spec, string workspace, IReadOnlyList<string> cgroupProcessFiles, RunStatusFiles files, int? uid)
     {
-        const string Script =
-            "status=$1; n=$2; shift 2; " +
-            "echo 1000 > /proc/$$/oom_score_adj || exit 125; " +
-            "while [ \"$n\" -gt 0 ]; do echo $$ > \"$1\" || exit 125; shift; n=$((n-1)); done; " +
-            "exec 3>\"$status\" && exec \"$@\"; exit 125";
-        yield return "-c";
-        yield return Script;
-        yield return "iris-sandbox";
-        yield return statusFile;
-        yield return cgroupProcessFiles.Count.ToString(CultureInfo.InvariantCulture);
+        var launcherFiles = new LauncherFiles();
+        var bwrap = BuildBwrapArguments(spec, workspace, launcherFiles).ToList();
+
+        yield return "run";
+        yield return "--oom-score-adj";
+        yield return "1000";
         foreach (var file in cgroupProcessFiles)
         {
+            yield return "--cgroup";
             yield return file;
         }
 
         var limits = spec.Limits;
-        yield return _options.PrlimitPath;
         // RLIMIT_CPU is per process: a backstop behind the cgroup's whole-tree CPU accounting.
-        yield return "--cpu=" + ((long)Math.Ceiling(limits.CpuTime.TotalSeconds) + 1).ToString(CultureInfo.InvariantCulture);
-        yield return "--fsize=" + limits.MaxFileSizeBytes.ToString(CultureInfo.InvariantCulture);
-        yield return "--nofile=" + limits.MaxOpenFiles.ToString(CultureInfo.InvariantCulture);
-        yield return "--core=0";
-        yield return "--stack=" + limits.StackBytes.ToString(CultureInfo.InvariantCulture);
-        yield return "--";
-
-        yield return _options.SetprivPath;
-        if (_isRoot)
+        string[] rlimits =
+        [
+            "cpu=" + ((long)Math.Ceiling(limits.CpuTime.TotalSeconds) + 1).ToString(CultureInfo.InvariantCulture),
+            "fsize=" + limits.MaxFileSizeBytes.ToString(CultureInfo.InvariantCulture),
+            "nofile=" + limits.MaxOpenFiles.ToString(CultureInfo.InvariantCulture),
+            "core=0",
+            "stack=" + limits.StackBytes.ToString(CultureInfo.InvariantCulture),
+        ];
+        foreach (var rlimit in rlimits)
         {
-            yield return "--reuid=" + _options.Uid.ToString(CultureInfo.InvariantCulture);
-            yield return "--regid=" + _options.Gid.ToString(CultureInfo.InvariantCulture);
-            yield return "--clear-groups";
+            yield return "--rlimit";
+            yield return rlimit;
         }
 
-        yield return "--no-new-privs";
-        yield return "--";
+        yield return "--fd-out";
+        yield return RunStatusFiles.BwrapStatusDescriptor + "=" + files.BwrapStatus;
+        yield return "--fd-out";
+        yield return RunStatusFiles.ProgramStatusDescriptor + "=" + files.ProgramStatus;
+        for (var i = 0; i < launcherFiles.Paths.Count; i++)
+        {
+            yield return "--fd";
+            yield return (LauncherFiles.FirstDescriptor + i).ToString(CultureInfo.InvariantCulture) + "=" + launcherFiles.Paths[i];
+        }
 
-        foreach (var argument in BuildBwrapArguments(spec, workspace, new LauncherFiles()))
+        if (uid is { } id)
+        {
+            yield return "--uid";
+            yield return id.ToString(CultureInfo.InvariantCulture);
+            yield return "--gid";
+            yield return id.ToString(CultureInfo.InvariantCulture);
+        }
+
+        yield return "--";
+        foreach (var argument in bwrap)
         {
             yield return argument;
         }
     }
+
+    /// <summary>The in-sandbox path of the launcher copy that is the sandbox's pid 1.</summary>
+    internal const string InitPath = "/.iris/init";
 
     internal IEnumerable<string> BuildBwrapArguments(SandboxSpec spec, string workspace, LauncherFiles files)
     {
@@ -187,6 +224,11 @@ public sealed class BubblewrapSandbox : ISandbox, IDisposable
             "--hostname", _options.Hostname,
             "--die-with-parent", "--new-session", "--cap-drop", "ALL",
             "--clearenv",
+            // Our init is pid 1 (bwrap's own would report a signal n and an exit code 128 + n alike).
+            "--as-pid-1",
+            "--seccomp", files.OpenReadOnly(SeccompFilterPath).ToString(CultureInfo.InvariantCulture),
+            // A copy in the sandbox's root, not a bind: no host path of it shows in mountinfo.
+            "--perms", "0555", "--file", files.OpenReadOnly(_options.LauncherPath).ToString(CultureInfo.InvariantCulture), InitPath,
         ];
         foreach (var argument in isolation)
         {
@@ -206,14 +248,18 @@ public sealed class BubblewrapSandbox : ISandbox, IDisposable
         }
 
         yield return "--json-status-fd";
-        yield return "3";
+        yield return RunStatusFiles.BwrapStatusDescriptor.ToString(CultureInfo.InvariantCulture);
         yield return "--";
-
+        yield return InitPath;
+        yield return RunStatusFiles.ProgramStatusDescriptor.ToString(CultureInfo.InvariantCulture);
+        yield return "--";
         foreach (var argument in spec.Command)
         {
             yield return argument;
         }
     }
+
+    private string SeccompFilterPath => Path.Combine(_runtimeDirectory.Value, "seccomp.bpf");
 
     internal static IEnumerable<KeyValuePair<string, string>> BuildEnvironment(SandboxSpec spec)
     {
@@ -265,7 +311,75 @@ public sealed class BubblewrapSandbox : ISandbox, IDisposable
             File.SetUnixFileMode(path, Readable);
         }
 
+        ExportSeccompFilter(Path.Combine(directory, "seccomp.bpf"));
         return directory;
+    }
+
+    /// <summary>The launcher compiles the policy (libseccomp) to the BPF every run's bwrap loads.</summary>
+    private void ExportSeccompFilter(string path)
+    {
+        var startInfo = new ProcessStartInfo(_options.LauncherPath) { RedirectStandardError = true, UseShellExecute = false };
+        startInfo.ArgumentList.Add("seccomp");
+        startInfo.ArgumentList.Add(path);
+        using var process = Process.Start(startInfo) ?? throw new InvalidOperationException("The sandbox launcher did not start.");
+        var error = process.StandardError.ReadToEnd();
+        process.WaitForExit();
+        if (process.ExitCode != 0 || new FileInfo(path) is not { Exists: true, Length: > 0 })
+        {
+            throw new InvalidOperationException($"The sandbox's seccomp filter could not be written (exit {process.ExitCode}): {error.Trim()}");
+        }
+    }
+
+    /// <summary>
+    /// Ends every process that runs as a uid of the range no run holds: what a crashed server's runs
+    /// left (a run's own processes end with its cgroup; this covers the rest). Logged when it finds any.
+    /// </summary>
+    internal int SweepLeftoverProcesses()
+    {
+        if (!_isRoot)
+        {
+            return 0;
+        }
+
+        var (first, end) = _uids.Range;
+        var killed = 0;
+        foreach (var directory in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(directory), NumberStyles.None, CultureInfo.InvariantCulture, out var pid)
+                || ProcessUid(pid) is not { } uid || uid < first || uid >= end || !_uids.IsFree(uid))
+            {
+                continue;
+            }
+
+            if (Interop.Kill(pid, Interop.SIGKILL) == 0)
+            {
+                killed++;
+                BubblewrapSandboxLog.LeftoverProcessKilled(_logger, pid, uid);
+            }
+        }
+
+        return killed;
+    }
+
+    private static int? ProcessUid(int pid)
+    {
+        try
+        {
+            foreach (var line in File.ReadLines($"/proc/{pid}/status"))
+            {
+                if (line.StartsWith("Uid:", StringComparison.Ordinal))
+                {
+                    var fields = line.Split('\t', StringSplitOptions.RemoveEmptyEntries);
+                    return int.Parse(fields[1], CultureInfo.InvariantCulture);
+                }
+            }
+        }
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException or FormatException)
+        {
+            // Gone while we looked.
+        }
+
+        return null;
     }
 
     public void Dispose()

@@ -36,6 +36,15 @@ internal static partial class BubblewrapSandboxLog
     [LoggerMessage(1009, LogLevel.Error, "Sandbox run {RunId}: supervision failed")]
     public static partial void SupervisionFailed(ILogger logger, string runId, Exception exception);
 
-    [LoggerMessage(1010, LogLevel.Error, "The runs' parent cgroup could not be prepared at start-up; every run will fail until this is fixed")]
+    [LoggerMessage(1010, LogLevel.Error, "The sandbox could not be prepared at start-up (the runs' parent cgroup, the seccomp filter); every run will fail until this is fixed")]
     public static partial void PreparationFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(1011, LogLevel.Warning, "Ended leftover process {Pid} of sandbox uid {Uid}, which no run holds (a crashed server's run)")]
+    public static partial void LeftoverProcessKilled(ILogger logger, int pid, int uid);
+
+    [LoggerMessage(1012, LogLevel.Warning, "Sandbox run {RunId}: the program ended but the sandbox did not; ending it")]
+    public static partial void SandboxOutlivedProgram(ILogger logger, string runId);
+
+    [LoggerMessage(1013, LogLevel.Error, "The sandbox's periodic sweep of leftovers failed; it runs again at the next interval")]
+    public static partial void SweepFailed(ILogger logger, Exception exception);
 }

@@ -22,12 +22,14 @@ public sealed class BubblewrapCapacityTests : IDisposable
     private const long MiB = 1024L * 1024;
 
     // Not the other fixtures' uids: they count leftover processes of theirs.
-    private const int Uid = 61012;
+    private const int Uid = 63020;
+
+    private const int UidCount = 40;
 
     private static readonly RunCapacity SmallCapacity = new(200 * MiB, 500);
 
     private readonly CgroupLayout _layout = CgroupLayout.DetectCurrent("/sys/fs/cgroup");
-    private readonly BubblewrapOptions _options = new() { Uid = Uid, Gid = Uid, CgroupParent = "iris-capacity-tests-" + Guid.NewGuid().ToString("N")[..8] };
+    private readonly BubblewrapOptions _options = new() { Uid = Uid, UidCount = UidCount, CgroupParent = "iris-capacity-tests-" + Guid.NewGuid().ToString("N")[..8] };
     private readonly List<BubblewrapSandbox> _sandboxes = [];
 
     private BubblewrapSandbox NewSandbox()
@@ -144,7 +146,7 @@ public sealed class BubblewrapCapacityTests : IDisposable
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
         {
             ["Iris:Sandbox:Uid"] = Uid.ToString(CultureInfo.InvariantCulture),
-            ["Iris:Sandbox:Gid"] = Uid.ToString(CultureInfo.InvariantCulture),
+            ["Iris:Sandbox:UidCount"] = UidCount.ToString(CultureInfo.InvariantCulture),
             ["Iris:Sandbox:CgroupParent"] = _options.CgroupParent,
             ["Iris:Sandbox:Capacity:MemoryBytes"] = (200 * MiB).ToString(CultureInfo.InvariantCulture),
             ["Iris:Sandbox:Capacity:MaxProcesses"] = "500",

@@ -8,16 +8,18 @@ namespace IrisIde.Tests.Sandboxing.Bubblewrap;
 /// <summary>One real bubblewrap sandbox (real cgroups, a cgroup parent of its own) shared by the tests of a class.</summary>
 public sealed class BubblewrapSandboxFixture : IDisposable
 {
-    // Not the default 61000: other tests in this process run sandboxes too, and these tests count
-    // the leftover processes of their own uid.
-    public const int Uid = 61010;
+    // Not the default range (61000–61999): other tests in this process run sandboxes too, and these
+    // tests count the leftover processes of their own uids.
+    public const int Uid = 63000;
+
+    public const int UidCount = 16;
 
     private readonly CgroupLayout _layout = CgroupLayout.DetectCurrent("/sys/fs/cgroup");
 
     public BubblewrapSandboxFixture()
     {
         // A parent per fixture, so runs of another test process on the same machine are not ours to count.
-        Options = new BubblewrapOptions { Uid = Uid, Gid = Uid, CgroupParent = "iris-tests-" + Guid.NewGuid().ToString("N")[..8] };
+        Options = new BubblewrapOptions { Uid = Uid, UidCount = UidCount, CgroupParent = "iris-tests-" + Guid.NewGuid().ToString("N")[..8] };
         Sandbox = new BubblewrapSandbox(Microsoft.Extensions.Options.Options.Create(Options), SandboxRunner.HostCapacity, NullLogger<BubblewrapSandbox>.Instance);
     }
 
@@ -38,13 +40,13 @@ public sealed class BubblewrapSandboxFixture : IDisposable
     /// </summary>
     public async Task AssertNothingLeftAndHelloWorldWorksAsync()
     {
-        Assert.Empty(SandboxRunner.ProcessesOwnedBy(Uid));
+        Assert.Empty(SandboxRunner.ProcessesOwnedBy(Uid, UidCount));
         Assert.True(RunCgroupsAreGone, "the run's cgroup was not removed");
         using var workspace = new TestWorkspace();
         var run = await SandboxRunner.RunAsync(Sandbox, workspace, ["python3", "-c", "print('hello again')"]);
         Assert.Equal(Verdict.Ok, run.Result.Verdict);
         Assert.Equal("hello again\n", run.Stdout);
-        Assert.Empty(SandboxRunner.ProcessesOwnedBy(Uid));
+        Assert.Empty(SandboxRunner.ProcessesOwnedBy(Uid, UidCount));
     }
 
     public void Dispose()

@@ -1,9 +1,337 @@
-/* Placeholder until the launcher lands (issue 9). */
+/*
+ * iris-launch: the one small native program between the server and bubblewrap (see iris-launch.h).
+ *
+ * run: the server starts it (as root) for every sandboxed step. It prepares its own process and
+ * then execs bwrap, so bwrap and everything bwrap starts inherit all of it from their first
+ * instruction: the run's cgroups, oom_score_adj, rlimits, the run's own host uid and gid, no
+ * supplementary groups, no_new_privs, exactly the descriptors asked for and nothing else.
+ *
+ * init: bwrap runs it as pid 1 of the sandbox (--as-pid-1). It starts the program as pid 2 in a
+ * session of its own, reaps every orphan, and when the program ends writes how it ended — the exact
+ * exit code or the signal — to its status descriptor and exits, which ends the whole sandbox. It is
+ * not dumpable, so the program cannot ptrace it or read its descriptors through /proc.
+ *
+ * Errors are reported on stderr with the prefix "iris-launch:" and exit code 125 (run) or 127 (the
+ * program could not be executed, like a shell).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include "iris-launch.h"
 
-int main(void)
+#define EXIT_SETUP_FAILED 125
+#define EXIT_NOT_EXECUTABLE 126
+#define EXIT_NOT_FOUND 127
+#define MAX_ITEMS 64
+
+static void fail(const char *format, ...)
 {
-    fputs("iris-launch: not built yet\n", stderr);
-    return 125;
+    int saved = errno;
+    va_list args;
+    fputs("iris-launch: ", stderr);
+    va_start(args, format);
+    vfprintf(stderr, format, args);
+    va_end(args);
+    if (saved != 0)
+        fprintf(stderr, ": %s", strerror(saved));
+    fputc('\n', stderr);
+    _exit(EXIT_SETUP_FAILED);
+}
+
+static long parse_number(const char *text, long minimum, long maximum, const char *what)
+{
+    char *end;
+    errno = 0;
+    long value = strtol(text, &end, 10);
+    if (errno != 0 || end == text || *end != '\0' || value < minimum || value > maximum) {
+        errno = 0;
+        fail("invalid %s '%s'", what, text);
+    }
+    return value;
+}
+
+static void write_file(const char *path, const char *content)
+{
+    int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0)
+        fail("open %s", path);
+    size_t length = strlen(content);
+    if (write(fd, content, length) != (ssize_t)length)
+        fail("write %s", path);
+    close(fd);
+}
+
+struct descriptor {
+    int number;
+    const char *path;
+    int flags;
+};
+
+struct rlimit_setting {
+    int resource;
+    rlim_t value;
+};
+
+static int resource_named(const char *name)
+{
+    static const struct { const char *name; int resource; } names[] = {
+        { "cpu", RLIMIT_CPU }, { "fsize", RLIMIT_FSIZE }, { "nofile", RLIMIT_NOFILE },
+        { "core", RLIMIT_CORE }, { "stack", RLIMIT_STACK }, { "nproc", RLIMIT_NPROC },
+        { "memlock", RLIMIT_MEMLOCK }, { "msgqueue", RLIMIT_MSGQUEUE },
+    };
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (strcmp(names[i].name, name) == 0)
+            return names[i].resource;
+    errno = 0;
+    fail("unknown rlimit '%s'", name);
+    return -1;
+}
+
+/* Opens every descriptor at its number; every other descriptor above 2 is closed. */
+static void arrange_descriptors(struct descriptor *descriptors, int count)
+{
+    int temporary[MAX_ITEMS];
+    /* Opened first at free high numbers, so a target number cannot clash with a path's own descriptor. */
+    for (int i = 0; i < count; i++) {
+        int fd = open(descriptors[i].path, descriptors[i].flags | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (fd < 0)
+            fail("open %s", descriptors[i].path);
+        temporary[i] = fcntl(fd, F_DUPFD_CLOEXEC, 1024);
+        if (temporary[i] < 0)
+            fail("dup %s", descriptors[i].path);
+        close(fd);
+    }
+    for (int i = 0; i < count; i++) {
+        if (dup2(temporary[i], descriptors[i].number) < 0) /* dup2 clears close-on-exec */
+            fail("dup2 %d", descriptors[i].number);
+    }
+
+    /* Close everything else: the gaps between the kept numbers, then all above the last. */
+    int kept[MAX_ITEMS + 1];
+    int kept_count = 0;
+    for (int i = 0; i < count; i++)
+        kept[kept_count++] = descriptors[i].number;
+    for (int i = 1; i < kept_count; i++)
+        for (int j = i; j > 0 && kept[j - 1] > kept[j]; j--) {
+            int swap = kept[j];
+            kept[j] = kept[j - 1];
+            kept[j - 1] = swap;
+        }
+    unsigned int next = 3;
+    for (int i = 0; i < kept_count; i++) {
+        if ((unsigned int)kept[i] > next && close_range(next, kept[i] - 1, 0) < 0)
+            fail("close_range");
+        next = kept[i] + 1;
+    }
+    if (close_range(next, ~0U, 0) < 0)
+        fail("close_range");
+}
+
+static int run(int argc, char **argv)
+{
+    struct descriptor descriptors[MAX_ITEMS];
+    struct rlimit_setting limits[MAX_ITEMS];
+    const char *cgroups[MAX_ITEMS];
+    int descriptor_count = 0, limit_count = 0, cgroup_count = 0;
+    const char *oom_score_adj = NULL;
+    long uid = -1, gid = -1;
+    int i = 0;
+
+    for (; i < argc && strcmp(argv[i], "--") != 0; i++) {
+        const char *option = argv[i];
+        if (i + 1 >= argc)
+            fail("%s needs a value", option);
+        const char *value = argv[++i];
+        if (descriptor_count >= MAX_ITEMS || limit_count >= MAX_ITEMS || cgroup_count >= MAX_ITEMS)
+            fail("too many options");
+        if (strcmp(option, "--cgroup") == 0) {
+            cgroups[cgroup_count++] = value;
+        } else if (strcmp(option, "--oom-score-adj") == 0) {
+            parse_number(value, -1000, 1000, "oom_score_adj");
+            oom_score_adj = value;
+        } else if (strcmp(option, "--uid") == 0) {
+            uid = parse_number(value, 1, INT_MAX - 1, "uid");
+        } else if (strcmp(option, "--gid") == 0) {
+            gid = parse_number(value, 1, INT_MAX - 1, "gid");
+        } else if (strcmp(option, "--rlimit") == 0 || strcmp(option, "--fd") == 0 || strcmp(option, "--fd-out") == 0) {
+            const char *equals = strchr(value, '=');
+            if (equals == NULL || equals == value)
+                fail("%s expects NAME=VALUE, got '%s'", option, value);
+            char name[32];
+            size_t length = (size_t)(equals - value);
+            if (length >= sizeof name)
+                fail("%s: name too long", option);
+            memcpy(name, value, length);
+            name[length] = '\0';
+            if (strcmp(option, "--rlimit") == 0) {
+                limits[limit_count].resource = resource_named(name);
+                limits[limit_count++].value = (rlim_t)parse_number(equals + 1, 0, LONG_MAX, "rlimit value");
+            } else {
+                descriptors[descriptor_count].number = (int)parse_number(name, 3, 1000, "descriptor");
+                descriptors[descriptor_count].path = equals + 1;
+                descriptors[descriptor_count++].flags =
+                    strcmp(option, "--fd") == 0 ? O_RDONLY : O_WRONLY | O_CREAT | O_TRUNC;
+            }
+        } else {
+            errno = 0;
+            fail("unknown option '%s'", option);
+        }
+    }
+    if (i + 1 >= argc) {
+        errno = 0;
+        fail("run: no command after --");
+    }
+    if ((uid < 0) != (gid < 0)) {
+        errno = 0;
+        fail("--uid and --gid go together");
+    }
+    char **command = argv + i + 1;
+
+    /* Raising the score needs no privilege, and nothing after us can lower it without CAP_SYS_RESOURCE. */
+    if (oom_score_adj != NULL)
+        write_file("/proc/self/oom_score_adj", oom_score_adj);
+
+    /* "0" names the writer itself, in v1 and v2 alike: from here on every process is accounted to the run. */
+    for (int c = 0; c < cgroup_count; c++)
+        write_file(cgroups[c], "0");
+
+    arrange_descriptors(descriptors, descriptor_count);
+
+    for (int l = 0; l < limit_count; l++) {
+        struct rlimit limit = { limits[l].value, limits[l].value };
+        if (setrlimit(limits[l].resource, &limit) < 0)
+            fail("setrlimit");
+    }
+
+    if (uid >= 0) {
+        if (setgroups(0, NULL) < 0)
+            fail("setgroups");
+        if (setresgid((gid_t)gid, (gid_t)gid, (gid_t)gid) < 0)
+            fail("setresgid %ld", gid);
+        if (setresuid((uid_t)uid, (uid_t)uid, (uid_t)uid) < 0)
+            fail("setresuid %ld", uid);
+    }
+
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+        fail("no_new_privs");
+
+    /* The server's signal dispositions and mask must not reach the sandbox. */
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+
+    execv(command[0], command);
+    fail("exec %s", command[0]);
+    return EXIT_SETUP_FAILED;
+}
+
+static void report(int status_fd, const char *what, int value)
+{
+    char line[64];
+    int length = snprintf(line, sizeof line, "%s %d\n", what, value);
+    if (write(status_fd, line, (size_t)length) != length) {
+        /* Nothing to do: the server then falls back to bwrap's exit status. */
+    }
+}
+
+static int init(int argc, char **argv)
+{
+    if (argc < 3 || strcmp(argv[1], "--") != 0) {
+        errno = 0;
+        fail("usage: init STATUS_FD -- program [args]");
+    }
+    int status_fd = (int)parse_number(argv[0], 3, 1000, "status descriptor");
+    char **command = argv + 2;
+
+    /* Not ptraceable, and /proc/1/fd, /proc/1/mem are closed to the program (same uid otherwise). */
+    if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+        fail("dumpable");
+
+    pid_t program = fork();
+    if (program < 0)
+        fail("fork");
+    if (program == 0) {
+        /* A session and process group of its own: a terminal's Ctrl+C goes to the group. */
+        setsid();
+        close_range(3, ~0U, 0);
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        execvp(command[0], command);
+        int error = errno;
+        fprintf(stderr, "%s: %s\n", command[0], strerror(error));
+        _exit(error == ENOENT ? EXIT_NOT_FOUND : EXIT_NOT_EXECUTABLE);
+    }
+
+    /* Reap everything; the program's own end is the sandbox's end (our exit kills the namespace). */
+    for (;;) {
+        int status;
+        pid_t pid = waitpid(-1, &status, __WALL);
+        if (pid < 0) {
+            if (errno == EINTR)
+                continue;
+            fail("wait");
+        }
+        if (pid != program)
+            continue;
+        if (WIFEXITED(status)) {
+            report(status_fd, "exited", WEXITSTATUS(status));
+            return WEXITSTATUS(status);
+        }
+        if (WIFSIGNALED(status)) {
+            report(status_fd, "signaled", WTERMSIG(status));
+            return 128 + WTERMSIG(status);
+        }
+    }
+}
+
+static int export_seccomp(int argc, char **argv)
+{
+    if (argc != 1) {
+        errno = 0;
+        fail("usage: seccomp PATH");
+    }
+    int fd = open(argv[0], O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+    if (fd < 0)
+        fail("open %s", argv[0]);
+    int result = iris_seccomp_export(fd);
+    if (result < 0) {
+        errno = -result;
+        fail("seccomp export");
+    }
+    if (fsync(fd) < 0 || close(fd) < 0)
+        fail("close %s", argv[0]);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    /* Inside the sandbox the file is /.iris/init, so pid 1's command line names no host path or mode. */
+    const char *name = strrchr(argv[0], '/');
+    if (strcmp(name == NULL ? argv[0] : name + 1, "init") == 0)
+        return init(argc - 1, argv + 1);
+    if (argc >= 2 && strcmp(argv[1], "run") == 0)
+        return run(argc - 2, argv + 2);
+    if (argc >= 2 && strcmp(argv[1], "init") == 0)
+        return init(argc - 2, argv + 2);
+    if (argc >= 2 && strcmp(argv[1], "seccomp") == 0)
+        return export_seccomp(argc - 2, argv + 2);
+    fputs("usage: iris-launch run [options] -- command...\n"
+          "       iris-launch init STATUS_FD -- program...\n"
+          "       iris-launch seccomp PATH\n", stderr);
+    return EXIT_SETUP_FAILED;
 }

@@ -3,6 +3,7 @@
  *
  *   iris-launch run [options] -- bwrap ...   set up the run's process, then exec bwrap
  *   iris-launch init STATUS_FD -- prog ...   pid 1 inside the sandbox: runs prog, reports its exact end
+ *   (or the same file named init)
  *   iris-launch seccomp PATH                 write the runs' seccomp filter (BPF) to PATH
  *
  * Each file is one part: iris-launch.c (run, init, main), seccomp-policy.c (the filter).
