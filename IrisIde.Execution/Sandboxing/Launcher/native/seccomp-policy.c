@@ -28,9 +28,11 @@
  *   socket,        only AF_UNIX, AF_INET, AF_INET6 (the run's own network namespace has nothing
  *   socketpair     but loopback); every other family, notably AF_VSOCK (a path to the
  *                  hypervisor), AF_NETLINK, AF_PACKET, AF_KEY, AF_ALG, AF_BLUETOOTH, fails with
- *                  EAFNOSUPPORT, what a kernel without the family answers: glibc (getaddrinfo's
- *                  AI_ADDRCONFIG probe), libuv and the JVM take that as "no such interface
- *                  information" and carry on.
+ *                  EAFNOSUPPORT, what a kernel without the family answers: glibc's getaddrinfo
+ *                  (its AI_ADDRCONFIG probe) carries on. The one visible cost: listing network
+ *                  interfaces through netlink fails (getifaddrs, Go's net.Interfaces, Node's
+ *                  os.networkInterfaces); the run has only loopback anyway. Java's NetworkInterface
+ *                  still works (ioctl and /proc).
  *   personality    only the values Docker allows: PER_LINUX (0), PER_LINUX32 (8), UNAME26,
  *                  UNAME26|PER_LINUX32 and the query 0xffffffff; not READ_IMPLIES_EXEC nor
  *                  ADDR_NO_RANDOMIZE; else EPERM.
