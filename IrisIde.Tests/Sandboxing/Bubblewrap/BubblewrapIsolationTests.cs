@@ -69,6 +69,57 @@ public sealed partial class BubblewrapIsolationTests(BubblewrapSandboxFixture fi
     }
 
     [Fact]
+    public async Task When_every_uid_is_taken_a_run_is_refused_clearly_and_the_next_one_after_works()
+    {
+        // A range of one uid, just past the fixture's: the second concurrent run finds none free.
+        var options = new Execution.Sandboxing.Bubblewrap.BubblewrapOptions
+        {
+            Uid = BubblewrapSandboxFixture.Uid + BubblewrapSandboxFixture.UidCount,
+            UidCount = 1,
+            CgroupParent = fixture.Options.CgroupParent,
+        };
+        using var sandbox = new Execution.Sandboxing.Bubblewrap.BubblewrapSandbox(
+            Microsoft.Extensions.Options.Options.Create(options), SandboxRunner.HostCapacity,
+            Microsoft.Extensions.Logging.Abstractions.NullLogger<Execution.Sandboxing.Bubblewrap.BubblewrapSandbox>.Instance);
+        using var workspace = new TestWorkspace();
+        await using (var holder = await sandbox.StartAsync(new SandboxSpec(["sh", "-c", "echo up; cat > /dev/null"], workspace.Path, SandboxRunner.DefaultLimits), CancellationToken.None))
+        {
+            await holder.StandardOutput.ReadExactlyAsync(new byte[3]).AsTask().WaitAsync(SandboxRunner.Timeout);
+
+            var refused = await Assert.ThrowsAsync<Execution.Sandboxing.Bubblewrap.SandboxUidsExhaustedException>(
+                () => sandbox.StartAsync(new SandboxSpec(["true"], workspace.Path, SandboxRunner.DefaultLimits), CancellationToken.None));
+
+            Assert.Contains("UidCount", refused.Message, StringComparison.Ordinal);
+            holder.StandardInput.Close();
+            Assert.Equal(Verdict.Ok, (await holder.Completion.WaitAsync(SandboxRunner.Timeout)).Verdict);
+        }
+
+        var after = await SandboxRunner.RunAsync(sandbox, workspace, ["echo", "after"]);
+        Assert.Equal("after\n", after.Stdout);
+    }
+
+    [Fact]
+    public async Task The_sweep_ends_processes_of_uids_no_run_holds_and_spares_live_runs()
+    {
+        using var workspace = new TestWorkspace();
+        await using var live = await fixture.Sandbox.StartAsync(new SandboxSpec(["sh", "-c", "echo up; cat > /dev/null"], workspace.Path, SandboxRunner.DefaultLimits), CancellationToken.None);
+        await live.StandardOutput.ReadExactlyAsync(new byte[3]).AsTask().WaitAsync(SandboxRunner.Timeout);
+
+        // What a crashed server's run would leave: a process of a range uid no run holds, outside any cgroup of ours.
+        var liveUids = HostUidsInUse();
+        var uid = Enumerable.Range(BubblewrapSandboxFixture.Uid, BubblewrapSandboxFixture.UidCount).Last(u => !liveUids.Contains(u)).ToString(CultureInfo.InvariantCulture);
+        using var leftover = System.Diagnostics.Process.Start("/usr/bin/setpriv", ["--reuid", uid, "--regid", uid, "--clear-groups", "sleep", "60"]);
+
+        var killed = fixture.Sandbox.SweepLeftoverProcesses();
+
+        await leftover.WaitForExitAsync().WaitAsync(SandboxRunner.Timeout);
+        Assert.True(killed >= 1);
+        live.StandardInput.Close();
+        Assert.Equal(Verdict.Ok, (await live.Completion.WaitAsync(SandboxRunner.Timeout)).Verdict);
+        await fixture.AssertNothingLeftAndHelloWorldWorksAsync();
+    }
+
+    [Fact]
     public async Task A_run_cannot_read_a_concurrent_runs_keys()
     {
         var secret = "iris-secret-" + Guid.NewGuid().ToString("N")[..8];
