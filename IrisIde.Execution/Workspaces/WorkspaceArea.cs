@@ -187,7 +187,7 @@ public sealed class WorkspaceArea : IDisposable
                         removed.Add(folder);
                     }
                 }
-                else if (IsInstanceId(name) && name != ownId && !Path.Exists(entry + LockSuffix))
+                else if (IsInstanceId(name) && name != ownId && Directory.Exists(entry) && !Path.Exists(entry + LockSuffix))
                 {
                     // Instances lock before they make their folder and unlock after removing it: a folder
                     // without a lock file has no live owner.

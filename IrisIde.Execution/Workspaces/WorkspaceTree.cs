@@ -98,6 +98,79 @@ internal static unsafe class WorkspaceTree
         CopyContents(from, to);
     }
 
+    /// <summary>
+    /// Gives <paramref name="path"/> and everything below it to <paramref name="uid"/>:<paramref name="gid"/>
+    /// (what a sandbox does before a step runs as its own uid). Links are re-owned themselves, never
+    /// followed; names and depth are no obstacle. <paramref name="path"/> must be a real folder.
+    /// </summary>
+    public static void ChangeOwner(string path, uint uid, uint gid)
+    {
+        var fd = OpenDirectory(Interop.AT_FDCWD, PathBytes(path), out var error);
+        if (fd < 0)
+        {
+            throw error is Interop.ENOTDIR or Interop.ELOOP
+                ? new ArgumentException($"The workspace {path} must be an existing folder, not a link.", nameof(path))
+                : Interop.Error($"open {path}", error);
+        }
+
+        var above = new Stack<Level>();
+        var level = new Level(null, IdentityOf(fd, "a folder"));
+        try
+        {
+            Check(Interop.FChownAt(fd, Empty, uid, gid, Interop.AT_EMPTY_PATH), "chown of the workspace");
+            foreach (var (name, type) in ReadEntries(fd))
+            {
+                ChownEntry(fd, name, type, uid, gid, level.Pending);
+            }
+
+            while (true)
+            {
+                if (level.Pending.TryPop(out var entry))
+                {
+                    var child = OpenDirectory(fd, entry.Name, out error);
+                    if (child < 0)
+                    {
+                        throw Interop.Error("opening a folder", error);
+                    }
+
+                    above.Push(level);
+                    Interop.Close(fd);
+                    fd = child;
+                    level = new Level(entry, IdentityOf(fd, "a folder"));
+                    foreach (var (name, type) in ReadEntries(fd))
+                    {
+                        ChownEntry(fd, name, type, uid, gid, level.Pending);
+                    }
+
+                    continue;
+                }
+
+                if (!above.TryPop(out var parentLevel))
+                {
+                    return;
+                }
+
+                var parent = OpenParent(fd, parentLevel.Identity);
+                Interop.Close(fd);
+                fd = parent;
+                level = parentLevel;
+            }
+        }
+        finally
+        {
+            Interop.Close(fd);
+        }
+    }
+
+    private static void ChownEntry(int fd, byte[] name, byte type, uint uid, uint gid, Stack<Entry> folders)
+    {
+        Check(Interop.FChownAt(fd, name, uid, gid, Interop.AT_SYMLINK_NOFOLLOW), "chown of an entry");
+        if (type == Interop.DT_DIR || (type == Interop.DT_UNKNOWN && TypeOf(fd, name) == Interop.S_IFDIR))
+        {
+            folders.Push(new Entry(name, 0));
+        }
+    }
+
     /// <summary>Empties the folder open as <paramref name="fd"/>, and closes it.</summary>
     private static void DeleteContents(int fd)
     {

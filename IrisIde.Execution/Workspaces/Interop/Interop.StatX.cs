@@ -8,6 +8,7 @@ internal static partial class Interop
     internal const uint STATX_MODE = 0x2;
     internal const uint STATX_MTIME = 0x40;
     internal const uint STATX_INO = 0x100;
+    internal const uint STATX_SIZE = 0x200;
 
     /// <summary>The fields of <c>struct statx</c> we read; its layout is the same on every architecture (unlike <c>struct stat</c>).</summary>
     [StructLayout(LayoutKind.Explicit, Size = 256)]
@@ -15,6 +16,7 @@ internal static partial class Interop
     {
         [FieldOffset(28)] public ushort Mode;
         [FieldOffset(32)] public ulong Inode;
+        [FieldOffset(40)] public ulong Size;
         [FieldOffset(112)] public long ModifiedSeconds;
         [FieldOffset(136)] public uint DeviceMajor;
         [FieldOffset(140)] public uint DeviceMinor;
