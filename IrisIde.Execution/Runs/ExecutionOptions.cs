@@ -114,7 +114,7 @@ internal sealed class ExecutionOptionsValidator : IValidateOptions<ExecutionOpti
         if (options.MaxStdinBytes < 0) problems.Add("MaxStdinBytes must not be negative");
         if (options.WorkspaceSizeBytes < 1024 * 1024) problems.Add("WorkspaceSizeBytes must be at least 1 MiB");
         if (options.WorkspaceInodes < 64) problems.Add("WorkspaceInodes must be at least 64");
-        if (!(options.WorkspaceSweepSeconds > 0)) problems.Add("WorkspaceSweepSeconds must be positive");
+        if (!(options.WorkspaceSweepSeconds is > 0 and <= 86400)) problems.Add("WorkspaceSweepSeconds must be positive and at most a day");
         return problems.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(problems.Select(p => $"{ExecutionOptions.SectionName}:{p}"));
     }
 }
