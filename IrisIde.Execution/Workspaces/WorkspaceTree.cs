@@ -165,7 +165,7 @@ internal static unsafe class WorkspaceTree
     private static void ChownEntry(int fd, byte[] name, byte type, uint uid, uint gid, Stack<Entry> folders)
     {
         Check(Interop.FChownAt(fd, name, uid, gid, Interop.AT_SYMLINK_NOFOLLOW), "chown of an entry");
-        if (type == Interop.DT_DIR || (type == Interop.DT_UNKNOWN && TypeOf(fd, name) == Interop.S_IFDIR))
+        if (type == Interop.DT_DIR || (type == Interop.DT_UNKNOWN && TypeOf(fd, name) == Interop.FileTypeDirectory))
         {
             folders.Push(new Entry(name, 0));
         }
@@ -246,7 +246,7 @@ internal static unsafe class WorkspaceTree
     {
         foreach (var (name, type) in ReadEntries(fd))
         {
-            var isFolder = type == Interop.DT_DIR || (type == Interop.DT_UNKNOWN && TypeOf(fd, name) == Interop.S_IFDIR);
+            var isFolder = type == Interop.DT_DIR || (type == Interop.DT_UNKNOWN && TypeOf(fd, name) == Interop.FileTypeDirectory);
             if (isFolder)
             {
                 folders.Push(new Entry(name, 0));
@@ -347,14 +347,14 @@ internal static unsafe class WorkspaceTree
 
             switch (stat.Type)
             {
-                case Interop.S_IFDIR:
+                case Interop.FileTypeDirectory:
                     Check(Interop.MkDirAt(to, name, OwnerAll), "mkdir in the copy");
                     folders.Push(new Entry(name, 0) { Permissions = stat.Permissions });
                     break;
-                case Interop.S_IFLNK:
+                case Interop.FileTypeLink:
                     CopyLink(from, to, name);
                     break;
-                case Interop.S_IFREG:
+                case Interop.FileTypeRegular:
                     CopyFile(from, to, name, stat.Permissions);
                     break;
                 default:
@@ -389,7 +389,7 @@ internal static unsafe class WorkspaceTree
         var buffer = ArrayPool<byte>.Shared.Rent(CopyBufferSize);
         try
         {
-            var isRegular = Interop.StatXAt(input, Empty, Interop.AT_EMPTY_PATH, Interop.STATX_TYPE, out var stat) == 0 && stat.Type == Interop.S_IFREG;
+            var isRegular = Interop.StatXAt(input, Empty, Interop.AT_EMPTY_PATH, Interop.STATX_TYPE, out var stat) == 0 && stat.Type == Interop.FileTypeRegular;
             output = Interop.OpenAt(to, name, Interop.O_WRONLY | Interop.O_CREAT | Interop.O_EXCL | Interop.O_NOFOLLOW | Interop.O_CLOEXEC, 0x180);
             Check(output, "create in the copy");
             while (isRegular)
@@ -516,7 +516,7 @@ internal static unsafe class WorkspaceTree
 
             // Mode 000 stops even the owner (root is not stopped). fchmodat follows links, so it is only
             // used once lstat semantics have shown a real folder.
-            if (error == Interop.EACCES && attempt == 0 && TypeOf(parent, name) == Interop.S_IFDIR
+            if (error == Interop.EACCES && attempt == 0 && TypeOf(parent, name) == Interop.FileTypeDirectory
                 && Interop.FChmodAt(parent, name, OwnerAll, 0) == 0)
             {
                 continue;

@@ -94,14 +94,14 @@ public sealed class WorkspaceTreeTests : IDisposable
         var fd = OpenFolder(copy);
         try
         {
-            Assert.Equal(Interop.S_IFREG, Stat(fd, InvalidUtf8).Type);
+            Assert.Equal(Interop.FileTypeRegular, Stat(fd, InvalidUtf8).Type);
             Assert.Equal(64ul * 1024, Stat(fd, InvalidUtf8).Size);
             Assert.True(Exists(fd, Newline));
-            Assert.Equal(Interop.S_IFDIR, Stat(fd, FolderWithBadName).Type);
+            Assert.Equal(Interop.FileTypeDirectory, Stat(fd, FolderWithBadName).Type);
             Assert.Equal((ChainDepth, true), MeasureChain(fd));
-            Assert.Equal(Interop.S_IFREG, Stat(fd, "fifo"u8.ToArray()).Type);
-            Assert.Equal(Interop.S_IFREG, Stat(fd, "sock"u8.ToArray()).Type);
-            Assert.Equal(Interop.S_IFLNK, Stat(fd, "filelink"u8.ToArray()).Type);
+            Assert.Equal(Interop.FileTypeRegular, Stat(fd, "fifo"u8.ToArray()).Type);
+            Assert.Equal(Interop.FileTypeRegular, Stat(fd, "sock"u8.ToArray()).Type);
+            Assert.Equal(Interop.FileTypeLink, Stat(fd, "filelink"u8.ToArray()).Type);
             Assert.Equal(_outsideFile, ReadLink(fd, "filelink"u8.ToArray()));
             Assert.Equal("loop", ReadLink(fd, "loop"u8.ToArray()));
             Assert.Equal(0u, Stat(fd, "locked"u8.ToArray()).Permissions);

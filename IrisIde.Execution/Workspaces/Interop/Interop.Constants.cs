@@ -37,10 +37,11 @@ internal static partial class Interop
     internal const int AT_REMOVEDIR = 0x200;
     internal const int AT_EMPTY_PATH = 0x1000;
 
-    internal const uint S_IFMT = 0xF000;
-    internal const uint S_IFDIR = 0x4000;
-    internal const uint S_IFREG = 0x8000;
-    internal const uint S_IFLNK = 0xA000;
+    // st_mode file types (S_IFMT, S_IFDIR, S_IFREG, S_IFLNK).
+    internal const uint FileTypeMask = 0xF000;
+    internal const uint FileTypeDirectory = 0x4000;
+    internal const uint FileTypeRegular = 0x8000;
+    internal const uint FileTypeLink = 0xA000;
 
     internal const byte DT_UNKNOWN = 0;
     internal const byte DT_DIR = 4;

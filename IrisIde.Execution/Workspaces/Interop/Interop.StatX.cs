@@ -21,7 +21,7 @@ internal static partial class Interop
         [FieldOffset(136)] public uint DeviceMajor;
         [FieldOffset(140)] public uint DeviceMinor;
 
-        public readonly uint Type => Mode & S_IFMT;
+        public readonly uint Type => Mode & FileTypeMask;
 
         public readonly uint Permissions => Mode & 0x1FFu; // rwx for user, group, other; never set-id or sticky
 
