@@ -1,6 +1,7 @@
 using IrisIde.Execution.Languages;
 using IrisIde.Execution.Runs;
 using IrisIde.Execution.Sandboxing;
+using IrisIde.Execution.Workspaces;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -42,6 +43,8 @@ public static class ExecutionServiceCollectionExtensions
         services.TryAddSingleton(_ => LanguageCatalog.LoadEmbedded());
         services.TryAddSingleton<LanguageAvailability>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, LanguageProbeHostedService>());
+        services.TryAddSingleton<WorkspaceArea>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, WorkspaceSweeper>());
         services.TryAddSingleton<RunPipeline>();
         return new IrisExecutionBuilder(services, configuration);
     }

@@ -82,6 +82,21 @@ public sealed class ExecutionOptions
         WorkspaceRoot is { Length: > 0 } root ? root
         : Directory.Exists("/dev/shm") ? "/dev/shm/iris-runs"
         : Path.Combine(Path.GetTempPath(), "iris-runs");
+
+    /// <summary>
+    /// The byte cap of each run's workspace (its own tmpfs mount, <c>size=</c>). Pages written also count
+    /// against the run's memory limit; this caps what one run can keep in host RAM whatever its limits.
+    /// </summary>
+    public long WorkspaceSizeBytes { get; set; } = 64 * MiB;
+
+    /// <summary>
+    /// The inode cap of each run's workspace (<c>nr_inodes=</c>): files, folders and links together, the
+    /// workspace's root included. A program past it gets ENOSPC inside its own workspace, not the host.
+    /// </summary>
+    public long WorkspaceInodes { get; set; } = 8192;
+
+    /// <summary>How often workspaces left by crashed servers (and failed removals) are swept; also at start-up.</summary>
+    public double WorkspaceSweepSeconds { get; set; } = 300;
 }
 
 internal sealed class ExecutionOptionsValidator : IValidateOptions<ExecutionOptions>
@@ -97,6 +112,9 @@ internal sealed class ExecutionOptionsValidator : IValidateOptions<ExecutionOpti
         if (options.MaxSourceBytesPerFile <= 0) problems.Add("MaxSourceBytesPerFile must be positive");
         if (options.MaxFiles <= 0) problems.Add("MaxFiles must be positive");
         if (options.MaxStdinBytes < 0) problems.Add("MaxStdinBytes must not be negative");
+        if (options.WorkspaceSizeBytes < 1024 * 1024) problems.Add("WorkspaceSizeBytes must be at least 1 MiB");
+        if (options.WorkspaceInodes < 64) problems.Add("WorkspaceInodes must be at least 64");
+        if (!(options.WorkspaceSweepSeconds is > 0 and <= 86400)) problems.Add("WorkspaceSweepSeconds must be positive and at most a day");
         return problems.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(problems.Select(p => $"{ExecutionOptions.SectionName}:{p}"));
     }
 }

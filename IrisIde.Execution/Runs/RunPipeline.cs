@@ -15,6 +15,7 @@ namespace IrisIde.Execution.Runs;
 public sealed class RunPipeline(
     LanguageAvailability languages,
     ISandbox sandbox,
+    WorkspaceArea workspaces,
     IOptions<ExecutionOptions> options,
     ILoggerFactory loggerFactory,
     TimeProvider timeProvider)
@@ -188,7 +189,7 @@ public sealed class RunPipeline(
             limits.Compile,
             runLimits,
             request.Mode == RunMode.Interactive ? TimeSpan.FromSeconds(limits.IdleTimeoutSeconds) : null,
-            limits.ResolveWorkspaceRoot());
+            workspaces);
     }
 
     /// <summary>The smallest memory limit a request may ask for: 16 MiB (a run below it cannot even start its interpreter).</summary>
@@ -247,7 +248,7 @@ internal sealed record RunPlan(
     StageLimits CompileLimits,
     StageLimits RunLimits,
     TimeSpan? IdleTimeout,
-    string WorkspaceRoot)
+    WorkspaceArea Workspaces)
 {
     /// <summary>
     /// Set when the program is compiled once for several runs: the first run compiles and captures its
@@ -292,14 +293,14 @@ internal sealed class CompiledProgram(ILogger logger) : IAsyncDisposable
     public string? Path => _copy?.Path;
 
     /// <summary>Copies <paramref name="workspacePath"/> as the compiler left it, before the program touches it.</summary>
-    public void Capture(string workspacePath, string workspaceRoot)
+    public void Capture(string workspacePath, WorkspaceArea workspaces)
     {
         if (_copy is not null)
         {
             throw new InvalidOperationException("The program is compiled already.");
         }
 
-        _copy = Workspace.CreateCopyOf(workspacePath, workspaceRoot);
+        _copy = workspaces.CreateCopyOf(workspacePath);
     }
 
     public async ValueTask DisposeAsync()
@@ -315,7 +316,7 @@ internal sealed class CompiledProgram(ILogger logger) : IAsyncDisposable
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            RunPipelineLog.CompiledProgramNotDeleted(logger, ex);
+            RunPipelineLog.CompiledProgramNotDeleted(logger, _copy.Path, ex);
         }
 
         _copy = null;
@@ -333,9 +334,9 @@ internal static partial class RunPipelineLog
     [LoggerMessage(EventId = 2003, Level = LogLevel.Error, Message = "Run {RunId} failed inside the pipeline")]
     public static partial void RunFailed(ILogger logger, Guid runId, Exception exception);
 
-    [LoggerMessage(EventId = 2004, Level = LogLevel.Warning, Message = "Run {RunId}: workspace could not be deleted")]
-    public static partial void WorkspaceNotDeleted(ILogger logger, Guid runId, Exception exception);
+    [LoggerMessage(EventId = 2004, Level = LogLevel.Error, Message = "Run {RunId}: workspace {Workspace} could not be removed; the workspace sweep tries again")]
+    public static partial void WorkspaceNotDeleted(ILogger logger, Guid runId, string workspace, Exception exception);
 
-    [LoggerMessage(EventId = 2005, Level = LogLevel.Warning, Message = "The copy of a compiled program could not be deleted")]
-    public static partial void CompiledProgramNotDeleted(ILogger logger, Exception exception);
+    [LoggerMessage(EventId = 2005, Level = LogLevel.Error, Message = "The copy of a compiled program ({Workspace}) could not be removed; the workspace sweep tries again")]
+    public static partial void CompiledProgramNotDeleted(ILogger logger, string workspace, Exception exception);
 }

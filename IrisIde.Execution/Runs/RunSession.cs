@@ -5,7 +5,6 @@ using IrisIde.Execution.Languages;
 using IrisIde.Execution.Sandboxing;
 using IrisIde.Execution.Sandboxing.Bubblewrap;
 using IrisIde.Execution.Sessions;
-using IrisIde.Execution.Workspaces;
 using Microsoft.Extensions.Logging;
 
 namespace IrisIde.Execution.Runs;
@@ -203,7 +202,7 @@ public sealed class RunSession : IRunSession
         // A program compiled by an earlier run of the same request starts from a fresh copy of that
         // compiled folder, so it sees neither a recompile nor anything an earlier run wrote.
         var compiledPath = _plan.Compiled?.Path;
-        var workspace = compiledPath is null ? Workspace.Create(_plan.WorkspaceRoot) : Workspace.CreateCopyOf(compiledPath, _plan.WorkspaceRoot);
+        var workspace = compiledPath is null ? _plan.Workspaces.Create() : _plan.Workspaces.CreateCopyOf(compiledPath);
         try
         {
             if (compiledPath is null)
@@ -232,7 +231,7 @@ public sealed class RunSession : IRunSession
                     return RunOutcome.From(result, RunStage.Compile, verdict) with { Message = message };
                 }
 
-                _plan.Compiled?.Capture(workspace.Path, _plan.WorkspaceRoot);
+                _plan.Compiled?.Capture(workspace.Path, _plan.Workspaces);
             }
 
             if (StopRequested() is { } stop)
@@ -251,7 +250,7 @@ public sealed class RunSession : IRunSession
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
             {
-                RunPipelineLog.WorkspaceNotDeleted(_logger, Id, ex);
+                RunPipelineLog.WorkspaceNotDeleted(_logger, Id, workspace.Path, ex);
             }
         }
     }

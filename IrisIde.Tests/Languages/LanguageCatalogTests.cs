@@ -104,7 +104,7 @@ public sealed class LanguageCatalogTests
             defaults.Compile,
             defaults.Batch,
             null,
-            "/unused");
+            new IrisIde.Execution.Workspaces.WorkspaceArea(new IrisIde.Execution.Workspaces.WorkspaceSettings("/unused", 1 << 20, 64), Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance));
 
         Assert.Equal(expected, plan.SourceFiles);
         if (plan.CompileCommand is { } compile)

@@ -33,6 +33,9 @@ public class PipelineFixture : IAsyncDisposable
 
     public RunPipeline Pipeline { get; }
 
+    /// <summary>This fixture's share of the workspace root (its own instance folder, shared by no other fixture).</summary>
+    public Execution.Workspaces.WorkspaceArea Workspaces => _services.GetRequiredService<Execution.Workspaces.WorkspaceArea>();
+
     /// <summary>The host uids sandboxed programs run as (to look for leftovers): [SandboxUid, SandboxUid + SandboxUidCount).</summary>
     public int SandboxUid => _services.GetRequiredService<Microsoft.Extensions.Options.IOptions<Execution.Sandboxing.Bubblewrap.BubblewrapOptions>>().Value.Uid;
 

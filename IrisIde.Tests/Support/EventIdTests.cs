@@ -50,6 +50,7 @@ public sealed class EventIdTests
         (2000, 2099, "IrisIde.Execution.Runs"),
         (2100, 2199, "IrisIde.Execution.Sessions"),
         (2200, 2299, "IrisIde.Execution.Admission"),
+        (2300, 2399, "IrisIde.Execution.Workspaces"),
         (3000, 3099, "IrisIde.Execution.Protocol"),
         (3100, 3199, "IrisIde.Execution.Protocol"),
         (4000, 4099, "IrisIde.Execution.Batch"),

@@ -65,6 +65,8 @@ public sealed partial class BubblewrapIsolationTests(BubblewrapSandboxFixture fi
         second.StandardInput.Close();
         Assert.Equal(Verdict.Ok, (await first.Completion.WaitAsync(SandboxRunner.Timeout)).Verdict);
         Assert.Equal(Verdict.Ok, (await second.Completion.WaitAsync(SandboxRunner.Timeout)).Verdict);
+        await first.DisposeAsync(); // the cgroups go and the uids are freed once disposed
+        await second.DisposeAsync();
         await fixture.AssertNothingLeftAndHelloWorldWorksAsync();
     }
 
@@ -116,6 +118,7 @@ public sealed partial class BubblewrapIsolationTests(BubblewrapSandboxFixture fi
         Assert.True(killed >= 1);
         live.StandardInput.Close();
         Assert.Equal(Verdict.Ok, (await live.Completion.WaitAsync(SandboxRunner.Timeout)).Verdict);
+        await live.DisposeAsync();
         await fixture.AssertNothingLeftAndHelloWorldWorksAsync();
     }
 

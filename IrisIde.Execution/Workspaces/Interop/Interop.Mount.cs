@@ -1,0 +1,20 @@
+using System.Runtime.InteropServices;
+
+namespace IrisIde.Execution.Workspaces;
+
+internal static partial class Interop
+{
+    internal const ulong MS_NOSUID = 0x2;
+    internal const ulong MS_NODEV = 0x4;
+    internal const int MNT_DETACH = 0x2;
+
+    /// <summary>mount(2). Needs CAP_SYS_ADMIN (the server runs as root); EPERM otherwise.</summary>
+    [LibraryImport("libc", EntryPoint = "mount", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
+    internal static partial int Mount(string source, string target, string fileSystemType, ulong flags, string data);
+
+    /// <summary>umount2(2). With <see cref="MNT_DETACH"/> the mount leaves the tree at once, busy or not.</summary>
+    [LibraryImport("libc", EntryPoint = "umount2", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
+    internal static partial int Umount2(string target, int flags);
+}
