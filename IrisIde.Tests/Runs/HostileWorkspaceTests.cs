@@ -129,7 +129,7 @@ public sealed class HostileWorkspaceTests(PipelineFixture fixture) : IClassFixtu
         AssertNothingLeft();
     }
 
-    [Fact(Skip = "Needs the sandbox's WorkspaceOwnership.GiveTo (Sandboxing/Bubblewrap, being rewritten for issue 9) to call WorkspaceTree.ChangeOwner: its .NET path walk fails on these names (internal_error). Passes with that one-line change.")]
+    [Fact]
     public async Task A_compiled_program_holding_hostile_names_runs_from_each_copy()
     {
         var runs = await RunEachAsync(CompileLeavingHostileNames, 3);

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Runtime.InteropServices;
 using IrisIde.Execution.Sandboxing.Capacity;
 using IrisIde.Execution.Sandboxing.Cgroups;
 using IrisIde.Execution.Sandboxing.Launcher;
@@ -398,44 +397,15 @@ public sealed class BubblewrapSandbox : ISandbox, IDisposable
     }
 }
 
-/// <summary>Hands a workspace to the sandbox uid without ever following a link.</summary>
+/// <summary>Hands a workspace to the run's uid without ever following a link.</summary>
 internal static class WorkspaceOwnership
 {
     /// <remarks>
-    /// Links are re-owned themselves (lchown) and never descended into, so a link planted by an
-    /// earlier stage of the same run cannot make us chown a host file. Hard links to files the sandbox
-    /// does not own are prevented by fs.protected_hardlinks (checked at start-up).
+    /// A descriptor walk on raw names (<see cref="Workspaces.WorkspaceTree.ChangeOwner"/>): links are
+    /// re-owned themselves and never descended into, so a link planted by an earlier step of the same
+    /// run cannot make us chown a host file, and no name or depth a compile step left can stop it.
+    /// Hard links to files the sandbox does not own are prevented by fs.protected_hardlinks (checked
+    /// at start-up).
     /// </remarks>
-    public static void GiveTo(string workspace, uint uid, uint gid)
-    {
-        var root = new DirectoryInfo(workspace);
-        if (!root.Exists || root.LinkTarget is not null)
-        {
-            throw new ArgumentException($"The workspace {workspace} must be an existing folder, not a link.", nameof(workspace));
-        }
-
-        Chown(root.FullName, uid, gid);
-        Walk(root, uid, gid);
-    }
-
-    private static void Walk(DirectoryInfo directory, uint uid, uint gid)
-    {
-        foreach (var entry in directory.EnumerateFileSystemInfos())
-        {
-            Chown(entry.FullName, uid, gid);
-            if (entry is DirectoryInfo child && child.LinkTarget is null && !child.Attributes.HasFlag(FileAttributes.ReparsePoint))
-            {
-                Walk(child, uid, gid);
-            }
-        }
-    }
-
-    private static void Chown(string path, uint uid, uint gid)
-    {
-        if (Interop.LChown(path, uid, gid) != 0)
-        {
-            var errno = Marshal.GetLastPInvokeError();
-            throw new IOException($"lchown {path} failed (errno {errno}).", errno);
-        }
-    }
+    public static void GiveTo(string workspace, uint uid, uint gid) => Workspaces.WorkspaceTree.ChangeOwner(workspace, uid, gid);
 }
