@@ -169,9 +169,12 @@ public abstract class BatchPersistenceTests(BatchPersistenceFixture fixture)
         var bus = fixture.App.Services.GetRequiredService<IBus>();
         await bus.Publish(new RunStarted(id, "test", DateTime.UtcNow)).WaitAsync(Timeout);
         await bus.Publish(Completed(id, "first\n")).WaitAsync(Timeout);
-        await bus.Publish(Completed(id, "redelivered\n")).WaitAsync(Timeout);
-
         var run = JsonNode.Parse(await waiting.WaitAsync(Timeout))!;
+
+        // The bus consumes messages concurrently: the redelivery is sent once the first is stored.
+        await bus.Publish(Completed(id, "redelivered\n")).WaitAsync(Timeout);
+        await Task.Delay(TimeSpan.FromMilliseconds(300));
+
         Assert.Equal("completed", run["status"]!.GetValue<string>());
         Assert.Equal("first\n", run["result"]!["stdout"]!.GetValue<string>());
         using var again = await http.GetAsync(new Uri($"/api/v1/runs/{id}?wait=true", UriKind.Relative)).WaitAsync(Timeout);
