@@ -81,6 +81,107 @@ public abstract class BatchPersistenceTests(BatchPersistenceFixture fixture)
     }
 
     [Fact]
+    public async Task Storing_a_result_says_whether_it_made_a_callback_due_and_a_second_completion_changes_nothing()
+    {
+        var plain = Guid.CreateVersion7();
+        var calledBack = Guid.CreateVersion7();
+        await using (var scope = fixture.App.Services.CreateAsyncScope())
+        {
+            var store = scope.ServiceProvider.GetRequiredService<RunStore>();
+            await store.AddAsync(Queued(plain), CancellationToken.None).WaitAsync(Timeout);
+            // A callback to a closed port: the dispatcher may try it, which does not matter here.
+            await store.AddAsync(Queued(calledBack, callbackUrl: "http://127.0.0.1:9/never"), CancellationToken.None).WaitAsync(Timeout);
+
+            Assert.Equal(StoredResult.Stored, await store.StoreResultAsync(Completed(plain, "plain\n"), CancellationToken.None).WaitAsync(Timeout));
+            Assert.Equal(StoredResult.StoredWithCallback, await store.StoreResultAsync(Completed(calledBack, "called\n"), CancellationToken.None).WaitAsync(Timeout));
+            Assert.Equal(StoredResult.AlreadyEnded, await store.StoreResultAsync(Completed(plain, "again\n"), CancellationToken.None).WaitAsync(Timeout));
+            Assert.Equal(StoredResult.AlreadyEnded, await store.StoreResultAsync(Completed(calledBack, "again\n"), CancellationToken.None).WaitAsync(Timeout));
+        }
+
+        var plainRecord = await FindAsync(fixture.App, plain);
+        var calledBackRecord = await FindAsync(fixture.App, calledBack);
+        Assert.Equal(RunRecordStatus.Completed, plainRecord.Status);
+        Assert.Equal("plain\n", plainRecord.Stdout);
+        Assert.False(plainRecord.CallbackPending);
+        Assert.Equal(RunRecordStatus.Completed, calledBackRecord.Status);
+        Assert.Equal("called\n", calledBackRecord.Stdout);
+        Assert.True(calledBackRecord.CallbackPending || calledBackRecord.CallbackAttempts > 0, "the callback was not made due with the result");
+    }
+
+    [Fact]
+    public async Task Admission_counts_unfinished_batch_jobs_in_all_and_of_one_client_in_one_query()
+    {
+        await using var database = await fixture.CreateDatabaseAsync();
+        await using var app = await BatchPersistenceFixture.StartAppAsync(database);
+        await using var scope = app.Services.CreateAsyncScope();
+        var store = scope.ServiceProvider.GetRequiredService<RunStore>();
+        Assert.Equal((0, 0), await store.CountUnfinishedJobsAsync("client-a", CancellationToken.None).WaitAsync(Timeout));
+
+        await store.AddAsync(Queued(Guid.CreateVersion7(), clientKey: "client-a"), CancellationToken.None).WaitAsync(Timeout);
+        await store.AddAsync(Queued(Guid.CreateVersion7(), clientKey: "client-a", status: RunRecordStatus.Running), CancellationToken.None).WaitAsync(Timeout);
+        await store.AddAsync(Queued(Guid.CreateVersion7(), clientKey: "client-b"), CancellationToken.None).WaitAsync(Timeout);
+        await store.AddAsync(Queued(Guid.CreateVersion7(), clientKey: "client-a", status: RunRecordStatus.Completed), CancellationToken.None).WaitAsync(Timeout);
+        await store.AddAsync(Queued(Guid.CreateVersion7(), clientKey: "client-a", status: RunRecordStatus.Failed), CancellationToken.None).WaitAsync(Timeout);
+        var interactive = Queued(Guid.CreateVersion7(), clientKey: "client-a", status: RunRecordStatus.Running);
+        interactive.Kind = RunKind.Interactive;
+        await store.AddAsync(interactive, CancellationToken.None).WaitAsync(Timeout);
+
+        Assert.Equal((3, 2), await store.CountUnfinishedJobsAsync("client-a", CancellationToken.None).WaitAsync(Timeout));
+        Assert.Equal((3, 1), await store.CountUnfinishedJobsAsync("client-b", CancellationToken.None).WaitAsync(Timeout));
+        Assert.Equal((3, 0), await store.CountUnfinishedJobsAsync("client-c", CancellationToken.None).WaitAsync(Timeout));
+    }
+
+    [Fact]
+    public async Task A_waiting_request_sees_a_result_that_another_process_stored()
+    {
+        // Stored straight in the database, as a second web replica consuming the completion would: no
+        // consumer of this process wakes the request, so it finds the result by looking at the row again.
+        var id = Guid.CreateVersion7();
+        await using (var scope = fixture.App.Services.CreateAsyncScope())
+        {
+            await scope.ServiceProvider.GetRequiredService<RunStore>().AddAsync(Queued(id), CancellationToken.None).WaitAsync(Timeout);
+        }
+
+        using var http = fixture.App.CreateHttpClient();
+        var waiting = http.GetStringAsync(new Uri($"/api/v1/runs/{id}?wait=true", UriKind.Relative));
+        await Task.Delay(TimeSpan.FromMilliseconds(300));
+        await using (var scope = fixture.App.Services.CreateAsyncScope())
+        {
+            Assert.True(await scope.ServiceProvider.GetRequiredService<RunStore>().CompleteAsync(Completed(id, "elsewhere\n"), CancellationToken.None).WaitAsync(Timeout));
+        }
+
+        var run = JsonNode.Parse(await waiting.WaitAsync(Timeout))!;
+        Assert.Equal("completed", run["status"]!.GetValue<string>());
+        Assert.Equal("elsewhere\n", run["result"]!["stdout"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task A_waiting_request_is_woken_by_the_completion_this_process_stores_also_when_it_is_redelivered()
+    {
+        var id = Guid.CreateVersion7();
+        await using (var scope = fixture.App.Services.CreateAsyncScope())
+        {
+            await scope.ServiceProvider.GetRequiredService<RunStore>().AddAsync(Queued(id), CancellationToken.None).WaitAsync(Timeout);
+        }
+
+        using var http = fixture.App.CreateHttpClient();
+        var waiting = http.GetStringAsync(new Uri($"/api/v1/runs/{id}?wait=true", UriKind.Relative));
+        var bus = fixture.App.Services.GetRequiredService<IBus>();
+        await bus.Publish(new RunStarted(id, "test", DateTime.UtcNow)).WaitAsync(Timeout);
+        await bus.Publish(Completed(id, "first\n")).WaitAsync(Timeout);
+        var run = JsonNode.Parse(await waiting.WaitAsync(Timeout))!;
+
+        // The bus consumes messages concurrently: the redelivery is sent once the first is stored.
+        await bus.Publish(Completed(id, "redelivered\n")).WaitAsync(Timeout);
+        await Task.Delay(TimeSpan.FromMilliseconds(300));
+
+        Assert.Equal("completed", run["status"]!.GetValue<string>());
+        Assert.Equal("first\n", run["result"]!["stdout"]!.GetValue<string>());
+        using var again = await http.GetAsync(new Uri($"/api/v1/runs/{id}?wait=true", UriKind.Relative)).WaitAsync(Timeout);
+        Assert.Equal("first\n", JsonNode.Parse(await again.Content.ReadAsStringAsync())!["result"]!["stdout"]!.GetValue<string>());
+    }
+
+    [Fact]
     public async Task A_callback_is_posted_once_with_the_run_as_the_runs_api_shows_it()
     {
         var inbox = fixture.Receiver.CreateInbox();
@@ -235,6 +336,19 @@ public abstract class BatchPersistenceTests(BatchPersistenceFixture fixture)
         await using var scope = app.Services.CreateAsyncScope();
         return await scope.ServiceProvider.GetRequiredService<IrisDbContext>().Runs.CountAsync().WaitAsync(Timeout);
     }
+
+    private static RunRecord Queued(Guid id, string clientKey = "test", RunRecordStatus status = RunRecordStatus.Queued, string? callbackUrl = null) => new()
+    {
+        Id = id,
+        Kind = RunKind.Batch,
+        Status = status,
+        ClientKey = clientKey,
+        Language = "python",
+        FilesJson = "[]",
+        LimitsJson = "{}",
+        QueuedAtUtc = DateTime.UtcNow,
+        CallbackUrl = callbackUrl,
+    };
 
     private static RunCompleted Completed(Guid id, string stdout) =>
         new(id, RunCompletedStatus.Completed, "ok", null, null, stdout, string.Empty, 0, null, 1, 1, 1, "test", DateTime.UtcNow, DateTime.UtcNow);

@@ -78,6 +78,7 @@ public static class BatchApi
         services.AddBatchOptions(configuration);
         services.AddIrisPersistence(configuration, environment);
         services.AddScoped<RunSubmitter>();
+        services.AddSingleton<RunEndWaiters>();
         services.AddRunCallbacks(configuration);
         services.AddRunRetention();
         services.AddProblemDetails();
@@ -216,20 +217,28 @@ public static class BatchApi
     }
 
     internal static async Task<Results<Ok<RunDto>, NotFound>> GetRunAsync(
-        string id, bool? wait, RunStore store, IOptions<BatchJobOptions> options, TimeProvider timeProvider, CancellationToken cancellationToken)
+        string id, bool? wait, RunStore store, RunEndWaiters waiters, IOptions<BatchJobOptions> options, TimeProvider timeProvider, CancellationToken cancellationToken)
     {
-        if (!Guid.TryParse(id, out var runId) || await store.FindAsync(runId, cancellationToken) is not { } record)
+        if (!Guid.TryParse(id, out var runId))
         {
             return TypedResults.NotFound();
         }
 
-        if (wait == true)
+        // Watching starts before the first read, so an end stored in between wakes the wait at once.
+        using var watch = wait == true ? waiters.Start(runId) : null;
+        if (await store.FindAsync(runId, cancellationToken) is not { } record)
         {
-            // Polling the row is enough at this scale and works the same whichever process stores the result.
+            return TypedResults.NotFound();
+        }
+
+        if (watch is not null)
+        {
+            // The result consumers of this process wake the wait; the slow poll finds ends stored by another one.
             var deadline = timeProvider.GetUtcNow() + TimeSpan.FromSeconds(options.Value.MaxWaitSeconds);
-            while (!IsTerminal(record) && timeProvider.GetUtcNow() < deadline)
+            while (!IsTerminal(record) && timeProvider.GetUtcNow() is var now && now < deadline)
             {
-                await Task.Delay(TimeSpan.FromMilliseconds(100), timeProvider, cancellationToken);
+                var remaining = deadline - now;
+                await watch.WaitAsync(remaining < RunEndWaiters.FallbackPollInterval ? remaining : RunEndWaiters.FallbackPollInterval, timeProvider, cancellationToken);
                 record = await store.FindAsync(runId, cancellationToken) ?? record;
             }
         }

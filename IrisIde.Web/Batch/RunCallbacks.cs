@@ -7,10 +7,10 @@ using Microsoft.Extensions.Options;
 namespace IrisIde.Web.Batch;
 
 // Result callbacks (callbackUrl of POST /api/v1/runs), delivered at least until one 2xx and never after it.
-// The state lives on the run's row, not in memory: RunStore.CompleteAsync marks the callback pending in the
-// same UPDATE that stores the result, so a run that ended always has its callback on the work list, and
-// the dispatcher reads that list whenever it wakes (at start-up, on a completion, when a retry is due and
-// every few seconds for completions stored by another process). Each attempt is claimed with a
+// The state lives on the run's row, not in memory: RunStore.StoreResultAsync marks the callback pending in
+// the same UPDATE that stores the result, so a run that ended always has its callback on the work list, and
+// the dispatcher reads that list whenever it wakes (at start-up, on a completion that made a callback due,
+// when a retry is due and every few seconds for completions stored by another process). Each attempt is claimed with a
 // compare-and-set on the attempt count before the POST, so two dispatchers on one database never send
 // the same attempt. A process that dies between a 2xx and recording it sends once more after a restart;
 // that window is the only way a receiver sees a second POST (the Iris-Run-Id header lets it tell).

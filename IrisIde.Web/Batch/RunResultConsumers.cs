@@ -12,20 +12,25 @@ public sealed class RunStartedConsumer(RunStore store) : IConsumer<RunStarted>
 }
 
 /// <summary>
-/// Stores a job's result and wakes the callback dispatcher. A second completion of the same job (a
-/// redelivery) changes nothing, so its callback is not sent again.
+/// Stores a job's result, wakes the requests waiting for it and, when the run has a callback, the callback
+/// dispatcher. A second completion of the same job (a redelivery) changes nothing, so its callback is not
+/// sent again.
 /// </summary>
-public sealed class RunCompletedConsumer(RunStore store, RunCallbackSignal callbacks, ILogger<RunCompletedConsumer> logger) : IConsumer<RunCompleted>
+public sealed class RunCompletedConsumer(RunStore store, RunEndWaiters waiters, RunCallbackSignal callbacks, ILogger<RunCompletedConsumer> logger) : IConsumer<RunCompleted>
 {
     public async Task Consume(ConsumeContext<RunCompleted> context)
     {
-        if (await store.CompleteAsync(context.Message, context.CancellationToken))
-        {
-            callbacks.Notify();
-        }
-        else
+        var stored = await store.StoreResultAsync(context.Message, context.CancellationToken);
+        if (stored == StoredResult.AlreadyEnded)
         {
             BatchApiLog.DuplicateCompletion(logger, context.Message.JobId);
+            return;
+        }
+
+        waiters.Notify(context.Message.JobId);
+        if (stored == StoredResult.StoredWithCallback)
+        {
+            callbacks.Notify();
         }
     }
 }
@@ -35,7 +40,7 @@ public sealed class RunCompletedConsumer(RunStore store, RunCallbackSignal callb
 /// queued forever: it ends as <c>failed</c>, with the refusal as the reason for a poison job and
 /// "internal error: ..." for anything else. The job itself is in the <c>run-requested_error</c> queue.
 /// </summary>
-public sealed class RunRequestedFaultConsumer(RunStore store, RunCallbackSignal callbacks, TimeProvider timeProvider) : IConsumer<Fault<RunRequested>>
+public sealed class RunRequestedFaultConsumer(RunStore store, RunEndWaiters waiters, RunCallbackSignal callbacks, TimeProvider timeProvider) : IConsumer<Fault<RunRequested>>
 {
     public async Task Consume(ConsumeContext<Fault<RunRequested>> context)
     {
@@ -46,9 +51,13 @@ public sealed class RunRequestedFaultConsumer(RunStore store, RunCallbackSignal 
             : $"internal error: {exception?.Message ?? "the job failed"}";
         var now = timeProvider.GetUtcNow().UtcDateTime;
         var worker = context.Message.Host?.MachineName is { } machine ? $"{machine}:{context.Message.Host.ProcessId}" : "unknown";
-        if (await store.CompleteAsync(
-            RunCompleted.Failure(job.JobId, reason, worker, now, now),
-            context.CancellationToken))
+        var stored = await store.StoreResultAsync(RunCompleted.Failure(job.JobId, reason, worker, now, now), context.CancellationToken);
+        if (stored != StoredResult.AlreadyEnded)
+        {
+            waiters.Notify(job.JobId);
+        }
+
+        if (stored == StoredResult.StoredWithCallback)
         {
             callbacks.Notify();
         }

@@ -21,13 +21,15 @@ public sealed class RunStore(IrisDbContext db)
     public Task<RunRecord?> FindAsync(Guid id, CancellationToken cancellationToken) =>
         db.Runs.AsNoTracking().FirstOrDefaultAsync(r => r.Id == id, cancellationToken);
 
-    /// <summary>Batch jobs not yet over: in all, and of <paramref name="clientKey"/>.</summary>
+    /// <summary>Batch jobs not yet over: in all, and of <paramref name="clientKey"/> (one query for both).</summary>
     public async Task<(int All, int OfClient)> CountUnfinishedJobsAsync(string clientKey, CancellationToken cancellationToken)
     {
-        var unfinished = db.Runs.Where(r => r.Kind == RunKind.Batch && (r.Status == RunRecordStatus.Queued || r.Status == RunRecordStatus.Running));
-        var all = await unfinished.CountAsync(cancellationToken);
-        var ofClient = all == 0 ? 0 : await unfinished.CountAsync(r => r.ClientKey == clientKey, cancellationToken);
-        return (all, ofClient);
+        var counts = await db.Runs
+            .Where(r => r.Kind == RunKind.Batch && (r.Status == RunRecordStatus.Queued || r.Status == RunRecordStatus.Running))
+            .GroupBy(r => 1)
+            .Select(g => new { All = g.Count(), OfClient = g.Count(r => r.ClientKey == clientKey) })
+            .FirstOrDefaultAsync(cancellationToken);
+        return counts is null ? (0, 0) : (counts.All, counts.OfClient);
     }
 
     /// <summary>Queued runs queued before <paramref name="record"/>: 0 means it is next.</summary>
@@ -44,32 +46,55 @@ public sealed class RunStore(IrisDbContext db)
                 cancellationToken) == 1;
 
     /// <summary>Stores a job's result; false when the run had already ended (a duplicate completion).</summary>
-    public async Task<bool> CompleteAsync(RunCompleted completed, CancellationToken cancellationToken)
+    public async Task<bool> CompleteAsync(RunCompleted completed, CancellationToken cancellationToken) =>
+        await StoreResultAsync(completed, cancellationToken) != StoredResult.AlreadyEnded;
+
+    /// <summary>
+    /// Stores a job's result and says whether that made a callback due, so the caller wakes the callback
+    /// dispatcher only for runs that have one. The first completion of a job wins; a later one changes nothing.
+    /// </summary>
+    /// <remarks>
+    /// Most runs have no callback: for them the first conditional UPDATE is the only round trip. A run with
+    /// one takes a second UPDATE, which marks the callback due together with the result, so a run that ended
+    /// never lacks its due callback. Each UPDATE only touches a run that has not ended, so a duplicate
+    /// completion changes nothing whichever of the two it meets.
+    /// </remarks>
+    public async Task<StoredResult> StoreResultAsync(RunCompleted completed, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(completed);
+        var unended = db.Runs.Where(r => r.Id == completed.JobId && (r.Status == RunRecordStatus.Queued || r.Status == RunRecordStatus.Running));
+        if (await SetResultAsync(unended.Where(r => r.CallbackUrl == null), completed, callbackPending: false, cancellationToken) == 1)
+        {
+            return StoredResult.Stored;
+        }
+
+        return await SetResultAsync(unended.Where(r => r.CallbackUrl != null), completed, callbackPending: true, cancellationToken) == 1
+            ? StoredResult.StoredWithCallback
+            : StoredResult.AlreadyEnded;
+    }
+
+    private static Task<int> SetResultAsync(IQueryable<RunRecord> run, RunCompleted completed, bool callbackPending, CancellationToken cancellationToken)
     {
         var status = completed.Status == RunCompletedStatus.Completed ? RunRecordStatus.Completed : RunRecordStatus.Failed;
         var testResults = completed.TestCases is { } cases ? JsonSerializer.Serialize([.. cases], RunStoreJsonContext.Default.ListTestCaseResult) : null;
-        var updated = await db.Runs
-            .Where(r => r.Id == completed.JobId && (r.Status == RunRecordStatus.Queued || r.Status == RunRecordStatus.Running))
-            .ExecuteUpdateAsync(
-                s => s.SetProperty(r => r.Status, status)
-                    .SetProperty(r => r.Verdict, completed.Verdict)
-                    .SetProperty(r => r.FailureReason, completed.FailureReason)
-                    .SetProperty(r => r.CompileOutput, completed.CompileOutput)
-                    .SetProperty(r => r.Stdout, completed.Stdout)
-                    .SetProperty(r => r.Stderr, completed.Stderr)
-                    .SetProperty(r => r.ExitCode, completed.ExitCode)
-                    .SetProperty(r => r.Signal, completed.Signal)
-                    .SetProperty(r => r.WallMs, completed.WallMs)
-                    .SetProperty(r => r.CpuMs, completed.CpuMs)
-                    .SetProperty(r => r.PeakMemoryBytes, completed.PeakMemoryBytes)
-                    .SetProperty(r => r.WorkerId, completed.WorkerId)
-                    .SetProperty(r => r.StartedAtUtc, r => r.StartedAtUtc ?? completed.StartedAtUtc)
-                    .SetProperty(r => r.FinishedAtUtc, completed.FinishedAtUtc)
-                    .SetProperty(r => r.TestResultsJson, testResults)
-                    // In the same UPDATE as the result, so a run that ended never lacks its due callback.
-                    .SetProperty(r => r.CallbackPending, r => r.CallbackUrl != null),
-                cancellationToken);
-        return updated == 1;
+        return run.ExecuteUpdateAsync(
+            s => s.SetProperty(r => r.Status, status)
+                .SetProperty(r => r.Verdict, completed.Verdict)
+                .SetProperty(r => r.FailureReason, completed.FailureReason)
+                .SetProperty(r => r.CompileOutput, completed.CompileOutput)
+                .SetProperty(r => r.Stdout, completed.Stdout)
+                .SetProperty(r => r.Stderr, completed.Stderr)
+                .SetProperty(r => r.ExitCode, completed.ExitCode)
+                .SetProperty(r => r.Signal, completed.Signal)
+                .SetProperty(r => r.WallMs, completed.WallMs)
+                .SetProperty(r => r.CpuMs, completed.CpuMs)
+                .SetProperty(r => r.PeakMemoryBytes, completed.PeakMemoryBytes)
+                .SetProperty(r => r.WorkerId, completed.WorkerId)
+                .SetProperty(r => r.StartedAtUtc, r => r.StartedAtUtc ?? completed.StartedAtUtc)
+                .SetProperty(r => r.FinishedAtUtc, completed.FinishedAtUtc)
+                .SetProperty(r => r.TestResultsJson, testResults)
+                .SetProperty(r => r.CallbackPending, callbackPending),
+            cancellationToken);
     }
 
     /// <summary>Runs whose callback is still to be delivered, oldest result first.</summary>
@@ -146,6 +171,14 @@ public sealed class RunStore(IrisDbContext db)
                     .SetProperty(r => r.ContentExpiredAtUtc, nowUtc),
                 cancellationToken);
     }
+}
+
+/// <summary>What storing a result did: nothing (the run had ended already), or stored it, with or without a due callback.</summary>
+public enum StoredResult
+{
+    AlreadyEnded,
+    Stored,
+    StoredWithCallback,
 }
 
 /// <summary>A callback still to deliver: the run, attempts made so far and when the last one was made.</summary>

@@ -34,7 +34,7 @@ internal sealed class BenchRunner(BenchOptions options)
         var pipeline = services.GetRequiredService<RunPipeline>();
         if (options.BatchOnly)
         {
-            await new BatchBenchmark(options.BatchJobs, pipeline).RunAsync(cancellationToken);
+            await new BatchBenchmark(options.BatchJobs, options.BatchWarmUpJobs, pipeline).RunAsync(cancellationToken);
             return 0;
         }
 
@@ -73,7 +73,7 @@ internal sealed class BenchRunner(BenchOptions options)
         }
 
         await new IdleSessionMemoryBenchmark(options.Sessions).RunAsync(cancellationToken);
-        await new BatchBenchmark(options.BatchJobs, pipeline).RunAsync(cancellationToken);
+        await new BatchBenchmark(options.BatchJobs, options.BatchWarmUpJobs, pipeline).RunAsync(cancellationToken);
         return 0;
     }
 
