@@ -31,7 +31,8 @@ internal sealed class BubblewrapMounts(BubblewrapOptions options, Func<string> r
     [
         "/lib64/ld-linux-x86-64.so.2", "/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu", "/etc/ld.so.cache",
         "/usr/lib/locale", "/usr/share/zoneinfo", "/etc/localtime",
-        "/bin/sh", "/usr/bin/cat", "/usr/bin/env", "/usr/bin/head", "/usr/bin/ls", "/usr/bin/sleep", "/usr/bin/tail",
+        "/bin/sh", "/usr/bin/cat", "/usr/bin/cp", "/usr/bin/env", "/usr/bin/head", "/usr/bin/id", "/usr/bin/ls", "/usr/bin/mkdir",
+        "/usr/bin/mv", "/usr/bin/rm", "/usr/bin/sleep", "/usr/bin/tail", "/usr/bin/touch", "/usr/bin/wc",
     ];
 
     /// <summary>
