@@ -211,3 +211,30 @@ public sealed class BubblewrapHostViewTests(BubblewrapSandboxFixture fixture) : 
         Assert.Equal("", run.Stderr);
     }
 }
+
+/// <summary>The same through the whole pipeline: real workspaces, the language's own toolchain.</summary>
+[Trait("Needs", "Bubblewrap")]
+public sealed class PipelineHostViewTests(Runs.PipelineFixture fixture) : IClassFixture<Runs.PipelineFixture>
+{
+    [Fact]
+    public async Task A_python_run_finds_no_host_folder_in_its_mounts_or_pid_1_and_no_other_toolchain()
+    {
+        const string Program = """
+            import os
+            print(open('/proc/self/mountinfo').read())
+            print('pid1', open('/proc/1/cmdline').read().replace('\0', ' '))
+            for p in ['/usr/lib/jvm', '/usr/bin/gcc', '/usr/local/bin', '/usr/bin/dpkg', '/usr/sbin']:
+                if os.path.lexists(p):
+                    print('visible', p)
+            """;
+
+        var result = await fixture.RunAsync("python", Program);
+
+        Assert.True(result.Outcome.Verdict == Verdict.Ok, result.ToString());
+        Assert.DoesNotContain("visible", result.Stdout, StringComparison.Ordinal);
+        Assert.DoesNotContain("/dev/shm/iris-runs", result.Stdout, StringComparison.Ordinal);
+        Assert.DoesNotContain("/tmp/iris-", result.Stdout, StringComparison.Ordinal);
+        Assert.DoesNotContain("iris-sandbox-", result.Stdout, StringComparison.Ordinal);
+        Assert.Contains(" /usr/lib/python3.11 /usr/lib/python3.11 ", result.Stdout, StringComparison.Ordinal);
+    }
+}
