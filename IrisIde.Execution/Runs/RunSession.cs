@@ -3,6 +3,7 @@ using System.Text;
 using System.Threading.Channels;
 using IrisIde.Execution.Languages;
 using IrisIde.Execution.Sandboxing;
+using IrisIde.Execution.Sandboxing.Bubblewrap;
 using IrisIde.Execution.Sessions;
 using IrisIde.Execution.Workspaces;
 using Microsoft.Extensions.Logging;
@@ -177,6 +178,12 @@ public sealed class RunSession : IRunSession
         try
         {
             outcome = await ExecuteStagesAsync();
+        }
+        catch (SandboxUidsExhaustedException ex)
+        {
+            // More runs at once than the sandbox's uid range: the server is full, not broken.
+            RunPipelineLog.RunFailed(_logger, Id, ex);
+            outcome = RunOutcome.Failed(RunStage.Run, Admission.RunAdmission.AtCapacityMessage);
         }
         catch (Exception ex)
         {

@@ -20,7 +20,7 @@ public sealed class AdmissionSurfaceTests
 {
     internal const int SandboxUid = 63090;
 
-    internal const int SandboxUidCount = 16;
+    internal const int SandboxUidCount = 64;
     private const string WaitForInput = "print('up', flush=True)\ninput()\n";
     private static readonly TimeSpan Timeout = RunnerTestClient.Timeout;
 

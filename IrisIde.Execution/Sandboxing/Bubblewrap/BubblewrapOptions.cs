@@ -45,6 +45,9 @@ public sealed class BubblewrapOptions
     /// <summary>Size of the private /tmp and /dev/shm tmpfs (each). Their pages count against the run's memory limit.</summary>
     public long TmpfsSizeBytes { get; set; } = 64L * 1024 * 1024;
 
+    /// <summary>How often leftovers are swept (cgroups of servers that are gone, processes of uids no run holds).</summary>
+    public double SweepIntervalSeconds { get; set; } = 300;
+
     /// <summary>Host name inside the sandbox.</summary>
     public string Hostname { get; set; } = "iris";
 

@@ -44,6 +44,11 @@ internal sealed class BubblewrapOptionsValidator : IValidateOptions<BubblewrapOp
             failures.Add("TmpfsSizeBytes must be at least 1 MiB.");
         }
 
+        if (!(options.SweepIntervalSeconds >= 1))
+        {
+            failures.Add("SweepIntervalSeconds must be at least 1.");
+        }
+
         if (string.IsNullOrWhiteSpace(options.Hostname))
         {
             failures.Add("Hostname must not be empty.");

@@ -73,6 +73,14 @@ public sealed class BubblewrapSandbox : ISandbox, IDisposable
         SweepLeftoverProcesses();
     }
 
+    /// <summary>Ends what crashed servers left: their runs' cgroups, processes of uids no run holds.</summary>
+    internal async Task SweepAsync(CancellationToken cancellationToken)
+    {
+        var hierarchy = await _cgroups.Value.WaitAsync(cancellationToken);
+        await hierarchy.ReleaseLeftoverRunsAsync(cancellationToken);
+        SweepLeftoverProcesses();
+    }
+
     public async Task<ISandboxProcess> StartAsync(SandboxSpec spec, CancellationToken cancellationToken)
     {
         SandboxSpec.ThrowIfInvalid(spec);

@@ -44,4 +44,7 @@ internal static partial class BubblewrapSandboxLog
 
     [LoggerMessage(1012, LogLevel.Warning, "Sandbox run {RunId}: the program ended but the sandbox did not; ending it")]
     public static partial void SandboxOutlivedProgram(ILogger logger, string runId);
+
+    [LoggerMessage(1013, LogLevel.Error, "The sandbox's periodic sweep of leftovers failed; it runs again at the next interval")]
+    public static partial void SweepFailed(ILogger logger, Exception exception);
 }
