@@ -47,7 +47,10 @@ internal sealed class BubblewrapMounts(BubblewrapOptions options, Func<string> r
         "sysrq-trigger", "kallsyms", "kmsg", "modules", "cmdline", "sys/kernel/random/boot_id",
     ];
 
-    /// <summary>/proc folders of host hardware and drivers, replaced by an empty read-only folder (Docker masks acpi, asound and scsi).</summary>
+    /// <summary>
+    /// /proc folders of host hardware and drivers, replaced by an empty read-only folder (Docker masks
+    /// acpi, asound and scsi); one this kernel leaves empty costs no mount.
+    /// </summary>
     internal static readonly string[] MaskedProcDirectories = ["acpi", "asound", "bus", "driver", "fs", "irq", "scsi"];
 
     private static readonly string[] SyntheticEtcFileNames = ["passwd", "group", "hosts"];
@@ -60,7 +63,7 @@ internal sealed class BubblewrapMounts(BubblewrapOptions options, Func<string> r
     private readonly ConcurrentDictionary<string, HostPathView> _views = new(StringComparer.Ordinal);
     private readonly Lazy<(string[] Files, string[] Directories)> _procMasks = new(() =>
         ([.. MaskedProcFiles.Where(name => File.Exists("/proc/" + name))],
-         [.. MaskedProcDirectories.Where(name => Directory.Exists("/proc/" + name))]));
+         [.. MaskedProcDirectories.Where(name => Directory.Exists("/proc/" + name) && Directory.EnumerateFileSystemEntries("/proc/" + name).Any())]));
 
     /// <summary>The synthetic files of the sandbox's /etc, by name; written once into the runtime directory.</summary>
     public IReadOnlyDictionary<string, string> SyntheticEtcFiles(int sandboxUid)
