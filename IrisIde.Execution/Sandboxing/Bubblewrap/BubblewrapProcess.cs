@@ -28,7 +28,8 @@ namespace IrisIde.Execution.Sandboxing.Bubblewrap;
 ///    Killing P first would orphan I to the host's init, which may never reap it.
 /// 2. Wait for P to exit (SIGKILL it if it does not).
 /// 3. Kill everything still in the cgroup until it is empty (covers a launcher killed before bwrap).
-/// 4. Read the final usage (counters are complete only now), remove the cgroup, release the uid, then complete.
+/// 4. Read the final usage (counters are complete only now) and complete; then, off the result's
+///    path, remove the cgroup and release the uid (<see cref="DisposeAsync"/> waits for that).
 /// </summary>
 internal sealed class BubblewrapProcess : ISandboxProcess
 {
@@ -46,6 +47,7 @@ internal sealed class BubblewrapProcess : ISandboxProcess
     private readonly Stopwatch _stopwatch;
     private readonly ILogger _logger;
     private readonly KillSwitch _kill = new();
+    private Task _teardown = Task.CompletedTask;
 
     public BubblewrapProcess(
         string runId, Process process, IRunCgroup cgroup, SandboxUidLease? uid, SandboxLimits limits, RunStatusFiles files, Stopwatch stopwatch, ILogger logger)
@@ -101,6 +103,7 @@ internal sealed class BubblewrapProcess : ISandboxProcess
         try
         {
             await Completion.WaitAsync(TimeSpan.FromSeconds(30));
+            await _teardown.WaitAsync(TimeSpan.FromSeconds(30));
         }
         catch (TimeoutException)
         {
@@ -165,28 +168,43 @@ internal sealed class BubblewrapProcess : ISandboxProcess
             }
 
             var usage = _cgroup.ReadUsage();
-            if (!await _cgroup.DeleteAsync(CancellationToken.None))
-            {
-                BubblewrapSandboxLog.CgroupNotRemoved(_logger, _runId);
-            }
-
             var result = BuildResult(status, wallTime, usage with { PeakMemoryBytes = Math.Max(usage.PeakMemoryBytes, sampledPeak) });
             BubblewrapSandboxLog.RunEnded(_logger, _runId, result.Verdict, result.ExitCode, result.Signal,
                 (long)result.WallTime.TotalMilliseconds, (long)result.CpuTime.TotalMilliseconds, result.PeakMemoryBytes);
+
+            // Every process of the run is gone and its usage read: the rest is bookkeeping the result
+            // need not wait for. DisposeAsync waits for it.
+            _teardown = Task.Run(ReleaseAsync);
             return result;
         }
         catch (Exception exception)
         {
             BubblewrapSandboxLog.SupervisionFailed(_logger, _runId, exception);
             await _cgroup.KillAllAsync(CgroupKillTimeout, CancellationToken.None);
-            await _cgroup.DeleteAsync(CancellationToken.None);
+            _teardown = ReleaseAsync();
             return new SandboxResult(null, null, Verdict.InternalError, _stopwatch.Elapsed, TimeSpan.Zero, 0, "The sandbox failed.");
+        }
+    }
+
+    /// <summary>Removes the emptied cgroup, then frees the uid for the next run (only now is every process of it gone).</summary>
+    private async Task ReleaseAsync()
+    {
+        try
+        {
+            if (!await _cgroup.DeleteAsync(CancellationToken.None))
+            {
+                BubblewrapSandboxLog.CgroupNotRemoved(_logger, _runId);
+            }
+
+            _files.Delete();
+        }
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+        {
+            BubblewrapSandboxLog.SupervisionFailed(_logger, _runId, exception);
         }
         finally
         {
-            // Only now is every process of the uid gone (the cgroup was emptied), so the next run may have it.
             _uid?.Dispose();
-            _files.Delete();
         }
     }
 
