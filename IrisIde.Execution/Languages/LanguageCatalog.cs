@@ -37,7 +37,7 @@ public sealed class LanguageCatalog
 
     // What the sandbox builds itself (its /proc, /dev, /tmp, the workspace, the synthetic /etc files):
     // a toolchain path there would replace it with the host's.
-    private static readonly string[] SandboxManagedRoots = ["/proc", "/dev", "/tmp", "/workspace", "/.iris"];
+    private static readonly string[] SandboxManagedRoots = ["/proc", "/dev", "/tmp", Sandboxing.SandboxSpec.SandboxWorkspacePath, "/.iris"];
     private static readonly string[] SandboxManagedFiles = ["/", "/etc", "/etc/passwd", "/etc/group", "/etc/hosts"];
 
     private static void ThrowIfToolchainInvalid(LanguageDefinition language)
