@@ -9,8 +9,9 @@ namespace IrisIde.Execution.Languages;
 public sealed record LanguageStatus(LanguageDefinition Language, bool IsAvailable, string? Version, string? Reason);
 
 /// <summary>
-/// Probes every language once (its version command, resolved on the sandbox's PATH) so that an
-/// unavailable language is reported with its install hint instead of being offered and then failing.
+/// Probes every language once (its version command, resolved on the sandbox's PATH among the
+/// language's own toolchain paths) so that an unavailable language is reported with its install hint
+/// instead of being offered and then failing.
 /// </summary>
 public sealed class LanguageAvailability(LanguageCatalog catalog, ILogger<LanguageAvailability> logger)
 {
@@ -43,10 +44,12 @@ public sealed class LanguageAvailability(LanguageCatalog catalog, ILogger<Langua
 
     internal static async Task<LanguageStatus> ProbeAsync(LanguageDefinition language, ILogger logger)
     {
-        var executable = ResolveOnSandboxPath(language.Version[0]);
+        var executable = ResolveOnSandboxPath(language.Version[0], language);
         if (executable is null)
         {
-            var missing = $"'{language.Version[0]}' is not installed ({language.InstallHint})";
+            var missing = ResolveOnSandboxPath(language.Version[0]) is { } outside
+                ? $"'{outside}' is not among the language's toolchain paths in the catalogue, so runs would not see it"
+                : $"'{language.Version[0]}' is not installed ({language.InstallHint})";
             LanguageAvailabilityLog.LanguageUnavailable(logger, language.Id, missing);
             return new LanguageStatus(language, false, null, missing);
         }
@@ -105,23 +108,18 @@ public sealed class LanguageAvailability(LanguageCatalog catalog, ILogger<Langua
         }
     }
 
-    internal static string? ResolveOnSandboxPath(string command)
+    /// <summary>
+    /// Where <paramref name="command"/> is found on the sandbox's PATH; with <paramref name="language"/>,
+    /// only among that language's toolchain paths — what its runs will see, not whatever the host has
+    /// (a <c>/usr/local/bin/python3</c> is not what a run gets).
+    /// </summary>
+    internal static string? ResolveOnSandboxPath(string command, LanguageDefinition? language = null)
     {
-        if (command.Contains('/', StringComparison.Ordinal))
-        {
-            return File.Exists(command) ? command : null;
-        }
-
-        foreach (var dir in SandboxPath.Split(':'))
-        {
-            var candidate = Path.Combine(dir, command);
-            if (File.Exists(candidate))
-            {
-                return candidate;
-            }
-        }
-
-        return null;
+        var candidates = command.Contains('/', StringComparison.Ordinal)
+            ? [command]
+            : SandboxPath.Split(':').Select(dir => Path.Combine(dir, command));
+        return candidates.FirstOrDefault(candidate =>
+            File.Exists(candidate) && (language is null || language.ToolchainContains(candidate)));
     }
 }
 

@@ -18,6 +18,7 @@ public sealed class LanguageCatalog
         var byName = new Dictionary<string, LanguageDefinition>(StringComparer.OrdinalIgnoreCase);
         foreach (var language in All)
         {
+            ThrowIfToolchainInvalid(language);
             foreach (var name in language.Aliases.Prepend(language.Id))
             {
                 if (byName.TryGetValue(name, out var other) && !ReferenceEquals(other, language))
@@ -33,6 +34,31 @@ public sealed class LanguageCatalog
     }
 
     public IReadOnlyList<LanguageDefinition> All { get; }
+
+    // What the sandbox builds itself (its /proc, /dev, /tmp, the workspace, the synthetic /etc files):
+    // a toolchain path there would replace it with the host's.
+    private static readonly string[] SandboxManagedRoots = ["/proc", "/dev", "/tmp", Sandboxing.SandboxSpec.SandboxWorkspacePath, "/.iris"];
+    private static readonly string[] SandboxManagedFiles = ["/", "/etc", "/etc/passwd", "/etc/group", "/etc/hosts"];
+
+    private static void ThrowIfToolchainInvalid(LanguageDefinition language)
+    {
+        foreach (var path in language.Toolchain)
+        {
+            // Absolute and already normal (no '.', '..', '//' or trailing '/'), so prefix checks on it are exact.
+            if (string.IsNullOrEmpty(path) || path[0] != '/' || path.Contains('\0', StringComparison.Ordinal)
+                || (path.Length > 1 && path.EndsWith('/')) || path.Contains("//", StringComparison.Ordinal)
+                || path.Split('/').Any(part => part is "." or ".."))
+            {
+                throw new InvalidOperationException($"Language '{language.Id}': toolchain path '{path}' must be an absolute, normalised path.");
+            }
+
+            if (SandboxManagedFiles.Contains(path, StringComparer.Ordinal)
+                || SandboxManagedRoots.Any(root => path == root || path.StartsWith(root + "/", StringComparison.Ordinal)))
+            {
+                throw new InvalidOperationException($"Language '{language.Id}': toolchain path '{path}' is built by the sandbox itself.");
+            }
+        }
+    }
 
     /// <summary>Finds a language by id or alias (<c>C++</c>, <c>Python3</c>, <c>js</c>, ...).</summary>
     public bool TryResolve(string? name, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out LanguageDefinition? language)
@@ -60,6 +86,7 @@ public sealed class LanguageCatalog
             Aliases = l.Aliases ?? [],
             DebianPackages = l.DebianPackages ?? [],
             SourceExtensions = l.SourceExtensions ?? [],
+            Toolchain = l.Toolchain ?? [],
             Environment = l.Environment ?? new Dictionary<string, string>(),
         }));
     }

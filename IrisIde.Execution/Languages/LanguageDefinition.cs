@@ -37,6 +37,14 @@ public sealed record LanguageDefinition
     /// <summary>Debian packages that provide the toolchain (the install hint).</summary>
     public IReadOnlyList<string> DebianPackages { get; init; } = [];
 
+    /// <summary>
+    /// Host paths (files or folders) the compile and run commands need, shown read-only inside the
+    /// sandbox at the same place on top of the sandbox's small base set; nothing else of the host's
+    /// <c>/usr</c> is. Symlinks are followed (<c>/usr/bin/java</c> → <c>/etc/alternatives/java</c> →
+    /// the JDK) and reproduced as symlinks; paths that do not exist on this host are skipped.
+    /// </summary>
+    public IReadOnlyList<string> Toolchain { get; init; } = [];
+
     /// <summary>Extra environment for compile and run (Go's caches, ...).</summary>
     public IReadOnlyDictionary<string, string> Environment { get; init; } = new Dictionary<string, string>();
 
@@ -45,6 +53,10 @@ public sealed record LanguageDefinition
 
     /// <summary>The shortest program that prints <c>Hello, World!</c>.</summary>
     public required string Hello { get; init; }
+
+    /// <summary>Whether <paramref name="path"/> is one of the <see cref="Toolchain"/> paths or lies inside one.</summary>
+    public bool ToolchainContains(string path) =>
+        Toolchain.Any(entry => path == entry || path.StartsWith(entry.TrimEnd('/') + "/", StringComparison.Ordinal));
 
     [JsonIgnore]
     public bool IsCompiled => Compile is { Count: > 0 };

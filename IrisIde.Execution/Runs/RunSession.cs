@@ -258,7 +258,7 @@ public sealed class RunSession : IRunSession
     private async Task<(SandboxResult Result, string Output)> CompileAsync(IReadOnlyList<string> command, string workspacePath)
     {
         var limits = _plan.CompileLimits;
-        var spec = new SandboxSpec(command, workspacePath, limits.ToSandboxLimits(), _plan.Language.Environment);
+        var spec = new SandboxSpec(command, workspacePath, limits.ToSandboxLimits(), _plan.Language.Environment, _plan.Language.Toolchain);
         await using var process = await StartProcessAsync(spec);
         process.StandardInput.Close();
         var output = new StringBuilder();
@@ -279,7 +279,8 @@ public sealed class RunSession : IRunSession
     private async Task<RunOutcome> RunProgramAsync(string workspacePath)
     {
         var limits = _plan.RunLimits;
-        var spec = new SandboxSpec(_plan.RunCommand, workspacePath, limits.ToSandboxLimits(_plan.IdleTimeout), _plan.Language.Environment);
+        var spec = new SandboxSpec(
+            _plan.RunCommand, workspacePath, limits.ToSandboxLimits(_plan.IdleTimeout), _plan.Language.Environment, _plan.Language.Toolchain);
         await using var process = await StartProcessAsync(spec);
         Touch(); // idle time counts from the program's start, not from the request (compiling is not idling)
         using var inputDone = new CancellationTokenSource();

@@ -5,7 +5,9 @@ namespace IrisIde.Tests.Languages;
 
 public sealed class LanguageAvailabilityTests
 {
-    private static LanguageDefinition Language(params string[] version) => new()
+    private static LanguageDefinition Language(params string[] version) => Language(["/usr/bin/" + version[0]], version);
+
+    private static LanguageDefinition Language(string[] toolchain, string[] version) => new()
     {
         Id = "probe",
         DisplayName = "Probe",
@@ -14,6 +16,7 @@ public sealed class LanguageAvailabilityTests
         Version = version,
         Monaco = "plaintext",
         DebianPackages = ["probe-pkg"],
+        Toolchain = toolchain,
         Template = "x",
         Hello = "x",
     };
@@ -58,6 +61,16 @@ public sealed class LanguageAvailabilityTests
             Assert.True(status.IsAvailable, $"{id}: {status.Reason}");
             Assert.False(string.IsNullOrWhiteSpace(status.Version));
         }
+    }
+
+    [Fact]
+    public async Task A_tool_outside_the_languages_toolchain_is_unavailable_because_runs_would_not_see_it()
+    {
+        var status = await LanguageAvailability.ProbeAsync(Language(["/usr/lib/probe"], ["bash", "-c", "echo 1.0"]), NullLogger.Instance)
+            .WaitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.False(status.IsAvailable);
+        Assert.Contains("'/usr/bin/bash' is not among the language's toolchain paths", status.Reason, StringComparison.Ordinal);
     }
 
     [Fact]

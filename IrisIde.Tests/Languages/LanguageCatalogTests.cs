@@ -87,6 +87,49 @@ public sealed class LanguageCatalogTests
         Assert.Contains("shared", error.Message, StringComparison.OrdinalIgnoreCase);
     }
 
+    [Fact]
+    public void Every_language_lists_the_toolchain_paths_its_runs_see_including_its_version_command()
+    {
+        foreach (var language in Catalog.All)
+        {
+            Assert.True(language.Toolchain.Count > 0, $"{language.Id} lists no toolchain paths");
+            Assert.True(language.ToolchainContains("/usr/bin/" + language.Version[0]), $"{language.Id}: '{language.Version[0]}' is not in its toolchain");
+        }
+    }
+
+    [Fact]
+    public async Task The_toolchain_paths_of_every_available_language_exist_on_this_host()
+    {
+        var availability = new LanguageAvailability(Catalog, Microsoft.Extensions.Logging.Abstractions.NullLogger<LanguageAvailability>.Instance);
+
+        var statuses = await availability.GetAllAsync(CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(120));
+
+        foreach (var status in statuses.Where(s => s.IsAvailable))
+        {
+            // A stale path (a JDK or Go version the host no longer has) would be skipped silently, and
+            // the language would then fail inside the sandbox only.
+            Assert.All(status.Language.Toolchain, path => Assert.True(Path.Exists(path), $"{status.Language.Id}: {path} does not exist"));
+        }
+    }
+
+    [Theory]
+    [InlineData("usr/bin/x")]
+    [InlineData("/usr/lib/../bin")]
+    [InlineData("/usr/lib/")]
+    [InlineData("/")]
+    [InlineData("/etc")]
+    [InlineData("/etc/passwd")]
+    [InlineData("/proc/self")]
+    [InlineData("/tmp/tool")]
+    [InlineData("/workspace")]
+    public void A_toolchain_path_that_is_not_absolute_and_normal_or_that_the_sandbox_builds_is_rejected(string path)
+    {
+        var language = Catalog.All[0] with { Toolchain = [path] };
+
+        var error = Assert.Throws<InvalidOperationException>(() => new LanguageCatalog([language]));
+        Assert.Contains(path, error.Message, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("c", new[] { "main.c", "util.h", "util.c", "notes.txt", "more.c" }, new[] { "main.c", "util.c", "more.c" })]
     [InlineData("cpp", new[] { "main.cpp", "a.hpp", "a.cpp", "b.cc", "c.c" }, new[] { "main.cpp", "a.cpp", "b.cc" })]

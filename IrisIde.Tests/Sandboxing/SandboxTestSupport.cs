@@ -59,10 +59,11 @@ internal static class SandboxRunner
         string? stdin = null,
         SandboxLimits? limits = null,
         IReadOnlyDictionary<string, string>? environment = null,
-        Func<ISandboxProcess, Task>? whileRunning = null)
+        Func<ISandboxProcess, Task>? whileRunning = null,
+        IReadOnlyList<string>? toolchain = null)
     {
         await using var process = await sandbox
-            .StartAsync(new SandboxSpec(command, workspace.Path, limits ?? DefaultLimits, environment), CancellationToken.None)
+            .StartAsync(new SandboxSpec(command, workspace.Path, limits ?? DefaultLimits, environment, toolchain), CancellationToken.None)
             .WaitAsync(Timeout);
         var stdout = ReadAllAsync(process.StandardOutput);
         var stderr = ReadAllAsync(process.StandardError);

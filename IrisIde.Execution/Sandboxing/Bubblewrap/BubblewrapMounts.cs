@@ -1,20 +1,69 @@
+using System.Collections.Concurrent;
 using System.Globalization;
+using IrisIde.Execution.Languages;
 using IrisIde.Execution.Sandboxing.Launcher;
 
 namespace IrisIde.Execution.Sandboxing.Bubblewrap;
 
 /// <summary>
-/// What a run sees of the host's file system: the bwrap arguments that build the sandbox's root
-/// (read-only toolchains, a synthetic /etc, private /proc, /dev, /tmp, /dev/shm, the workspace).
+/// What a run sees of the host's file system: the bwrap arguments that build the sandbox's root —
+/// a small base set and the run's toolchain read-only (<see cref="HostPathView"/>), synthetic /etc
+/// files copied in by descriptor, private /proc (with the files Docker masks masked), /dev, /tmp,
+/// /dev/shm, and the workspace.
 /// </summary>
+/// <remarks>
+/// What a program can still learn of the host, and why: every bind's line in
+/// <c>/proc/self/mountinfo</c> names the host's block device and file system (bubblewrap cannot hide
+/// the source of a bind mount); the bound paths themselves are where the sandbox shows them, so they
+/// name nothing the program cannot list anyway. The kernel's version, CPUs and memory stay readable
+/// (runtimes size themselves from them).
+/// </remarks>
 internal sealed class BubblewrapMounts(BubblewrapOptions options, Func<string> runtimeDirectory)
 {
-    private static readonly string[] RootLinksAndDirectories = ["/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"];
+    /// <summary>
+    /// What every run sees besides its toolchain: the dynamic loader, its cache and the shared
+    /// libraries (with the C runtime's crt files, gconv, and the native parts of perl and ruby);
+    /// C.UTF-8 and time zones; <c>/bin/sh</c>, because custom commands and TypeScript's compile step
+    /// are <c>sh -c</c>, and the handful of tools a one-liner uses. Not <c>/usr/bin</c>, <c>/usr/sbin</c>,
+    /// <c>/usr/local</c>, other runtimes or services.
+    /// </summary>
+    internal static readonly string[] BasePaths =
+    [
+        "/lib64/ld-linux-x86-64.so.2", "/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu", "/etc/ld.so.cache",
+        "/usr/lib/locale", "/usr/share/zoneinfo", "/etc/localtime",
+        "/bin/sh", "/usr/bin/cat", "/usr/bin/cp", "/usr/bin/env", "/usr/bin/head", "/usr/bin/id", "/usr/bin/ls", "/usr/bin/mkdir",
+        "/usr/bin/mv", "/usr/bin/rm", "/usr/bin/sleep", "/usr/bin/tail", "/usr/bin/touch", "/usr/bin/wc",
+    ];
 
-    // Only what toolchains read: the dynamic linker cache, `alternatives` (java, cc), the JDK's
-    // configuration, certificates and the time zone. Never the host /etc wholesale.
-    private static readonly string[] EtcEntries =
-        ["/etc/alternatives", "/etc/ld.so.cache", "/etc/java-17-openjdk", "/etc/ssl/certs", "/etc/localtime"];
+    /// <summary>
+    /// /proc files masked (an unreadable <c>/dev/null</c> on top) because they show the host, not the
+    /// run: Docker's masked paths (kernel memory, others' keys, timers and scheduler state of every
+    /// process) plus the kernel's build configuration, command line, symbols, log and modules, and the
+    /// boot id that identifies this host's boot across runs. Only those this kernel has are masked.
+    /// </summary>
+    internal static readonly string[] MaskedProcFiles =
+    [
+        "kcore", "keys", "key-users", "timer_list", "timer_stats", "sched_debug", "latency_stats", "config.gz",
+        "sysrq-trigger", "kallsyms", "kmsg", "modules", "cmdline", "sys/kernel/random/boot_id",
+    ];
+
+    /// <summary>
+    /// /proc folders of host hardware and drivers, replaced by an empty read-only folder (Docker masks
+    /// acpi, asound and scsi); one this kernel leaves empty costs no mount.
+    /// </summary>
+    internal static readonly string[] MaskedProcDirectories = ["acpi", "asound", "bus", "driver", "fs", "irq", "scsi"];
+
+    private static readonly string[] SyntheticEtcFileNames = ["passwd", "group", "hosts"];
+
+    private static readonly Lazy<IReadOnlyList<string>> CatalogueToolchains = new(() =>
+        [.. LanguageCatalog.LoadEmbedded().All.SelectMany(language => language.Toolchain).Distinct(StringComparer.Ordinal)]);
+
+    // Resolving walks every component of every path; a run reuses its language's answer. A toolchain
+    // installed later is seen after a restart, as the language availability probe is.
+    private readonly ConcurrentDictionary<string, HostPathView> _views = new(StringComparer.Ordinal);
+    private readonly Lazy<(string[] Files, string[] Directories)> _procMasks = new(() =>
+        ([.. MaskedProcFiles.Where(name => File.Exists("/proc/" + name))],
+         [.. MaskedProcDirectories.Where(name => Directory.Exists("/proc/" + name) && Directory.EnumerateFileSystemEntries("/proc/" + name).Any())]));
 
     /// <summary>The synthetic files of the sandbox's /etc, by name; written once into the runtime directory.</summary>
     public IReadOnlyDictionary<string, string> SyntheticEtcFiles(int sandboxUid)
@@ -28,48 +77,43 @@ internal sealed class BubblewrapMounts(BubblewrapOptions options, Func<string> r
         };
     }
 
+    /// <summary>The host paths a run with <paramref name="toolchain"/> sees (null: every catalogue language's).</summary>
+    internal HostPathView View(IReadOnlyList<string>? toolchain)
+    {
+        var key = toolchain is null ? "\0catalogue" : string.Join('\n', toolchain);
+        return _views.GetOrAdd(key, _ => HostPathView.Resolve(BasePaths.Concat(toolchain ?? CatalogueToolchains.Value)));
+    }
+
     /// <summary>
     /// The mount arguments, in order. Host files bwrap must read by descriptor are registered with
     /// <paramref name="files"/>, which the launcher opens before it execs bwrap.
     /// </summary>
     public IEnumerable<string> Arguments(SandboxSpec spec, string workspace, LauncherFiles files)
     {
-        _ = files;
-        var tmpfsSize = options.TmpfsSizeBytes.ToString(CultureInfo.InvariantCulture);
-        yield return "--ro-bind";
-        yield return "/usr";
-        yield return "/usr";
-
-        // Mirror the host's merged-/usr layout: /bin, /lib64, ... are symlinks into /usr on Debian.
-        foreach (var path in RootLinksAndDirectories)
+        var view = View(spec.ToolchainPaths);
+        foreach (var path in view.Binds)
         {
-            var info = new FileInfo(path);
-            if (info.LinkTarget is { } target)
-            {
-                yield return "--symlink";
-                yield return target;
-                yield return path;
-            }
-            else if (Directory.Exists(path))
-            {
-                yield return "--ro-bind";
-                yield return path;
-                yield return path;
-            }
-        }
-
-        foreach (var path in EtcEntries)
-        {
+            // --ro-bind-try: a path removed since it was resolved (a package upgrade) fails only the run that needs it.
             yield return "--ro-bind-try";
             yield return path;
             yield return path;
         }
 
-        foreach (var file in new[] { "passwd", "group", "hosts" })
+        foreach (var (location, target) in view.Symlinks)
         {
-            yield return "--ro-bind";
-            yield return Path.Combine(runtimeDirectory(), file);
-            yield return "/etc/" + file;
+            yield return "--symlink";
+            yield return target;
+            yield return location;
+        }
+
+        // Copies in the root's tmpfs, read by descriptor: no mount, so no host path in mountinfo.
+        foreach (var name in SyntheticEtcFileNames)
+        {
+            yield return "--perms";
+            yield return "0444";
+            yield return "--file";
+            yield return files.OpenReadOnly(Path.Combine(runtimeDirectory(), name)).ToString(CultureInfo.InvariantCulture);
+            yield return "/etc/" + name;
         }
 
         foreach (var bind in options.ExtraReadOnlyBinds)
@@ -79,9 +123,31 @@ internal sealed class BubblewrapMounts(BubblewrapOptions options, Func<string> r
             yield return string.IsNullOrEmpty(bind.Target) ? bind.Source : bind.Target;
         }
 
+        var tmpfsSize = options.TmpfsSizeBytes.ToString(CultureInfo.InvariantCulture);
+        yield return "--proc";
+        yield return "/proc";
+        var (maskedFiles, maskedDirectories) = _procMasks.Value;
+        foreach (var name in maskedFiles)
+        {
+            yield return "--ro-bind";
+            yield return "/dev/null";
+            yield return "/proc/" + name;
+        }
+
+        foreach (var name in maskedDirectories)
+        {
+            yield return "--perms";
+            yield return "0555";
+            yield return "--size";
+            yield return "4096";
+            yield return "--tmpfs";
+            yield return "/proc/" + name;
+            yield return "--remount-ro";
+            yield return "/proc/" + name;
+        }
+
         string[] filesystems =
         [
-            "--proc", "/proc",
             "--dev", "/dev",
             "--size", tmpfsSize, "--tmpfs", "/dev/shm",
             "--size", tmpfsSize, "--perms", "1777", "--tmpfs", "/tmp",
