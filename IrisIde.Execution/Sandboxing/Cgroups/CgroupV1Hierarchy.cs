@@ -278,6 +278,14 @@ internal sealed class CgroupV1RunCgroup(
 
     public async Task<bool> KillAllAsync(TimeSpan timeout, CancellationToken cancellationToken)
     {
+        // Empty is final: only a process of the run, or we, can add one, and none is left. After a
+        // normal end this is the common case, and freezing an empty cgroup still costs a state
+        // transition the polling below waits for (10–40 ms a run).
+        if (ReadProcesses().Count == 0)
+        {
+            return true;
+        }
+
         var frozen = Freezer is not null && await FreezeAsync(Freezer, cancellationToken);
         try
         {

@@ -59,7 +59,26 @@ public sealed class CgroupV1HierarchyTests : IDisposable
         Assert.Equal(ownLimitHits, usage.OwnMemoryLimitHits);
     }
 
-    private IRunCgroup CreateRun()
+    [Fact]
+    public async Task Killing_an_empty_run_does_not_freeze_it_and_a_run_with_a_process_is_frozen_and_killed()
+    {
+        var run = CreateRun();
+        Touch("freezer/iris/run-1/cgroup.procs", "");
+        Touch("freezer/iris/run-1/freezer.state", "UNTOUCHED\n");
+        var run2 = CreateRun(withFreezer: true);
+
+        Assert.True(await run2.KillAllAsync(TimeSpan.FromSeconds(5), CancellationToken.None));
+        Assert.Equal("UNTOUCHED\n", File.ReadAllText(Path.Combine(_root, "freezer/iris/run-1/freezer.state")));
+
+        using var sleeper = Process.Start("sleep", "60");
+        Touch("freezer/iris/run-1/cgroup.procs", $"{sleeper.Id}\n");
+        await run2.KillAllAsync(TimeSpan.FromSeconds(5), CancellationToken.None);
+        await sleeper.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal("THAWED", File.ReadAllText(Path.Combine(_root, "freezer/iris/run-1/freezer.state")));
+        _ = run;
+    }
+
+    private IRunCgroup CreateRun(bool withFreezer = false)
     {
         foreach (var file in new[] { "memory.limit_in_bytes", "memory.swappiness", "memory.usage_in_bytes", "memory.failcnt" })
         {
@@ -70,7 +89,8 @@ public sealed class CgroupV1HierarchyTests : IDisposable
         Touch("cpu/iris/run-1/cpu.cfs_period_us", "");
         Touch("cpu/iris/run-1/cpu.cfs_quota_us", "");
         Touch("cpuacct/iris/run-1/cpuacct.usage", "0\n");
-        var controllers = new[] { "memory", "pids", "cpu", "cpuacct" }.ToDictionary(c => c, c => Path.Combine(_root, c));
+        var controllers = (withFreezer ? new[] { "memory", "pids", "cpu", "cpuacct", "freezer" } : ["memory", "pids", "cpu", "cpuacct"])
+            .ToDictionary(c => c, c => Path.Combine(_root, c));
         var hierarchy = new CgroupV1Hierarchy(controllers, "iris", new RunCapacity(1L << 30, 4096), CgroupFileSystem.Instance, NullLogger.Instance);
         return hierarchy.CreateRun("run-1", SandboxRunner.DefaultLimits);
     }
