@@ -7,8 +7,9 @@ namespace IrisIde.Tests.Sandboxing.Processes;
 [Trait("Needs", "Toolchains")]
 public sealed class ProcessSandboxTests
 {
-    // Not the bubblewrap tests' uid: those count leftover processes of theirs.
-    private const int Uid = 61001;
+    // Outside every bubblewrap uid range (the default 61000–61999 and the tests' 63000–63153): these
+    // tests count leftover processes of their uid, and bubblewrap runs take uids from those ranges.
+    private const int Uid = 64001;
 
     private readonly ProcessSandbox _sandbox = new(
         Microsoft.Extensions.Options.Options.Create(new ProcessSandboxOptions { Uid = Uid, Gid = Uid }),
