@@ -102,7 +102,12 @@ public sealed class HostileWorkspaceTests(PipelineFixture fixture) : IClassFixtu
         Language = "c",
         Files = [new SourceFile(string.Empty, "int main(void){return 0;}\n")],
         Limits = Short,
-        CustomCompileCommand = "python3 -c \"import os\nos.close(os.open(b'\\\\xff\\\\xfe', os.O_CREAT | os.O_WRONLY))\nfor i in range(500):\n    os.mkdir('aaaaaaaaaa')\n    os.chdir('aaaaaaaaaa')\n\"",
+        // A C run sees no python: a small C helper, built and run by the compile step, leaves the
+        // name FF FE and a folder chain far deeper than PATH_MAX (chdir step by step, as no shell can).
+        CustomCompileCommand = "cat > h.c <<'EOF'\n#include <fcntl.h>\n#include <sys/stat.h>\n#include <unistd.h>\n"
+            + "int main(void) { close(open(\"\\377\\376\", O_CREAT | O_WRONLY, 0644)); "
+            + "for (int i = 0; i < 500; i++) { mkdir(\"aaaaaaaaaa\", 0755); if (chdir(\"aaaaaaaaaa\")) return 1; } return 0; }\n"
+            + "EOF\ngcc -o h h.c && ./h && rm h h.c",
         CustomRunCommand = "echo ran",
     };
 

@@ -111,6 +111,11 @@ public sealed partial class BubblewrapIsolationTests(BubblewrapSandboxFixture fi
         var liveUids = HostUidsInUse();
         var uid = Enumerable.Range(BubblewrapSandboxFixture.Uid, BubblewrapSandboxFixture.UidCount).Last(u => !liveUids.Contains(u)).ToString(CultureInfo.InvariantCulture);
         using var leftover = System.Diagnostics.Process.Start("/usr/bin/setpriv", ["--reuid", uid, "--regid", uid, "--clear-groups", "sleep", "60"]);
+        // setpriv runs as root until it has switched: sweep only once the process is the leftover it stands for.
+        for (var attempt = 0; attempt < 500 && !HostUidsInUse().Contains(int.Parse(uid, CultureInfo.InvariantCulture)); attempt++)
+        {
+            await Task.Delay(10);
+        }
 
         var killed = fixture.Sandbox.SweepLeftoverProcesses();
 
