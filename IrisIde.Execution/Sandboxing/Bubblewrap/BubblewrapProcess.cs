@@ -155,11 +155,8 @@ internal sealed class BubblewrapProcess : ISandboxProcess
 
             _kill.MarkSupervisionOver();
 
-            var wallTime = programEndedAt ?? await EndTreeAsync(exited);
-            if (programEndedAt is not null)
-            {
-                await EndTreeAsync(exited);
-            }
+            var endedAt = await EndTreeAsync(exited);
+            var wallTime = programEndedAt ?? endedAt;
 
             var status = _files.Read();
             if (status.InitPid is { } initPid)

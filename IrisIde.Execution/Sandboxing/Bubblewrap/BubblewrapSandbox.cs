@@ -4,6 +4,7 @@ using IrisIde.Execution.Sandboxing.Capacity;
 using IrisIde.Execution.Sandboxing.Cgroups;
 using IrisIde.Execution.Sandboxing.Launcher;
 using IrisIde.Execution.Sandboxing.Processes;
+using IrisIde.Execution.Workspaces;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -100,7 +101,9 @@ public sealed class BubblewrapSandbox : ISandbox, IDisposable
         {
             if (uid is not null)
             {
-                WorkspaceOwnership.GiveTo(workspace, (uint)uid.Uid, (uint)uid.Uid);
+                // By descriptor on raw names: links re-owned, never followed; no name or depth a
+                // compile step left can stop it. fs.protected_hardlinks (checked above) covers hard links.
+                WorkspaceTree.ChangeOwner(workspace, (uint)uid.Uid, (uint)uid.Uid);
             }
 
             cgroup = hierarchy.CreateRun(RunCgroupName.For(runId), spec.Limits);
@@ -395,17 +398,4 @@ public sealed class BubblewrapSandbox : ISandbox, IDisposable
             }
         }
     }
-}
-
-/// <summary>Hands a workspace to the run's uid without ever following a link.</summary>
-internal static class WorkspaceOwnership
-{
-    /// <remarks>
-    /// A descriptor walk on raw names (<see cref="Workspaces.WorkspaceTree.ChangeOwner"/>): links are
-    /// re-owned themselves and never descended into, so a link planted by an earlier step of the same
-    /// run cannot make us chown a host file, and no name or depth a compile step left can stop it.
-    /// Hard links to files the sandbox does not own are prevented by fs.protected_hardlinks (checked
-    /// at start-up).
-    /// </remarks>
-    public static void GiveTo(string workspace, uint uid, uint gid) => Workspaces.WorkspaceTree.ChangeOwner(workspace, uid, gid);
 }

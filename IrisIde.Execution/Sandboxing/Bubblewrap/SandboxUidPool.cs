@@ -21,6 +21,7 @@ internal sealed class SandboxUidPool
     private readonly Lock _gate = new();
     private readonly HashSet<int> _held = [];
     private int _next;
+    private bool _directoryCreated;
 
     public SandboxUidPool(int first, int count, string directory)
     {
@@ -37,9 +38,9 @@ internal sealed class SandboxUidPool
     /// <summary>Takes a free uid, or throws <see cref="SandboxUidsExhaustedException"/> when every uid of the range is in use.</summary>
     public SandboxUidLease Acquire()
     {
-        Directory.CreateDirectory(_directory);
         lock (_gate)
         {
+            EnsureDirectory();
             for (var attempt = 0; attempt < _count; attempt++)
             {
                 var uid = _first + ((_next + attempt) % _count);
@@ -67,8 +68,19 @@ internal sealed class SandboxUidPool
                 return false;
             }
 
+            EnsureDirectory();
             using var lockFile = TryLock(uid);
             return lockFile is not null;
+        }
+    }
+
+    /// <summary>Once per process (under the gate), not on every run's start.</summary>
+    private void EnsureDirectory()
+    {
+        if (!_directoryCreated)
+        {
+            Directory.CreateDirectory(_directory);
+            _directoryCreated = true;
         }
     }
 

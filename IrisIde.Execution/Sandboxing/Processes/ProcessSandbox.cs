@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using IrisIde.Execution.Sandboxing.Bubblewrap;
+using IrisIde.Execution.Workspaces;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -33,7 +34,7 @@ public sealed class ProcessSandbox : ISandbox
         var workspace = Path.GetFullPath(spec.WorkspacePath);
         if (_isRoot)
         {
-            WorkspaceOwnership.GiveTo(workspace, (uint)_options.Uid, (uint)_options.Gid);
+            WorkspaceTree.ChangeOwner(workspace, (uint)_options.Uid, (uint)_options.Gid);
         }
 
         var startInfo = new ProcessStartInfo(_options.PrlimitPath)
