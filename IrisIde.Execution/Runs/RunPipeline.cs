@@ -339,4 +339,7 @@ internal static partial class RunPipelineLog
 
     [LoggerMessage(EventId = 2005, Level = LogLevel.Error, Message = "The copy of a compiled program ({Workspace}) could not be removed; the workspace sweep tries again")]
     public static partial void CompiledProgramNotDeleted(ILogger logger, string workspace, Exception exception);
+
+    [LoggerMessage(EventId = 2006, Level = LogLevel.Error, Message = "Run {RunId}: removing its sandbox or workspace after the result failed")]
+    public static partial void CleanupFailed(ILogger logger, Guid runId, Exception exception);
 }

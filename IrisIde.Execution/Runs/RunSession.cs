@@ -41,11 +41,13 @@ public sealed class RunSession : IRunSession
     private readonly CancellationTokenSource _abandoned = new();
     private readonly TaskCompletionSource<RunOutcome> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Lock _gate = new();
+    private readonly Stack<Func<ValueTask>> _cleanup = new();
     private ISandboxProcess? _current;
     private (Verdict Verdict, string Message)? _stopRequest;
     private long _pendingInputBytes;
     private long _lastActivity;
     private Task? _disposal;
+    private volatile bool _resultOut;
 
     internal RunSession(RunPlan plan, ISandbox sandbox, TimeProvider time, ILogger logger)
     {
@@ -157,7 +159,7 @@ public sealed class RunSession : IRunSession
 
     private async Task DisposeCoreAsync()
     {
-        if (!_completion.Task.IsCompleted)
+        if (!_resultOut)
         {
             Stop(Verdict.Killed, "the client went away");
         }
@@ -192,9 +194,30 @@ public sealed class RunSession : IRunSession
 
         RunPipelineLog.RunEnded(_logger, Id, outcome.Verdict, outcome.Stage, outcome.ExitCode,
             (long)outcome.WallTime.TotalMilliseconds, (long)outcome.CpuTime.TotalMilliseconds, outcome.PeakMemoryBytes);
+        _resultOut = true;
         await EmitAsync(new RunExited(outcome), CancellationToken.None);
         _events.Writer.TryComplete();
+
+        // The result is out; removing the sandbox and the workspace is not on its path. Completion
+        // (and so the admission slot) waits for it.
+        await CleanUpAsync();
         _completion.TrySetResult(outcome);
+    }
+
+    /// <summary>Disposes what the stages left, last first (the program's sandbox before its workspace).</summary>
+    private async Task CleanUpAsync()
+    {
+        while (_cleanup.TryPop(out var dispose))
+        {
+            try
+            {
+                await dispose();
+            }
+            catch (Exception ex)
+            {
+                RunPipelineLog.CleanupFailed(_logger, Id, ex);
+            }
+        }
     }
 
     private async Task<RunOutcome> ExecuteStagesAsync()
@@ -203,46 +226,7 @@ public sealed class RunSession : IRunSession
         // compiled folder, so it sees neither a recompile nor anything an earlier run wrote.
         var compiledPath = _plan.Compiled?.Path;
         var workspace = compiledPath is null ? _plan.Workspaces.Create() : _plan.Workspaces.CreateCopyOf(compiledPath);
-        try
-        {
-            if (compiledPath is null)
-            {
-                foreach (var file in _plan.Files)
-                {
-                    await workspace.WriteFileAsync(file.Name, file.Content, CancellationToken.None);
-                }
-            }
-
-            if (compiledPath is null && _plan.CompileCommand is { } compile)
-            {
-                await EmitAsync(new CompileStarted(), CancellationToken.None);
-                var (result, output) = await CompileAsync(compile, workspace.Path);
-                var succeeded = result.Verdict == Verdict.Ok && result.ExitCode == 0;
-                await EmitAsync(new CompileFinished(succeeded, output, result), CancellationToken.None);
-                if (!succeeded)
-                {
-                    var verdict = result.Verdict == Verdict.Killed ? Verdict.Killed : Verdict.CompileError;
-                    var message = result.Verdict switch
-                    {
-                        Verdict.Ok or Verdict.RuntimeError => $"compilation failed (exit code {result.ShellExitCode})",
-                        Verdict.Killed => result.Message ?? "stopped during compilation",
-                        _ => $"compilation stopped: {result.Message ?? result.Verdict.ToWireName()}",
-                    };
-                    return RunOutcome.From(result, RunStage.Compile, verdict) with { Message = message };
-                }
-
-                _plan.Compiled?.Capture(workspace.Path, _plan.Workspaces);
-            }
-
-            if (StopRequested() is { } stop)
-            {
-                return new RunOutcome(stop.Verdict, RunStage.Run, null, null, TimeSpan.Zero, TimeSpan.Zero, 0, stop.Message);
-            }
-
-            await EmitAsync(new ProgramStarted(), CancellationToken.None);
-            return await RunProgramAsync(workspace.Path);
-        }
-        finally
+        _cleanup.Push(async () =>
         {
             try
             {
@@ -252,7 +236,44 @@ public sealed class RunSession : IRunSession
             {
                 RunPipelineLog.WorkspaceNotDeleted(_logger, Id, workspace.Path, ex);
             }
+        });
+
+        if (compiledPath is null)
+        {
+            foreach (var file in _plan.Files)
+            {
+                await workspace.WriteFileAsync(file.Name, file.Content, CancellationToken.None);
+            }
         }
+
+        if (compiledPath is null && _plan.CompileCommand is { } compile)
+        {
+            await EmitAsync(new CompileStarted(), CancellationToken.None);
+            var (result, output) = await CompileAsync(compile, workspace.Path);
+            var succeeded = result.Verdict == Verdict.Ok && result.ExitCode == 0;
+            await EmitAsync(new CompileFinished(succeeded, output, result), CancellationToken.None);
+            if (!succeeded)
+            {
+                var verdict = result.Verdict == Verdict.Killed ? Verdict.Killed : Verdict.CompileError;
+                var message = result.Verdict switch
+                {
+                    Verdict.Ok or Verdict.RuntimeError => $"compilation failed (exit code {result.ShellExitCode})",
+                    Verdict.Killed => result.Message ?? "stopped during compilation",
+                    _ => $"compilation stopped: {result.Message ?? result.Verdict.ToWireName()}",
+                };
+                return RunOutcome.From(result, RunStage.Compile, verdict) with { Message = message };
+            }
+
+            _plan.Compiled?.Capture(workspace.Path, _plan.Workspaces);
+        }
+
+        if (StopRequested() is { } stop)
+        {
+            return new RunOutcome(stop.Verdict, RunStage.Run, null, null, TimeSpan.Zero, TimeSpan.Zero, 0, stop.Message);
+        }
+
+        await EmitAsync(new ProgramStarted(), CancellationToken.None);
+        return await RunProgramAsync(workspace.Path);
     }
 
     private async Task<(SandboxResult Result, string Output)> CompileAsync(IReadOnlyList<string> command, string workspacePath)
@@ -281,7 +302,8 @@ public sealed class RunSession : IRunSession
         var limits = _plan.RunLimits;
         var spec = new SandboxSpec(
             _plan.RunCommand, workspacePath, limits.ToSandboxLimits(_plan.IdleTimeout), _plan.Language.Environment, _plan.Language.Toolchain);
-        await using var process = await StartProcessAsync(spec);
+        var process = await StartProcessAsync(spec);
+        _cleanup.Push(process.DisposeAsync);
         Touch(); // idle time counts from the program's start, not from the request (compiling is not idling)
         using var inputDone = new CancellationTokenSource();
         var window = limits.OutputWindowSeconds is { } seconds ? TimeSpan.FromSeconds(seconds) : (TimeSpan?)null;

@@ -43,9 +43,9 @@ internal sealed class BenchRunner(BenchOptions options)
         await SandboxedHelloAsync(pipeline, cancellationToken);
 
         var bare = await MeasureAsync(options.Runs, () => BareHelloAsync(cancellationToken));
-        var sandboxed = await MeasureAsync(options.Runs, () => SandboxedHelloAsync(pipeline, cancellationToken));
+        var sandboxed = await MeasureSamplesAsync(options.Runs, () => SandboxedHelloToResultAsync(pipeline, cancellationToken));
         Console.WriteLine();
-        Console.WriteLine("1. python3 hello, per run (wall time)");
+        Console.WriteLine("1. python3 hello, per run (wall time: bare until exit, sandboxed until its result event)");
         Console.WriteLine($"   bare process      {bare}");
         Console.WriteLine($"   sandboxed run     {sandboxed}");
         Console.WriteLine(Ratio("   sandboxed / bare", sandboxed, bare));
@@ -97,6 +97,17 @@ internal sealed class BenchRunner(BenchOptions options)
     private static string Ratio(string label, Stats measured, Stats baseline) =>
         string.Create(CultureInfo.InvariantCulture, $"{label}: median {measured.Median / baseline.Median:0.00}x   p95 {measured.P95 / baseline.P95:0.00}x");
 
+    private static async Task<Stats> MeasureSamplesAsync(int count, Func<Task<double>> sample)
+    {
+        var samples = new List<double>(count);
+        for (var i = 0; i < count; i++)
+        {
+            samples.Add(await sample());
+        }
+
+        return Stats.Of(samples);
+    }
+
     private static async Task<Stats> MeasureAsync(int count, Func<Task> action)
     {
         var samples = new List<double>(count);
@@ -141,6 +152,37 @@ internal sealed class BenchRunner(BenchOptions options)
         {
             throw new InvalidOperationException($"bare python3 failed with exit code {process.ExitCode}");
         }
+    }
+
+    /// <summary>
+    /// What a student waits for: from the request to the run's result (the <c>exit</c> a client gets).
+    /// Removing the sandbox and the workspace follows the result and is not timed here; it is in the
+    /// throughput figure, which waits for each run's end to end.
+    /// </summary>
+    private static async Task<double> SandboxedHelloToResultAsync(RunPipeline pipeline, CancellationToken cancellationToken)
+    {
+        var started = Stopwatch.GetTimestamp();
+        await using var session = await pipeline.StartAsync(new RunRequest
+        {
+            Language = "python",
+            Files = [new SourceFile("main.py", PythonHello)],
+        }, cancellationToken);
+        await foreach (var e in session.Events.ReadAllAsync(cancellationToken))
+        {
+            if (e is RunExited exited)
+            {
+                var elapsed = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+                if (exited.Outcome.Verdict != Verdict.Ok)
+                {
+                    throw new InvalidOperationException($"sandboxed python3 failed: {exited.Outcome.Verdict} {exited.Outcome.Message}");
+                }
+
+                await session.Completion.WaitAsync(RunTimeout, cancellationToken);
+                return elapsed;
+            }
+        }
+
+        throw new InvalidOperationException("the sandboxed run ended without a result");
     }
 
     private static Task SandboxedHelloAsync(RunPipeline pipeline, CancellationToken cancellationToken) =>

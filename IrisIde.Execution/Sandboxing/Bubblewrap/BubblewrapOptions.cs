@@ -48,6 +48,13 @@ public sealed class BubblewrapOptions
     /// <summary>How often leftovers are swept (cgroups of servers that are gone, processes of uids no run holds).</summary>
     public double SweepIntervalSeconds { get; set; } = 300;
 
+    /// <summary>
+    /// How many sandboxes are kept set up ahead of the runs that will take them (as root only), one per
+    /// recently used kind of run (limits, environment, toolchain): a run then skips bwrap's set-up.
+    /// Each holds a uid of the range, a cgroup and a few idle processes. 0 turns this off.
+    /// </summary>
+    public int WarmSandboxes { get; set; } = 2;
+
     /// <summary>Host name inside the sandbox.</summary>
     public string Hostname { get; set; } = "iris";
 

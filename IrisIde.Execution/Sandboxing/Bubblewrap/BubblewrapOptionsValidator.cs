@@ -44,6 +44,11 @@ internal sealed class BubblewrapOptionsValidator : IValidateOptions<BubblewrapOp
             failures.Add("TmpfsSizeBytes must be at least 1 MiB.");
         }
 
+        if (options.WarmSandboxes < 0 || options.WarmSandboxes > 64 || options.WarmSandboxes >= options.UidCount)
+        {
+            failures.Add("WarmSandboxes must be between 0 and 64, and below UidCount.");
+        }
+
         if (!(options.SweepIntervalSeconds >= 1))
         {
             failures.Add("SweepIntervalSeconds must be at least 1.");

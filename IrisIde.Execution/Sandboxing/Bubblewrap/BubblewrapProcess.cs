@@ -29,7 +29,8 @@ namespace IrisIde.Execution.Sandboxing.Bubblewrap;
 /// 2. Wait for P to exit (SIGKILL it if it does not).
 /// 3. Kill everything still in the cgroup until it is empty (covers a launcher killed before bwrap).
 /// 4. Read the final usage (counters are complete only now) and complete; then, off the result's
-///    path, remove the cgroup and release the uid (<see cref="DisposeAsync"/> waits for that).
+///    path, remove the cgroup, detach a ready sandbox's workspace slot and release the uid
+///    (<see cref="DisposeAsync"/> waits for that).
 /// </summary>
 internal sealed class BubblewrapProcess : ISandboxProcess
 {
@@ -46,12 +47,15 @@ internal sealed class BubblewrapProcess : ISandboxProcess
     private readonly RunStatusFiles _files;
     private readonly Stopwatch _stopwatch;
     private readonly ILogger _logger;
+    private readonly IDisposable? _mount;
     private readonly KillSwitch _kill = new();
     private Task _teardown = Task.CompletedTask;
 
     public BubblewrapProcess(
-        string runId, Process process, IRunCgroup cgroup, SandboxUidLease? uid, SandboxLimits limits, RunStatusFiles files, Stopwatch stopwatch, ILogger logger)
+        string runId, Process process, IRunCgroup cgroup, SandboxUidLease? uid, SandboxLimits limits, RunStatusFiles files, Stopwatch stopwatch, ILogger logger,
+        IDisposable? mount = null)
     {
+        _mount = mount;
         _runId = runId;
         _process = process;
         _cgroup = cgroup;
@@ -194,6 +198,7 @@ internal sealed class BubblewrapProcess : ISandboxProcess
             }
 
             _files.Delete();
+            _mount?.Dispose();
         }
         catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
         {

@@ -17,7 +17,7 @@ namespace IrisIde.Execution.Sandboxing.Bubblewrap;
 /// <see cref="RunCapacity"/>, and every run's processes have oom_score_adj 1000: when runs outgrow the
 /// host, a run is killed, not the server. See <see cref="BubblewrapProcess"/> for supervision and teardown.
 /// </summary>
-public sealed class BubblewrapSandbox : ISandbox, IDisposable
+public sealed class BubblewrapSandbox : ISandbox, IDisposable, IAsyncDisposable
 {
     /// <summary>uid/gid of the program as seen inside the sandbox (mapped to the host uid).</summary>
     internal const int SandboxUid = 1000;
@@ -25,9 +25,11 @@ public sealed class BubblewrapSandbox : ISandbox, IDisposable
     private readonly BubblewrapOptions _options;
     private readonly ILogger _logger;
     private readonly Lazy<Task<ICgroupHierarchy>> _cgroups;
+    private readonly WorkspaceArea _runtimeArea;
     private readonly Lazy<string> _runtimeDirectory;
     private readonly BubblewrapMounts _mounts;
     private readonly SandboxUidPool _uids;
+    private readonly WarmSandboxPool _warm;
     private readonly bool _isRoot = Environment.IsPrivilegedProcess;
 
     public BubblewrapSandbox(IOptions<BubblewrapOptions> options, RunCapacity capacity, ILogger<BubblewrapSandbox> logger)
@@ -46,9 +48,16 @@ public sealed class BubblewrapSandbox : ISandbox, IDisposable
             ? new Lazy<Task<ICgroupHierarchy>>(() =>
                 CgroupHierarchyFactory.CreateAsync(options.CgroupRoot, options.CgroupParent, capacity, logger, CancellationToken.None))
             : new Lazy<Task<ICgroupHierarchy>>(Task.FromResult(cgroups));
+        // The runtime folder is an instance folder of its own area, so what a crashed server left there
+        // (status files, mounted workspace slots) is swept like a crashed server's workspaces.
+        _runtimeArea = new WorkspaceArea(
+            new WorkspaceSettings(Path.Combine(options.ResolveStateDirectory(), "sandboxes"), 0, 0) { MountTmpfs = false }, logger);
         _runtimeDirectory = new Lazy<string>(CreateRuntimeDirectory);
         _mounts = new BubblewrapMounts(options, () => _runtimeDirectory.Value);
         _uids = new SandboxUidPool(options.Uid, options.UidCount, Path.Combine(options.ResolveStateDirectory(), "uids"));
+
+        // Slots are mount points, so ready sandboxes need root, as the tmpfs workspaces do.
+        _warm = new WarmSandboxPool(_isRoot ? options.WarmSandboxes : 0, PrepareWarmAsync, logger);
         if (!_isRoot)
         {
             BubblewrapSandboxLog.NotRoot(logger);
@@ -71,19 +80,25 @@ public sealed class BubblewrapSandbox : ISandbox, IDisposable
         await _cgroups.Value.WaitAsync(cancellationToken);
         _ = _runtimeDirectory.Value;
         SweepLeftoverProcesses();
+        _runtimeArea.Sweep();
     }
 
-    /// <summary>Ends what crashed servers left: their runs' cgroups, processes of uids no run holds.</summary>
+    /// <summary>
+    /// Ends what crashed servers left: their runs' cgroups, processes of uids no run holds, their
+    /// runtime folders (with any workspace slot still mounted there).
+    /// </summary>
     internal async Task SweepAsync(CancellationToken cancellationToken)
     {
         var hierarchy = await _cgroups.Value.WaitAsync(cancellationToken);
         await hierarchy.ReleaseLeftoverRunsAsync(cancellationToken);
         SweepLeftoverProcesses();
+        _runtimeArea.Sweep();
     }
 
     public async Task<ISandboxProcess> StartAsync(SandboxSpec spec, CancellationToken cancellationToken)
     {
         SandboxSpec.ThrowIfInvalid(spec);
+        var command = InitCommand.Encode(SandboxSpec.SandboxWorkspacePath, spec.Command);
 
         cancellationToken.ThrowIfCancellationRequested();
         var workspace = Path.GetFullPath(spec.WorkspacePath);
@@ -94,24 +109,103 @@ public sealed class BubblewrapSandbox : ISandbox, IDisposable
 
         OrphanReaper.EnsureSubreaper();
         var hierarchy = await _cgroups.Value.WaitAsync(cancellationToken);
-        var runId = Guid.NewGuid().ToString("N")[..12];
-        var uid = _isRoot ? _uids.Acquire() : null;
-        IRunCgroup? cgroup = null;
         try
         {
-            if (uid is not null)
+            if (_warm.TryTake(WarmShape.Of(spec)) is { } ready && await TryClaimAsync(ready, workspace, command) is { } claimed)
             {
-                // By descriptor on raw names: links re-owned, never followed; no name or depth a
-                // compile step left can stop it. fs.protected_hardlinks (checked above) covers hard links.
+                return claimed;
+            }
+
+            return await StartColdAsync(spec, workspace, command, hierarchy, cancellationToken);
+        }
+        finally
+        {
+            _warm.Replenish(spec);
+        }
+    }
+
+    /// <summary>Hands a ready sandbox its workspace and command; null when it turns out unusable (it is then discarded).</summary>
+    private async Task<ISandboxProcess?> TryClaimAsync(WarmSandbox ready, string workspace, byte[] command)
+    {
+        var stopwatch = Stopwatch.StartNew();
+        try
+        {
+            if (ready.Process.Uid is { } uid)
+            {
                 WorkspaceTree.ChangeOwner(workspace, (uint)uid.Uid, (uint)uid.Uid);
             }
 
+            ready.Slot.Attach(workspace);
+            await ready.Process.SendCommandAsync(command);
+        }
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+        {
+            BubblewrapSandboxLog.WarmSandboxFailed(_logger, exception);
+            await ready.DiscardAsync();
+            return null;
+        }
+
+        BubblewrapSandboxLog.RunStarted(_logger, ready.Process.RunId, "(ready sandbox)", ready.Process.Process.Id, ready.Process.Cgroup.Version);
+        return ready.Process.Supervise(stopwatch, ready.Slot, _logger);
+    }
+
+    private async Task<ISandboxProcess> StartColdAsync(
+        SandboxSpec spec, string workspace, byte[] command, ICgroupHierarchy hierarchy, CancellationToken cancellationToken)
+    {
+        SandboxUidLease? uid = null;
+        if (_isRoot)
+        {
+            // A full range first gives back the uids of sandboxes kept ready: a run comes before a spare.
+            while ((uid = _uids.TryAcquire()) is null && await _warm.DiscardOneAsync())
+            {
+            }
+
+            uid ??= _uids.Acquire();
+        }
+
+        if (uid is not null)
+        {
+            // By descriptor on raw names: links re-owned, never followed; no name or depth a
+            // compile step left can stop it. fs.protected_hardlinks (checked above) covers hard links.
+            try
+            {
+                WorkspaceTree.ChangeOwner(workspace, (uint)uid.Uid, (uint)uid.Uid);
+            }
+            catch
+            {
+                uid.Dispose();
+                throw;
+            }
+        }
+
+        var stopwatch = Stopwatch.StartNew();
+        var launch = await LaunchAsync(spec, workspace, hierarchy, uid, cancellationToken);
+        var process = launch.Supervise(stopwatch, null, _logger);
+        try
+        {
+            await launch.SendCommandAsync(command);
+        }
+        catch (IOException)
+        {
+            // The sandbox died before it read its command; supervision reports how.
+        }
+
+        BubblewrapSandboxLog.RunStarted(_logger, launch.RunId, spec.Command[0], launch.Process.Id, launch.Cgroup.Version);
+        return process;
+    }
+
+    /// <summary>Starts a sandbox of <paramref name="spec"/>'s shape that waits for its command; the uid is then the launch's.</summary>
+    private async Task<SandboxLaunch> LaunchAsync(
+        SandboxSpec spec, string workspace, ICgroupHierarchy hierarchy, SandboxUidLease? uid, CancellationToken cancellationToken)
+    {
+        var runId = Guid.NewGuid().ToString("N")[..12];
+        IRunCgroup? cgroup = null;
+        try
+        {
             cgroup = hierarchy.CreateRun(RunCgroupName.For(runId), spec.Limits);
             var files = RunStatusFiles.For(_runtimeDirectory.Value, runId);
-            var stopwatch = Stopwatch.StartNew();
             var process = await ProcessLauncher.StartAsync(BuildStartInfo(spec, workspace, cgroup.ProcessFiles, files, uid?.Uid), cancellationToken);
-            BubblewrapSandboxLog.RunStarted(_logger, runId, spec.Command[0], process.Id, cgroup.Version);
-            return new BubblewrapProcess(runId, process, cgroup, uid, spec.Limits, files, stopwatch, _logger);
+            return new SandboxLaunch(runId, process, cgroup, uid, spec.Limits, files);
         }
         catch
         {
@@ -121,6 +215,34 @@ public sealed class BubblewrapSandbox : ISandbox, IDisposable
             }
 
             uid?.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// A sandbox for the next run of <paramref name="spec"/>'s shape: its own uid (none when the range is
+    /// used up; a run that then finds none takes a ready sandbox's), cgroup and workspace slot, set up
+    /// and waiting for its command.
+    /// </summary>
+    private async Task<WarmSandbox?> PrepareWarmAsync(SandboxSpec spec)
+    {
+        var hierarchy = await _cgroups.Value;
+        if (_uids.TryAcquire() is not { } uid)
+        {
+            return null;
+        }
+
+        WorkspaceSlot? slot = null;
+        try
+        {
+            slot = WorkspaceSlot.Create(Path.Combine(_runtimeDirectory.Value, SlotFolder, Guid.NewGuid().ToString("N")[..12]));
+            var launch = await LaunchAsync(spec, slot.Path, hierarchy, uid, CancellationToken.None);
+            return new WarmSandbox(WarmShape.Of(spec), launch, slot, _logger);
+        }
+        catch
+        {
+            slot?.Dispose();
+            uid.Dispose();
             throw;
         }
     }
@@ -254,12 +376,9 @@ public sealed class BubblewrapSandbox : ISandbox, IDisposable
         yield return "--";
         yield return InitPath;
         yield return RunStatusFiles.ProgramStatusDescriptor.ToString(CultureInfo.InvariantCulture);
-        yield return "--";
-        foreach (var argument in spec.Command)
-        {
-            yield return argument;
-        }
     }
+
+    private const string SlotFolder = "slots";
 
     private string SeccompFilterPath => Path.Combine(_runtimeDirectory.Value, "seccomp.bpf");
 
@@ -291,8 +410,9 @@ public sealed class BubblewrapSandbox : ISandbox, IDisposable
     }
 
     /// <summary>
-    /// A private folder for the synthetic /etc files and the per-run status files: random name, owned
-    /// by the host process, readable (not writable) by the sandbox uid that bwrap runs as.
+    /// A private folder for the synthetic /etc files, the per-run status files and the ready sandboxes'
+    /// workspace slots: this instance's folder under <c>StateDirectory/sandboxes</c>, owned by the host
+    /// process, searchable (not listable or writable) by the sandbox uids bwrap runs as.
     /// </summary>
     private string CreateRuntimeDirectory()
     {
@@ -301,9 +421,8 @@ public sealed class BubblewrapSandbox : ISandbox, IDisposable
             throw new PlatformNotSupportedException("bubblewrap sandboxes need Linux.");
         }
 
-        var directory = Directory.CreateTempSubdirectory("iris-sandbox-").FullName;
+        var directory = _runtimeArea.InstancePath;
         const UnixFileMode Readable = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead;
-        File.SetUnixFileMode(directory, Readable | UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute);
 
         var files = _mounts.SyntheticEtcFiles(SandboxUid);
         foreach (var (name, content) in files)
@@ -314,6 +433,10 @@ public sealed class BubblewrapSandbox : ISandbox, IDisposable
         }
 
         ExportSeccompFilter(Path.Combine(directory, "seccomp.bpf"));
+
+        // Ready sandboxes' workspace slots: bwrap, as the run's uid, must reach them; nobody may list them.
+        Directory.CreateDirectory(Path.Combine(directory, SlotFolder), UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute
+            | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute);
         return directory;
     }
 
@@ -384,18 +507,28 @@ public sealed class BubblewrapSandbox : ISandbox, IDisposable
         return null;
     }
 
+    /// <summary>How many sandboxes are set up and waiting for a run.</summary>
+    internal int ReadyCount => _warm.ReadyCount;
+
+    /// <summary>Ends the sandboxes kept ready (and those being prepared); later runs prepare new ones.</summary>
+    internal Task DiscardReadyAsync() => _warm.DiscardAllAsync();
+
+    /// <summary>Ends the sandboxes kept ready, then removes the runtime folder.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        await _warm.DisposeAsync();
+        RemoveRuntimeDirectory();
+    }
+
     public void Dispose()
     {
-        if (_runtimeDirectory.IsValueCreated)
-        {
-            try
-            {
-                Directory.Delete(_runtimeDirectory.Value, recursive: true);
-            }
-            catch (IOException)
-            {
-                // A run still in teardown holds its status file; the temp folder is cleaned by the OS eventually.
-            }
-        }
+        _warm.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        RemoveRuntimeDirectory();
     }
+
+    /// <summary>Removes the runtime folder (unmounting any slot left in it) and frees its instance lock.</summary>
+    private void RemoveRuntimeDirectory() => _runtimeArea.Dispose();
+
+    /// <summary>Where this sandbox keeps the workspace slots of its ready sandboxes.</summary>
+    internal string SlotDirectory => Path.Combine(_runtimeDirectory.Value, SlotFolder);
 }

@@ -47,4 +47,7 @@ internal static partial class BubblewrapSandboxLog
 
     [LoggerMessage(1013, LogLevel.Error, "The sandbox's periodic sweep of leftovers failed; it runs again at the next interval")]
     public static partial void SweepFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(1014, LogLevel.Warning, "A sandbox kept ready for the next run failed; runs start without one until the next succeeds")]
+    public static partial void WarmSandboxFailed(ILogger logger, Exception exception);
 }

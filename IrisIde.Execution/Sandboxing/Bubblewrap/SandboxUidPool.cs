@@ -36,7 +36,10 @@ internal sealed class SandboxUidPool
     public (int First, int End) Range => (_first, _first + _count);
 
     /// <summary>Takes a free uid, or throws <see cref="SandboxUidsExhaustedException"/> when every uid of the range is in use.</summary>
-    public SandboxUidLease Acquire()
+    public SandboxUidLease Acquire() => TryAcquire() ?? throw new SandboxUidsExhaustedException(_first, _count);
+
+    /// <summary>Takes a free uid; null when every uid of the range is in use.</summary>
+    public SandboxUidLease? TryAcquire()
     {
         lock (_gate)
         {
@@ -55,7 +58,7 @@ internal sealed class SandboxUidPool
             }
         }
 
-        throw new SandboxUidsExhaustedException(_first, _count);
+        return null;
     }
 
     /// <summary>True when no process on this machine holds <paramref name="uid"/> through this pool's directory.</summary>

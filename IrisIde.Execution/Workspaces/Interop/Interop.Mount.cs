@@ -6,6 +6,9 @@ internal static partial class Interop
 {
     internal const ulong MS_NOSUID = 0x2;
     internal const ulong MS_NODEV = 0x4;
+    internal const ulong MS_NOEXEC = 0x8;
+    internal const ulong MS_BIND = 0x1000;
+    internal const ulong MS_SHARED = 1 << 20;
     internal const int MNT_DETACH = 0x2;
 
     /// <summary>mount(2). Needs CAP_SYS_ADMIN (the server runs as root); EPERM otherwise.</summary>

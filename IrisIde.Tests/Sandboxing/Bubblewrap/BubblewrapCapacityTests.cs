@@ -69,10 +69,12 @@ public sealed class BubblewrapCapacityTests : IDisposable
         var parent = Path.GetDirectoryName(ParentFile("memory", memoryLimit))!;
         string[] runsWhileRunning = [];
 
-        var run = await SandboxRunner.RunAsync(NewSandbox(), workspace, ["sh", "-c", "read line || true"], whileRunning: _ =>
+        var sandbox = NewSandbox();
+        var run = await SandboxRunner.RunAsync(sandbox, workspace, ["sh", "-c", "read line || true"], whileRunning: async _ =>
         {
+            // The sandbox kept ready for the next run has a cgroup there too: ended first.
+            await sandbox.DiscardReadyAsync();
             runsWhileRunning = Directory.GetDirectories(parent).Select(Path.GetFileName).OfType<string>().ToArray();
-            return Task.CompletedTask;
         });
 
         Assert.Equal(Verdict.Ok, run.Result.Verdict);
@@ -80,6 +82,7 @@ public sealed class BubblewrapCapacityTests : IDisposable
         Assert.StartsWith(RunCgroupName.For(""), only, StringComparison.Ordinal);
         Assert.Equal((200 * MiB).ToString(CultureInfo.InvariantCulture), File.ReadAllText(ParentFile("memory", memoryLimit)).Trim());
         Assert.Equal("500", File.ReadAllText(ParentFile("pids", "pids.max")).Trim());
+        await sandbox.DiscardReadyAsync();
         Assert.True(Directory.GetDirectories(parent).Length == 0, "the run's cgroup was not removed");
     }
 

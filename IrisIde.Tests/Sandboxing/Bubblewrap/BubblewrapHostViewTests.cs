@@ -18,10 +18,10 @@ public sealed class BubblewrapHostViewTests(BubblewrapSandboxFixture fixture) : 
     // what reading each /proc file gives, the mount table and pid 1's command line.
     private const string Probe = """
         import json, os, sys
-        def read(path):
+        def read(path, size=4096):
             try:
                 with open(path, 'rb') as f:
-                    return f.read(4096).decode('latin-1')
+                    return f.read(size).decode('latin-1')
             except OSError as e:
                 return 'error: ' + e.strerror
         paths = {}
@@ -31,7 +31,7 @@ public sealed class BubblewrapHostViewTests(BubblewrapSandboxFixture fixture) : 
             elif os.path.lexists(p):
                 paths[p] = 'file'
         proc = {name: read('/proc/' + name) for name in ['kcore', 'config.gz', 'sysrq-trigger', 'keys', 'key-users', 'kallsyms', 'cmdline', 'timer_list', 'sched_debug', 'sys/kernel/random/boot_id']}
-        print(json.dumps({'paths': paths, 'proc': proc, 'mountinfo': read('/proc/self/mountinfo'), 'pid1': read('/proc/1/cmdline')}))
+        print(json.dumps({'paths': paths, 'proc': proc, 'mountinfo': read('/proc/self/mountinfo', 1 << 20), 'pid1': read('/proc/1/cmdline')}))
         """;
 
     private static LanguageDefinition Language(string id) => Catalog.All.Single(l => l.Id == id);

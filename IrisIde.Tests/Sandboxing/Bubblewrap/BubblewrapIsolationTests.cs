@@ -58,6 +58,8 @@ public sealed partial class BubblewrapIsolationTests(BubblewrapSandboxFixture fi
         await second.StandardOutput.ReadExactlyAsync(buffer).AsTask().WaitAsync(SandboxRunner.Timeout);
 
         // Both programs are up: each run's processes (launcher/bwrap, init, sh) run as that run's uid.
+        // (The sandboxes kept ready for the next runs hold uids of their own: ended first.)
+        await fixture.Sandbox.DiscardReadyAsync();
         var uids = HostUidsInUse();
 
         Assert.Equal(2, uids.Count);

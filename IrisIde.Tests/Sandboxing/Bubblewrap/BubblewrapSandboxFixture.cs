@@ -35,18 +35,22 @@ public sealed class BubblewrapSandboxFixture : IDisposable
     public bool RunCgroupsAreGone => CgroupParentPaths.All(p => !Directory.Exists(p) || Directory.GetDirectories(p).Length == 0);
 
     /// <summary>
-    /// The check after every hostile run: nothing of the run is left (processes of the sandbox uid, the
-    /// run's cgroup), and a hello-world run right after works and leaves nothing either.
+    /// The check after every hostile run: nothing of the run is left (processes of the sandbox uids, the
+    /// run's cgroup), and a hello-world run right after works and leaves nothing either. The sandboxes
+    /// kept ready for the next run are ended first (and must leave nothing themselves).
     /// </summary>
     public async Task AssertNothingLeftAndHelloWorldWorksAsync()
     {
+        await Sandbox.DiscardReadyAsync();
         Assert.Empty(SandboxRunner.ProcessesOwnedBy(Uid, UidCount));
         Assert.True(RunCgroupsAreGone, "the run's cgroup was not removed");
         using var workspace = new TestWorkspace();
         var run = await SandboxRunner.RunAsync(Sandbox, workspace, ["python3", "-c", "print('hello again')"]);
         Assert.Equal(Verdict.Ok, run.Result.Verdict);
         Assert.Equal("hello again\n", run.Stdout);
+        await Sandbox.DiscardReadyAsync();
         Assert.Empty(SandboxRunner.ProcessesOwnedBy(Uid, UidCount));
+        Assert.True(RunCgroupsAreGone, "a cgroup was not removed");
     }
 
     public void Dispose()

@@ -6,7 +6,8 @@
  * instruction: the run's cgroups, oom_score_adj, rlimits, the run's own host uid and gid, no
  * supplementary groups, no_new_privs, exactly the descriptors asked for and nothing else.
  *
- * init: bwrap runs it as pid 1 of the sandbox (--as-pid-1). It starts the program as pid 2 in a
+ * init: bwrap runs it as pid 1 of the sandbox (--as-pid-1). It reads the command from stdin (so the
+ * sandbox can be made ready before the command is known), starts the program as pid 2 in a
  * session of its own, reaps every orphan, and when the program ends writes how it ended — the exact
  * exit code or the signal — to its status descriptor and exits, which ends the whole sandbox. It is
  * not dumpable, so the program cannot ptrace it or read its descriptors through /proc.
@@ -37,6 +38,8 @@
 #define EXIT_NOT_EXECUTABLE 126
 #define EXIT_NOT_FOUND 127
 #define MAX_ITEMS 64
+#define MAX_COMMAND_BYTES (64 * 1024)
+#define MAX_ARGUMENTS 1024
 
 static void fail(const char *format, ...)
 {
@@ -248,18 +251,72 @@ static void report(int status_fd, const char *what, int value)
     }
 }
 
+/* Reads exactly length bytes from fd; false on end of input or error. */
+static int read_exactly(int fd, char *buffer, size_t length)
+{
+    size_t done = 0;
+    while (done < length) {
+        ssize_t n = read(fd, buffer + done, length - done);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return 0;
+        done += (size_t)n;
+    }
+    return 1;
+}
+
+/*
+ * The command arrives on stdin, ahead of the program's own input, so a sandbox can be set up before
+ * anyone knows what it will run: a 4-byte little-endian length, then that many bytes of NUL-ended
+ * strings — the working folder, then argv. Exactly those bytes are read; everything after them is
+ * the program's. End of input before a command ends the sandbox quietly (a ready sandbox the server
+ * no longer wants).
+ */
+static char **read_command(char **directory)
+{
+    static char payload[MAX_COMMAND_BYTES + 1];
+    static char *arguments[MAX_ARGUMENTS + 1];
+    unsigned char header[4];
+    if (!read_exactly(0, (char *)header, sizeof header))
+        _exit(0);
+    size_t length = (size_t)header[0] | (size_t)header[1] << 8 | (size_t)header[2] << 16 | (size_t)header[3] << 24;
+    errno = 0;
+    if (length < 4 || length > MAX_COMMAND_BYTES)
+        fail("command of %zu bytes", length);
+    if (!read_exactly(0, payload, length))
+        fail("command cut short");
+    if (payload[length - 1] != '\0')
+        fail("command not NUL-ended");
+    payload[length] = '\0';
+
+    int count = 0;
+    *directory = payload;
+    for (char *next = payload + strlen(payload) + 1; next < payload + length; next += strlen(next) + 1) {
+        if (count >= MAX_ARGUMENTS)
+            fail("more than %d arguments", MAX_ARGUMENTS);
+        arguments[count++] = next;
+    }
+    if (count == 0 || arguments[0][0] == '\0' || (*directory)[0] == '\0')
+        fail("no program or no folder in the command");
+    arguments[count] = NULL;
+    return arguments;
+}
+
 static int init(int argc, char **argv)
 {
-    if (argc < 3 || strcmp(argv[1], "--") != 0) {
+    if (argc != 1) {
         errno = 0;
-        fail("usage: init STATUS_FD -- program [args]");
+        fail("usage: init STATUS_FD (the command follows on stdin)");
     }
     int status_fd = (int)parse_number(argv[0], 3, 1000, "status descriptor");
-    char **command = argv + 2;
 
     /* Not ptraceable, and /proc/1/fd, /proc/1/mem are closed to the program (same uid otherwise). */
     if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
         fail("dumpable");
+
+    char *directory;
+    char **command = read_command(&directory);
 
     pid_t program = fork();
     if (program < 0)
@@ -271,6 +328,11 @@ static int init(int argc, char **argv)
         sigset_t none;
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);
+        /* Again, by name: a folder mounted on the path after the sandbox was set up now shows. */
+        if (chdir(directory) < 0) {
+            fprintf(stderr, "%s: %s\n", directory, strerror(errno));
+            _exit(EXIT_NOT_EXECUTABLE);
+        }
         execvp(command[0], command);
         int error = errno;
         fprintf(stderr, "%s: %s\n", command[0], strerror(error));
@@ -331,7 +393,7 @@ int main(int argc, char **argv)
     if (argc >= 2 && strcmp(argv[1], "seccomp") == 0)
         return export_seccomp(argc - 2, argv + 2);
     fputs("usage: iris-launch run [options] -- command...\n"
-          "       iris-launch init STATUS_FD -- program...\n"
+          "       iris-launch init STATUS_FD   (command on stdin)\n"
           "       iris-launch seccomp PATH\n", stderr);
     return EXIT_SETUP_FAILED;
 }

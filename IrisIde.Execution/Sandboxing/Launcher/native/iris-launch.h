@@ -2,7 +2,8 @@
  * iris-launch: the one small native program between the server and bubblewrap.
  *
  *   iris-launch run [options] -- bwrap ...   set up the run's process, then exec bwrap
- *   iris-launch init STATUS_FD -- prog ...   pid 1 inside the sandbox: runs prog, reports its exact end
+ *   iris-launch init STATUS_FD               pid 1 inside the sandbox: reads the command from stdin,
+ *                                            runs it, reports its exact end
  *   (or the same file named init)
  *   iris-launch seccomp PATH                 write the runs' seccomp filter (BPF) to PATH
  *
