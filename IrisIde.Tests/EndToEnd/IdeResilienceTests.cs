@@ -39,6 +39,7 @@ public sealed class IdeResilienceTests(IdeFixture fixture, ITestOutputHelper out
             "an output limit notice in the terminal");
         Assert.True(evaluated < Responsive, $"1 + 1 took {evaluated.TotalMilliseconds} ms during the flood");
         Assert.True(themed < Responsive * 2, $"the theme toggle took {themed.TotalMilliseconds} ms during the flood");
+        await ReadySandboxes.DiscardAsync(fixture.App.Services);
         Assert.Empty(await HostProcesses.RemainingAfterAsync(IdeFixture.SandboxUid, TimeSpan.FromSeconds(5), IdeFixture.SandboxUidCount));
     }
 
@@ -48,6 +49,7 @@ public sealed class IdeResilienceTests(IdeFixture fixture, ITestOutputHelper out
         await using var ide = await fixture.OpenIdeAsync(throughProxy: true);
         await ide.RunAsync("python", "import time\nprint('waiting forever', flush=True)\nwhile True:\n    time.sleep(1)\n");
         await ide.WaitForTerminalTextAsync("waiting forever");
+        await ReadySandboxes.DiscardAsync(fixture.App.Services);
         Assert.NotEmpty(HostProcesses.OwnedBy(IdeFixture.SandboxUid, IdeFixture.SandboxUidCount));
 
         // The network goes away: every socket of the page (circuit and hub) is reset, new ones refused.

@@ -86,6 +86,7 @@ public sealed class IdeTests(IdeFixture fixture)
         await ide.RunAsync("python", "import time\nwhile True:\n    print('tick', flush=True)\n    time.sleep(0.1)\n");
         await ide.WaitForTerminalTextAsync("tick");
         Assert.Equal("running", await ide.PhaseAsync());
+        await Support.ReadySandboxes.DiscardAsync(fixture.App.Services);
         Assert.NotEmpty(Support.HostProcesses.OwnedBy(IdeFixture.SandboxUid, IdeFixture.SandboxUidCount));
         await ide.StopButton.ClickAsync().WaitAsync(IdePage.Timeout);
         var status = await ide.WaitForExitAsync();

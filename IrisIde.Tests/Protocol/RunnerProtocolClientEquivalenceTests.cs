@@ -124,7 +124,9 @@ public sealed partial class RunnerProtocolClientEquivalenceTests(RunnerEquivalen
             Verdict.TimeLimit,
             CollapseTicks: true),
         new("the memory limit ends a memory hog", "python", "a = []\nwhile True:\n    a.append('x' * 10_000_000)\n", Verdict.MemoryLimit),
-        new("the output limit ends a flood after exactly the limit", "python", "import sys\nsys.stdout.write('x' * 200_000)\nsys.stdout.flush()\n", Verdict.OutputLimit),
+        // It sleeps after the flood: a program that could also end on its own would race the kill, and
+        // the two sides could then report "exit 0" and "signal 9" for the same scenario.
+        new("the output limit ends a flood after exactly the limit", "python", "import sys, time\nsys.stdout.write('x' * 200_000)\nsys.stdout.flush()\ntime.sleep(60)\n", Verdict.OutputLimit),
         new("the idle timeout ends a program waiting for input", "python", "input()\n", Verdict.Killed),
     }.ToDictionary(s => s.Name);
 

@@ -23,6 +23,7 @@ public sealed class HostileRunTests(PipelineFixture fixture) : IClassFixture<Pip
         var hello = await fixture.RunAsync("python", "print('Hello, World!')");
         Assert.True(hello.Outcome.Verdict == Verdict.Ok, $"hello after a hostile run: {hello}");
         Assert.Equal("Hello, World!\n", hello.Stdout);
+        await fixture.DiscardReadySandboxesAsync();
         Assert.Empty(await HostProcesses.RemainingAfterAsync(fixture.SandboxUid, TimeSpan.FromSeconds(5), fixture.SandboxUidCount));
     }
 

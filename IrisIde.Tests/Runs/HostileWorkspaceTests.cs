@@ -22,6 +22,7 @@ public sealed class HostileWorkspaceTests(PipelineFixture fixture) : IClassFixtu
         var hello = await fixture.RunAsync("python", "print('Hello, World!')");
         Assert.True(hello.Outcome.Verdict == Verdict.Ok, $"hello after a hostile run: {hello}");
         AssertNothingLeft();
+        await fixture.DiscardReadySandboxesAsync();
         Assert.Empty(await HostProcesses.RemainingAfterAsync(fixture.SandboxUid, TimeSpan.FromSeconds(5)));
     }
 

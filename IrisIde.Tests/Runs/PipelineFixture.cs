@@ -41,6 +41,9 @@ public class PipelineFixture : IAsyncDisposable
 
     public int SandboxUidCount => _services.GetRequiredService<Microsoft.Extensions.Options.IOptions<Execution.Sandboxing.Bubblewrap.BubblewrapOptions>>().Value.UidCount;
 
+    /// <summary>Ends the sandboxes kept ready for the next runs (see <see cref="Support.ReadySandboxes"/>).</summary>
+    public Task DiscardReadySandboxesAsync() => Support.ReadySandboxes.DiscardAsync(_services);
+
     public async Task<RunResult> RunAsync(string language, string source, string? stdin = null, string? fileName = null)
     {
         var events = await Pipeline.RunToEndAsync(new RunRequest

@@ -49,11 +49,12 @@ public sealed class BubblewrapOptions
     public double SweepIntervalSeconds { get; set; } = 300;
 
     /// <summary>
-    /// How many sandboxes are kept set up ahead of the runs that will take them (as root only), one per
-    /// recently used kind of run (limits, environment, toolchain): a run then skips bwrap's set-up.
-    /// Each holds a uid of the range, a cgroup and a few idle processes. 0 turns this off.
+    /// The most sandboxes kept set up ahead of the runs that will take them (as root only), for the
+    /// recently used kinds of run (limits, environment, toolchain): as many of a kind as run at once,
+    /// one when runs come one at a time. A run that finds one skips bwrap's set-up. Each holds a uid
+    /// of the range, a cgroup and three idle processes (~2 MiB). 0 turns this off.
     /// </summary>
-    public int WarmSandboxes { get; set; } = 2;
+    public int WarmSandboxes { get; set; } = 4;
 
     /// <summary>Host name inside the sandbox.</summary>
     public string Hostname { get; set; } = "iris";

@@ -9,16 +9,17 @@ namespace IrisIde.Execution.Sandboxing.Bubblewrap;
 /// cgroup, rlimits and mounts); the command and the workspace come when a run takes it.
 /// </summary>
 /// <remarks>
-/// After every run the pool prepares one sandbox of that run's shape, in the background, unless one
-/// is ready or being prepared; at most <c>capacity</c> are kept, the least recently used shape gives
-/// way. Preparing needs a free uid of the range (it skips when there is none), and a run that finds
+/// Every run that starts asks the pool for one more sandbox of its shape, prepared in the background,
+/// unless as many of that shape are ready or being prepared as the pool holds at all: one run at a
+/// time keeps one ready, runs in parallel keep as many as run together. At most <c>capacity</c> are
+/// kept; the least recently used gives way. Preparing needs a free uid of the range (it skips when there is none), and a run that finds
 /// the range full takes one back through <see cref="DiscardOneAsync"/>: a run comes before a spare.
 /// </remarks>
 internal sealed class WarmSandboxPool(int capacity, Func<SandboxSpec, Task<WarmSandbox?>> prepare, ILogger logger) : IAsyncDisposable
 {
     private readonly Lock _gate = new();
     private readonly List<WarmSandbox> _ready = []; // least recently used first
-    private readonly HashSet<WarmShape> _preparing = [];
+    private readonly Dictionary<WarmShape, int> _preparing = [];
     private readonly List<Task> _pending = [];
     private bool _disposed;
 
@@ -72,23 +73,15 @@ internal sealed class WarmSandboxPool(int capacity, Func<SandboxSpec, Task<WarmS
         var shape = WarmShape.Of(spec);
         lock (_gate)
         {
-            if (_disposed || _preparing.Contains(shape) || _ready.Exists(ready => ready.Shape == shape))
+            var preparing = _preparing.GetValueOrDefault(shape);
+            if (_disposed || preparing + _ready.Count(ready => ready.Shape == shape) >= capacity)
             {
-                // Mark the shape as just used, so it is the last to give way.
-                var index = _ready.FindIndex(ready => ready.Shape == shape);
-                if (index >= 0)
-                {
-                    var ready = _ready[index];
-                    _ready.RemoveAt(index);
-                    _ready.Add(ready);
-                }
-
                 return;
             }
 
-            _preparing.Add(shape);
-            _pending.Add(Task.Run(() => PrepareAsync(spec, shape)));
+            _preparing[shape] = preparing + 1;
             _pending.RemoveAll(task => task.IsCompleted);
+            _pending.Add(Task.Run(() => PrepareAsync(spec, shape)));
         }
     }
 
@@ -157,7 +150,11 @@ internal sealed class WarmSandboxPool(int capacity, Func<SandboxSpec, Task<WarmS
         var discard = new List<WarmSandbox>();
         lock (_gate)
         {
-            _preparing.Remove(shape);
+            if (--_preparing[shape] == 0)
+            {
+                _preparing.Remove(shape);
+            }
+
             if (prepared is not null)
             {
                 if (_disposed)
