@@ -136,6 +136,7 @@ public sealed class BubblewrapSandbox : ISandbox, IDisposable, IAsyncDisposable
             }
 
             ready.Slot.Attach(workspace);
+            ready.Process.Cgroup.SetBackground(false);
             await ready.Process.SendCommandAsync(command);
         }
         catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
@@ -196,13 +197,19 @@ public sealed class BubblewrapSandbox : ISandbox, IDisposable, IAsyncDisposable
 
     /// <summary>Starts a sandbox of <paramref name="spec"/>'s shape that waits for its command; the uid is then the launch's.</summary>
     private async Task<SandboxLaunch> LaunchAsync(
-        SandboxSpec spec, string workspace, ICgroupHierarchy hierarchy, SandboxUidLease? uid, CancellationToken cancellationToken)
+        SandboxSpec spec, string workspace, ICgroupHierarchy hierarchy, SandboxUidLease? uid, CancellationToken cancellationToken, bool background = false)
     {
         var runId = Guid.NewGuid().ToString("N")[..12];
         IRunCgroup? cgroup = null;
         try
         {
             cgroup = hierarchy.CreateRun(RunCgroupName.For(runId), spec.Limits);
+            if (background)
+            {
+                // Set up on CPU no run wants: a spare must not slow the program running now.
+                cgroup.SetBackground(true);
+            }
+
             var files = RunStatusFiles.For(_runtimeDirectory.Value, runId);
             var process = await ProcessLauncher.StartAsync(BuildStartInfo(spec, workspace, cgroup.ProcessFiles, files, uid?.Uid), cancellationToken);
             return new SandboxLaunch(runId, process, cgroup, uid, spec.Limits, files);
@@ -236,7 +243,7 @@ public sealed class BubblewrapSandbox : ISandbox, IDisposable, IAsyncDisposable
         try
         {
             slot = WorkspaceSlot.Create(Path.Combine(_runtimeDirectory.Value, SlotFolder, Guid.NewGuid().ToString("N")[..12]));
-            var launch = await LaunchAsync(spec, slot.Path, hierarchy, uid, CancellationToken.None);
+            var launch = await LaunchAsync(spec, slot.Path, hierarchy, uid, CancellationToken.None, background: true);
             return new WarmSandbox(WarmShape.Of(spec), launch, slot, _logger);
         }
         catch

@@ -224,6 +224,9 @@ internal sealed class CgroupV1RunCgroup(
         fileSystem.Write(Path.Combine(cpu, "cpu.cfs_quota_us"), CpuQuota.QuotaMicroseconds(limits.CpuCores).ToString(CultureInfo.InvariantCulture));
     }
 
+    public void SetBackground(bool background) =>
+        fileSystem.Write(Path.Combine(controllerDirectories["cpu"], "cpu.shares"), background ? "2" : "1024");
+
     public void AddProcess(int pid)
     {
         foreach (var file in ProcessFiles)

@@ -205,6 +205,8 @@ internal sealed class CgroupV2RunCgroup(string name, string directory, ICgroupFi
 
     public void AddProcess(int pid) => fileSystem.Write(ProcessFiles[0], pid.ToString(CultureInfo.InvariantCulture));
 
+    public void SetBackground(bool background) => fileSystem.Write(File("cpu.weight"), background ? "1" : "100");
+
     public IReadOnlyList<int> ReadProcesses() =>
         fileSystem.FileExists(ProcessFiles[0]) ? CgroupProcesses.Parse(fileSystem.ReadAllText(ProcessFiles[0])) : [];
 

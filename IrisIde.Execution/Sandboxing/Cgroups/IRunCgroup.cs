@@ -19,6 +19,13 @@ internal interface IRunCgroup
     /// <summary>Pids currently in the cgroup (all hierarchies on v1).</summary>
     IReadOnlyList<int> ReadProcesses();
 
+    /// <summary>
+    /// In the background the cgroup gets the least CPU weight the kernel allows (v1 <c>cpu.shares</c> 2,
+    /// v2 <c>cpu.weight</c> 1), so it runs only on CPU no run wants (a sandbox set up ahead of its run);
+    /// otherwise the default weight every run has.
+    /// </summary>
+    void SetBackground(bool background);
+
     /// <summary>CPU time only: cheap enough to poll every 100 ms.</summary>
     TimeSpan ReadCpuTime();
 

@@ -252,6 +252,37 @@ public sealed class BubblewrapWarmSandboxTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_ready_sandbox_waits_with_the_least_cpu_weight_and_its_run_gets_the_default()
+    {
+        var sandbox = NewSandbox(warm: 1);
+        using var workspace = new TestWorkspace();
+        await SandboxRunner.RunAsync(sandbox, workspace, ["true"]);
+        await WaitUntilReadyAsync(sandbox);
+
+        var (weightFile, background, foreground) = _layout.Version == CgroupVersion.V2
+            ? ("cpu.weight", "1", "100")
+            : ("cpu.shares", "2", "1024");
+        var cpuParent = _layout.Version == CgroupVersion.V2
+            ? Path.Combine(_layout.UnifiedDirectory!, _cgroupParent)
+            : Path.Combine(_layout.ControllerDirectories["cpu"], _cgroupParent);
+        string Weight() => File.ReadAllText(Path.Combine(Assert.Single(Directory.GetDirectories(cpuParent)), weightFile)).Trim();
+        Assert.Equal(background, Weight());
+
+        string[] whileRunning = [];
+        await SandboxRunner.RunAsync(sandbox, workspace, ["sh", "-c", "read line || true"], whileRunning: async _ =>
+        {
+            await Task.Yield();
+            whileRunning = [.. Directory.GetDirectories(cpuParent).Select(d => File.ReadAllText(Path.Combine(d, weightFile)).Trim())];
+        });
+
+        // The run took the ready sandbox: its cgroup now has the default weight; a new ready one
+        // (if it was being made already) waits in the background.
+        Assert.Equal([false, true], _log.Started);
+        Assert.Single(whileRunning, w => w == foreground);
+        Assert.All(whileRunning, w => Assert.Contains(w, new[] { foreground, background }));
+    }
+
+    [Fact]
     public void The_shape_is_the_limits_environment_and_toolchain_not_the_command_or_workspace()
     {
         var limits = SandboxRunner.DefaultLimits;

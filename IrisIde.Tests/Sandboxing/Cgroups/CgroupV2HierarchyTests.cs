@@ -29,7 +29,7 @@ public sealed class CgroupV2HierarchyTests : IDisposable
         Touch("iris/cgroup.subtree_control", "");
         Touch("iris/memory.max", "max\n");
         Touch("iris/pids.max", "max\n");
-        foreach (var file in new[] { "memory.max", "memory.swap.max", "pids.max", "cpu.max", "cgroup.procs", "cgroup.kill" })
+        foreach (var file in new[] { "memory.max", "memory.swap.max", "pids.max", "cpu.max", "cpu.weight", "cgroup.procs", "cgroup.kill" })
         {
             Touch("iris/run-1/" + file, "");
         }
@@ -71,6 +71,17 @@ public sealed class CgroupV2HierarchyTests : IDisposable
         Assert.Equal("64", Read("iris/run-1/pids.max"));
         Assert.Equal("150000 100000", Read("iris/run-1/cpu.max"));
         Assert.Equal([Path.Combine(_root, "iris/run-1/cgroup.procs")], run.ProcessFiles);
+    }
+
+    [Fact]
+    public void A_run_in_the_background_gets_the_least_cpu_weight_and_back_the_default()
+    {
+        var run = Hierarchy().CreateRun("run-1", Limits);
+
+        run.SetBackground(true);
+        Assert.Equal("1", Read("iris/run-1/cpu.weight"));
+        run.SetBackground(false);
+        Assert.Equal("100", Read("iris/run-1/cpu.weight"));
     }
 
     [Fact]
