@@ -78,6 +78,9 @@ internal sealed class BubblewrapProcess : ISandboxProcess
 
     public Task<SandboxResult> Completion { get; }
 
+    /// <summary>Called once the run holds nothing any more (its cgroup removed, its uid free), before <see cref="DisposeAsync"/> returns.</summary>
+    internal Action? Released { get; init; }
+
     public void Kill(Verdict verdict, string? message = null)
     {
         if (!_kill.TryRequest(verdict, message))
@@ -156,12 +159,10 @@ internal sealed class BubblewrapProcess : ISandboxProcess
                     sampledPeak = Math.Max(sampledPeak, _cgroup.ReadUsage().CurrentMemoryBytes);
                 }
             }
-
             _kill.MarkSupervisionOver();
 
             var endedAt = await EndTreeAsync(exited);
             var wallTime = programEndedAt ?? endedAt;
-
             var status = _files.Read();
             if (status.InitPid is { } initPid)
             {
@@ -207,6 +208,7 @@ internal sealed class BubblewrapProcess : ISandboxProcess
         finally
         {
             _uid?.Dispose();
+            Released?.Invoke();
         }
     }
 

@@ -9,9 +9,10 @@ namespace IrisIde.Execution.Sandboxing.Bubblewrap;
 /// cgroup, rlimits and mounts); the command and the workspace come when a run takes it.
 /// </summary>
 /// <remarks>
-/// Every run that starts asks the pool for one more sandbox of its shape, prepared in the background,
-/// unless as many of that shape are ready or being prepared as the pool holds at all: one run at a
-/// time keeps one ready, runs in parallel keep as many as run together. At most <c>capacity</c> are
+/// Every run that ends (once it holds nothing any more) asks the pool for one more sandbox of its
+/// shape, prepared in the background, unless as many of that shape are ready or being prepared as the
+/// pool holds at all: one run at a time keeps one ready, runs in parallel keep as many as run together.
+/// Not while the run's program runs: on a small machine preparing beside it slowed the program. At most <c>capacity</c> are
 /// kept; the least recently used gives way. Preparing needs a free uid of the range (it skips when there is none), and a run that finds
 /// the range full takes one back through <see cref="DiscardOneAsync"/>: a run comes before a spare.
 /// </remarks>

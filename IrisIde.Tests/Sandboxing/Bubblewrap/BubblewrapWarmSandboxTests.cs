@@ -129,20 +129,22 @@ public sealed class BubblewrapWarmSandboxTests : IAsyncLifetime
     [Fact]
     public async Task When_the_range_is_full_a_run_gets_the_uid_of_a_ready_sandbox()
     {
-        // Two uids: a running program's and the ready sandbox's. A run of another shape needs one of them.
+        // Two uids: the ready sandbox's and a running program's. A run of a third shape needs one of them.
         var sandbox = NewSandbox(uidCount: 2, warm: 1);
         using var workspace = new TestWorkspace();
-        await using var holder = await sandbox.StartAsync(
-            new SandboxSpec(["sh", "-c", "echo up; cat > /dev/null"], workspace.Path, SandboxRunner.DefaultLimits), CancellationToken.None);
+        await SandboxRunner.RunAsync(sandbox, workspace, ["true"]);
+        await WaitUntilReadyAsync(sandbox);
+        await using var holder = await sandbox.StartAsync(new SandboxSpec(
+            ["sh", "-c", "echo up; cat > /dev/null"], workspace.Path, SandboxRunner.DefaultLimits with { MaxProcesses = 31 }), CancellationToken.None);
         var buffer = new byte[3];
         await holder.StandardOutput.ReadExactlyAsync(buffer).AsTask().WaitAsync(SandboxRunner.Timeout);
-        await WaitUntilReadyAsync(sandbox);
+        Assert.Equal(1, sandbox.ReadyCount);
 
         var run = await SandboxRunner.RunAsync(sandbox, workspace, ["echo", "a uid was found"], limits: SandboxRunner.DefaultLimits with { MaxProcesses = 32 });
 
         Assert.Equal(Verdict.Ok, run.Result.Verdict);
         Assert.Equal("a uid was found\n", run.Stdout);
-        Assert.Equal([false, false], _log.Started);
+        Assert.Equal([false, false, false], _log.Started);
         holder.StandardInput.Close();
         Assert.Equal(Verdict.Ok, (await holder.Completion.WaitAsync(SandboxRunner.Timeout)).Verdict);
     }
