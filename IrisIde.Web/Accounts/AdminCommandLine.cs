@@ -48,7 +48,10 @@ public static class AdminCommandLine
     public static bool IsAdminCommand(string[] args) => args is ["admin", ..];
 
     /// <summary>Runs <c>admin</c> <paramref name="args"/> (the words after <c>admin</c>) and returns the exit code.</summary>
-    public static async Task<int> RunAsync(string[] args, TextReader input, TextWriter output, TextWriter error, CancellationToken cancellationToken = default)
+    /// <param name="settings">Configuration on top of the environment's (tests point it at their database).</param>
+    public static async Task<int> RunAsync(
+        string[] args, TextReader input, TextWriter output, TextWriter error,
+        IEnumerable<KeyValuePair<string, string?>>? settings = null, CancellationToken cancellationToken = default)
     {
         if (args is [] || !Groups.TryGetValue(args[0], out var group))
         {
@@ -67,7 +70,7 @@ public static class AdminCommandLine
 
         try
         {
-            await using var host = await BuildAsync(cancellationToken);
+            await using var host = await BuildAsync(settings, cancellationToken);
             await using var scope = host.Services.CreateAsyncScope();
             return await group(scope.ServiceProvider, args[1..], input, output, error, cancellationToken);
         }
@@ -78,9 +81,14 @@ public static class AdminCommandLine
         }
     }
 
-    private static async Task<WebApplication> BuildAsync(CancellationToken cancellationToken)
+    private static async Task<WebApplication> BuildAsync(IEnumerable<KeyValuePair<string, string?>>? settings, CancellationToken cancellationToken)
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = [] });
+        if (settings is not null)
+        {
+            builder.Configuration.AddInMemoryCollection(settings);
+        }
+
         // Results on stdout stay clean: only warnings and errors are logged, to stderr.
         builder.Logging.ClearProviders();
         builder.Logging.AddConsole(options => options.LogToStandardErrorThreshold = LogLevel.Trace);
