@@ -9,7 +9,7 @@ namespace IrisIde.Web.Components.Account;
 /// <summary>
 /// The first-start page at <c>/setup/{token}</c>: with the live token it creates the first admin and signs
 /// them in. Any other token, and every token once an admin exists, gets 404 and the same blank page, so
-/// the page tells a guesser nothing (not even whether set-up is still open).
+/// the page tells a guesser nothing (not even whether set-up is still open): the app's not-found page.
 /// </summary>
 public sealed partial class Setup
 {
@@ -45,7 +45,7 @@ public sealed partial class Setup
         _valid = AdminSetup.Matches(Token);
         if (!_valid)
         {
-            HttpContext.Response.StatusCode = StatusCodes.Status404NotFound;
+            Navigation.NotFound();
         }
     }
 
@@ -62,7 +62,7 @@ public sealed partial class Setup
             if (!AdminSetup.Matches(Token))
             {
                 _valid = false;
-                HttpContext.Response.StatusCode = StatusCodes.Status404NotFound;
+                Navigation.NotFound();
                 return;
             }
 
