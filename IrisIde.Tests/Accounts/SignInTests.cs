@@ -84,6 +84,37 @@ public sealed class SignInTests(AccountsAppFixture fixture) : IClassFixture<Acco
         Assert.True(summary.IsLockedOut);
     }
 
+    [Fact]
+    public async Task An_address_that_fails_too_often_is_refused_for_every_account_while_others_still_sign_in()
+    {
+        await using var app = await IrisWebApp.StartAsync(new Dictionary<string, string?>
+        {
+            ["Iris:Auth:MaxFailedSignInsPerAddress"] = "3",
+            ["Iris:Security:TrustedProxies:0"] = "127.0.0.1",
+        });
+        var email = TestAccounts.NewEmail("sprayed");
+        await TestAccounts.AddAsync(app, email, IrisRoles.Student);
+        using var sprayer = new AccountTestClient(app.BaseAddress);
+        sprayer.Http.DefaultRequestHeaders.Add("X-Forwarded-For", "203.0.113.66");
+
+        // One guess at each of three accounts: no account is locked, the address is spent.
+        for (var i = 0; i < 3; i++)
+        {
+            using var guess = await sprayer.SignInAsync(TestAccounts.NewEmail($"sprayed-{i}"), "Password123!");
+            Assert.Equal(SignIn.FailedMessage, ErrorOf(await AccountTestClient.BodyAsync(guess)));
+        }
+
+        using (var refused = await sprayer.SignInAsync(email, TestAccounts.Password))
+        {
+            Assert.Equal(SignIn.ThrottledMessage, ErrorOf(await AccountTestClient.BodyAsync(refused)));
+            Assert.Null(sprayer.SessionCookie);
+        }
+
+        using var elsewhere = new AccountTestClient(app.BaseAddress);
+        elsewhere.Http.DefaultRequestHeaders.Add("X-Forwarded-For", "203.0.113.67");
+        await elsewhere.SignInOrFailAsync(email, TestAccounts.Password);
+    }
+
     [Theory]
     [InlineData("https://evil.example/")]
     [InlineData("//evil.example/")]

@@ -7,6 +7,7 @@ using IrisIde.Tests.Protocol;
 using IrisIde.Tests.Web;
 using IrisIde.Web.Accounts;
 using IrisIde.Web.Persistence;
+using Microsoft.AspNetCore.SignalR.Client;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -23,7 +24,7 @@ public sealed class SignedInRunsTests
     private static readonly TimeSpan Timeout = RunnerTestClient.Timeout;
 
     [Fact]
-    public async Task A_signed_in_users_websocket_sessions_count_under_the_user_not_the_address()
+    public async Task A_signed_in_users_sessions_count_under_the_user_not_the_address_on_websocket_and_hub()
     {
         await using var app = await IrisWebApp.StartAsync(new Dictionary<string, string?>
         {
@@ -43,6 +44,36 @@ public sealed class SignedInRunsTests
         await annSecond.SendCodeAsync("python", "print('never')\n");
         await annSecond.ReadToEndAsync().WaitAsync(Timeout);
         Assert.Contains("too many sessions", annSecond.One("error").GetProperty("error").GetString(), StringComparison.Ordinal);
+
+        // The hub counts Ann under the same key as /ws; Bob's cap is his own.
+        var annHub = await RunOnHubAsync(app, ann, "print('never')\n");
+        Assert.Equal("error", Assert.Single(annHub).GetProperty("type").GetString());
+        Assert.Contains("too many sessions", annHub[0].GetProperty("message").GetString(), StringComparison.Ordinal);
+        await bobFirst.SendInputAsync("\r");
+        await bobFirst.ReadToEndAsync().WaitAsync(Timeout);
+        var bobHub = await RunOnHubAsync(app, bob, "print('bob on the hub')\n");
+        Assert.Equal("exit", bobHub[^1].GetProperty("type").GetString());
+    }
+
+    private static async Task<List<JsonElement>> RunOnHubAsync(IrisWebApp app, string cookie, string source)
+    {
+        await using var hub = new HubConnectionBuilder()
+            .WithUrl(new Uri(app.BaseAddress, "/hubs/execution"), options =>
+            {
+                options.Transports = Microsoft.AspNetCore.Http.Connections.HttpTransportType.WebSockets;
+                options.Headers["Cookie"] = cookie;
+            })
+            .Build();
+        await hub.StartAsync().WaitAsync(Timeout);
+        using var cancel = new CancellationTokenSource(Timeout);
+        var events = new List<JsonElement>();
+        var request = new { language = "python", files = new[] { new { name = string.Empty, content = source } } };
+        await foreach (var e in hub.StreamAsync<JsonElement>("StartRun", request, cancel.Token))
+        {
+            events.Add(e);
+        }
+
+        return events;
     }
 
     [Fact]

@@ -82,6 +82,7 @@ public static class AccountsExtensions
         services.AddAuthorization();
         services.AddCascadingAuthenticationState();
         services.TryAddSingleton<AdminSetup>();
+        services.TryAddSingleton<SignInThrottle>();
         // After the database migrator (registered by AddBatchRuns before this), so the users table exists.
         services.AddHostedService<AdminSetupAnnouncer>();
         return services;

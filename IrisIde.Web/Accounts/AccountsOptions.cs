@@ -16,6 +16,12 @@ public sealed class AccountsOptions
     public int LockoutMinutes { get; set; } = 15;
 
     /// <summary>
+    /// Failed sign-ins one client address may make per <see cref="LockoutMinutes"/> (whatever the accounts),
+    /// before its sign-ins are refused until the window moves on.
+    /// </summary>
+    public int MaxFailedSignInsPerAddress { get; set; } = 30;
+
+    /// <summary>
     /// How often a sign-in cookie is checked against the account (security stamp): a disabled user, a reset
     /// password or a changed role takes effect on that user's next request after at most this long.
     /// </summary>
@@ -38,6 +44,11 @@ internal sealed class AccountsOptionsValidator : IValidateOptions<AccountsOption
         if (options.MaxFailedSignIns is < 1 or > 100)
         {
             problems.Add($"MaxFailedSignIns must be between 1 and 100 (is {options.MaxFailedSignIns})");
+        }
+
+        if (options.MaxFailedSignInsPerAddress < 1)
+        {
+            problems.Add($"MaxFailedSignInsPerAddress must be at least 1 (is {options.MaxFailedSignInsPerAddress})");
         }
 
         if (options.LockoutMinutes < 1)

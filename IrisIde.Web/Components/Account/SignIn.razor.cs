@@ -14,7 +14,13 @@ public sealed partial class SignIn
     /// <summary>The one answer to every failed sign-in.</summary>
     public const string FailedMessage = "Sign-in failed: wrong email or password, or the account is locked or disabled.";
 
+    /// <summary>The answer once an address has failed too often; it says nothing about any account.</summary>
+    public const string ThrottledMessage = "Too many failed sign-ins from your network address; try again in a few minutes.";
+
     private string? _error;
+
+    [CascadingParameter]
+    private HttpContext HttpContext { get; set; } = default!;
 
     [SupplyParameterFromForm(FormName = "signin")]
     private SignInForm Input { get; set; } = default!;
@@ -30,12 +36,23 @@ public sealed partial class SignIn
     private NavigationManager Navigation { get; set; } = default!;
 
     [Inject]
+    private SignInThrottle Throttle { get; set; } = default!;
+
+    [Inject]
     private ILogger<SignIn> Logger { get; set; } = default!;
 
     protected override void OnInitialized() => Input ??= new();
 
     private async Task SignInAsync()
     {
+        var address = SignInThrottle.KeyOf(HttpContext);
+        if (Throttle.IsBlocked(address))
+        {
+            AccountsLog.SignInThrottled(Logger);
+            _error = ThrottledMessage;
+            return;
+        }
+
         var result = await SignInManager.PasswordSignInAsync(Input.Email.Trim(), Input.Password, isPersistent: false, lockoutOnFailure: true);
         if (result.Succeeded)
         {
@@ -44,6 +61,7 @@ public sealed partial class SignIn
             return;
         }
 
+        Throttle.RecordFailure(address);
         AccountsLog.SignInFailed(Logger, result.IsLockedOut ? "locked out" : result.IsNotAllowed ? "not allowed" : "wrong email or password");
         _error = FailedMessage;
     }
