@@ -58,6 +58,7 @@ public sealed class SignInTests(AccountsAppFixture fixture) : IClassFixture<Acco
             var body = await AccountTestClient.BodyAsync(response);
             answers.Add((response.StatusCode, ErrorOf(body)));
             Assert.Null(client.SessionCookie);
+            Assert.DoesNotContain(password, body, StringComparison.Ordinal);
         }
 
         Assert.All(answers, a => Assert.Equal((HttpStatusCode.OK, SignIn.FailedMessage), a));
@@ -301,6 +302,16 @@ public sealed class SignInTests(AccountsAppFixture fixture) : IClassFixture<Acco
         using (var tooShort = await ChangeAsync(client, TestAccounts.Password, "short"))
         {
             Assert.Contains("at least 10 characters", ErrorOf(await AccountTestClient.BodyAsync(tooShort)), StringComparison.Ordinal);
+        }
+
+        // A form shown again after a mismatch carries no password back.
+        using (var mismatch = await client.PostFormAsync(AccountsExtensions.ChangePasswordPath, "change-password",
+            [new("Input.CurrentPassword", TestAccounts.Password), new("Input.NewPassword", "first new password"), new("Input.ConfirmPassword", "second new password")]))
+        {
+            var html = await AccountTestClient.BodyAsync(mismatch);
+            Assert.Contains("The two new passwords differ.", html, StringComparison.Ordinal);
+            Assert.DoesNotContain(TestAccounts.Password, html, StringComparison.Ordinal);
+            Assert.DoesNotContain("first new password", html, StringComparison.Ordinal);
         }
 
         using (var done = await ChangeAsync(client, TestAccounts.Password, "a new long password"))

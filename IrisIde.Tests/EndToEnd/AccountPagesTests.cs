@@ -72,6 +72,7 @@ public sealed class AccountPagesTests(IdeFixture ide, AccountsAppFixture account
         await student.GotoAsync("/account/signin").WaitAsync(Timeout);
         await SignInAsync(student, studentEmail, "not the password");
         Assert.Equal(SignIn.FailedMessage, await student.GetByTestId("form-error").TextContentAsync().WaitAsync(Timeout));
+        await ShootAsync(student, "sign-in-failed.png");
         await SignInAsync(student, studentEmail, oneTimePassword);
 
         // The one-time password must be replaced before anything else.
@@ -110,6 +111,7 @@ public sealed class AccountPagesTests(IdeFixture ide, AccountsAppFixture account
         var resetPassword = (await admin.GetByTestId("one-time-password").TextContentAsync().WaitAsync(Timeout))!.Trim();
         Assert.NotEqual(oneTimePassword, resetPassword);
         Assert.Equal("active · must change password", await row.GetByTestId("status").TextContentAsync().WaitAsync(Timeout));
+        await ShootAsync(admin, "admin-users.png");
 
         // Sign-out from the top bar.
         await admin.GetByTestId("sign-out").ClickAsync().WaitAsync(Timeout);
@@ -147,6 +149,14 @@ public sealed class AccountPagesTests(IdeFixture ide, AccountsAppFixture account
         }).WaitAsync(Timeout);
         context.SetDefaultTimeout((float)Timeout.TotalMilliseconds);
         return context;
+    }
+
+    /// <summary>A picture of the page in the test output's screenshots folder, for review (not compared).</summary>
+    private static async Task ShootAsync(IPage page, string name)
+    {
+        var folder = Path.Combine(AppContext.BaseDirectory, "screenshots");
+        Directory.CreateDirectory(folder);
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(folder, name), FullPage = true }).WaitAsync(Timeout);
     }
 
     private static async Task SignInAsync(IPage page, string email, string password)

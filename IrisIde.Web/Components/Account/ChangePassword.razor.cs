@@ -47,19 +47,27 @@ public sealed partial class ChangePassword
 
     private async Task ChangeAsync()
     {
+        // The re-rendered form never carries a password back, whatever happens below.
+        var (current, next) = (Input.CurrentPassword, Input.NewPassword);
+        Input = new();
+        await ChangeAsync(current, next);
+    }
+
+    private async Task ChangeAsync(string current, string next)
+    {
         if (await Users.GetUserAsync(HttpContext.User) is not { } user)
         {
             _error = "Your account was not found; sign in again.";
             return;
         }
 
-        if (Input.NewPassword == Input.CurrentPassword)
+        if (next == current)
         {
             _error = "The new password must differ from the current one.";
             return;
         }
 
-        var changed = await Users.ChangePasswordAsync(user, Input.CurrentPassword, Input.NewPassword);
+        var changed = await Users.ChangePasswordAsync(user, current, next);
         if (!changed.Succeeded)
         {
             _error = string.Join(" ", changed.Errors.Select(e => e.Description));
@@ -79,7 +87,6 @@ public sealed partial class ChangePassword
         }
 
         _done = true;
-        Input = new();
     }
 
     private sealed class ChangePasswordForm

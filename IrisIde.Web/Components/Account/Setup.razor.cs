@@ -67,6 +67,7 @@ public sealed partial class Setup
             }
 
             _error = result.Error;
+            (Input.Password, Input.ConfirmPassword) = ("", "");
             return;
         }
 

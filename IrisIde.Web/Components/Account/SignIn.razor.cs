@@ -50,6 +50,7 @@ public sealed partial class SignIn
         {
             AccountsLog.SignInThrottled(Logger);
             _error = ThrottledMessage;
+            Input.Password = "";
             return;
         }
 
@@ -64,6 +65,8 @@ public sealed partial class SignIn
         Throttle.RecordFailure(address);
         AccountsLog.SignInFailed(Logger, result.IsLockedOut ? "locked out" : result.IsNotAllowed ? "not allowed" : "wrong email or password");
         _error = FailedMessage;
+        // Never echo a password back into the page.
+        Input.Password = "";
     }
 
     private sealed class SignInForm
