@@ -2,6 +2,7 @@ using System.Net;
 using IrisIde.Tests.Support;
 using IrisIde.Tests.Web;
 using IrisIde.Web.Accounts;
+using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace IrisIde.Tests.Accounts;
@@ -63,5 +64,43 @@ public sealed class PostgresAccountsTests
         Assert.Equal(
             ["pg-locked@example.edu Instructor locked", "pg-root@example.edu Admin active", "pg-student@example.edu Student disabled"],
             users.Select(u => $"{u.Email} {u.Role} {(u.IsDisabled ? "disabled" : u.IsLockedOut ? "locked" : "active")}"));
+    }
+
+    [Fact]
+    public async Task Two_web_replicas_on_one_database_accept_each_others_cookies_and_forms()
+    {
+        await using var database = await TestPostgresDatabase.CreateAsync().WaitAsync(Timeout);
+        var settings = new Dictionary<string, string?> { ["ConnectionStrings:Postgres"] = database.ConnectionString };
+        await using var first = await IrisWebApp.StartAsync(settings);
+        await using var second = await IrisWebApp.StartAsync(settings);
+        await TestAccounts.AddAsync(first, "replicas@example.edu", IrisRoles.Student);
+
+        // Signed in (and the anti-forgery token taken) on the first, then the second serves the same browser.
+        using var onFirst = new AccountTestClient(first.BaseAddress);
+        await onFirst.SignInOrFailAsync("replicas@example.edu", TestAccounts.Password);
+        var token = await onFirst.AntiforgeryTokenAsync(AccountsExtensions.ChangePasswordPath);
+        using var onSecond = new AccountTestClient(second.BaseAddress);
+        foreach (Cookie cookie in onFirst.Cookies.GetAllCookies())
+        {
+            onSecond.Cookies.Add(second.BaseAddress, new Cookie(cookie.Name, cookie.Value));
+        }
+
+        var (status, html) = await onSecond.GetAsync(AccountsExtensions.ChangePasswordPath);
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Contains("replicas@example.edu", html, StringComparison.Ordinal);
+        using var content = new FormUrlEncodedContent(
+        [
+            new("_handler", "change-password"),
+            new("__RequestVerificationToken", token),
+            new("Input.CurrentPassword", TestAccounts.Password),
+            new("Input.NewPassword", "changed on the second replica"),
+            new("Input.ConfirmPassword", "changed on the second replica"),
+        ]);
+        using var change = await onSecond.Http.PostAsync(AccountsExtensions.ChangePasswordPath, content).WaitAsync(Timeout);
+        Assert.Contains("data-testid=\"password-changed\"", await AccountTestClient.BodyAsync(change), StringComparison.Ordinal);
+        // Both read one key ring, the database's (the default, a folder in the home directory, would be
+        // shared here too, by two apps in one process, but not by two pods).
+        await using var scope = second.Services.CreateAsyncScope();
+        Assert.NotEmpty(await scope.ServiceProvider.GetRequiredService<IrisIde.Web.Persistence.IrisDbContext>().DataProtectionKeys.ToListAsync().WaitAsync(Timeout));
     }
 }

@@ -3,6 +3,7 @@ using IrisIde.Tests.Web;
 using IrisIde.Web.Accounts;
 using IrisIde.Web.Components.Account;
 using Microsoft.AspNetCore.Identity;
+using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace IrisIde.Tests.Accounts;
@@ -323,6 +324,36 @@ public sealed class SignInTests(AccountsAppFixture fixture) : IClassFixture<Acco
         Assert.Equal(HttpStatusCode.OK, (await client.GetAsync(AccountsExtensions.ChangePasswordPath)).Status);
         using var other = new AccountTestClient(App.BaseAddress);
         await other.SignInOrFailAsync(email, "a new long password");
+    }
+
+    [Fact]
+    public async Task A_sign_in_survives_a_restart_because_the_key_ring_is_kept_in_the_database()
+    {
+        var data = IrisWebApp.CreateDataDirectory();
+        var settings = new Dictionary<string, string?> { ["Iris:DataDirectory"] = data };
+        var email = TestAccounts.NewEmail("restart");
+        var cookies = new CookieContainer();
+        await using (var before = await IrisWebApp.StartAsync(settings))
+        {
+            await TestAccounts.AddAsync(before, email, IrisRoles.Student);
+            using var client = new AccountTestClient(before.BaseAddress);
+            await client.SignInOrFailAsync(email, TestAccounts.Password);
+            cookies.Add(new Cookie("iris.session", client.SessionCookie) { Domain = before.BaseAddress.Host });
+        }
+
+        await using var after = await IrisWebApp.StartAsync(settings);
+        using var again = new AccountTestClient(after.BaseAddress);
+        again.Cookies.Add(after.BaseAddress, new Cookie("iris.session", cookies.GetAllCookies()[0].Value));
+
+        var (status, html) = await again.GetAsync(AccountsExtensions.ChangePasswordPath);
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Contains(email, html, StringComparison.Ordinal);
+        await using (var scope = after.Services.CreateAsyncScope())
+        {
+            Assert.NotEmpty(await scope.ServiceProvider.GetRequiredService<IrisIde.Web.Persistence.IrisDbContext>().DataProtectionKeys.ToListAsync().WaitAsync(AccountTestClient.Timeout));
+        }
+
+        Directory.Delete(data, recursive: true);
     }
 
     [Fact]

@@ -1,6 +1,7 @@
 using IrisIde.Web.Persistence;
 using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.Components.Endpoints;
+using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -74,6 +75,12 @@ public static class AccountsExtensions
         });
         services.AddOptions<SecurityStampValidatorOptions>().Configure<IOptions<AccountsOptions>>((validator, accounts) =>
             validator.ValidationInterval = TimeSpan.FromSeconds(accounts.Value.SessionRecheckSeconds));
+        // Cookies and anti-forgery tokens are sealed with the Data Protection key ring: kept in the database,
+        // every replica and every restart can read them (the default, a folder in the home directory, is
+        // neither shared nor, in a container, kept). Whoever can read the database can read the keys.
+        services.AddDataProtection()
+            .SetApplicationName("IrisIde")
+            .PersistKeysToDbContext<IrisDbContext>();
         services.AddAntiforgery(options =>
         {
             options.Cookie.Name = "iris.antiforgery";

@@ -1,4 +1,5 @@
 using IrisIde.Web.Accounts;
+using Microsoft.AspNetCore.DataProtection.EntityFrameworkCore;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.AspNetCore.Identity.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore;
@@ -8,11 +9,13 @@ namespace IrisIde.Web.Persistence;
 /// <summary>
 /// The app's database. One model, two providers: <see cref="SqliteIrisDbContext"/> and
 /// <see cref="PostgresIrisDbContext"/> only exist so each provider has its own migrations. Accounts are
-/// ASP.NET Core Identity's stores, in tables named like ours.
+/// ASP.NET Core Identity's stores, in tables named like ours; the Data Protection key ring lives here too.
 /// </summary>
-public abstract class IrisDbContext(DbContextOptions options) : IdentityDbContext<IrisUser>(options)
+public abstract class IrisDbContext(DbContextOptions options) : IdentityDbContext<IrisUser>(options), IDataProtectionKeyContext
 {
     public DbSet<RunRecord> Runs => Set<RunRecord>();
+
+    public DbSet<DataProtectionKey> DataProtectionKeys => Set<DataProtectionKey>();
 
     protected override void OnModelCreating(ModelBuilder builder)
     {
@@ -24,6 +27,7 @@ public abstract class IrisDbContext(DbContextOptions options) : IdentityDbContex
         builder.Entity<IdentityUserLogin<string>>().ToTable("user_logins");
         builder.Entity<IdentityUserToken<string>>().ToTable("user_tokens");
         builder.Entity<IdentityRoleClaim<string>>().ToTable("role_claims");
+        builder.Entity<DataProtectionKey>().ToTable("data_protection_keys");
 
         var run = builder.Entity<RunRecord>();
         run.ToTable("runs");

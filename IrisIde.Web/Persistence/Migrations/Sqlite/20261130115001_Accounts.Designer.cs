@@ -11,7 +11,7 @@ using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
 namespace IrisIde.Web.Persistence.Migrations.Sqlite
 {
     [DbContext(typeof(SqliteIrisDbContext))]
-    [Migration("20261130105915_Accounts")]
+    [Migration("20261130115001_Accounts")]
     partial class Accounts
     {
         /// <inheritdoc />
@@ -227,6 +227,23 @@ namespace IrisIde.Web.Persistence.Migrations.Sqlite
                     b.HasIndex("Status", "QueuedAtUtc");
 
                     b.ToTable("runs", (string)null);
+                });
+
+            modelBuilder.Entity("Microsoft.AspNetCore.DataProtection.EntityFrameworkCore.DataProtectionKey", b =>
+                {
+                    b.Property<int>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("FriendlyName")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Xml")
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("Id");
+
+                    b.ToTable("data_protection_keys", (string)null);
                 });
 
             modelBuilder.Entity("Microsoft.AspNetCore.Identity.IdentityRole", b =>

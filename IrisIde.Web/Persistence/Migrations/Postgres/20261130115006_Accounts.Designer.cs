@@ -12,7 +12,7 @@ using Npgsql.EntityFrameworkCore.PostgreSQL.Metadata;
 namespace IrisIde.Web.Persistence.Migrations.Postgres
 {
     [DbContext(typeof(PostgresIrisDbContext))]
-    [Migration("20261130105919_Accounts")]
+    [Migration("20261130115006_Accounts")]
     partial class Accounts
     {
         /// <inheritdoc />
@@ -232,6 +232,25 @@ namespace IrisIde.Web.Persistence.Migrations.Postgres
                     b.HasIndex("Status", "QueuedAtUtc");
 
                     b.ToTable("runs", (string)null);
+                });
+
+            modelBuilder.Entity("Microsoft.AspNetCore.DataProtection.EntityFrameworkCore.DataProtectionKey", b =>
+                {
+                    b.Property<int>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("integer");
+
+                    NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<int>("Id"));
+
+                    b.Property<string>("FriendlyName")
+                        .HasColumnType("text");
+
+                    b.Property<string>("Xml")
+                        .HasColumnType("text");
+
+                    b.HasKey("Id");
+
+                    b.ToTable("data_protection_keys", (string)null);
                 });
 
             modelBuilder.Entity("Microsoft.AspNetCore.Identity.IdentityRole", b =>
