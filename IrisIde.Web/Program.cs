@@ -2,12 +2,18 @@ using IrisIde.Execution;
 using IrisIde.Execution.Batch;
 using IrisIde.Execution.Protocol;
 using IrisIde.Execution.Sessions;
+using IrisIde.Web.Accounts;
 using IrisIde.Web.Batch;
 using IrisIde.Web.Components;
 using IrisIde.Web.Hubs;
 using IrisIde.Web.Languages;
 using IrisIde.Web.Runner;
 using IrisIde.Web.Security;
+
+if (AdminCommandLine.IsAdminCommand(args))
+{
+    return await AdminCommandLine.RunAsync(args[1..], Console.In, Console.Out, Console.Error);
+}
 
 var builder = WebApplication.CreateBuilder(args);
 
@@ -17,12 +23,14 @@ builder.Services.AddIrisSecurity(builder.Configuration);
 builder.Services.AddExecutionHub(builder.Configuration);
 builder.Services.AddLanguagesApi();
 builder.Services.AddBatchRuns(builder.Configuration, builder.Environment);
+builder.Services.AddAccounts(builder.Configuration);
 builder.Services.AddHealthChecks();
 builder.AddIdeUi();
 
 var app = builder.Build();
 
 app.UseIrisSecurity();
+app.UseAccounts();
 app.UseRunnerWebSockets();
 app.UseBatchApiProblemDetails();
 app.MapRunnerProtocol("/ws");
@@ -31,9 +39,11 @@ app.MapExecutionHub();
 app.MapLanguagesApi();
 app.MapBatchApi();
 app.MapBatchHealthChecks("/healthz");
+app.MapAccounts();
 app.MapIdeUi();
 
-app.Run();
+await app.RunAsync();
+return 0;
 
 /// <summary>The web host; public so integration tests can start it with <c>WebApplicationFactory&lt;Program&gt;</c>.</summary>
 public partial class Program;

@@ -57,6 +57,7 @@ public sealed class EventIdTests
         (4100, 4199, "IrisIde.Web.Batch"),
         (4200, 4299, "IrisIde.Worker"),
         (5000, 5099, "IrisIde.Web.Hubs"),
+        (6100, 6199, "IrisIde.Web.Accounts"),
         (6000, 6999, "IrisIde.Web"),
     ];
 

@@ -1,18 +1,35 @@
+using IrisIde.Web.Accounts;
+using Microsoft.AspNetCore.DataProtection.EntityFrameworkCore;
+using Microsoft.AspNetCore.Identity;
+using Microsoft.AspNetCore.Identity.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore;
 
 namespace IrisIde.Web.Persistence;
 
 /// <summary>
 /// The app's database. One model, two providers: <see cref="SqliteIrisDbContext"/> and
-/// <see cref="PostgresIrisDbContext"/> only exist so each provider has its own migrations.
+/// <see cref="PostgresIrisDbContext"/> only exist so each provider has its own migrations. Accounts are
+/// ASP.NET Core Identity's stores, in tables named like ours; the Data Protection key ring lives here too.
 /// </summary>
-public abstract class IrisDbContext(DbContextOptions options) : DbContext(options)
+public abstract class IrisDbContext(DbContextOptions options) : IdentityDbContext<IrisUser>(options), IDataProtectionKeyContext
 {
     public DbSet<RunRecord> Runs => Set<RunRecord>();
 
-    protected override void OnModelCreating(ModelBuilder modelBuilder)
+    public DbSet<DataProtectionKey> DataProtectionKeys => Set<DataProtectionKey>();
+
+    protected override void OnModelCreating(ModelBuilder builder)
     {
-        var run = modelBuilder.Entity<RunRecord>();
+        base.OnModelCreating(builder);
+        builder.Entity<IrisUser>().ToTable("users");
+        builder.Entity<IdentityRole>().ToTable("roles").HasData(IrisRoles.Seed());
+        builder.Entity<IdentityUserRole<string>>().ToTable("user_roles");
+        builder.Entity<IdentityUserClaim<string>>().ToTable("user_claims");
+        builder.Entity<IdentityUserLogin<string>>().ToTable("user_logins");
+        builder.Entity<IdentityUserToken<string>>().ToTable("user_tokens");
+        builder.Entity<IdentityRoleClaim<string>>().ToTable("role_claims");
+        builder.Entity<DataProtectionKey>().ToTable("data_protection_keys");
+
+        var run = builder.Entity<RunRecord>();
         run.ToTable("runs");
         run.HasKey(r => r.Id);
         run.Property(r => r.Kind).HasConversion<string>().HasMaxLength(16);

@@ -1,4 +1,5 @@
 using Bunit;
+using Bunit.TestDoubles;
 using IrisIde.Execution.Languages;
 using IrisIde.Execution.Runs;
 using IrisIde.Execution.Sessions;
@@ -28,13 +29,37 @@ public sealed class IdeComponentTests : BunitContext, IAsyncLifetime
         _editor = JSInterop.SetupModule("./Components/Editor/SourceEditor.razor.js").SetupModule("attach", _ => true);
         _terminal = JSInterop.SetupModule("./Components/Terminal/Terminal.razor.js").SetupModule("attach", _ => true);
         ProbingLanguagesOnly.AddPageServices(Services);
+        // The top bar shows who is signed in (nobody, unless a test signs someone in).
+        _authorization = AddAuthorization();
     }
+
+    private readonly BunitAuthorizationContext _authorization;
 
     // As in the app, where a hosted service probes the toolchains at start-up, before most pages open
     // (except the test that opens the page while the probe still runs).
     public Task InitializeAsync() => Services.GetRequiredService<LanguageAvailability>().GetAllAsync(CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(60));
 
     Task IAsyncLifetime.DisposeAsync() => Task.CompletedTask;
+
+    [Fact]
+    public void The_top_bar_offers_sign_in_to_a_visitor_and_shows_a_signed_in_user_with_a_sign_out_post()
+    {
+        Preferences(theme: null, language: null);
+        var anonymous = Render<IdeComponent>();
+        Assert.Equal("/account/signin", anonymous.Find("[data-testid=sign-in-link]").GetAttribute("href"));
+        Assert.Empty(anonymous.FindAll("[data-testid=signed-in-user]"));
+
+        _authorization.SetAuthorized("ann@example.edu");
+        _authorization.SetRoles(IrisIde.Web.Accounts.IrisRoles.Student);
+        var signedIn = Render<IdeComponent>();
+
+        Assert.Equal("ann@example.edu", signedIn.Find("[data-testid=signed-in-user]").TextContent);
+        Assert.Equal("Student", signedIn.Find("[data-testid=signed-in-role]").TextContent);
+        Assert.Empty(signedIn.FindAll("[data-testid=admin-users-link]"));
+        var form = signedIn.Find("form.sign-out");
+        Assert.Equal(("post", "/account/signout"), (form.GetAttribute("method"), form.GetAttribute("action")));
+        Assert.Empty(signedIn.FindAll("[data-testid=sign-in-link]"));
+    }
 
     [Fact]
     public void Run_is_enabled_once_the_editor_and_the_terminal_are_ready()
@@ -174,6 +199,7 @@ public sealed class IdeBeforeLanguagesAreKnownTests : BunitContext
         var page = JSInterop.SetupModule("./Components/Pages/Ide.razor.js").SetupModule("attach", _ => true);
         page.Setup<IdeComponent.PagePreferences>("preferences").SetResult(new IdeComponent.PagePreferences(null, "c"));
         ProbingLanguagesOnly.AddPageServices(Services);
+        AddAuthorization();
 
         // No probe before: the first render comes while it runs (it starts a process per language).
         var ide = Render<IdeComponent>();

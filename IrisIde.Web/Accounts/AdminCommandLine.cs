@@ -1,0 +1,203 @@
+using System.Data.Common;
+using IrisIde.Web.Persistence;
+
+namespace IrisIde.Web.Accounts;
+
+/*
+ * `IrisIde.Web admin ...` (`./iris admin ...`): operator commands that act on the configured database and
+ * exit, without starting the server. The host is built from the same configuration as the server
+ * (appsettings.json, Iris__*, ConnectionStrings__* from the environment), registers only persistence and
+ * accounts, and applies pending migrations first, exactly as a server start would, so a command works on a
+ * fresh data folder. Exit codes: 0 done, 1 the action failed (unknown role, duplicate email, password
+ * refused...), 2 the command line is wrong. Messages go to stderr, results to stdout.
+ *
+ * Extension point: each command group is one entry of Groups. The access-token part of issue 10 adds
+ * "token" (create | revoke) there; until then `admin token` is an unknown command, not a stub.
+ */
+
+/// <summary>The <c>admin</c> verb of the web app's entry point.</summary>
+public static class AdminCommandLine
+{
+    public const int Success = 0;
+
+    public const int Failed = 1;
+
+    public const int Usage = 2;
+
+    private delegate Task<int> Group(IServiceProvider services, string[] args, TextReader input, TextWriter output, TextWriter error, CancellationToken cancellationToken);
+
+    private static readonly Dictionary<string, Group> Groups = new(StringComparer.Ordinal)
+    {
+        ["user"] = UserCommandsAsync,
+    };
+
+    private const string UsageText = """
+        usage: iris admin user add EMAIL --role student|instructor|admin [--password-stdin]
+               iris admin user list
+
+          user add     create an account with that role. Without --password-stdin a one-time password is
+                       generated and printed (the user must change it at the first sign-in); with it the
+                       password is read from stdin (one line).
+          user list    list the accounts: email, role, status.
+
+        Acts on the database the server would use (Iris__DataDirectory, ConnectionStrings__Sqlite,
+        ConnectionStrings__Postgres ...), applying pending migrations first.
+        """;
+
+    /// <summary>True when the process was started as <c>IrisIde.Web admin ...</c>.</summary>
+    public static bool IsAdminCommand(string[] args) => args is ["admin", ..];
+
+    /// <summary>Runs <c>admin</c> <paramref name="args"/> (the words after <c>admin</c>) and returns the exit code.</summary>
+    /// <param name="settings">Configuration on top of the environment's (tests point it at their database).</param>
+    public static async Task<int> RunAsync(
+        string[] args, TextReader input, TextWriter output, TextWriter error,
+        IEnumerable<KeyValuePair<string, string?>>? settings = null, CancellationToken cancellationToken = default)
+    {
+        if (args is [] || !Groups.TryGetValue(args[0], out var group))
+        {
+            if (args is ["help" or "--help" or "-h", ..])
+            {
+                await output.WriteLineAsync(UsageText);
+                return Success;
+            }
+
+            await error.WriteLineAsync(args is []
+                ? "iris admin: error: a command is missing."
+                : $"iris admin: error: unknown command '{args[0]}' (commands: {string.Join(", ", Groups.Keys)}).");
+            await error.WriteLineAsync(UsageText);
+            return Usage;
+        }
+
+        try
+        {
+            await using var host = await BuildAsync(settings, cancellationToken);
+            await using var scope = host.Services.CreateAsyncScope();
+            return await group(scope.ServiceProvider, args[1..], input, output, error, cancellationToken);
+        }
+        catch (Exception e) when (e is DbException or InvalidOperationException or Microsoft.Extensions.Options.OptionsValidationException or IOException)
+        {
+            await error.WriteLineAsync($"iris admin: error: {e.Message}");
+            return Failed;
+        }
+    }
+
+    private static async Task<WebApplication> BuildAsync(IEnumerable<KeyValuePair<string, string?>>? settings, CancellationToken cancellationToken)
+    {
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = [] });
+        if (settings is not null)
+        {
+            builder.Configuration.AddInMemoryCollection(settings);
+        }
+
+        // Results on stdout stay clean: only warnings and errors are logged, to stderr.
+        builder.Logging.ClearProviders();
+        builder.Logging.AddConsole(options => options.LogToStandardErrorThreshold = LogLevel.Trace);
+        // A provider rule wins over appsettings' Logging:LogLevel (which names no provider).
+        builder.Logging.AddFilter<Microsoft.Extensions.Logging.Console.ConsoleLoggerProvider>(null, LogLevel.Warning);
+        builder.Services.AddIrisPersistence(builder.Configuration, builder.Environment, migrateAtStart: false);
+        builder.Services.AddAccountsCore(builder.Configuration);
+        var app = builder.Build();
+        await using var scope = app.Services.CreateAsyncScope();
+        await DatabaseMigrator.MigrateAsync(scope.ServiceProvider.GetRequiredService<IrisDbContext>(), cancellationToken);
+        return app;
+    }
+
+    private static async Task<int> UserCommandsAsync(IServiceProvider services, string[] args, TextReader input, TextWriter output, TextWriter error, CancellationToken cancellationToken)
+    {
+        var administration = services.GetRequiredService<UserAdministration>();
+        switch (args)
+        {
+            case ["list"]:
+                var users = await administration.ListAsync(cancellationToken);
+                await output.WriteLineAsync($"{"EMAIL",-40} {"ROLE",-11} STATUS");
+                foreach (var user in users)
+                {
+                    var status = user.IsDisabled ? "disabled" : user.IsLockedOut ? "locked out" : user.MustChangePassword ? "must change password" : "active";
+                    await output.WriteLineAsync($"{user.Email,-40} {user.Role.ToLowerInvariant(),-11} {status}");
+                }
+
+                return Success;
+
+            case ["add", .. var rest]:
+                return await AddUserAsync(administration, rest, input, output, error, cancellationToken);
+
+            default:
+                await error.WriteLineAsync(args is []
+                    ? "iris admin: error: 'user' needs a command: add or list."
+                    : $"iris admin: error: unknown or malformed 'user' command: {string.Join(' ', args)}");
+                await error.WriteLineAsync(UsageText);
+                return Usage;
+        }
+    }
+
+    private static async Task<int> AddUserAsync(UserAdministration administration, string[] args, TextReader input, TextWriter output, TextWriter error, CancellationToken cancellationToken)
+    {
+        string? email = null, role = null;
+        var passwordFromStdin = false;
+        for (var i = 0; i < args.Length; i++)
+        {
+            switch (args[i])
+            {
+                case "--role" when i + 1 < args.Length:
+                    role = args[++i];
+                    break;
+                case "--role":
+                    return await UsageErrorAsync(error, "--role needs a value: student, instructor or admin.");
+                case "--password-stdin":
+                    passwordFromStdin = true;
+                    break;
+                case var option when option.StartsWith('-'):
+                    return await UsageErrorAsync(error, $"unknown option '{option}'.");
+                case var word when email is null:
+                    email = word;
+                    break;
+                default:
+                    return await UsageErrorAsync(error, $"unexpected argument '{args[i]}'.");
+            }
+        }
+
+        if (email is null)
+        {
+            return await UsageErrorAsync(error, "the email is missing.");
+        }
+
+        if (role is null)
+        {
+            return await UsageErrorAsync(error, "--role is missing: student, instructor or admin.");
+        }
+
+        string? password = null;
+        if (passwordFromStdin)
+        {
+            password = (await input.ReadLineAsync(cancellationToken))?.TrimEnd('\r');
+            if (string.IsNullOrEmpty(password))
+            {
+                await error.WriteLineAsync("iris admin: error: --password-stdin: no password on stdin.");
+                return Failed;
+            }
+        }
+
+        var result = await administration.AddUserAsync(email, role, password, cancellationToken);
+        if (!result.Succeeded)
+        {
+            await error.WriteLineAsync($"iris admin: error: {result.Error}");
+            return Failed;
+        }
+
+        await output.WriteLineAsync($"added {result.User!.Email} ({IrisRoles.Parse(role)!.ToLowerInvariant()})");
+        if (result.OneTimePassword is { } oneTimePassword)
+        {
+            await output.WriteLineAsync("one-time password (shown once; it must be changed at the first sign-in):");
+            await output.WriteLineAsync(oneTimePassword);
+        }
+
+        return Success;
+    }
+
+    private static async Task<int> UsageErrorAsync(TextWriter error, string message)
+    {
+        await error.WriteLineAsync($"iris admin: error: {message}");
+        await error.WriteLineAsync(UsageText);
+        return Usage;
+    }
+}
