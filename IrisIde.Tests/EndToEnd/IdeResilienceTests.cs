@@ -39,8 +39,7 @@ public sealed class IdeResilienceTests(IdeFixture fixture, ITestOutputHelper out
             "an output limit notice in the terminal");
         Assert.True(evaluated < Responsive, $"1 + 1 took {evaluated.TotalMilliseconds} ms during the flood");
         Assert.True(themed < Responsive * 2, $"the theme toggle took {themed.TotalMilliseconds} ms during the flood");
-        await ReadySandboxes.DiscardAsync(fixture.App.Services);
-        Assert.Empty(await HostProcesses.RemainingAfterAsync(IdeFixture.SandboxUid, TimeSpan.FromSeconds(5), IdeFixture.SandboxUidCount));
+        Assert.Empty(await ReadySandboxes.RemainingAfterAsync(fixture.App.Services, IdeFixture.SandboxUid, TimeSpan.FromSeconds(5), IdeFixture.SandboxUidCount));
     }
 
     [Fact]
@@ -62,7 +61,7 @@ public sealed class IdeResilienceTests(IdeFixture fixture, ITestOutputHelper out
             Assert.True(await ide.ReconnectModal.IsVisibleAsync().WaitAsync(IdePage.Timeout), "the reconnect modal is visible");
 
             // The server stops the program of a connection that is gone (the issue allows 10 s).
-            var left = await HostProcesses.RemainingAfterAsync(IdeFixture.SandboxUid, TimeSpan.FromSeconds(12), IdeFixture.SandboxUidCount);
+            var left = await ReadySandboxes.RemainingAfterAsync(fixture.App.Services, IdeFixture.SandboxUid, TimeSpan.FromSeconds(12), IdeFixture.SandboxUidCount);
             Assert.True(left.Count == 0, $"processes of the sandbox uid still running: {string.Join(", ", left)}");
         }
         finally

@@ -2,7 +2,6 @@ using System.Net;
 using System.Net.Sockets;
 using IrisIde.Execution.Runs;
 using IrisIde.Execution.Sandboxing;
-using IrisIde.Tests.Support;
 
 namespace IrisIde.Tests.Runs;
 
@@ -23,8 +22,7 @@ public sealed class HostileRunTests(PipelineFixture fixture) : IClassFixture<Pip
         var hello = await fixture.RunAsync("python", "print('Hello, World!')");
         Assert.True(hello.Outcome.Verdict == Verdict.Ok, $"hello after a hostile run: {hello}");
         Assert.Equal("Hello, World!\n", hello.Stdout);
-        await fixture.DiscardReadySandboxesAsync();
-        Assert.Empty(await HostProcesses.RemainingAfterAsync(fixture.SandboxUid, TimeSpan.FromSeconds(5), fixture.SandboxUidCount));
+        Assert.Empty(await fixture.RemainingProcessesAfterAsync(TimeSpan.FromSeconds(5), fixture.SandboxUidCount));
     }
 
     private async Task<RunResult> RunShortAsync(string language, string source, string? stdin = null)

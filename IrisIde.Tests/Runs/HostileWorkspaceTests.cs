@@ -1,7 +1,6 @@
 using IrisIde.Execution.Runs;
 using IrisIde.Execution.Sandboxing;
 using IrisIde.Execution.Workspaces;
-using IrisIde.Tests.Support;
 
 namespace IrisIde.Tests.Runs;
 
@@ -22,8 +21,7 @@ public sealed class HostileWorkspaceTests(PipelineFixture fixture) : IClassFixtu
         var hello = await fixture.RunAsync("python", "print('Hello, World!')");
         Assert.True(hello.Outcome.Verdict == Verdict.Ok, $"hello after a hostile run: {hello}");
         AssertNothingLeft();
-        await fixture.DiscardReadySandboxesAsync();
-        Assert.Empty(await HostProcesses.RemainingAfterAsync(fixture.SandboxUid, TimeSpan.FromSeconds(5)));
+        Assert.Empty(await fixture.RemainingProcessesAfterAsync(TimeSpan.FromSeconds(5)));
     }
 
     private void AssertNothingLeft()

@@ -41,8 +41,9 @@ public class PipelineFixture : IAsyncDisposable
 
     public int SandboxUidCount => _services.GetRequiredService<Microsoft.Extensions.Options.IOptions<Execution.Sandboxing.Bubblewrap.BubblewrapOptions>>().Value.UidCount;
 
-    /// <summary>Ends the sandboxes kept ready for the next runs (see <see cref="Support.ReadySandboxes"/>).</summary>
-    public Task DiscardReadySandboxesAsync() => Support.ReadySandboxes.DiscardAsync(_services);
+    /// <summary>Processes of the sandbox uids still there after <paramref name="grace"/>, ready sandboxes ended first (see <see cref="Support.ReadySandboxes"/>).</summary>
+    public Task<IReadOnlyList<int>> RemainingProcessesAfterAsync(TimeSpan grace, int count = 1) =>
+        Support.ReadySandboxes.RemainingAfterAsync(_services, SandboxUid, grace, count);
 
     public async Task<RunResult> RunAsync(string language, string source, string? stdin = null, string? fileName = null)
     {

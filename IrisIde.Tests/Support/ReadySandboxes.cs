@@ -12,4 +12,27 @@ internal static class ReadySandboxes
 {
     public static Task DiscardAsync(IServiceProvider services) =>
         services.GetService<ISandbox>() is BubblewrapSandbox sandbox ? sandbox.DiscardReadyAsync() : Task.CompletedTask;
+
+    /// <summary>
+    /// <see cref="HostProcesses.RemainingAfterAsync"/> for a host whose runs are still ending: each run
+    /// that ends makes a ready sandbox for the next, so those are ended on every look, not once.
+    /// </summary>
+    public static async Task<IReadOnlyList<int>> RemainingAfterAsync(IServiceProvider services, int uid, TimeSpan grace, int count)
+    {
+        var deadline = DateTime.UtcNow + grace;
+        IReadOnlyList<int> left;
+        do
+        {
+            await DiscardAsync(services);
+            left = HostProcesses.OwnedBy(uid, count);
+            if (left.Count == 0)
+            {
+                return left;
+            }
+
+            await Task.Delay(50);
+        }
+        while (DateTime.UtcNow < deadline);
+        return left;
+    }
 }

@@ -161,12 +161,15 @@ internal sealed class BubblewrapProcess : ISandboxProcess
             }
             _kill.MarkSupervisionOver();
 
-            var endedAt = await EndTreeAsync(exited);
+            var (endedAt, killed) = await EndTreeAsync(exited);
             var wallTime = programEndedAt ?? endedAt;
             var status = _files.Read();
-            if (status.InitPid is { } initPid)
+
+            // The launcher is gone, so whatever of its tree outlived it was handed to us (the subreaper):
+            // its pid 1, or a bwrap child killed while the sandbox was still being set up.
+            foreach (var orphan in killed.Append(status.InitPid ?? 0).Where(pid => pid > 0).Distinct())
             {
-                await OrphanReaper.ReapAsync(initPid, TimeSpan.FromSeconds(2), CancellationToken.None);
+                await OrphanReaper.ReapAsync(orphan, TimeSpan.FromSeconds(2), CancellationToken.None);
             }
 
             var usage = _cgroup.ReadUsage();
@@ -212,12 +215,13 @@ internal sealed class BubblewrapProcess : ISandboxProcess
         }
     }
 
-    /// <summary>Ends every process of the run (see the type's comment); returns the wall time at exit.</summary>
-    private async Task<TimeSpan> EndTreeAsync(Task exited)
+    /// <summary>Ends every process of the run (see the type's comment); returns the wall time at exit and the launcher's children it killed.</summary>
+    private async Task<(TimeSpan WallTime, int[] Killed)> EndTreeAsync(Task exited)
     {
+        int[] children = [];
         if (!exited.IsCompleted)
         {
-            var children = _cgroup.ReadProcesses().Where(pid => ParentPid(pid) == _process.Id).ToArray();
+            children = [.. _cgroup.ReadProcesses().Where(pid => ParentPid(pid) == _process.Id)];
             foreach (var pid in children)
             {
                 _ = Interop.Kill(pid, Interop.SIGKILL);
@@ -237,7 +241,7 @@ internal sealed class BubblewrapProcess : ISandboxProcess
             BubblewrapSandboxLog.KillTimedOut(_logger, _runId);
         }
 
-        return wallTime;
+        return (wallTime, children);
     }
 
     private SandboxResult BuildResult(RunStatus status, TimeSpan wallTime, CgroupUsage usage)
