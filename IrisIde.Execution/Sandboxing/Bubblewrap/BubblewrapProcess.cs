@@ -172,6 +172,13 @@ internal sealed class BubblewrapProcess : ISandboxProcess
                 await OrphanReaper.ReapAsync(orphan, TimeSpan.FromSeconds(2), CancellationToken.None);
             }
 
+            if (_uid is not null && (_kill.Reason is not null || !status.ProgramEnded))
+            {
+                // Ended from outside or before its program: a child of bwrap may have been orphaned to us
+                // unseen (its pid was never written anywhere); nothing of the run may stay a zombie.
+                OrphanReaper.ReapZombieChildrenOf(_uid.Uid);
+            }
+
             var usage = _cgroup.ReadUsage();
             var result = BuildResult(status, wallTime, usage with { PeakMemoryBytes = Math.Max(usage.PeakMemoryBytes, sampledPeak) });
             BubblewrapSandboxLog.RunEnded(_logger, _runId, result.Verdict, result.ExitCode, result.Signal,

@@ -21,6 +21,54 @@ internal static class OrphanReaper
         }
     }
 
+    /// <summary>
+    /// Reaps every zombie child of this process that ran as <paramref name="uid"/>: what a sandbox whose
+    /// launcher died first handed to us (the subreaper) and nobody else waits for. The launcher itself,
+    /// which runs as that uid too, must already be reaped (by <see cref="System.Diagnostics.Process"/>).
+    /// </summary>
+    public static int ReapZombieChildrenOf(int uid)
+    {
+        var reaped = 0;
+        foreach (var task in Directory.EnumerateDirectories("/proc/self/task"))
+        {
+            string children;
+            try
+            {
+                children = File.ReadAllText(Path.Combine(task, "children"));
+            }
+            catch (IOException)
+            {
+                continue; // the thread ended
+            }
+
+            foreach (var text in children.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+            {
+                if (int.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var pid)
+                    && IsZombieOf(pid, uid) && Interop.WaitPid(pid, out _, Interop.WNOHANG) == pid)
+                {
+                    reaped++;
+                }
+            }
+        }
+
+        return reaped;
+    }
+
+    private static bool IsZombieOf(int pid, int uid)
+    {
+        try
+        {
+            var status = File.ReadAllLines($"/proc/{pid}/status");
+            var state = status.FirstOrDefault(l => l.StartsWith("State:", StringComparison.Ordinal)) ?? "";
+            var uids = status.FirstOrDefault(l => l.StartsWith("Uid:", StringComparison.Ordinal))?.Split('\t', StringSplitOptions.RemoveEmptyEntries);
+            return state.Contains('Z', StringComparison.Ordinal) && uids is { Length: > 1 } && uids[1] == uid.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+        catch (IOException)
+        {
+            return false;
+        }
+    }
+
     /// <summary>Reaps <paramref name="pid"/> now if it is a zombie child of ours; false when it is still running.</summary>
     public static bool TryReap(int pid)
     {
