@@ -19,11 +19,6 @@ internal sealed record SandboxLaunch(
     /// <summary>Supervision from now on, timed by <paramref name="stopwatch"/>; <paramref name="mount"/> is released with the rest.</summary>
     public BubblewrapProcess Supervise(Stopwatch stopwatch, IDisposable? mount, ILogger logger, Action? released = null)
     {
-        if (!stopwatch.IsRunning)
-        {
-            stopwatch.Start();
-        }
-
         return new BubblewrapProcess(RunId, Process, Cgroup, Uid, Limits, Files, stopwatch, logger, mount) { Released = released };
     }
 }

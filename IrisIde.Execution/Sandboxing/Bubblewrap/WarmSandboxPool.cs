@@ -81,9 +81,9 @@ internal sealed class WarmSandboxPool(int capacity, Func<SandboxSpec, Task<WarmS
             }
 
             _preparing[shape] = preparing + 1;
-            _pending.RemoveAll(task => task.IsCompleted);
-            _pending.Add(Task.Run(() => PrepareAsync(spec, shape)));
         }
+
+        Track(Task.Run(() => PrepareAsync(spec, shape)));
     }
 
     /// <summary>Ends the least recently used ready sandbox, freeing its uid; false when none was ready.</summary>
@@ -214,7 +214,7 @@ internal sealed class WarmSandbox(WarmShape shape, SandboxLaunch process, Worksp
     {
         try
         {
-            await using var process = Process.Supervise(new System.Diagnostics.Stopwatch(), Slot, logger);
+            await using var process = Process.Supervise(System.Diagnostics.Stopwatch.StartNew(), Slot, logger);
             process.Kill(Verdict.Killed, "A ready sandbox nobody took.");
         }
         catch (Exception exception)
