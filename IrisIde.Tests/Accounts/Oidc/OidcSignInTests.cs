@@ -1,0 +1,278 @@
+using System.Net;
+using IrisIde.Web.Accounts;
+using IrisIde.Web.Accounts.Oidc;
+using Microsoft.AspNetCore.Identity;
+using Microsoft.AspNetCore.WebUtilities;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace IrisIde.Tests.Accounts.Oidc;
+
+/// <summary>
+/// Single sign-on against a real glewlwyd, driven over HTTP one redirect at a time (the browser test signs in
+/// through the pages): account linking by issuer and subject, roles from the claims, refusals.
+/// </summary>
+[Trait("Needs", "Glewlwyd")]
+public sealed class OidcSignInTests(OidcAppFixture sso) : IClassFixture<OidcAppFixture>
+{
+    [Fact]
+    public async Task A_first_sign_in_makes_an_account_linked_to_the_issuer_and_subject_with_the_mapped_role()
+    {
+        var person = await sso.AddProviderUserAsync("ada", OidcAppFixture.AdminGroup, "unmapped-group");
+        using var client = new AccountTestClient(sso.App.BaseAddress);
+
+        var result = await sso.SignInAsync(client, person.Name, returnUrl: "/admin/users");
+
+        Assert.Equal("/admin/users", result.Landing);
+        Assert.NotNull(client.SessionCookie);
+        var (status, html) = await client.GetAsync("/admin/users");
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Contains(person.Email, html, StringComparison.Ordinal);
+
+        var (user, roles, logins) = await AccountAsync(person.Email);
+        Assert.Equal([IrisRoles.Admin], roles);
+        var login = Assert.Single(logins);
+        Assert.Equal(sso.Provider.Issuer, login.LoginProvider);
+        Assert.False(string.IsNullOrEmpty(login.ProviderKey));
+        Assert.Null(user.PasswordHash);
+    }
+
+    [Fact]
+    public async Task A_user_whose_claims_map_to_nothing_is_a_student_and_is_kept_off_the_admin_page()
+    {
+        var person = await sso.AddProviderUserAsync("bob", "unmapped-group");
+        using var client = new AccountTestClient(sso.App.BaseAddress);
+
+        var result = await sso.SignInAsync(client, person.Name);
+
+        Assert.Equal("/", result.Landing);
+        using var admin = await client.Http.GetAsync("/admin/users");
+        Assert.Equal(HttpStatusCode.Found, admin.StatusCode);
+        Assert.StartsWith(AccountsExtensions.DeniedPath, client.Target(admin), StringComparison.Ordinal);
+        Assert.Equal([IrisRoles.Student], (await AccountAsync(person.Email)).Roles);
+    }
+
+    [Fact]
+    public async Task Signing_in_again_reuses_the_same_account_and_a_role_change_at_the_provider_applies()
+    {
+        var person = await sso.AddProviderUserAsync("cy", OidcAppFixture.TeacherGroup);
+        using (var first = new AccountTestClient(sso.App.BaseAddress))
+        {
+            Assert.Equal("/", (await sso.SignInAsync(first, person.Name)).Landing);
+        }
+
+        var before = await AccountAsync(person.Email);
+        Assert.Equal([IrisRoles.Instructor], before.Roles);
+
+        // Promoted at the provider: admin at the next sign-in, same account.
+        await sso.Provider.SetRolesAsync(person.Name, person.Email, [OidcAppFixture.AdminGroup]);
+        using (var second = new AccountTestClient(sso.App.BaseAddress))
+        {
+            Assert.Equal("/", (await sso.SignInAsync(second, person.Name)).Landing);
+            Assert.Equal(HttpStatusCode.OK, (await second.GetAsync("/admin/users")).Status);
+        }
+
+        var promoted = await AccountAsync(person.Email);
+        Assert.Equal(before.User.Id, promoted.User.Id);
+        Assert.Equal([IrisRoles.Admin], promoted.Roles);
+
+        // Dropped from every group: back to the default role, and an open admin session loses the page.
+        using var third = new AccountTestClient(sso.App.BaseAddress);
+        await sso.SignInAsync(third, person.Name);
+        await sso.Provider.SetRolesAsync(person.Name, person.Email, []);
+        using (var fourth = new AccountTestClient(sso.App.BaseAddress))
+        {
+            Assert.Equal("/", (await sso.SignInAsync(fourth, person.Name)).Landing);
+        }
+
+        var demoted = await AccountAsync(person.Email);
+        Assert.Equal(before.User.Id, demoted.User.Id);
+        Assert.Equal([IrisRoles.Student], demoted.Roles);
+        Assert.Single(demoted.Logins);
+        using var stale = await third.Http.GetAsync("/admin/users");
+        Assert.StartsWith(AccountsExtensions.DeniedPath, third.Target(stale), StringComparison.Ordinal);
+        Assert.Single(await TestAccounts.WithAdministrationAsync(sso.App, a => a.ListAsync(CancellationToken.None)), u => u.Email == person.Email);
+    }
+
+    [Fact]
+    public async Task A_local_account_with_the_same_email_is_not_taken_over_and_keeps_its_password()
+    {
+        var person = await sso.AddProviderUserAsync("mallory", OidcAppFixture.AdminGroup);
+        var local = await TestAccounts.AddAsync(sso.App, person.Email, IrisRoles.Admin);
+        using var client = new AccountTestClient(sso.App.BaseAddress);
+
+        var result = await sso.SignInAsync(client, person.Name);
+
+        Assert.Equal(OidcSignIn.SignInPageFor(OidcSignInOutcome.EmailTaken), result.Landing);
+        Assert.Null(client.SessionCookie);
+        var (status, html) = await client.GetAsync(result.Landing!);
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Contains(WebUtility.HtmlEncode(OidcSignIn.MessageFor("emailtaken")!), html, StringComparison.Ordinal);
+        var account = await AccountAsync(person.Email);
+        Assert.Equal(local.Id, account.User.Id);
+        Assert.Empty(account.Logins);
+
+        using var owner = new AccountTestClient(sso.App.BaseAddress);
+        await owner.SignInOrFailAsync(person.Email, TestAccounts.Password);
+    }
+
+    [Fact]
+    public async Task A_disabled_or_locked_account_cannot_sign_in_through_the_provider()
+    {
+        var person = await sso.AddProviderUserAsync("dee", OidcAppFixture.TeacherGroup);
+        using (var first = new AccountTestClient(sso.App.BaseAddress))
+        {
+            Assert.Equal("/", (await sso.SignInAsync(first, person.Name)).Landing);
+        }
+
+        var account = await AccountAsync(person.Email);
+        var disabled = await TestAccounts.WithAdministrationAsync(sso.App, a => a.SetDisabledAsync(account.User.Id, disabled: true, CancellationToken.None));
+        Assert.True(disabled.Succeeded, disabled.Error);
+        using (var client = new AccountTestClient(sso.App.BaseAddress))
+        {
+            var refused = await sso.SignInAsync(client, person.Name);
+            Assert.Equal(OidcSignIn.SignInPageFor(OidcSignInOutcome.Refused), refused.Landing);
+            Assert.Null(client.SessionCookie);
+        }
+
+        await TestAccounts.WithAdministrationAsync(sso.App, a => a.SetDisabledAsync(account.User.Id, disabled: false, CancellationToken.None));
+        await using (var scope = sso.App.Services.CreateAsyncScope())
+        {
+            var users = scope.ServiceProvider.GetRequiredService<UserManager<IrisUser>>();
+            var user = (await users.FindByIdAsync(account.User.Id))!;
+            Assert.True((await users.SetLockoutEndDateAsync(user, DateTimeOffset.UtcNow.AddHours(1))).Succeeded);
+        }
+
+        using (var client = new AccountTestClient(sso.App.BaseAddress))
+        {
+            var refused = await sso.SignInAsync(client, person.Name);
+            Assert.Equal(OidcSignIn.SignInPageFor(OidcSignInOutcome.Refused), refused.Landing);
+            Assert.Null(client.SessionCookie);
+        }
+    }
+
+    [Fact]
+    public async Task A_wrong_password_at_the_provider_leaves_the_browser_signed_out()
+    {
+        var person = await sso.AddProviderUserAsync("eve", OidcAppFixture.AdminGroup);
+        using var client = new AccountTestClient(sso.App.BaseAddress);
+
+        var result = await sso.SignInAsync(client, person.Name, password: "not the password");
+
+        Assert.Equal(SsoStep.ProviderRefusedPassword, result.Step);
+        Assert.Null(client.SessionCookie);
+        using var admin = await client.Http.GetAsync("/admin/users");
+        Assert.StartsWith(AccountsExtensions.SignInPath, client.Target(admin), StringComparison.Ordinal);
+        Assert.Null(await FindAccountAsync(person.Email));
+    }
+
+    [Fact]
+    public async Task A_forged_tampered_or_replayed_callback_fails_cleanly_and_signs_nobody_in()
+    {
+        var person = await sso.AddProviderUserAsync("fay", OidcAppFixture.AdminGroup);
+
+        // A callback the app never asked for.
+        using (var client = new AccountTestClient(sso.App.BaseAddress))
+        {
+            var forged = await OidcAppFixture.CompleteAsync(client, new Uri(sso.App.BaseAddress, "signin-oidc?code=forged&state=forged"));
+            Assert.Equal(OidcSignIn.SignInPageFor(OidcSignInOutcome.Failed), forged.Callback);
+            Assert.Null(client.SessionCookie);
+            var (status, html) = await client.GetAsync(forged.Callback!);
+            Assert.Equal(HttpStatusCode.OK, status);
+            Assert.Contains(WebUtility.HtmlEncode(OidcSignIn.MessageFor("failed")!), html, StringComparison.Ordinal);
+        }
+
+        // A real code with its state changed.
+        using (var client = new AccountTestClient(sso.App.BaseAddress))
+        {
+            var real = await SignInUpToTheCallbackAsync(client, person.Name);
+            var query = QueryHelpers.ParseQuery(real.Query);
+            var tampered = QueryHelpers.AddQueryString(new Uri(sso.App.BaseAddress, "signin-oidc").ToString(), new Dictionary<string, string?>
+            {
+                ["code"] = query["code"].ToString(),
+                ["state"] = query["state"].ToString()[..^4] + "AAAA",
+            });
+            var result = await OidcAppFixture.CompleteAsync(client, new Uri(tampered));
+            Assert.Equal(OidcSignIn.SignInPageFor(OidcSignInOutcome.Failed), result.Callback);
+            Assert.Null(client.SessionCookie);
+        }
+
+        // Another browser presenting someone's genuine callback: no correlation cookie, no sign-in.
+        Uri stolen;
+        using (var victim = new AccountTestClient(sso.App.BaseAddress))
+        {
+            stolen = await SignInUpToTheCallbackAsync(victim, person.Name);
+        }
+
+        using (var attacker = new AccountTestClient(sso.App.BaseAddress))
+        {
+            var result = await OidcAppFixture.CompleteAsync(attacker, stolen);
+            Assert.Equal(OidcSignIn.SignInPageFor(OidcSignInOutcome.Failed), result.Callback);
+            Assert.Null(attacker.SessionCookie);
+        }
+
+        // The landing without a provider's answer signs nobody in either.
+        using (var client = new AccountTestClient(sso.App.BaseAddress))
+        {
+            using var landing = await client.Http.GetAsync(OidcSignIn.DonePath + "?returnUrl=%2Fadmin%2Fusers");
+            Assert.Equal(OidcSignIn.SignInPageFor(OidcSignInOutcome.Failed), client.Target(landing));
+            Assert.Null(client.SessionCookie);
+        }
+
+        Assert.Null(await FindAccountAsync(person.Email));
+    }
+
+    [Fact]
+    public async Task The_sign_in_page_offers_the_provider_and_starting_needs_the_anti_forgery_token()
+    {
+        using var client = new AccountTestClient(sso.App.BaseAddress);
+        var (status, html) = await client.GetAsync(AccountsExtensions.SignInPath);
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Contains($"Sign in with {OidcAppFixture.DisplayName}", html, StringComparison.Ordinal);
+        Assert.Contains($"action=\"{OidcSignIn.StartPath}\"", html, StringComparison.Ordinal);
+
+        using var forged = await client.PostFormAsync(OidcSignIn.StartPath, "sso", [new("returnUrl", "/")], withAntiforgery: false);
+        Assert.Equal(HttpStatusCode.BadRequest, forged.StatusCode);
+
+        var toProvider = await OidcAppFixture.StartAsync(client, returnUrl: "https://elsewhere.example/");
+        Assert.StartsWith(sso.Provider.Issuer, toProvider.ToString(), StringComparison.Ordinal);
+        var authorize = QueryHelpers.ParseQuery(toProvider.Query);
+        Assert.Equal("code", authorize["response_type"]);
+        Assert.Equal("S256", authorize["code_challenge_method"]);
+        Assert.Equal(new Uri(sso.App.BaseAddress, "signin-oidc").ToString(), authorize["redirect_uri"]);
+    }
+
+    /// <summary>Everything up to the provider's redirect back to the app; returns that callback URL unused.</summary>
+    private async Task<Uri> SignInUpToTheCallbackAsync(AccountTestClient client, string username)
+    {
+        var toProvider = await OidcAppFixture.StartAsync(client);
+        using var toLogin = await client.Http.GetAsync(toProvider);
+        var login = QueryHelpers.ParseQuery(toLogin.Headers.Location!.Query);
+        using (var auth = await client.Http.PostAsync(new Uri(sso.Provider.ApiAddress, "auth/"), System.Net.Http.Json.JsonContent.Create(new { username, password = OidcAppFixture.Password })))
+        {
+            Assert.Equal(HttpStatusCode.OK, auth.StatusCode);
+        }
+
+        using (var grant = await client.Http.PutAsync(new Uri(sso.Provider.ApiAddress, $"auth/grant/{OidcAppFixture.ClientId}"), System.Net.Http.Json.JsonContent.Create(new { scope = login["scope"].ToString() })))
+        {
+            Assert.Equal(HttpStatusCode.OK, grant.StatusCode);
+        }
+
+        using var toApp = await client.Http.GetAsync(new Uri(login["callback_url"].ToString() + "&g_continue"));
+        return toApp.Headers.Location!;
+    }
+
+    private async Task<(IrisUser User, IList<string> Roles, IList<UserLoginInfo> Logins)> AccountAsync(string email) =>
+        await FindAccountAsync(email) ?? throw new InvalidOperationException($"no account for {email}");
+
+    private async Task<(IrisUser User, IList<string> Roles, IList<UserLoginInfo> Logins)?> FindAccountAsync(string email)
+    {
+        await using var scope = sso.App.Services.CreateAsyncScope();
+        var users = scope.ServiceProvider.GetRequiredService<UserManager<IrisUser>>();
+        if (await users.FindByEmailAsync(email) is not { } user)
+        {
+            return null;
+        }
+
+        return (user, await users.GetRolesAsync(user), await users.GetLoginsAsync(user));
+    }
+}
