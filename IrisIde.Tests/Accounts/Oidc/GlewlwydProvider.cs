@@ -18,7 +18,7 @@ namespace IrisIde.Tests.Accounts.Oidc;
 /// <para>
 /// Quirks (checked on Debian 12's 2.7): any <c>use_secure_connection</c> line makes it demand certificates, so
 /// there is none; <c>auth_time</c> is always 0 (the app sets no MaxAge); <c>sub</c> is random per database, so
-/// tests never pin one; the shipped web app's <c>config.json</c> is a dangling directory on some installs, so
+/// tests never pin one; the shipped web app's <c>config.json</c> is a link to a folder in Debian 12's package, so
 /// the login page is served from a copy with its own.
 /// </para>
 /// </summary>
@@ -184,18 +184,24 @@ public sealed class GlewlwydProvider : IAsyncDisposable
         await command.ExecuteNonQueryAsync();
     }
 
-    /// <summary>The login page's files, linked, with a config.json of our own (see the class comment).</summary>
+    /// <summary>
+    /// The login page's files with a config.json of our own (see the class comment). Copied, links followed:
+    /// glewlwyd answers 404 for a file that is a symbolic link into another folder.
+    /// </summary>
     private static string CopyWebApp(string folder)
     {
         var target = Path.Combine(folder, "webapp");
-        Directory.CreateDirectory(target);
-        foreach (var entry in Directory.EnumerateFileSystemEntries(WebAppPath))
+        foreach (var file in Directory.EnumerateFiles(WebAppPath, "*", SearchOption.AllDirectories))
         {
-            var name = Path.GetFileName(entry);
-            if (name != "config.json")
+            var relative = Path.GetRelativePath(WebAppPath, file);
+            if (relative.StartsWith("config.json", StringComparison.Ordinal))
             {
-                File.CreateSymbolicLink(Path.Combine(target, name), entry);
+                continue;
             }
+
+            var copy = Path.Combine(target, relative);
+            Directory.CreateDirectory(Path.GetDirectoryName(copy)!);
+            File.Copy(file, copy);
         }
 
         var shipped = Path.Combine(WebAppPath, "config.json");

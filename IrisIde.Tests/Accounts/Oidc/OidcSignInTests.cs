@@ -14,21 +14,24 @@ namespace IrisIde.Tests.Accounts.Oidc;
 [Trait("Needs", "Glewlwyd")]
 public sealed class OidcSignInTests(OidcAppFixture sso) : IClassFixture<OidcAppFixture>
 {
+    /// <summary>A whole sign-in is a dozen requests, each bounded by the client's own timeout.</summary>
+    private static readonly TimeSpan Timeout = TimeSpan.FromMinutes(3);
+
     [Fact]
     public async Task A_first_sign_in_makes_an_account_linked_to_the_issuer_and_subject_with_the_mapped_role()
     {
-        var person = await sso.AddProviderUserAsync("ada", OidcAppFixture.AdminGroup, "unmapped-group");
+        var person = await sso.AddProviderUserAsync("ada", OidcAppFixture.AdminGroup, "unmapped-group").WaitAsync(Timeout);
         using var client = new AccountTestClient(sso.App.BaseAddress);
 
-        var result = await sso.SignInAsync(client, person.Name, returnUrl: "/admin/users");
+        var result = await sso.SignInAsync(client, person.Name, returnUrl: "/admin/users").WaitAsync(Timeout);
 
         Assert.Equal("/admin/users", result.Landing);
         Assert.NotNull(client.SessionCookie);
-        var (status, html) = await client.GetAsync("/admin/users");
+        var (status, html) = await client.GetAsync("/admin/users").WaitAsync(Timeout);
         Assert.Equal(HttpStatusCode.OK, status);
         Assert.Contains(person.Email, html, StringComparison.Ordinal);
 
-        var (user, roles, logins) = await AccountAsync(person.Email);
+        var (user, roles, logins) = await AccountAsync(person.Email).WaitAsync(Timeout);
         Assert.Equal([IrisRoles.Admin], roles);
         var login = Assert.Single(logins);
         Assert.Equal(sso.Provider.Issuer, login.LoginProvider);
@@ -39,56 +42,56 @@ public sealed class OidcSignInTests(OidcAppFixture sso) : IClassFixture<OidcAppF
     [Fact]
     public async Task A_user_whose_claims_map_to_nothing_is_a_student_and_is_kept_off_the_admin_page()
     {
-        var person = await sso.AddProviderUserAsync("bob", "unmapped-group");
+        var person = await sso.AddProviderUserAsync("bob", "unmapped-group").WaitAsync(Timeout);
         using var client = new AccountTestClient(sso.App.BaseAddress);
 
-        var result = await sso.SignInAsync(client, person.Name);
+        var result = await sso.SignInAsync(client, person.Name).WaitAsync(Timeout);
 
         Assert.Equal("/", result.Landing);
-        using var admin = await client.Http.GetAsync("/admin/users");
+        using var admin = await client.Http.GetAsync("/admin/users").WaitAsync(Timeout);
         Assert.Equal(HttpStatusCode.Found, admin.StatusCode);
         Assert.StartsWith(AccountsExtensions.DeniedPath, client.Target(admin), StringComparison.Ordinal);
-        Assert.Equal([IrisRoles.Student], (await AccountAsync(person.Email)).Roles);
+        Assert.Equal([IrisRoles.Student], (await AccountAsync(person.Email).WaitAsync(Timeout)).Roles);
     }
 
     [Fact]
     public async Task Signing_in_again_reuses_the_same_account_and_a_role_change_at_the_provider_applies()
     {
-        var person = await sso.AddProviderUserAsync("cy", OidcAppFixture.TeacherGroup);
+        var person = await sso.AddProviderUserAsync("cy", OidcAppFixture.TeacherGroup).WaitAsync(Timeout);
         using (var first = new AccountTestClient(sso.App.BaseAddress))
         {
-            Assert.Equal("/", (await sso.SignInAsync(first, person.Name)).Landing);
+            Assert.Equal("/", (await sso.SignInAsync(first, person.Name).WaitAsync(Timeout)).Landing);
         }
 
-        var before = await AccountAsync(person.Email);
+        var before = await AccountAsync(person.Email).WaitAsync(Timeout);
         Assert.Equal([IrisRoles.Instructor], before.Roles);
 
         // Promoted at the provider: admin at the next sign-in, same account.
-        await sso.Provider.SetRolesAsync(person.Name, person.Email, [OidcAppFixture.AdminGroup]);
+        await sso.Provider.SetRolesAsync(person.Name, person.Email, [OidcAppFixture.AdminGroup]).WaitAsync(Timeout);
         using (var second = new AccountTestClient(sso.App.BaseAddress))
         {
-            Assert.Equal("/", (await sso.SignInAsync(second, person.Name)).Landing);
-            Assert.Equal(HttpStatusCode.OK, (await second.GetAsync("/admin/users")).Status);
+            Assert.Equal("/", (await sso.SignInAsync(second, person.Name).WaitAsync(Timeout)).Landing);
+            Assert.Equal(HttpStatusCode.OK, (await second.GetAsync("/admin/users").WaitAsync(Timeout)).Status);
         }
 
-        var promoted = await AccountAsync(person.Email);
+        var promoted = await AccountAsync(person.Email).WaitAsync(Timeout);
         Assert.Equal(before.User.Id, promoted.User.Id);
         Assert.Equal([IrisRoles.Admin], promoted.Roles);
 
         // Dropped from every group: back to the default role, and an open admin session loses the page.
         using var third = new AccountTestClient(sso.App.BaseAddress);
-        await sso.SignInAsync(third, person.Name);
-        await sso.Provider.SetRolesAsync(person.Name, person.Email, []);
+        await sso.SignInAsync(third, person.Name).WaitAsync(Timeout);
+        await sso.Provider.SetRolesAsync(person.Name, person.Email, []).WaitAsync(Timeout);
         using (var fourth = new AccountTestClient(sso.App.BaseAddress))
         {
-            Assert.Equal("/", (await sso.SignInAsync(fourth, person.Name)).Landing);
+            Assert.Equal("/", (await sso.SignInAsync(fourth, person.Name).WaitAsync(Timeout)).Landing);
         }
 
-        var demoted = await AccountAsync(person.Email);
+        var demoted = await AccountAsync(person.Email).WaitAsync(Timeout);
         Assert.Equal(before.User.Id, demoted.User.Id);
         Assert.Equal([IrisRoles.Student], demoted.Roles);
         Assert.Single(demoted.Logins);
-        using var stale = await third.Http.GetAsync("/admin/users");
+        using var stale = await third.Http.GetAsync("/admin/users").WaitAsync(Timeout);
         Assert.StartsWith(AccountsExtensions.DeniedPath, third.Target(stale), StringComparison.Ordinal);
         Assert.Single(await TestAccounts.WithAdministrationAsync(sso.App, a => a.ListAsync(CancellationToken.None)), u => u.Email == person.Email);
     }
@@ -96,18 +99,18 @@ public sealed class OidcSignInTests(OidcAppFixture sso) : IClassFixture<OidcAppF
     [Fact]
     public async Task A_local_account_with_the_same_email_is_not_taken_over_and_keeps_its_password()
     {
-        var person = await sso.AddProviderUserAsync("mallory", OidcAppFixture.AdminGroup);
+        var person = await sso.AddProviderUserAsync("mallory", OidcAppFixture.AdminGroup).WaitAsync(Timeout);
         var local = await TestAccounts.AddAsync(sso.App, person.Email, IrisRoles.Admin);
         using var client = new AccountTestClient(sso.App.BaseAddress);
 
-        var result = await sso.SignInAsync(client, person.Name);
+        var result = await sso.SignInAsync(client, person.Name).WaitAsync(Timeout);
 
         Assert.Equal(OidcSignIn.SignInPageFor(OidcSignInOutcome.EmailTaken), result.Landing);
         Assert.Null(client.SessionCookie);
-        var (status, html) = await client.GetAsync(result.Landing!);
+        var (status, html) = await client.GetAsync(result.Landing!).WaitAsync(Timeout);
         Assert.Equal(HttpStatusCode.OK, status);
         Assert.Contains(WebUtility.HtmlEncode(OidcSignIn.MessageFor("emailtaken")!), html, StringComparison.Ordinal);
-        var account = await AccountAsync(person.Email);
+        var account = await AccountAsync(person.Email).WaitAsync(Timeout);
         Assert.Equal(local.Id, account.User.Id);
         Assert.Empty(account.Logins);
 
@@ -118,18 +121,18 @@ public sealed class OidcSignInTests(OidcAppFixture sso) : IClassFixture<OidcAppF
     [Fact]
     public async Task A_disabled_or_locked_account_cannot_sign_in_through_the_provider()
     {
-        var person = await sso.AddProviderUserAsync("dee", OidcAppFixture.TeacherGroup);
+        var person = await sso.AddProviderUserAsync("dee", OidcAppFixture.TeacherGroup).WaitAsync(Timeout);
         using (var first = new AccountTestClient(sso.App.BaseAddress))
         {
-            Assert.Equal("/", (await sso.SignInAsync(first, person.Name)).Landing);
+            Assert.Equal("/", (await sso.SignInAsync(first, person.Name).WaitAsync(Timeout)).Landing);
         }
 
-        var account = await AccountAsync(person.Email);
+        var account = await AccountAsync(person.Email).WaitAsync(Timeout);
         var disabled = await TestAccounts.WithAdministrationAsync(sso.App, a => a.SetDisabledAsync(account.User.Id, disabled: true, CancellationToken.None));
         Assert.True(disabled.Succeeded, disabled.Error);
         using (var client = new AccountTestClient(sso.App.BaseAddress))
         {
-            var refused = await sso.SignInAsync(client, person.Name);
+            var refused = await sso.SignInAsync(client, person.Name).WaitAsync(Timeout);
             Assert.Equal(OidcSignIn.SignInPageFor(OidcSignInOutcome.Refused), refused.Landing);
             Assert.Null(client.SessionCookie);
         }
@@ -144,7 +147,7 @@ public sealed class OidcSignInTests(OidcAppFixture sso) : IClassFixture<OidcAppF
 
         using (var client = new AccountTestClient(sso.App.BaseAddress))
         {
-            var refused = await sso.SignInAsync(client, person.Name);
+            var refused = await sso.SignInAsync(client, person.Name).WaitAsync(Timeout);
             Assert.Equal(OidcSignIn.SignInPageFor(OidcSignInOutcome.Refused), refused.Landing);
             Assert.Null(client.SessionCookie);
         }
@@ -153,30 +156,30 @@ public sealed class OidcSignInTests(OidcAppFixture sso) : IClassFixture<OidcAppF
     [Fact]
     public async Task A_wrong_password_at_the_provider_leaves_the_browser_signed_out()
     {
-        var person = await sso.AddProviderUserAsync("eve", OidcAppFixture.AdminGroup);
+        var person = await sso.AddProviderUserAsync("eve", OidcAppFixture.AdminGroup).WaitAsync(Timeout);
         using var client = new AccountTestClient(sso.App.BaseAddress);
 
-        var result = await sso.SignInAsync(client, person.Name, password: "not the password");
+        var result = await sso.SignInAsync(client, person.Name, password: "not the password").WaitAsync(Timeout);
 
         Assert.Equal(SsoStep.ProviderRefusedPassword, result.Step);
         Assert.Null(client.SessionCookie);
-        using var admin = await client.Http.GetAsync("/admin/users");
+        using var admin = await client.Http.GetAsync("/admin/users").WaitAsync(Timeout);
         Assert.StartsWith(AccountsExtensions.SignInPath, client.Target(admin), StringComparison.Ordinal);
-        Assert.Null(await FindAccountAsync(person.Email));
+        Assert.Null(await FindAccountAsync(person.Email).WaitAsync(Timeout));
     }
 
     [Fact]
     public async Task A_forged_tampered_or_replayed_callback_fails_cleanly_and_signs_nobody_in()
     {
-        var person = await sso.AddProviderUserAsync("fay", OidcAppFixture.AdminGroup);
+        var person = await sso.AddProviderUserAsync("fay", OidcAppFixture.AdminGroup).WaitAsync(Timeout);
 
         // A callback the app never asked for.
         using (var client = new AccountTestClient(sso.App.BaseAddress))
         {
-            var forged = await OidcAppFixture.CompleteAsync(client, new Uri(sso.App.BaseAddress, "signin-oidc?code=forged&state=forged"));
+            var forged = await OidcAppFixture.CompleteAsync(client, new Uri(sso.App.BaseAddress, "signin-oidc?code=forged&state=forged")).WaitAsync(Timeout);
             Assert.Equal(OidcSignIn.SignInPageFor(OidcSignInOutcome.Failed), forged.Callback);
             Assert.Null(client.SessionCookie);
-            var (status, html) = await client.GetAsync(forged.Callback!);
+            var (status, html) = await client.GetAsync(forged.Callback!).WaitAsync(Timeout);
             Assert.Equal(HttpStatusCode.OK, status);
             Assert.Contains(WebUtility.HtmlEncode(OidcSignIn.MessageFor("failed")!), html, StringComparison.Ordinal);
         }
@@ -184,14 +187,14 @@ public sealed class OidcSignInTests(OidcAppFixture sso) : IClassFixture<OidcAppF
         // A real code with its state changed.
         using (var client = new AccountTestClient(sso.App.BaseAddress))
         {
-            var real = await SignInUpToTheCallbackAsync(client, person.Name);
+            var real = await SignInUpToTheCallbackAsync(client, person.Name).WaitAsync(Timeout);
             var query = QueryHelpers.ParseQuery(real.Query);
             var tampered = QueryHelpers.AddQueryString(new Uri(sso.App.BaseAddress, "signin-oidc").ToString(), new Dictionary<string, string?>
             {
                 ["code"] = query["code"].ToString(),
                 ["state"] = query["state"].ToString()[..^4] + "AAAA",
             });
-            var result = await OidcAppFixture.CompleteAsync(client, new Uri(tampered));
+            var result = await OidcAppFixture.CompleteAsync(client, new Uri(tampered)).WaitAsync(Timeout);
             Assert.Equal(OidcSignIn.SignInPageFor(OidcSignInOutcome.Failed), result.Callback);
             Assert.Null(client.SessionCookie);
         }
@@ -200,12 +203,12 @@ public sealed class OidcSignInTests(OidcAppFixture sso) : IClassFixture<OidcAppF
         Uri stolen;
         using (var victim = new AccountTestClient(sso.App.BaseAddress))
         {
-            stolen = await SignInUpToTheCallbackAsync(victim, person.Name);
+            stolen = await SignInUpToTheCallbackAsync(victim, person.Name).WaitAsync(Timeout);
         }
 
         using (var attacker = new AccountTestClient(sso.App.BaseAddress))
         {
-            var result = await OidcAppFixture.CompleteAsync(attacker, stolen);
+            var result = await OidcAppFixture.CompleteAsync(attacker, stolen).WaitAsync(Timeout);
             Assert.Equal(OidcSignIn.SignInPageFor(OidcSignInOutcome.Failed), result.Callback);
             Assert.Null(attacker.SessionCookie);
         }
@@ -213,19 +216,19 @@ public sealed class OidcSignInTests(OidcAppFixture sso) : IClassFixture<OidcAppF
         // The landing without a provider's answer signs nobody in either.
         using (var client = new AccountTestClient(sso.App.BaseAddress))
         {
-            using var landing = await client.Http.GetAsync(OidcSignIn.DonePath + "?returnUrl=%2Fadmin%2Fusers");
+            using var landing = await client.Http.GetAsync(OidcSignIn.DonePath + "?returnUrl=%2Fadmin%2Fusers").WaitAsync(Timeout);
             Assert.Equal(OidcSignIn.SignInPageFor(OidcSignInOutcome.Failed), client.Target(landing));
             Assert.Null(client.SessionCookie);
         }
 
-        Assert.Null(await FindAccountAsync(person.Email));
+        Assert.Null(await FindAccountAsync(person.Email).WaitAsync(Timeout));
     }
 
     [Fact]
     public async Task The_sign_in_page_offers_the_provider_and_starting_needs_the_anti_forgery_token()
     {
         using var client = new AccountTestClient(sso.App.BaseAddress);
-        var (status, html) = await client.GetAsync(AccountsExtensions.SignInPath);
+        var (status, html) = await client.GetAsync(AccountsExtensions.SignInPath).WaitAsync(Timeout);
         Assert.Equal(HttpStatusCode.OK, status);
         Assert.Contains($"Sign in with {OidcAppFixture.DisplayName}", html, StringComparison.Ordinal);
         Assert.Contains($"action=\"{OidcSignIn.StartPath}\"", html, StringComparison.Ordinal);
@@ -233,7 +236,7 @@ public sealed class OidcSignInTests(OidcAppFixture sso) : IClassFixture<OidcAppF
         using var forged = await client.PostFormAsync(OidcSignIn.StartPath, "sso", [new("returnUrl", "/")], withAntiforgery: false);
         Assert.Equal(HttpStatusCode.BadRequest, forged.StatusCode);
 
-        var toProvider = await OidcAppFixture.StartAsync(client, returnUrl: "https://elsewhere.example/");
+        var toProvider = await OidcAppFixture.StartAsync(client, returnUrl: "https://elsewhere.example/").WaitAsync(Timeout);
         Assert.StartsWith(sso.Provider.Issuer, toProvider.ToString(), StringComparison.Ordinal);
         var authorize = QueryHelpers.ParseQuery(toProvider.Query);
         Assert.Equal("code", authorize["response_type"]);
