@@ -27,4 +27,7 @@ internal static partial class AccountsLog
 
     [LoggerMessage(EventId = 6154, Level = LogLevel.Information, Message = "Single sign-on: user {UserId}'s role changed from {OldRole} to {NewRole} by the provider's claims")]
     public static partial void OidcRoleChanged(ILogger logger, string userId, string oldRole, string newRole);
+
+    [LoggerMessage(EventId = 6155, Level = LogLevel.Error, Message = "Single sign-on could not start: the provider's configuration could not be fetched")]
+    public static partial void OidcProviderUnavailable(ILogger logger, Exception exception);
 }

@@ -1,4 +1,5 @@
 using System.Net;
+using IrisIde.Tests.Web;
 using IrisIde.Web.Accounts;
 using IrisIde.Web.Accounts.Oidc;
 using Microsoft.AspNetCore.Identity;
@@ -242,6 +243,52 @@ public sealed class OidcSignInTests(OidcAppFixture sso) : IClassFixture<OidcAppF
         Assert.Equal("code", authorize["response_type"]);
         Assert.Equal("S256", authorize["code_challenge_method"]);
         Assert.Equal(new Uri(sso.App.BaseAddress, "signin-oidc").ToString(), authorize["redirect_uri"]);
+    }
+
+    [Fact]
+    public async Task Without_an_authority_there_is_no_button_and_no_single_sign_on_endpoint()
+    {
+        await using var app = await IrisWebApp.StartAsync(new Dictionary<string, string?>
+        {
+            ["Iris:Sandbox:Uid"] = "63460",
+            ["Iris:Sandbox:UidCount"] = "16",
+        }).WaitAsync(Timeout);
+        using var client = new AccountTestClient(app.BaseAddress);
+
+        var (status, html) = await client.GetAsync(AccountsExtensions.SignInPath).WaitAsync(Timeout);
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.DoesNotContain("sso-sign-in", html, StringComparison.Ordinal);
+        using var start = await client.PostFormAsync(OidcSignIn.StartPath, "sso", [new("returnUrl", "/")], tokenFrom: AccountsExtensions.SignInPath).WaitAsync(Timeout);
+        // Nothing answers the POST (the pages' catch-all route takes GETs only, hence 405 rather than 404).
+        Assert.Contains(start.StatusCode, (HttpStatusCode[])[HttpStatusCode.NotFound, HttpStatusCode.MethodNotAllowed]);
+    }
+
+    [Fact]
+    public async Task An_unreachable_provider_sends_the_user_back_to_the_sign_in_page_with_a_message()
+    {
+        // A loopback port nothing listens on (bound, then released).
+        using var probe = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        probe.Start();
+        var port = ((IPEndPoint)probe.LocalEndpoint).Port;
+        probe.Stop();
+        await using var app = await IrisWebApp.StartAsync(new Dictionary<string, string?>
+        {
+            ["Iris:Auth:Oidc:Authority"] = $"http://127.0.0.1:{port}/api/oidc",
+            ["Iris:Auth:Oidc:ClientId"] = "irisapp",
+            ["Iris:Auth:Oidc:ClientSecret"] = "unused",
+            ["Iris:Sandbox:Uid"] = "63460",
+            ["Iris:Sandbox:UidCount"] = "16",
+        }).WaitAsync(Timeout);
+        using var client = new AccountTestClient(app.BaseAddress);
+
+        using var start = await client.PostFormAsync(OidcSignIn.StartPath, "sso", [new("returnUrl", "/")], tokenFrom: AccountsExtensions.SignInPath).WaitAsync(Timeout);
+
+        Assert.Equal(HttpStatusCode.Redirect, start.StatusCode);
+        Assert.Equal(OidcSignIn.SignInPageFor(OidcSignInOutcome.Unavailable), client.Target(start));
+        var (status, html) = await client.GetAsync(client.Target(start)!).WaitAsync(Timeout);
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Contains(WebUtility.HtmlEncode(OidcSignIn.MessageFor("unavailable")!), html, StringComparison.Ordinal);
+        Assert.Null(client.SessionCookie);
     }
 
     /// <summary>Everything up to the provider's redirect back to the app; returns that callback URL unused.</summary>

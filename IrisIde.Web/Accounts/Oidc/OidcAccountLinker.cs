@@ -19,6 +19,9 @@ public enum OidcSignInOutcome
     /// <summary>None of the user's claim values maps to a role and <see cref="OidcOptions.DefaultRole"/> is <c>None</c>.</summary>
     NoRole,
 
+    /// <summary>The provider could not be reached (its discovery document) to start a sign-in.</summary>
+    Unavailable,
+
     /// <summary>A local account already has the email: it is not taken over (see <see cref="OidcAccountLinker"/>).</summary>
     EmailTaken,
 }

@@ -103,10 +103,21 @@ public static class OidcSignIn
         }
 
         // A form with an anti-forgery token, like sign-out: another site cannot start a sign-in in the user's browser.
-        endpoints.MapPost(StartPath, static ([FromForm] string? returnUrl) =>
+        endpoints.MapPost(StartPath, static async ([FromForm] string? returnUrl, HttpContext context, ILoggerFactory loggers) =>
         {
             var done = $"{DonePath}?returnUrl={Uri.EscapeDataString(LocalUrl.OrRoot(returnUrl))}";
-            return TypedResults.Challenge(new AuthenticationProperties { RedirectUri = done }, [Scheme]);
+            try
+            {
+                // The provider's discovery document is fetched here the first time (and again when stale).
+                await context.ChallengeAsync(Scheme, new AuthenticationProperties { RedirectUri = done });
+                return Results.Empty;
+            }
+            catch (InvalidOperationException e) when (!context.Response.HasStarted)
+            {
+                // Unreachable or misconfigured provider: a message on the sign-in page instead of a 500.
+                AccountsLog.OidcProviderUnavailable(loggers.CreateLogger(typeof(OidcSignIn)), e);
+                return TypedResults.LocalRedirect(SignInPageFor(OidcSignInOutcome.Unavailable));
+            }
         });
 
         endpoints.MapGet(DonePath, static async (string? returnUrl, HttpContext context, OidcAccountLinker linker, CancellationToken cancellationToken) =>
@@ -132,6 +143,7 @@ public static class OidcSignIn
     /// <summary>The sign-in page's text for <c>?sso=</c>; null for anything else (nothing of the query is shown).</summary>
     public static string? MessageFor(string? sso) => sso?.ToLowerInvariant() switch
     {
+        "unavailable" => "The single sign-on provider cannot be reached right now. Try again later, or sign in with your email and password.",
         "failed" => "Single sign-on did not complete. Try again, or sign in with your email and password.",
         "refused" => "Single sign-on worked, but this account is disabled or locked here.",
         "norole" => "Single sign-on worked, but your account there has no role that may use this site.",
