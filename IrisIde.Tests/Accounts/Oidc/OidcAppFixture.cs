@@ -87,7 +87,7 @@ public class OidcAppFixture : IAsyncLifetime
     /// authorize endpoint, what its login page does (the password, then the consent), back to the app's
     /// callback, and the app's landing that signs in. Stops early, and says where, when a step is refused.
     /// </summary>
-    internal async Task<SsoResult> SignInAsync(AccountTestClient client, string username, string password = Password, string returnUrl = "/")
+    internal async Task<SsoResult> SignInAsync(AccountTestClient client, string username, string password = Password, string returnUrl = "/", string clientId = ClientId)
     {
         var toProvider = await StartAsync(client, returnUrl);
         var toLogin = await FollowAsync(client, toProvider);
@@ -104,7 +104,7 @@ public class OidcAppFixture : IAsyncLifetime
             }
         }
 
-        using (var grant = await client.Http.PutAsJsonAsync(new Uri(Provider.ApiAddress, $"auth/grant/{ClientId}"), new JsonObject { ["scope"] = scope }).WaitAsync(AccountTestClient.Timeout))
+        using (var grant = await client.Http.PutAsJsonAsync(new Uri(Provider.ApiAddress, $"auth/grant/{clientId}"), new JsonObject { ["scope"] = scope }).WaitAsync(AccountTestClient.Timeout))
         {
             Assert.True(grant.StatusCode == HttpStatusCode.OK, $"consent: {grant.StatusCode}");
         }

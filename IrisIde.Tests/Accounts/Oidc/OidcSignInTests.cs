@@ -264,6 +264,43 @@ public sealed class OidcSignInTests(OidcAppFixture sso) : IClassFixture<OidcAppF
     }
 
     [Fact]
+    public async Task With_default_role_none_a_user_whose_claims_map_to_nothing_is_refused_and_gets_no_account()
+    {
+        const string strictClient = "irisapp-strict";
+        await using var app = await IrisWebApp.StartAsync(new Dictionary<string, string?>
+        {
+            ["Iris:Auth:Oidc:Authority"] = sso.Provider.Issuer,
+            ["Iris:Auth:Oidc:ClientId"] = strictClient,
+            ["Iris:Auth:Oidc:ClientSecret"] = "strict-secret",
+            ["Iris:Auth:Oidc:RoleClaim"] = "role",
+            [$"Iris:Auth:Oidc:RoleMap:{OidcAppFixture.TeacherGroup}"] = IrisRoles.Instructor,
+            ["Iris:Auth:Oidc:DefaultRole"] = "None",
+            ["Iris:Sandbox:Uid"] = "63480",
+            ["Iris:Sandbox:UidCount"] = "16",
+        }).WaitAsync(Timeout);
+        await sso.Provider.AddClientAsync(strictClient, "strict-secret", new Uri(app.BaseAddress, "signin-oidc")).WaitAsync(Timeout);
+        var outsider = await sso.AddProviderUserAsync("outsider", "alumni").WaitAsync(Timeout);
+        var teacher = await sso.AddProviderUserAsync("teacher", OidcAppFixture.TeacherGroup).WaitAsync(Timeout);
+
+        using (var client = new AccountTestClient(app.BaseAddress))
+        {
+            var refused = await sso.SignInAsync(client, outsider.Name, clientId: strictClient).WaitAsync(Timeout);
+            Assert.Equal(OidcSignIn.SignInPageFor(OidcSignInOutcome.NoRole), refused.Landing);
+            Assert.Null(client.SessionCookie);
+        }
+
+        using (var client = new AccountTestClient(app.BaseAddress))
+        {
+            Assert.Equal("/", (await sso.SignInAsync(client, teacher.Name, clientId: strictClient).WaitAsync(Timeout)).Landing);
+            Assert.NotNull(client.SessionCookie);
+        }
+
+        var accounts = await TestAccounts.WithAdministrationAsync(app, a => a.ListAsync(CancellationToken.None)).WaitAsync(Timeout);
+        Assert.DoesNotContain(accounts, u => u.Email == outsider.Email);
+        Assert.Equal(IrisRoles.Instructor, Assert.Single(accounts, u => u.Email == teacher.Email).Role);
+    }
+
+    [Fact]
     public async Task An_unreachable_provider_sends_the_user_back_to_the_sign_in_page_with_a_message()
     {
         // A loopback port nothing listens on (bound, then released).
