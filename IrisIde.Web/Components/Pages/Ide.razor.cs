@@ -1,10 +1,10 @@
 using System.Globalization;
 using IrisIde.Execution.Languages;
 using IrisIde.Execution.Sessions;
+using IrisIde.Web.Accounts;
 using IrisIde.Web.Components.Editor;
 using IrisIde.Web.Components.Terminal;
 using IrisIde.Web.Ide;
-using IrisIde.Web.Accounts;
 using IrisIde.Web.Runner;
 using Microsoft.AspNetCore.Components;
 using Microsoft.AspNetCore.Components.Authorization;
