@@ -194,6 +194,22 @@ public sealed class AccessTokenTests(AccessTokenAppFixture fixture) : IClassFixt
     }
 
     [Fact]
+    public async Task A_token_opens_no_page_so_it_cannot_mint_another_token()
+    {
+        var (_, token) = await UserWithTokenAsync("pages");
+        using var http = BearerClient(token);
+
+        foreach (var path in new[] { "/account/tokens", "/account/password", "/" })
+        {
+            using var response = await http.GetAsync(new Uri(path, UriKind.Relative)).WaitAsync(Timeout);
+            Assert.True(response.StatusCode == HttpStatusCode.Unauthorized, $"GET {path} with a token: {response.StatusCode}");
+        }
+
+        using var languages = await http.GetAsync(new Uri("/api/v1/languages", UriKind.Relative)).WaitAsync(Timeout);
+        Assert.Equal(HttpStatusCode.OK, languages.StatusCode);
+    }
+
+    [Fact]
     public async Task Tokens_appear_in_no_log_entry_however_they_are_sent()
     {
         var (_, token) = await UserWithTokenAsync("logged");
@@ -243,6 +259,8 @@ public sealed class AccessTokenTests(AccessTokenAppFixture fixture) : IClassFixt
         var zero = await CreateAsync(user, scopes: null, days: 0);
         var unknownScope = await CreateAsync(user, scopes: ["runs:write"], days: null);
         var unnamed = await WithTokensAsync(t => t.CreateAsync(user, "  ", null, null, "test", CancellationToken.None));
+        var longName = await WithTokensAsync(t => t.CreateAsync(user, new string('n', AccessToken.MaxNameLength + 1), null, null, "test", CancellationToken.None));
+        var longestName = await WithTokensAsync(t => t.CreateAsync(user, new string('n', AccessToken.MaxNameLength), null, null, "test", CancellationToken.None));
 
         var made = byDefault.Created!.Stored;
         Assert.Equal("runs runs:read", made.Scopes);
@@ -252,6 +270,8 @@ public sealed class AccessTokenTests(AccessTokenAppFixture fixture) : IClassFixt
         Assert.NotNull(zero.Error);
         Assert.Contains("unknown scope 'runs:write'", unknownScope.Error, StringComparison.Ordinal);
         Assert.Contains("name", unnamed.Error, StringComparison.Ordinal);
+        Assert.Contains("1 to 100 characters", longName.Error, StringComparison.Ordinal);
+        Assert.True(longestName.Succeeded, longestName.Error);
         Assert.Matches("^iris_pat_[0-9a-f]{32}_[A-Za-z0-9_-]{43}$", byDefault.Created.Token);
         var stored = await WithDbAsync(db => db.AccessTokens.AsNoTracking().SingleAsync(t => t.Id == made.Id));
         Assert.Equal(32, stored.SecretHash.Length);

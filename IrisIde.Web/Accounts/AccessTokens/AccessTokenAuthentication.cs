@@ -33,6 +33,12 @@ internal static class AccessTokenRequest
     /// <summary>Paths whose clients may send the token in the query: WebSockets, where a browser cannot set a header.</summary>
     private static readonly PathString[] QueryPaths = ["/ws", "/run", ExecutionHubEndpoints.Path];
 
+    /// <summary>
+    /// The surfaces a token opens: the run APIs. Not the pages: a token must not reach the tokens page, where it
+    /// could mint a longer-lived or wider token, nor any other form.
+    /// </summary>
+    private static readonly PathString[] TokenPaths = [.. QueryPaths, "/run-code", "/results", "/api"];
+
     public static (string Token, bool FromQuery)? Presented(HttpContext context)
     {
         var authorization = context.Request.Headers.Authorization.ToString();
@@ -46,6 +52,9 @@ internal static class AccessTokenRequest
 
     public static bool AcceptsQueryToken(PathString path) =>
         QueryPaths.Any(p => path.StartsWithSegments(p, StringComparison.OrdinalIgnoreCase));
+
+    public static bool AcceptsToken(PathString path) =>
+        TokenPaths.Any(p => path.StartsWithSegments(p, StringComparison.OrdinalIgnoreCase));
 
     /// <summary>
     /// Takes <c>access_token</c> out of the query string into the request's items, before anything sees the
@@ -116,6 +125,12 @@ internal sealed class AccessTokenAuthenticationHandler(
         }
 
         var (presented, fromQuery) = found;
+
+        if (!AccessTokenRequest.AcceptsToken(Request.Path))
+        {
+            AccountsLog.AccessTokenRefused(Logger, "off the run APIs", Request.Path);
+            return AuthenticateResult.Fail("access tokens open the run APIs only (/ws, /run, the hub, /run-code, /results, /api); pages take a sign-in");
+        }
 
         if (fromQuery && !AccessTokenRequest.AcceptsQueryToken(Request.Path))
         {

@@ -65,7 +65,8 @@ public sealed class IdeComponentTests : BunitContext, IAsyncLifetime
     public void Without_anonymous_runs_a_visitor_is_offered_sign_in_to_run_and_a_signed_in_user_the_Run_button()
     {
         Preferences(theme: null, language: null);
-        Services.AddOptions<IrisIde.Web.Runner.RunnerAccessOptions>().Configure(o => o.AllowAnonymousRuns = false);
+        // The provider is built already (the probe ran); its options object is this test's own.
+        Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<IrisIde.Web.Runner.RunnerAccessOptions>>().Value.AllowAnonymousRuns = false;
 
         var anonymous = Render<IdeComponent>();
 
