@@ -4,6 +4,7 @@ using IrisIde.Execution.Protocol;
 using IrisIde.Execution.Sessions;
 using IrisIde.Web.Accounts;
 using IrisIde.Web.Accounts.AccessTokens;
+using IrisIde.Web.Accounts.Oidc;
 using IrisIde.Web.Batch;
 using IrisIde.Web.Components;
 using IrisIde.Web.Hubs;
@@ -43,6 +44,7 @@ app.MapLanguagesApi();
 app.MapBatchApi();
 app.MapBatchHealthChecks("/healthz");
 app.MapAccounts();
+app.MapOidcSignIn();
 app.MapIdeUi();
 
 await app.RunAsync();

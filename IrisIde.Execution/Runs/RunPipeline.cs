@@ -181,6 +181,8 @@ public sealed class RunPipeline(
         }
 
         ValidateStdin(request.Stdin, limits);
+        ValidateCustomCommand(request.CustomCompileCommand, "compile");
+        ValidateCustomCommand(request.CustomRunCommand, "run");
         var runLimits = ResolveRunLimits(request, limits);
         return new RunPlan(
             request,
@@ -190,6 +192,31 @@ public sealed class RunPipeline(
             runLimits,
             request.Mode == RunMode.Interactive ? TimeSpan.FromSeconds(limits.IdleTimeoutSeconds) : null,
             workspaces);
+    }
+
+    /// <summary>
+    /// The longest custom compile or run command, in UTF-8 bytes: far above any real command line, and
+    /// well inside what the sandbox's init accepts for folder and argv together (64 KiB).
+    /// </summary>
+    public const int MaxCustomCommandBytes = 16 * 1024;
+
+    private static void ValidateCustomCommand(string? command, string stage)
+    {
+        if (command is null)
+        {
+            return;
+        }
+
+        if (command.Contains('\0', StringComparison.Ordinal))
+        {
+            throw new RunValidationException(RunRequestError.InvalidCommand, $"the custom {stage} command contains a NUL character");
+        }
+
+        var size = Encoding.UTF8.GetByteCount(command);
+        if (size > MaxCustomCommandBytes)
+        {
+            throw new RunValidationException(RunRequestError.CommandTooLarge, $"the custom {stage} command is {size} bytes; the limit is {MaxCustomCommandBytes} bytes");
+        }
     }
 
     /// <summary>The smallest memory limit a request may ask for: 16 MiB (a run below it cannot even start its interpreter).</summary>

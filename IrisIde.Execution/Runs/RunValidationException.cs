@@ -11,6 +11,8 @@ public enum RunRequestError
     DuplicateFileName,
     InvalidLimits,
     StdinTooLarge,
+    InvalidCommand,
+    CommandTooLarge,
 }
 
 /// <summary>A request the pipeline refuses before anything runs. The message is safe to show to the client.</summary>
@@ -19,5 +21,5 @@ public sealed class RunValidationException(RunRequestError error, string message
     public RunRequestError Error { get; } = error;
 
     /// <summary>True when the request is too big (HTTP 413) rather than wrong (HTTP 400).</summary>
-    public bool IsTooLarge => Error is RunRequestError.SourceTooLarge or RunRequestError.TooManyFiles or RunRequestError.StdinTooLarge;
+    public bool IsTooLarge => Error is RunRequestError.SourceTooLarge or RunRequestError.TooManyFiles or RunRequestError.StdinTooLarge or RunRequestError.CommandTooLarge;
 }

@@ -236,36 +236,34 @@ public sealed partial class RunnerProtocolClientEquivalenceTests(RunnerEquivalen
         return Normalize(events, scenario.CollapseTicks);
     }
 
-    /// <summary>Each event as text, without timings and usage; output chunks of one stream joined, as their boundaries depend on timing.</summary>
+    /// <summary>
+    /// Each event as text, without timings and usage. Output between two other events is joined per stream,
+    /// stdout first: chunk boundaries depend on timing, and so does the order of chunks of the two streams
+    /// (two pipes, read side by side; a traceback on stderr may beat the stdout line written before it).
+    /// </summary>
     private static List<string> Normalize(IReadOnlyList<RunEvent> events, bool collapseTicks)
     {
         var lines = new List<string>();
-        string? stream = null;
-        var text = new System.Text.StringBuilder();
+        var stdout = new System.Text.StringBuilder();
+        var stderr = new System.Text.StringBuilder();
         void Flush()
         {
-            if (stream is not null)
+            foreach (var (name, text) in new[] { ("stdout", stdout), ("stderr", stderr) })
             {
-                var output = collapseTicks ? Ticks().Replace(text.ToString(), ".") : text.ToString();
-                lines.Add($"{stream} {JsonSerializer.Serialize(output)}");
+                if (text.Length > 0)
+                {
+                    var output = collapseTicks ? Ticks().Replace(text.ToString(), ".") : text.ToString();
+                    lines.Add($"{name} {JsonSerializer.Serialize(output)}");
+                    text.Clear();
+                }
             }
-
-            stream = null;
-            text.Clear();
         }
 
         foreach (var runEvent in events)
         {
             if (runEvent is OutputChunk chunk)
             {
-                var name = chunk.Stream == OutputStream.Stdout ? "stdout" : "stderr";
-                if (stream != name)
-                {
-                    Flush();
-                    stream = name;
-                }
-
-                text.Append(chunk.Text);
+                (chunk.Stream == OutputStream.Stdout ? stdout : stderr).Append(chunk.Text);
                 continue;
             }
 

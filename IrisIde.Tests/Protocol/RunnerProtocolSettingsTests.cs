@@ -43,6 +43,41 @@ public sealed class RunnerCustomCommandTests(CustomCommandsAppFixture fixture) :
         Assert.Equal("custom build\n/workspace\n", client.Text("stdout"));
         Assert.Equal(0, client.One("exit").GetProperty("return_code").GetInt32());
     }
+
+    [Theory]
+    [InlineData("compile", "command_too_large", "the custom compile command is 16385 bytes; the limit is 16384 bytes")]
+    [InlineData("run", "command_too_large", "the custom run command is 16385 bytes; the limit is 16384 bytes")]
+    [InlineData("run-nul", "invalid_command", "the custom run command contains a NUL character")]
+    public async Task A_custom_command_over_the_limit_or_with_a_nul_is_refused_clearly_and_runs_nothing(string which, string reason, string message)
+    {
+        // 16 KiB + 1 byte: just over the limit, yet far under what a /ws message may carry (1 MiB).
+        var tooLong = "echo " + new string('x', 16 * 1024 + 1 - "echo ".Length);
+        var (compile, run) = which switch
+        {
+            "compile" => (tooLong, "./prog"),
+            "run" => ("gcc main.c -o prog", tooLong),
+            _ => ("gcc main.c -o prog", "echo a\0b"),
+        };
+        await using var client = await RunnerTestClient.ConnectAsync(fixture.App.WebSocketUri);
+
+        await client.SendAsync(new JsonObject
+        {
+            ["type"] = "code",
+            ["language"] = "c",
+            ["source"] = "int main(void) { return 0; }\n",
+            ["filename"] = "main.c",
+            ["compile_cmd"] = compile,
+            ["command"] = run,
+            ["extensions"] = 1,
+        });
+        await client.ReadToEndAsync().WaitAsync(RunnerTestClient.Timeout);
+
+        var error = client.One("error");
+        Assert.Equal(reason, error.GetProperty("reason").GetString());
+        Assert.Contains(message, error.GetProperty("error").GetString(), StringComparison.Ordinal);
+        Assert.Empty(client.OfType("compile_success"));
+        Assert.Empty(client.OfType("exit"));
+    }
 }
 
 [Trait("Needs", "Bubblewrap")]

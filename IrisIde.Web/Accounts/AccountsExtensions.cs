@@ -1,3 +1,4 @@
+using IrisIde.Web.Accounts.Oidc;
 using IrisIde.Web.Persistence;
 using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.Components.Endpoints;
@@ -88,6 +89,7 @@ public static class AccountsExtensions
         });
         services.AddAuthorization();
         services.AddCascadingAuthenticationState();
+        services.AddOidcSignIn(configuration);
         services.TryAddSingleton<AdminSetup>();
         services.TryAddSingleton<SignInThrottle>();
         // After the database migrator (registered by AddBatchRuns before this), so the users table exists.

@@ -21,4 +21,23 @@ internal static partial class AccountsLog
 
     [LoggerMessage(EventId = 6142, Level = LogLevel.Information, Message = "Access token refused ({Reason}) on {Path}")]
     public static partial void AccessTokenRefused(ILogger logger, string reason, PathString path);
+
+    // Single sign-on (Oidc/): 6150-6159, apart from the ids above so other account features can grow in order.
+    [LoggerMessage(EventId = 6150, Level = LogLevel.Information, Message = "Single sign-on: user {UserId} signed in as {Role} (new account: {Created})")]
+    public static partial void OidcSignedIn(ILogger logger, string userId, string role, bool created);
+
+    [LoggerMessage(EventId = 6151, Level = LogLevel.Warning, Message = "Single sign-on refused ({Reason}); account {UserId}")]
+    public static partial void OidcSignInRefused(ILogger logger, string reason, string? userId);
+
+    [LoggerMessage(EventId = 6152, Level = LogLevel.Warning, Message = "Single sign-on failed at the provider's callback ({FailureType}: {Failure})")]
+    public static partial void OidcRemoteFailure(ILogger logger, string failureType, string failure);
+
+    [LoggerMessage(EventId = 6153, Level = LogLevel.Information, Message = "Single sign-on: new account {UserId} as {Role}, linked by issuer and subject")]
+    public static partial void OidcAccountCreated(ILogger logger, string userId, string role);
+
+    [LoggerMessage(EventId = 6154, Level = LogLevel.Information, Message = "Single sign-on: user {UserId}'s role changed from {OldRole} to {NewRole} by the provider's claims")]
+    public static partial void OidcRoleChanged(ILogger logger, string userId, string oldRole, string newRole);
+
+    [LoggerMessage(EventId = 6155, Level = LogLevel.Error, Message = "Single sign-on could not start: the provider's configuration could not be fetched")]
+    public static partial void OidcProviderUnavailable(ILogger logger, Exception exception);
 }

@@ -29,7 +29,7 @@ public static class PersistenceServiceCollectionExtensions
                 sqlite = $"Data Source={Path.Combine(dataDirectory, "iris.db")}";
             }
 
-            services.AddDbContextPool<IrisDbContext, SqliteIrisDbContext>(o => o.UseSqlite(sqlite));
+            services.AddDbContextPool<IrisDbContext, SqliteIrisDbContext>(o => o.UseSqlite(sqlite).AddInterceptors(SqliteSynchronousNormal.Instance));
         }
 
         services.TryAddScoped<RunStore>();

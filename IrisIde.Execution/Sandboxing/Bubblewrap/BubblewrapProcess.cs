@@ -19,8 +19,10 @@ namespace IrisIde.Execution.Sandboxing.Bubblewrap;
 /// the program anyway (I is not dumpable and the seccomp filter denies ptrace, so nothing inside can
 /// hold it), supervision ends it within a second of the program's end.
 ///
-/// Supervision polls every 100 ms: wall clock, and CPU time of the whole cgroup (children included).
-/// A limit or <see cref="Kill"/> ends the tree.
+/// Supervision wakes at the wall-time limit, every 250 ms to see whether the program ended, and to
+/// read the whole cgroup's CPU time (children included) as often as the remaining CPU time needs
+/// (<see cref="CpuCheckDelay"/>: 100 ms near the limit, once a second far from it); a kernel that keeps
+/// no peak memory for the cgroup has it sampled then. A limit or <see cref="Kill"/> ends the tree.
 ///
 /// Teardown, in this order, so no process and no zombie survives:
 /// 1. SIGKILL I. The kernel then kills every process of the pid namespace (daemons, setsid and
@@ -34,10 +36,12 @@ namespace IrisIde.Execution.Sandboxing.Bubblewrap;
 /// </summary>
 internal sealed class BubblewrapProcess : ISandboxProcess
 {
-    private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(100);
+    private static readonly TimeSpan MinCpuCheckDelay = TimeSpan.FromMilliseconds(100);
+    private static readonly TimeSpan MaxCpuCheckDelay = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan ProgramEndPollInterval = TimeSpan.FromMilliseconds(250);
     private static readonly TimeSpan LauncherExitTimeout = TimeSpan.FromSeconds(5);
     private static readonly TimeSpan CgroupKillTimeout = TimeSpan.FromSeconds(10);
-    private static readonly TimeSpan ProgramEndGrace = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan ProgramEndGrace = TimeSpan.FromMilliseconds(750);
 
     private readonly string _runId;
     private readonly Process _process;
@@ -125,40 +129,51 @@ internal sealed class BubblewrapProcess : ISandboxProcess
         var exited = _process.WaitForExitAsync(CancellationToken.None);
         var sampledPeak = 0L;
         TimeSpan? programEndedAt = null;
+        var nextCpuCheck = MinCpuCheckDelay;
         try
         {
             while (!exited.IsCompleted && !_kill.Requested.IsCompleted)
             {
-                await Task.WhenAny(exited, _kill.Requested, Task.Delay(PollInterval));
+                var now = _stopwatch.Elapsed;
+                var wake = Min(_limits.WallTime, Min(nextCpuCheck, now + ProgramEndPollInterval)) - now;
+                await Task.WhenAny(exited, _kill.Requested, Task.Delay(wake > TimeSpan.Zero ? wake : TimeSpan.Zero));
                 if (exited.IsCompleted || _kill.Requested.IsCompleted)
                 {
                     break;
                 }
 
+                now = _stopwatch.Elapsed;
                 if (programEndedAt is null && _files.ProgramEnded())
                 {
-                    programEndedAt = _stopwatch.Elapsed;
+                    programEndedAt = now;
                 }
 
-                if (_stopwatch.Elapsed - programEndedAt >= ProgramEndGrace)
+                if (now - programEndedAt >= ProgramEndGrace)
                 {
                     BubblewrapSandboxLog.SandboxOutlivedProgram(_logger, _runId);
                     break;
                 }
 
-                if (_stopwatch.Elapsed >= _limits.WallTime)
+                if (now >= _limits.WallTime)
                 {
                     Kill(Verdict.TimeLimit, KillSwitch.WallTimeExceeded(_limits.WallTime));
                 }
-                else if (_cgroup.ReadCpuTime() > _limits.CpuTime)
+                else if (now >= nextCpuCheck)
                 {
-                    Kill(Verdict.TimeLimit, KillSwitch.CpuTimeExceeded(_limits.CpuTime));
-                }
-                else
-                {
-                    sampledPeak = Math.Max(sampledPeak, _cgroup.ReadUsage().CurrentMemoryBytes);
+                    var cpu = _cgroup.ReadCpuTime();
+                    if (cpu > _limits.CpuTime)
+                    {
+                        Kill(Verdict.TimeLimit, KillSwitch.CpuTimeExceeded(_limits.CpuTime));
+                    }
+
+                    nextCpuCheck = now + CpuCheckDelay(_limits.CpuTime - cpu, _limits.CpuCores);
+                    if (!_cgroup.RecordsPeakMemory)
+                    {
+                        sampledPeak = Math.Max(sampledPeak, _cgroup.ReadCurrentMemory());
+                    }
                 }
             }
+
             _kill.MarkSupervisionOver();
 
             var (endedAt, killed) = await EndTreeAsync(exited);
@@ -197,6 +212,22 @@ internal sealed class BubblewrapProcess : ISandboxProcess
             return new SandboxResult(null, null, Verdict.InternalError, _stopwatch.Elapsed, TimeSpan.Zero, 0, "The sandbox failed.");
         }
     }
+
+    /// <summary>
+    /// How long until the run's CPU time is worth reading again. The cgroup's quota lets the run use at
+    /// most <paramref name="cores"/> seconds of CPU per second of wall time, so with
+    /// <paramref name="left"/> to go the limit cannot be crossed sooner than left / cores from now (less
+    /// one poll of slack for the quota's per-period accounting). A run far from its limit, like a
+    /// session waiting for input, is so looked at once a second instead of ten times; one near it every
+    /// 100 ms as before.
+    /// </summary>
+    internal static TimeSpan CpuCheckDelay(TimeSpan left, double cores)
+    {
+        var earliest = left / Math.Max(cores, 0.001) - MinCpuCheckDelay;
+        return earliest < MinCpuCheckDelay ? MinCpuCheckDelay : earliest > MaxCpuCheckDelay ? MaxCpuCheckDelay : earliest;
+    }
+
+    private static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? a : b;
 
     /// <summary>Removes the emptied cgroup, then frees the uid for the next run (only now is every process of it gone).</summary>
     private async Task ReleaseAsync()

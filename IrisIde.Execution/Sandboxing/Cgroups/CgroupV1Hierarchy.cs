@@ -252,6 +252,10 @@ internal sealed class CgroupV1RunCgroup(
     public TimeSpan ReadCpuTime() =>
         TimeSpan.FromTicks(CgroupProcesses.ReadNumber(fileSystem, Path.Combine(controllerDirectories["cpuacct"], "cpuacct.usage")) / 100);
 
+    public bool RecordsPeakMemory => true;
+
+    public long ReadCurrentMemory() => CgroupProcesses.ReadNumber(fileSystem, Memory("memory.usage_in_bytes"));
+
     public CgroupUsage ReadUsage()
     {
         // oom_kill in memory.oom_control (Linux 4.13+) counts real OOM kills; failcnt also counts
@@ -273,7 +277,7 @@ internal sealed class CgroupV1RunCgroup(
         return new CgroupUsage(
             ReadCpuTime(),
             peak,
-            CgroupProcesses.ReadNumber(fileSystem, Memory("memory.usage_in_bytes")),
+            ReadCurrentMemory(),
             oomKills,
             CgroupProcesses.ReadKeyedValue(fileSystem, Path.Combine(controllerDirectories["pids"], "pids.events"), "max"),
             ownLimitHits);

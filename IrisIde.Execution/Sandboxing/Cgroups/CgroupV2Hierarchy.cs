@@ -180,6 +180,8 @@ internal sealed class CgroupV2RunCgroup(string name, string directory, ICgroupFi
 {
     public string Name => name;
 
+    private bool? _recordsPeakMemory;
+
     public CgroupVersion Version => CgroupVersion.V2;
 
     public IReadOnlyList<string> ProcessFiles { get; } = [Path.Combine(directory, "cgroup.procs")];
@@ -217,10 +219,14 @@ internal sealed class CgroupV2RunCgroup(string name, string directory, ICgroupFi
     /// memory.events counts "oom" at the cgroup whose limit was hit (and its ancestors), "oom_kill" at
     /// the cgroup of the process killed: a run killed because its parent was full has oom_kill but no oom.
     /// </remarks>
+    public bool RecordsPeakMemory => _recordsPeakMemory ??= fileSystem.FileExists(File("memory.peak"));
+
+    public long ReadCurrentMemory() => CgroupProcesses.ReadNumber(fileSystem, File("memory.current"));
+
     public CgroupUsage ReadUsage() => new(
         ReadCpuTime(),
         CgroupProcesses.ReadNumber(fileSystem, File("memory.peak")),
-        CgroupProcesses.ReadNumber(fileSystem, File("memory.current")),
+        ReadCurrentMemory(),
         CgroupProcesses.ReadKeyedValue(fileSystem, File("memory.events"), "oom_kill"),
         CgroupProcesses.ReadKeyedValue(fileSystem, File("pids.events"), "max"),
         CgroupProcesses.ReadKeyedValue(fileSystem, File("memory.events"), "oom"));

@@ -26,8 +26,17 @@ internal interface IRunCgroup
     /// </summary>
     void SetBackground(bool background);
 
-    /// <summary>CPU time only: cheap enough to poll every 100 ms.</summary>
+    /// <summary>CPU time only: one file, cheap enough to poll.</summary>
     TimeSpan ReadCpuTime();
+
+    /// <summary>
+    /// Whether the kernel keeps the cgroup's peak memory itself (v1 always; v2 since Linux 5.19's
+    /// <c>memory.peak</c>); when not, supervision samples <see cref="ReadCurrentMemory"/>.
+    /// </summary>
+    bool RecordsPeakMemory { get; }
+
+    /// <summary>Memory charged to the cgroup now, in bytes.</summary>
+    long ReadCurrentMemory();
 
     CgroupUsage ReadUsage();
 

@@ -131,6 +131,19 @@ public sealed class CgroupV2HierarchyTests : IDisposable
     }
 
     [Fact]
+    public void Peak_memory_is_the_kernels_where_memory_peak_exists_and_sampled_from_memory_current_where_not()
+    {
+        var withPeak = Hierarchy().CreateRun("run-1", Limits);
+        Assert.True(withPeak.RecordsPeakMemory);
+
+        // Linux before 5.19 has no memory.peak: supervision then samples memory.current.
+        File.Delete(Path.Combine(_root, "iris/run-1/memory.peak"));
+        var withoutPeak = Hierarchy().CreateRun("run-1", Limits);
+        Assert.False(withoutPeak.RecordsPeakMemory);
+        Assert.Equal(4096, withoutPeak.ReadCurrentMemory());
+    }
+
+    [Fact]
     public void A_run_killed_because_the_parent_was_full_has_an_oom_kill_but_no_oom_of_its_own()
     {
         // The kernel counts "oom" where the limit was hit (the parent) and "oom_kill" where the victim lived.

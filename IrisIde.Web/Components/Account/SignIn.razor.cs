@@ -1,7 +1,9 @@
 using System.ComponentModel.DataAnnotations;
 using IrisIde.Web.Accounts;
+using IrisIde.Web.Accounts.Oidc;
 using Microsoft.AspNetCore.Components;
 using Microsoft.AspNetCore.Identity;
+using Microsoft.Extensions.Options;
 
 namespace IrisIde.Web.Components.Account;
 
@@ -28,6 +30,13 @@ public sealed partial class SignIn
     /// <summary>Where to go afterwards; followed only when it is a path on this site.</summary>
     [SupplyParameterFromQuery]
     private string? ReturnUrl { get; set; }
+
+    /// <summary>How a single sign-on ended (<see cref="OidcSignIn.MessageFor"/>); only fixed texts are shown.</summary>
+    [SupplyParameterFromQuery(Name = "sso")]
+    private string? Sso { get; set; }
+
+    [Inject]
+    private IOptions<OidcOptions> Oidc { get; set; } = default!;
 
     [Inject]
     private SignInManager<IrisUser> SignInManager { get; set; } = default!;
