@@ -3,6 +3,7 @@ using IrisIde.Execution.Batch;
 using IrisIde.Execution.Protocol;
 using IrisIde.Execution.Sessions;
 using IrisIde.Web.Accounts;
+using IrisIde.Web.Accounts.AccessTokens;
 using IrisIde.Web.Accounts.Oidc;
 using IrisIde.Web.Batch;
 using IrisIde.Web.Components;
@@ -25,12 +26,14 @@ builder.Services.AddExecutionHub(builder.Configuration);
 builder.Services.AddLanguagesApi();
 builder.Services.AddBatchRuns(builder.Configuration, builder.Environment);
 builder.Services.AddAccounts(builder.Configuration);
+builder.Services.AddAccessTokens(builder.Configuration);
 builder.Services.AddHealthChecks();
 builder.AddIdeUi();
 
 var app = builder.Build();
 
 app.UseIrisSecurity();
+app.UseAccessTokens();
 app.UseAccounts();
 app.UseRunnerWebSockets();
 app.UseBatchApiProblemDetails();

@@ -62,7 +62,7 @@ public sealed class AdminCommandLineTests
 
     [Theory]
     [InlineData(2, "a command is missing")]
-    [InlineData(2, "unknown command 'token'", "token", "create", "ann@example.edu")]
+    [InlineData(2, "unknown command 'course'", "course", "add", "cs101")]
     [InlineData(2, "'user' needs a command", "user")]
     [InlineData(2, "the email is missing", "user", "add", "--role", "student")]
     [InlineData(2, "--role is missing", "user", "add", "ann@example.edu")]

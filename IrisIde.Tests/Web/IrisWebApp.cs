@@ -33,7 +33,8 @@ public sealed class IrisWebApp : IAsyncDisposable
 
     public HttpClient CreateHttpClient() => new() { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(60) };
 
-    public static async Task<IrisWebApp> StartAsync(IReadOnlyDictionary<string, string?>? settings = null)
+    /// <param name="configureServices">Test services on top of the app's (a log capture, a fake clock), or null.</param>
+    public static async Task<IrisWebApp> StartAsync(IReadOnlyDictionary<string, string?>? settings = null, Action<IServiceCollection>? configureServices = null)
     {
         // Each app gets its own database in a temporary folder unless the test picks one (a restart test
         // reuses it); never the source tree's data folder.
@@ -45,7 +46,7 @@ public sealed class IrisWebApp : IAsyncDisposable
             all["Iris:DataDirectory"] = ownDataDirectory;
         }
 
-        var factory = new Factory(all);
+        var factory = new Factory(all, configureServices);
         factory.UseKestrel(options => options.Listen(IPAddress.Loopback, 0));
         await Task.Run(factory.StartServer).WaitAsync(TimeSpan.FromSeconds(120));
         var addresses = factory.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!;
@@ -76,13 +77,35 @@ public sealed class IrisWebApp : IAsyncDisposable
         }
     }
 
-    private sealed class Factory(IReadOnlyDictionary<string, string?> settings) : WebApplicationFactory<Program>
+    /// <summary>
+    /// What every test app starts with, before <see cref="ProtocolTestSandbox.Settings"/> and the test's own.
+    /// Most suites run code without an account, so anonymous runs are on here although the product's default is
+    /// off; the access tests switch them off again (or leave the setting out with <see cref="ProductDefaults"/>).
+    /// </summary>
+    public static readonly IReadOnlyDictionary<string, string?> TestDefaults = new Dictionary<string, string?>
+    {
+        ["Iris:Auth:AllowAnonymousRuns"] = "true",
+    };
+
+    /// <summary>A settings value that removes a test default, so the app gets the product's own default.</summary>
+    public const string ProductDefaults = "\0product-default";
+
+    private sealed class Factory(IReadOnlyDictionary<string, string?> settings, Action<IServiceCollection>? configureServices) : WebApplicationFactory<Program>
     {
         protected override void ConfigureWebHost(IWebHostBuilder builder)
         {
-            foreach (var (key, value) in ProtocolTestSandbox.Settings.Concat(settings))
+            var all = TestDefaults.Concat(ProtocolTestSandbox.Settings).Concat(settings)
+                .GroupBy(s => s.Key, StringComparer.OrdinalIgnoreCase)
+                .Select(g => g.Last())
+                .Where(s => s.Value != ProductDefaults);
+            foreach (var (key, value) in all)
             {
                 builder.UseSetting(key, value);
+            }
+
+            if (configureServices is not null)
+            {
+                builder.ConfigureServices(configureServices);
             }
         }
     }
@@ -98,7 +121,12 @@ public class IrisWebAppFixture : IAsyncLifetime
     /// <summary>Settings on top of appsettings.json; none for the default app.</summary>
     protected virtual IReadOnlyDictionary<string, string?> Settings { get; } = new Dictionary<string, string?>();
 
-    public async Task InitializeAsync() => _app = await IrisWebApp.StartAsync(Settings);
+    public async Task InitializeAsync() => _app = await IrisWebApp.StartAsync(Settings, ConfigureServices);
+
+    /// <summary>Test services on top of the app's; none for the default app.</summary>
+    protected virtual void ConfigureServices(IServiceCollection services)
+    {
+    }
 
     public async Task DisposeAsync()
     {

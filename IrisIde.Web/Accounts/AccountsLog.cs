@@ -12,6 +12,16 @@ internal static partial class AccountsLog
     [LoggerMessage(EventId = 6104, Level = LogLevel.Information, Message = "Admin {AdminId}: {Action} user {UserId}")]
     public static partial void AdminAction(ILogger logger, string adminId, string action, string userId);
 
+    // Token events (6140-6149) carry the token's id, never the token: the id alone opens nothing.
+    [LoggerMessage(EventId = 6140, Level = LogLevel.Information, Message = "{ActorId} created access token {TokenId} for user {UserId} (scopes: {Scopes}; expires {ExpiresAtUtc:u})")]
+    public static partial void AccessTokenCreated(ILogger logger, string actorId, Guid tokenId, string userId, string scopes, DateTime expiresAtUtc);
+
+    [LoggerMessage(EventId = 6141, Level = LogLevel.Information, Message = "{ActorId} revoked access token {TokenId} of user {UserId}")]
+    public static partial void AccessTokenRevoked(ILogger logger, string actorId, Guid tokenId, string userId);
+
+    [LoggerMessage(EventId = 6142, Level = LogLevel.Information, Message = "Access token refused ({Reason}) on {Path}")]
+    public static partial void AccessTokenRefused(ILogger logger, string reason, PathString path);
+
     // Single sign-on (Oidc/): 6150-6159, apart from the ids above so other account features can grow in order.
     [LoggerMessage(EventId = 6150, Level = LogLevel.Information, Message = "Single sign-on: user {UserId} signed in as {Role} (new account: {Created})")]
     public static partial void OidcSignedIn(ILogger logger, string userId, string role, bool created);

@@ -1,5 +1,8 @@
 using System.Data.Common;
+using System.Globalization;
+using IrisIde.Web.Accounts.AccessTokens;
 using IrisIde.Web.Persistence;
+using Microsoft.AspNetCore.Identity;
 
 namespace IrisIde.Web.Accounts;
 
@@ -11,8 +14,7 @@ namespace IrisIde.Web.Accounts;
  * fresh data folder. Exit codes: 0 done, 1 the action failed (unknown role, duplicate email, password
  * refused...), 2 the command line is wrong. Messages go to stderr, results to stdout.
  *
- * Extension point: each command group is one entry of Groups. The access-token part of issue 10 adds
- * "token" (create | revoke) there; until then `admin token` is an unknown command, not a stub.
+ * Extension point: each command group is one entry of Groups.
  */
 
 /// <summary>The <c>admin</c> verb of the web app's entry point.</summary>
@@ -29,16 +31,23 @@ public static class AdminCommandLine
     private static readonly Dictionary<string, Group> Groups = new(StringComparer.Ordinal)
     {
         ["user"] = UserCommandsAsync,
+        ["token"] = TokenCommandsAsync,
     };
 
     private const string UsageText = """
         usage: iris admin user add EMAIL --role student|instructor|admin [--password-stdin]
                iris admin user list
+               iris admin token create EMAIL [--scope runs|runs:read]... [--expires-days N] [--name NAME]
+               iris admin token revoke TOKEN_OR_ID
 
           user add     create an account with that role. Without --password-stdin a one-time password is
                        generated and printed (the user must change it at the first sign-in); with it the
                        password is read from stdin (one line).
           user list    list the accounts: email, role, status.
+          token create make a personal access token for that user and print it, alone, on the last line
+                       (shown once). Without --scope it gets every scope the user's role allows; without
+                       --expires-days it lives for Iris:Auth:AccessTokens:DefaultExpiryDays.
+          token revoke revoke a token, given whole or by its id; it stops working at once.
 
         Acts on the database the server would use (Iris__DataDirectory, ConnectionStrings__Sqlite,
         ConnectionStrings__Postgres ...), applying pending migrations first.
@@ -96,6 +105,7 @@ public static class AdminCommandLine
         builder.Logging.AddFilter<Microsoft.Extensions.Logging.Console.ConsoleLoggerProvider>(null, LogLevel.Warning);
         builder.Services.AddIrisPersistence(builder.Configuration, builder.Environment, migrateAtStart: false);
         builder.Services.AddAccountsCore(builder.Configuration);
+        builder.Services.AddAccessTokensCore(builder.Configuration);
         var app = builder.Build();
         await using var scope = app.Services.CreateAsyncScope();
         await DatabaseMigrator.MigrateAsync(scope.ServiceProvider.GetRequiredService<IrisDbContext>(), cancellationToken);
@@ -191,6 +201,108 @@ public static class AdminCommandLine
             await output.WriteLineAsync(oneTimePassword);
         }
 
+        return Success;
+    }
+
+    /// <summary>Who the audit log names for what these commands do.</summary>
+    private const string CommandActor = "admin-command";
+
+    private static async Task<int> TokenCommandsAsync(IServiceProvider services, string[] args, TextReader input, TextWriter output, TextWriter error, CancellationToken cancellationToken)
+    {
+        var tokens = services.GetRequiredService<AccessTokenService>();
+        switch (args)
+        {
+            case ["create", .. var rest]:
+                return await CreateTokenAsync(tokens, services.GetRequiredService<UserManager<IrisUser>>(), rest, output, error, cancellationToken);
+
+            case ["revoke", var tokenOrId]:
+                if (AccessTokenService.IdOf(tokenOrId) is not { } id)
+                {
+                    return await UsageErrorAsync(error, "give the token itself (iris_pat_...) or its id.");
+                }
+
+                if (await tokens.RevokeAsync(id, ownerId: null, CommandActor, cancellationToken) is not { } revoked)
+                {
+                    await error.WriteLineAsync($"iris admin: error: no token with the id {id:N}.");
+                    return Failed;
+                }
+
+                await output.WriteLineAsync($"revoked token {revoked.Id:N} ('{revoked.Name}')");
+                return Success;
+
+            default:
+                await error.WriteLineAsync(args is []
+                    ? "iris admin: error: 'token' needs a command: create or revoke."
+                    : $"iris admin: error: unknown or malformed 'token' command: {string.Join(' ', args)}");
+                await error.WriteLineAsync(UsageText);
+                return Usage;
+        }
+    }
+
+    private static async Task<int> CreateTokenAsync(AccessTokenService tokens, UserManager<IrisUser> users, string[] args, TextWriter output, TextWriter error, CancellationToken cancellationToken)
+    {
+        string? email = null, name = null;
+        int? days = null;
+        var scopes = new List<string>();
+        for (var i = 0; i < args.Length; i++)
+        {
+            switch (args[i])
+            {
+                case "--scope" when i + 1 < args.Length:
+                    var scope = args[++i];
+                    if (AccessTokenScopes.Parse(scope) is null)
+                    {
+                        return await UsageErrorAsync(error, $"unknown scope '{scope}': use {string.Join(" or ", AccessTokenScopes.All)}.");
+                    }
+
+                    scopes.Add(scope);
+                    break;
+                case "--expires-days" when i + 1 < args.Length:
+                    if (!int.TryParse(args[++i], NumberStyles.None, CultureInfo.InvariantCulture, out var parsed) || parsed < 1)
+                    {
+                        return await UsageErrorAsync(error, $"--expires-days needs a whole number of days, at least 1 (not '{args[i]}').");
+                    }
+
+                    days = parsed;
+                    break;
+                case "--name" when i + 1 < args.Length:
+                    name = args[++i];
+                    break;
+                case "--scope" or "--expires-days" or "--name":
+                    return await UsageErrorAsync(error, $"{args[i]} needs a value.");
+                case var option when option.StartsWith('-'):
+                    return await UsageErrorAsync(error, $"unknown option '{option}'.");
+                case var word when email is null:
+                    email = word;
+                    break;
+                default:
+                    return await UsageErrorAsync(error, $"unexpected argument '{args[i]}'.");
+            }
+        }
+
+        if (email is null)
+        {
+            return await UsageErrorAsync(error, "the email is missing.");
+        }
+
+        if (await users.FindByEmailAsync(email.Trim()) is not { } user)
+        {
+            await error.WriteLineAsync($"iris admin: error: no user with the email '{email}'.");
+            return Failed;
+        }
+
+        var result = await tokens.CreateAsync(user, name ?? "made with iris admin token create", scopes, days, CommandActor, cancellationToken);
+        if (result.Created is not { } created)
+        {
+            await error.WriteLineAsync($"iris admin: error: {result.Error}");
+            return Failed;
+        }
+
+        var stored = created.Stored;
+        await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
+            $"created token {stored.Id:N} for {user.Email} (scopes: {stored.Scopes}; expires {stored.ExpiresAtUtc:yyyy-MM-dd HH:mm} UTC)"));
+        await output.WriteLineAsync("the token (shown once; it works as 'Authorization: Bearer <token>' or ?access_token=<token> on /ws):");
+        await output.WriteLineAsync(created.Token);
         return Success;
     }
 

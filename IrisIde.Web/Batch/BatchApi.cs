@@ -6,7 +6,9 @@ using IrisIde.Execution.Batch;
 using IrisIde.Execution.Batch.Contracts;
 using IrisIde.Execution.Runs;
 using IrisIde.Execution.Sessions;
+using IrisIde.Web.Accounts.AccessTokens;
 using IrisIde.Web.Persistence;
+using IrisIde.Web.Security;
 using MassTransit;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Http.Metadata;
@@ -117,12 +119,12 @@ public static class BatchApi
         var bodyLimit = new RequestBodyLimit(endpoints.ServiceProvider.GetRequiredService<IOptions<BatchApiOptions>>().Value.MaxRequestBodyBytes);
 
         var seed = endpoints.MapGroup(string.Empty).WithTags("Batch (seed)");
-        seed.MapPost("/run-code", RunCodeAsync).WithName("SeedRunCode").WithMetadata(bodyLimit);
-        seed.MapGet("/results/{task_id}", GetSeedResultAsync).WithName("SeedResult");
+        seed.MapPost("/run-code", RunCodeAsync).WithName("SeedRunCode").WithMetadata(bodyLimit).RequireRunAccess(AccessTokenScopes.Runs);
+        seed.MapGet("/results/{task_id}", GetSeedResultAsync).WithName("SeedResult").RequireRunAccess(AccessTokenScopes.RunsRead);
 
         var runs = endpoints.MapGroup("/api/v1/runs").WithTags("Batch");
-        runs.MapPost("/", CreateRunAsync).WithName("CreateRun").WithMetadata(bodyLimit);
-        runs.MapGet("/{id}", GetRunAsync).WithName("GetRun");
+        runs.MapPost("/", CreateRunAsync).WithName("CreateRun").WithMetadata(bodyLimit).RequireRunAccess(AccessTokenScopes.Runs);
+        runs.MapGet("/{id}", GetRunAsync).WithName("GetRun").RequireRunAccess(AccessTokenScopes.RunsRead);
         return endpoints;
     }
 
@@ -150,9 +152,10 @@ public static class BatchApi
     }
 
     internal static async Task<Results<Ok<SeedTaskResult>, NotFound>> GetSeedResultAsync(
-        [Microsoft.AspNetCore.Mvc.FromRoute(Name = "task_id")] string taskId, RunStore store, CancellationToken cancellationToken)
+        [Microsoft.AspNetCore.Mvc.FromRoute(Name = "task_id")] string taskId, RunStore store, HttpContext context, CancellationToken cancellationToken)
     {
-        if (!Guid.TryParse(taskId, out var id) || await store.FindAsync(id, cancellationToken) is not { } record)
+        // Someone else's run is as unknown as a run that does not exist: its id reveals nothing.
+        if (!Guid.TryParse(taskId, out var id) || await store.FindAsync(id, cancellationToken) is not { } record || !RunAccess.MayRead(context.User, record.Owner))
         {
             return TypedResults.NotFound();
         }
@@ -217,7 +220,7 @@ public static class BatchApi
     }
 
     internal static async Task<Results<Ok<RunDto>, NotFound>> GetRunAsync(
-        string id, bool? wait, RunStore store, RunEndWaiters waiters, IOptions<BatchJobOptions> options, TimeProvider timeProvider, CancellationToken cancellationToken)
+        string id, bool? wait, RunStore store, RunEndWaiters waiters, IOptions<BatchJobOptions> options, TimeProvider timeProvider, HttpContext context, CancellationToken cancellationToken)
     {
         if (!Guid.TryParse(id, out var runId))
         {
@@ -226,7 +229,7 @@ public static class BatchApi
 
         // Watching starts before the first read, so an end stored in between wakes the wait at once.
         using var watch = wait == true ? waiters.Start(runId) : null;
-        if (await store.FindAsync(runId, cancellationToken) is not { } record)
+        if (await store.FindAsync(runId, cancellationToken) is not { } record || !RunAccess.MayRead(context.User, record.Owner))
         {
             return TypedResults.NotFound();
         }

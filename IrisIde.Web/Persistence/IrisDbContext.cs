@@ -1,4 +1,5 @@
 using IrisIde.Web.Accounts;
+using IrisIde.Web.Accounts.AccessTokens;
 using Microsoft.AspNetCore.DataProtection.EntityFrameworkCore;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.AspNetCore.Identity.EntityFrameworkCore;
@@ -17,6 +18,8 @@ public abstract class IrisDbContext(DbContextOptions options) : IdentityDbContex
 
     public DbSet<DataProtectionKey> DataProtectionKeys => Set<DataProtectionKey>();
 
+    public DbSet<AccessToken> AccessTokens => Set<AccessToken>();
+
     protected override void OnModelCreating(ModelBuilder builder)
     {
         base.OnModelCreating(builder);
@@ -28,6 +31,17 @@ public abstract class IrisDbContext(DbContextOptions options) : IdentityDbContex
         builder.Entity<IdentityUserToken<string>>().ToTable("user_tokens");
         builder.Entity<IdentityRoleClaim<string>>().ToTable("role_claims");
         builder.Entity<DataProtectionKey>().ToTable("data_protection_keys");
+
+        var token = builder.Entity<AccessToken>();
+        token.ToTable("access_tokens");
+        token.HasKey(t => t.Id);
+        token.Property(t => t.Name).HasMaxLength(AccessToken.MaxNameLength);
+        token.Property(t => t.SecretHash).HasMaxLength(32);
+        token.Property(t => t.Scopes).HasMaxLength(256);
+        token.Ignore(t => t.ScopeList);
+        // A deleted user's tokens go with them; the tokens page lists a user's own.
+        token.HasOne<IrisUser>().WithMany().HasForeignKey(t => t.UserId).OnDelete(DeleteBehavior.Cascade);
+        token.HasIndex(t => new { t.UserId, t.CreatedAtUtc });
 
         var run = builder.Entity<RunRecord>();
         run.ToTable("runs");

@@ -6,8 +6,9 @@ public sealed class RunnerAccessOptions
     public const string SectionName = "Iris:Auth";
 
     /// <summary>
-    /// Whether a client that is not signed in may run code. True until sign-in exists; false then closes
-    /// <c>/ws</c> to everyone (401 before the upgrade), since nobody can be signed in yet.
+    /// Whether a client that is neither signed in nor holding an access token may run code (<c>/ws</c>,
+    /// <c>/run</c>, the hub, the batch APIs). Off by default; when on, anonymous runs are still held to the
+    /// admission layer's per-client caps, counted per address.
     /// </summary>
-    public bool AllowAnonymousRuns { get; set; } = true;
+    public bool AllowAnonymousRuns { get; set; }
 }

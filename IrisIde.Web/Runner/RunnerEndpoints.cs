@@ -1,5 +1,6 @@
 using IrisIde.Execution.Protocol;
-using Microsoft.Extensions.Options;
+using IrisIde.Web.Accounts.AccessTokens;
+using IrisIde.Web.Security;
 
 namespace IrisIde.Web.Runner;
 
@@ -14,23 +15,10 @@ public static class RunnerEndpoints
     }
 
     /// <summary>
-    /// The iris-runner protocol (seed-compatible) at <paramref name="pattern"/>. Anonymous clients are
-    /// refused with 401 before the WebSocket upgrade unless <c>Iris:Auth:AllowAnonymousRuns</c> is on.
+    /// The iris-runner protocol (seed-compatible) at <paramref name="pattern"/>. Clients are refused before the
+    /// WebSocket upgrade: 401 when anonymous and <c>Iris:Auth:AllowAnonymousRuns</c> is off, 403 with an access
+    /// token that lacks the <c>runs</c> scope (a bad token was already refused with 401 by <c>UseAccessTokens</c>).
     /// </summary>
     public static RouteHandlerBuilder MapRunnerProtocol(this IEndpointRouteBuilder endpoints, string pattern) =>
-        endpoints.MapRunnerWebSocket(pattern)
-            .AddEndpointFilter(static async (context, next) =>
-            {
-                var http = context.HttpContext;
-                var access = http.RequestServices.GetRequiredService<IOptions<RunnerAccessOptions>>().Value;
-                if (!access.AllowAnonymousRuns && http.User.Identity?.IsAuthenticated != true)
-                {
-                    return TypedResults.Problem(
-                        statusCode: StatusCodes.Status401Unauthorized,
-                        title: "Sign-in required",
-                        detail: "Anonymous runs are disabled on this server (Iris:Auth:AllowAnonymousRuns is false).");
-                }
-
-                return await next(context);
-            });
+        endpoints.MapRunnerWebSocket(pattern).RequireRunAccess(AccessTokenScopes.Runs);
 }

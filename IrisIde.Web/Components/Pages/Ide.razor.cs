@@ -1,10 +1,14 @@
 using System.Globalization;
 using IrisIde.Execution.Languages;
 using IrisIde.Execution.Sessions;
+using IrisIde.Web.Accounts;
 using IrisIde.Web.Components.Editor;
 using IrisIde.Web.Components.Terminal;
 using IrisIde.Web.Ide;
+using IrisIde.Web.Runner;
 using Microsoft.AspNetCore.Components;
+using Microsoft.AspNetCore.Components.Authorization;
+using Microsoft.Extensions.Options;
 using Microsoft.JSInterop;
 using TerminalPane = IrisIde.Web.Components.Terminal.Terminal;
 
@@ -33,6 +37,7 @@ public sealed partial class Ide : IAsyncDisposable
     private DotNetObjectReference<Ide>? _self;
     private readonly CancellationTokenSource _disposed = new();
     private Task _languagesLoaded = Task.CompletedTask;
+    private bool _mustSignIn;
 
     /// <summary>Languages are asked of the session backend: a runner pod's toolchains, not this host's PATH.</summary>
     [Inject]
@@ -41,7 +46,16 @@ public sealed partial class Ide : IAsyncDisposable
     [Inject]
     private IJSRuntime JS { get; set; } = default!;
 
-    private bool CanRun => _editorReady && _terminalReady && _selected is { IsAvailable: true } && !_status.IsActive;
+    [Inject]
+    private IOptions<RunnerAccessOptions> Access { get; set; } = default!;
+
+    [CascadingParameter]
+    private Task<AuthenticationState>? AuthenticationState { get; set; }
+
+    private bool CanRun => _editorReady && _terminalReady && _selected is { IsAvailable: true } && !_status.IsActive && !_mustSignIn;
+
+    /// <summary>Where "Sign in to run" leads: the sign-in page, back here afterwards.</summary>
+    private static string SignInToRunUrl => $"{AccountsExtensions.SignInPath}?returnUrl=%2F";
 
     private string OtherTheme => _theme == "light" ? "dark" : "light";
 
@@ -56,6 +70,11 @@ public sealed partial class Ide : IAsyncDisposable
     {
         get
         {
+            if (_mustSignIn && _status.Phase == RunPhase.Idle)
+            {
+                return "Sign in to run code on this server.";
+            }
+
             var text = _status.Describe();
             if (_status.Phase == RunPhase.Exited && _status.Verdict == "compile_error" && _diagnosticCount > 0)
             {
@@ -75,6 +94,12 @@ public sealed partial class Ide : IAsyncDisposable
 
     private async Task LoadLanguagesAsync()
     {
+        // Without anonymous runs an anonymous visitor still gets the editor, and a Run button that says why it is off.
+        if (!Access.Value.AllowAnonymousRuns)
+        {
+            _mustSignIn = AuthenticationState is null || (await AuthenticationState).User.Identity?.IsAuthenticated != true;
+        }
+
         _languages = await Sessions.GetLanguagesAsync(_disposed.Token);
         Select(DefaultLanguageId);
     }

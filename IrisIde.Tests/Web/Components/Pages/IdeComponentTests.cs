@@ -62,6 +62,26 @@ public sealed class IdeComponentTests : BunitContext, IAsyncLifetime
     }
 
     [Fact]
+    public void Without_anonymous_runs_a_visitor_is_offered_sign_in_to_run_and_a_signed_in_user_the_Run_button()
+    {
+        Preferences(theme: null, language: null);
+        // The provider is built already (the probe ran); its options object is this test's own.
+        Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<IrisIde.Web.Runner.RunnerAccessOptions>>().Value.AllowAnonymousRuns = false;
+
+        var anonymous = Render<IdeComponent>();
+
+        anonymous.WaitForAssertion(() => Assert.Equal("/account/signin?returnUrl=%2F", anonymous.Find("[data-testid=sign-in-to-run]").GetAttribute("href")), TimeSpan.FromSeconds(30));
+        Assert.Empty(anonymous.FindAll("[data-testid=run-button]"));
+        Assert.Contains("Sign in to run", anonymous.Find("[data-testid=status-line]").TextContent, StringComparison.Ordinal);
+
+        _authorization.SetAuthorized("ann@example.edu");
+        var signedIn = Render<IdeComponent>();
+
+        signedIn.WaitForAssertion(() => Assert.False(RunButton(signedIn).HasAttribute("disabled")), TimeSpan.FromSeconds(30));
+        Assert.Empty(signedIn.FindAll("[data-testid=sign-in-to-run]"));
+    }
+
+    [Fact]
     public void Run_is_enabled_once_the_editor_and_the_terminal_are_ready()
     {
         Preferences(theme: null, language: null);
@@ -220,6 +240,8 @@ internal sealed class ProbingLanguagesOnly(LanguageAvailability languages) : ISe
         services.AddSingleton(LanguageCatalog.LoadEmbedded());
         services.AddSingleton<LanguageAvailability>();
         services.AddSingleton<ISessionHost, ProbingLanguagesOnly>();
+        // As every test app: the page's own tests run code without an account (the product's default is off).
+        services.AddOptions<IrisIde.Web.Runner.RunnerAccessOptions>().Configure(o => o.AllowAnonymousRuns = true);
     }
 
     public string Name => "languages-only";

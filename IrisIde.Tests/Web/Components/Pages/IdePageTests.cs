@@ -39,7 +39,7 @@ public sealed class IdePageTests
     {
         protected override void ConfigureWebHost(IWebHostBuilder builder)
         {
-            foreach (var (key, value) in ProtocolTestSandbox.Settings)
+            foreach (var (key, value) in IrisWebApp.TestDefaults.Concat(ProtocolTestSandbox.Settings))
             {
                 builder.UseSetting(key, value);
             }
