@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using IrisIde.Tests.Protocol;
@@ -165,30 +164,6 @@ public sealed class AccessTokenCommandLineTests
         return (code, output.ToString().ReplaceLineEndings("\n"), error.ToString());
     }
 
-    private static async Task<(int Code, string Output, string Error)> RunProcessAsync(string dataDirectory, params string[] args)
-    {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true };
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "IrisIde.Web.dll"));
-        foreach (var arg in args)
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        start.Environment["Iris__DataDirectory"] = dataDirectory;
-        using var process = Process.Start(start)!;
-        process.StandardInput.Close();
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
-        try
-        {
-            await process.WaitForExitAsync().WaitAsync(Timeout);
-        }
-        catch (TimeoutException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw;
-        }
-
-        return (process.ExitCode, (await output).ReplaceLineEndings("\n"), await error);
-    }
+    private static Task<(int Code, string Output, string Error)> RunProcessAsync(string dataDirectory, params string[] args) =>
+        AdminCommandLineTests.RunProcessAsync(dataDirectory, args);
 }

@@ -150,7 +150,8 @@ public sealed class AdminCommandLineTests
         return (code, output.ToString().ReplaceLineEndings("\n"), error.ToString());
     }
 
-    private static async Task<(int Code, string Output, string Error)> RunProcessAsync(string dataDirectory, params string[] args)
+    /// <summary>Runs the real app's entry point (<c>IrisIde.Web.dll admin ...</c>) on <paramref name="dataDirectory"/>'s database.</summary>
+    internal static async Task<(int Code, string Output, string Error)> RunProcessAsync(string dataDirectory, params string[] args)
     {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true };
         start.ArgumentList.Add(WebDll());
@@ -174,7 +175,7 @@ public sealed class AdminCommandLineTests
             throw;
         }
 
-        return (process.ExitCode, await output, await error);
+        return (process.ExitCode, (await output).ReplaceLineEndings("\n"), await error);
     }
 
     private static string WebDll()
