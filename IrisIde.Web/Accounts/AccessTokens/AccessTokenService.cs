@@ -192,7 +192,7 @@ public sealed class AccessTokenService(
             return (null, "user disabled");
         }
 
-        if (user.LockoutEnd is { } lockoutEnd && lockoutEnd > time.GetUtcNow())
+        if (await users.IsLockedOutAsync(user))
         {
             return (null, "user locked out");
         }
