@@ -97,29 +97,23 @@ public sealed class SeedFrontEndTests(IrisWebAppFixture fixture)
         return [.. client.Received.Select(m => m.GetRawText())];
     }
 
-    /// <summary>Usage differs run to run; everything else must be the same.</summary>
     /// <summary>
-    /// The messages with usage numbers zeroed and consecutive output of one stream joined: where a
-    /// program's writes split into messages depends on timing (python writes print's parts separately).
+    /// The messages with usage numbers zeroed, and the output between two other messages joined per stream,
+    /// stdout first: where a program's writes split into messages depends on timing (python writes print's
+    /// parts separately), and so does the order of the two streams (two pipes, read side by side).
     /// </summary>
     private static List<string> Strip(List<string> messages)
     {
         var joined = new List<string>();
-        string? stream = null;
-        var text = new StringBuilder();
+        var stdout = new StringBuilder();
+        var stderr = new StringBuilder();
         foreach (var raw in messages)
         {
             using var message = JsonDocument.Parse(raw);
             var type = message.RootElement.GetProperty("type").GetString();
             if (type is "stdout" or "stderr" && message.RootElement.TryGetProperty("data", out var data))
             {
-                if (type != stream)
-                {
-                    Flush();
-                    stream = type;
-                }
-
-                text.Append(data.GetString());
+                (type == "stdout" ? stdout : stderr).Append(data.GetString());
                 continue;
             }
 
@@ -132,11 +126,13 @@ public sealed class SeedFrontEndTests(IrisWebAppFixture fixture)
 
         void Flush()
         {
-            if (stream is not null)
+            foreach (var (stream, text) in new[] { ("stdout", stdout), ("stderr", stderr) })
             {
-                joined.Add($"{stream}:{text}");
-                text.Clear();
-                stream = null;
+                if (text.Length > 0)
+                {
+                    joined.Add($"{stream}:{text}");
+                    text.Clear();
+                }
             }
         }
     }
