@@ -37,6 +37,13 @@ public sealed class BatchJobOptions
     /// </summary>
     public double DrainSeconds { get; set; } = 90;
 
+    /// <summary>
+    /// How long a job runs before its worker says it started (<see cref="Contracts.RunStarted"/>, which
+    /// shows it as <c>running</c>); a job over sooner only sends its result, which carries its start time
+    /// too. Most jobs take less: one message and one database write fewer each. 0 says it at once.
+    /// </summary>
+    public int StartedNoticeDelayMilliseconds { get; set; } = 500;
+
     /// <summary>Characters of each stored output (compile output, stdout, stderr); the rest is cut.</summary>
     public int MaxStoredOutputChars { get; set; } = 1024 * 1024;
 
@@ -72,6 +79,7 @@ internal sealed class BatchOptionsValidator : IValidateOptions<BatchJobOptions>
         if (options.MaxWaitSeconds <= 0) problems.Add("MaxWaitSeconds must be positive");
         if (options.MemoryBudgetBytes is <= 0) problems.Add("MemoryBudgetBytes must be positive when set");
         if (options.EndpointGraceSeconds <= 0) problems.Add("EndpointGraceSeconds must be positive");
+        if (options.StartedNoticeDelayMilliseconds is < 0 or > 60_000) problems.Add("StartedNoticeDelayMilliseconds must be between 0 and 60000");
         return problems.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(problems.Select(p => $"{BatchJobOptions.SectionName}:{p}"));
     }
 }

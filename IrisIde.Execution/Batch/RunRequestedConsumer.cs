@@ -33,25 +33,55 @@ public sealed class RunRequestedConsumer(
         using var grant = await memory.AcquireAsync(memory.WeightOf(job), context.CancellationToken);
         var workerId = options.Value.ResolveWorkerId();
         var started = timeProvider.GetUtcNow().UtcDateTime;
-        await context.Publish(new RunStarted(job.JobId, workerId, started), context.CancellationToken);
-
         var request = RunRequestFactory.Batch(job);
 
         RunCompleted completed;
-        try
+        using (var over = new CancellationTokenSource())
         {
-            completed = job.TestCases is { Count: > 0 } cases
-                ? await RunTestCasesAsync(job, request, cases, workerId, started, context.CancellationToken)
-                : ToCompleted(job.JobId, Collect(await pipeline.RunToEndAsync(request, context.CancellationToken)), workerId, started);
-        }
-        catch (RunValidationException e)
-        {
-            BatchLog.JobRefused(logger, job.JobId, e.Error);
-            throw;
+            var startedNotice = SayStartedAsync(context, new RunStarted(job.JobId, workerId, started), over.Token);
+            try
+            {
+                completed = job.TestCases is { Count: > 0 } cases
+                    ? await RunTestCasesAsync(job, request, cases, workerId, started, context.CancellationToken)
+                    : ToCompleted(job.JobId, Collect(await pipeline.RunToEndAsync(request, context.CancellationToken)), workerId, started);
+            }
+            catch (RunValidationException e)
+            {
+                BatchLog.JobRefused(logger, job.JobId, e.Error);
+                throw;
+            }
+            finally
+            {
+                // A notice already on its way goes out first: the result never overtakes it.
+                await over.CancelAsync();
+                await startedNotice;
+            }
         }
 
         await context.Publish(completed, context.CancellationToken);
         BatchLog.JobCompleted(logger, job.JobId, completed.Status, completed.Verdict);
+    }
+
+    /// <summary>
+    /// Publishes <paramref name="notice"/> once the job has run <see cref="BatchJobOptions.StartedNoticeDelayMilliseconds"/>,
+    /// unless it is <paramref name="over"/> by then.
+    /// </summary>
+    private async Task SayStartedAsync(ConsumeContext context, RunStarted notice, CancellationToken over)
+    {
+        var delay = TimeSpan.FromMilliseconds(options.Value.StartedNoticeDelayMilliseconds);
+        if (delay > TimeSpan.Zero)
+        {
+            try
+            {
+                await Task.Delay(delay, timeProvider, over);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+
+        await context.Publish(notice, context.CancellationToken);
     }
 
     /// <summary>

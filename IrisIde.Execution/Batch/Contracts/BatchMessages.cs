@@ -46,7 +46,10 @@ public sealed record RunRequested(
     IReadOnlyList<BatchTestCase>? TestCases = null,
     string? Comparison = null);
 
-/// <summary>A worker has picked the job up.</summary>
+/// <summary>
+/// A worker has been running the job for <see cref="BatchJobOptions.StartedNoticeDelayMilliseconds"/>; a job
+/// over sooner has none (its <see cref="RunCompleted"/> says when it started).
+/// </summary>
 public sealed record RunStarted(Guid JobId, string WorkerId, DateTime StartedAtUtc);
 
 /// <summary>

@@ -135,7 +135,7 @@ internal sealed class BubblewrapProcess : ISandboxProcess
             while (!exited.IsCompleted && !_kill.Requested.IsCompleted)
             {
                 var now = _stopwatch.Elapsed;
-                var wake = Min(_limits.WallTime, Min(nextCpuCheck, now + ProgramEndPollInterval)) - now;
+                var wake = (programEndedAt is { } ended ? ended + ProgramEndGrace : Min(_limits.WallTime, Min(nextCpuCheck, now + ProgramEndPollInterval))) - now;
                 await Task.WhenAny(exited, _kill.Requested, Task.Delay(wake > TimeSpan.Zero ? wake : TimeSpan.Zero));
                 if (exited.IsCompleted || _kill.Requested.IsCompleted)
                 {
@@ -148,13 +148,18 @@ internal sealed class BubblewrapProcess : ISandboxProcess
                     programEndedAt = now;
                 }
 
-                if (now - programEndedAt >= ProgramEndGrace)
+                if (programEndedAt is not null)
                 {
-                    BubblewrapSandboxLog.SandboxOutlivedProgram(_logger, _runId);
-                    break;
+                    // The program is over, whatever the clock says now: a program that ended just before
+                    // its wall limit (seen only at this wake-up, on a loaded host) is not killed for it.
+                    // What it left behind only gets the grace.
+                    if (now - programEndedAt >= ProgramEndGrace)
+                    {
+                        BubblewrapSandboxLog.SandboxOutlivedProgram(_logger, _runId);
+                        break;
+                    }
                 }
-
-                if (now >= _limits.WallTime)
+                else if (now >= _limits.WallTime)
                 {
                     Kill(Verdict.TimeLimit, KillSwitch.WallTimeExceeded(_limits.WallTime));
                 }
