@@ -1,3 +1,4 @@
+using IrisIde.Web.Audit;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.OpenIdConnect;
 using Microsoft.AspNetCore.Identity;
@@ -88,6 +89,9 @@ public static class OidcSignIn
             // page says so; nobody is signed in. The provider's own text is kept out of the page.
             var logger = context.HttpContext.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(OidcSignIn));
             AccountsLog.OidcRemoteFailure(logger, context.Failure?.GetType().Name ?? "none", Printable(context.Failure?.Message));
+            // Anyone can send forged callbacks at any rate: counted, not always kept.
+            context.HttpContext.RequestServices.GetRequiredService<AuditRecorder>()
+                .RecordRefusal(AuditActions.SsoCallbackFailed, null, context.Failure?.GetType().Name ?? "refused");
             context.Response.Redirect(SignInPageFor(OidcSignInOutcome.Failed));
             context.HandleResponse();
             return Task.CompletedTask;
