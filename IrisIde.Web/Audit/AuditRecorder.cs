@@ -25,6 +25,7 @@ public sealed partial class AuditRecorder
     private static readonly TimeSpan RefusalWindow = TimeSpan.FromMinutes(1);
     private static readonly TimeSpan DropWarningInterval = TimeSpan.FromMinutes(1);
     private const int MaxAddressesCounted = 1000;
+    private const string OtherAddresses = "other addresses";
 
     private readonly Channel<AuditEntry> _queue;
     private readonly IOptions<AuditOptions> _options;
@@ -91,7 +92,7 @@ public sealed partial class AuditRecorder
                 }
 
                 // Beyond this many addresses in a minute, the rest are one bucket: the counting itself stays bounded.
-                var bucket = byAddress.ContainsKey(address) || byAddress.Count < MaxAddressesCounted ? address : "other addresses";
+                var bucket = byAddress.ContainsKey(address) || byAddress.Count < MaxAddressesCounted ? address : OtherAddresses;
                 byAddress[bucket] = byAddress.GetValueOrDefault(bucket) + 1;
             }
         }
@@ -133,7 +134,7 @@ public sealed partial class AuditRecorder
                 ClientIp = byAddress.Count == 1 ? Clean(byAddress.Keys.First(), 64) : null,
                 Outcome = AuditOutcome.Aggregated,
                 Detail = Clean(string.Create(CultureInfo.InvariantCulture,
-                    $"{total} more refused between {_windowStart:yyyy-MM-dd HH:mm:ss} and {now:yyyy-MM-dd HH:mm:ss} UTC from {byAddress.Count} address(es): {string.Join(", ", busiest)}"),
+                    $"{total} more refused between {_windowStart:yyyy-MM-dd HH:mm:ss} and {now:yyyy-MM-dd HH:mm:ss} UTC from {Addresses(byAddress)}: {string.Join(", ", busiest)}"),
                     AuditEntry.MaxDetailLength),
             });
         }
@@ -142,6 +143,11 @@ public sealed partial class AuditRecorder
         _keptThisWindow.Clear();
         _windowStart = now;
     }
+
+    private static string Addresses(Dictionary<string, long> byAddress) =>
+        byAddress.ContainsKey(OtherAddresses)
+            ? string.Create(CultureInfo.InvariantCulture, $"more than {MaxAddressesCounted} addresses")
+            : string.Create(CultureInfo.InvariantCulture, $"{byAddress.Count} address(es)");
 
     private void Enqueue(AuditEntry entry)
     {
