@@ -141,6 +141,38 @@ public sealed class AuditRecordingTests
     }
 
     [Fact]
+    public async Task The_first_admin_made_through_the_set_up_link_and_throttled_sign_ins_are_audited()
+    {
+        // A clock that stands still: both throttled attempts fall into one counting minute however slow the machine.
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var app = await IrisWebApp.StartAsync(
+            AuditTestSupport.Settings(("Iris:Auth:MaxFailedSignInsPerAddress", "2")),
+            services => services.AddSingleton<TimeProvider>(clock));
+        var token = app.Services.GetRequiredService<AdminSetup>().Token!;
+        using var admin = new AccountTestClient(app.BaseAddress);
+        using (var created = await admin.PostFormAsync($"/setup/{token}", "setup",
+            [new("Input.Email", "first-admin@example.edu"), new("Input.Password", TestAccounts.Password), new("Input.ConfirmPassword", TestAccounts.Password)]))
+        {
+            Assert.Equal(HttpStatusCode.Found, created.StatusCode);
+        }
+
+        using var guesser = new AccountTestClient(app.BaseAddress);
+        for (var attempt = 0; attempt < 4; attempt++)
+        {
+            using var refused = await guesser.SignInAsync("first-admin@example.edu", $"guess number {attempt}");
+        }
+
+        var setUp = Assert.Single(await AuditTestSupport.WaitForAsync(app, e => e.Action == AuditActions.AdminSetUp));
+        Assert.Equal(("anonymous", "first-admin@example.edu", AuditOutcome.Success, "127.0.0.1"), (setUp.Actor, setUp.Target, setUp.Outcome, setUp.ClientIp));
+        await AuditTestSupport.DrainAsync(app.Services);
+        var throttled = (await AuditTestSupport.AllAsync(app.Services)).Where(e => e.Action == AuditActions.SignInThrottled).ToList();
+        // Two throttled attempts from one address in one minute: the first kept, the second counted.
+        Assert.Equal([AuditOutcome.Failure, AuditOutcome.Aggregated], throttled.Select(e => e.Outcome));
+        Assert.StartsWith("1 more refused", throttled[1].Detail, StringComparison.Ordinal);
+        Assert.DoesNotContain((await AuditTestSupport.AllAsync(app.Services)), e => AuditTestSupport.Describe(e).Contains(token, StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task The_retention_purge_deletes_entries_older_than_the_setting_and_keeps_the_rest()
     {
         await using var app = await IrisWebApp.StartAsync(AuditTestSupport.Settings(("Iris:Audit:RetentionDays", "30")));

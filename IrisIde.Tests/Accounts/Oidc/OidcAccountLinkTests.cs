@@ -129,6 +129,26 @@ public sealed class OidcAccountLinkTests(OidcLinkAppFixture sso) : IClassFixture
     }
 
     [Fact]
+    public async Task Single_sign_ins_new_accounts_and_failed_callbacks_are_audited()
+    {
+        var person = await sso.AddProviderUserAsync("audited-sso", OidcAppFixture.TeacherGroup).WaitAsync(Timeout);
+        using (var client = new AccountTestClient(sso.App.BaseAddress))
+        {
+            Assert.Equal("/", (await sso.SignInAsync(client, person.Name).WaitAsync(Timeout)).Landing);
+            var forged = await OidcAppFixture.CompleteAsync(client, new Uri(sso.App.BaseAddress, "signin-oidc?code=forged&state=forged")).WaitAsync(Timeout);
+            Assert.Equal(OidcSignIn.SignInPageFor(OidcSignInOutcome.Failed), forged.Callback);
+        }
+
+        var account = (await FindAsync(person.Email).WaitAsync(Timeout))!;
+        var created = Assert.Single(await AuditTestSupport.WaitForAsync(sso.App, e => e.Action == AuditActions.UserCreated && e.Target == person.Email));
+        Assert.Equal(("system", "role Instructor; first single sign-on, linked by issuer and subject"), (created.Actor, created.Detail));
+        var signedIn = Assert.Single(await AuditTestSupport.WaitForAsync(sso.App, e => e.Action == AuditActions.SignInSucceeded && e.ActorId == account.Id));
+        Assert.Equal((person.Email, "single sign-on as Instructor", "127.0.0.1"), (signedIn.Actor, signedIn.Detail, signedIn.ClientIp));
+        await AuditTestSupport.DrainAsync(sso.App.Services);
+        Assert.Contains(await AuditTestSupport.AllAsync(sso.App.Services), e => e.Action == AuditActions.SsoCallbackFailed && e.Actor == "anonymous");
+    }
+
+    [Fact]
     public async Task Linking_needs_a_sign_in_and_an_anti_forgery_token()
     {
         using var anonymous = new AccountTestClient(sso.App.BaseAddress);
