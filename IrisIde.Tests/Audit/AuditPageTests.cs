@@ -99,6 +99,9 @@ public sealed partial class AuditPageTests(AuditAppFixture fixture) : IClassFixt
 
         Assert.Equal(HttpStatusCode.OK, status);
         Assert.Contains("Unknown action", SignInTests.ErrorOf(html), StringComparison.Ordinal);
+        var (farStatus, far) = await admin.GetAsync($"{AuditPath}?page={int.MaxValue}");
+        Assert.Equal(HttpStatusCode.OK, farStatus);
+        Assert.Contains("data-testid=\"no-entries\"", far, StringComparison.Ordinal);
     }
 
     private async Task<AccountTestClient> SignedInAdminAsync()

@@ -17,7 +17,8 @@ public sealed class AuditReader(IrisDbContext db)
     /// <param name="page">1 for the newest entries.</param>
     public async Task<AuditPage> ReadAsync(AuditFilter filter, int page, CancellationToken cancellationToken, int pageSize = PageSize)
     {
-        page = Math.Max(1, page);
+        // A page number from the address bar: never an overflowing offset.
+        page = Math.Clamp(page, 1, int.MaxValue / (pageSize + 1));
         var query = db.AuditEntries.AsNoTracking();
         if (!string.IsNullOrWhiteSpace(filter.Action))
         {
