@@ -5,6 +5,7 @@ using IrisIde.Execution.Sessions;
 using IrisIde.Web.Accounts;
 using IrisIde.Web.Accounts.AccessTokens;
 using IrisIde.Web.Accounts.Oidc;
+using IrisIde.Web.Audit;
 using IrisIde.Web.Batch;
 using IrisIde.Web.Components;
 using IrisIde.Web.Hubs;
@@ -27,6 +28,7 @@ builder.Services.AddLanguagesApi();
 builder.Services.AddBatchRuns(builder.Configuration, builder.Environment);
 builder.Services.AddAccounts(builder.Configuration);
 builder.Services.AddAccessTokens(builder.Configuration);
+builder.Services.AddAudit(builder.Configuration);
 builder.Services.AddHealthChecks();
 builder.AddIdeUi();
 

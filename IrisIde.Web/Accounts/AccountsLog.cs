@@ -38,6 +38,15 @@ internal static partial class AccountsLog
     [LoggerMessage(EventId = 6154, Level = LogLevel.Information, Message = "Single sign-on: user {UserId}'s role changed from {OldRole} to {NewRole} by the provider's claims")]
     public static partial void OidcRoleChanged(ILogger logger, string userId, string oldRole, string newRole);
 
+    [LoggerMessage(EventId = 6156, Level = LogLevel.Information, Message = "Single sign-on: user {UserId} linked their account to the provider")]
+    public static partial void OidcLinked(ILogger logger, string userId);
+
+    [LoggerMessage(EventId = 6157, Level = LogLevel.Warning, Message = "Single sign-on: linking refused ({Reason}); account {UserId}")]
+    public static partial void OidcLinkRefused(ILogger logger, string reason, string userId);
+
+    [LoggerMessage(EventId = 6158, Level = LogLevel.Information, Message = "Single sign-on: user {UserId} unlinked their account from the provider")]
+    public static partial void OidcUnlinked(ILogger logger, string userId);
+
     [LoggerMessage(EventId = 6155, Level = LogLevel.Error, Message = "Single sign-on could not start: the provider's configuration could not be fetched")]
     public static partial void OidcProviderUnavailable(ILogger logger, Exception exception);
 }

@@ -1,6 +1,7 @@
 using System.Data.Common;
 using System.Globalization;
 using IrisIde.Web.Accounts.AccessTokens;
+using IrisIde.Web.Audit;
 using IrisIde.Web.Persistence;
 using Microsoft.AspNetCore.Identity;
 
@@ -39,6 +40,7 @@ public static class AdminCommandLine
                iris admin user list
                iris admin token create EMAIL [--scope runs|runs:read]... [--expires-days N] [--name NAME]
                iris admin token revoke TOKEN_OR_ID
+               iris admin token list [EMAIL]
 
           user add     create an account with that role. Without --password-stdin a one-time password is
                        generated and printed (the user must change it at the first sign-in); with it the
@@ -48,6 +50,8 @@ public static class AdminCommandLine
                        (shown once). Without --scope it gets every scope the user's role allows; without
                        --expires-days it lives for Iris:Auth:AccessTokens:DefaultExpiryDays.
           token revoke revoke a token, given whole or by its id; it stops working at once.
+          token list   list the tokens (of one user with EMAIL), newest first: id, user, scopes, dates,
+                       last use and status. Never the tokens themselves: they are not stored.
 
         Acts on the database the server would use (Iris__DataDirectory, ConnectionStrings__Sqlite,
         ConnectionStrings__Postgres ...), applying pending migrations first.
@@ -80,8 +84,15 @@ public static class AdminCommandLine
         try
         {
             await using var host = await BuildAsync(settings, cancellationToken);
-            await using var scope = host.Services.CreateAsyncScope();
-            return await group(scope.ServiceProvider, args[1..], input, output, error, cancellationToken);
+            int code;
+            await using (var scope = host.Services.CreateAsyncScope())
+            {
+                code = await group(scope.ServiceProvider, args[1..], input, output, error, cancellationToken);
+            }
+
+            // The server is not running here, so neither is the audit log's writer: what the command did goes in now.
+            await host.Services.GetRequiredService<AuditWriter>().DrainAsync(cancellationToken);
+            return code;
         }
         catch (Exception e) when (e is DbException or InvalidOperationException or Microsoft.Extensions.Options.OptionsValidationException or IOException)
         {
@@ -106,6 +117,7 @@ public static class AdminCommandLine
         builder.Services.AddIrisPersistence(builder.Configuration, builder.Environment, migrateAtStart: false);
         builder.Services.AddAccountsCore(builder.Configuration);
         builder.Services.AddAccessTokensCore(builder.Configuration);
+        builder.Services.AddAudit(builder.Configuration);
         var app = builder.Build();
         await using var scope = app.Services.CreateAsyncScope();
         await DatabaseMigrator.MigrateAsync(scope.ServiceProvider.GetRequiredService<IrisDbContext>(), cancellationToken);
@@ -129,7 +141,7 @@ public static class AdminCommandLine
                 return Success;
 
             case ["add", .. var rest]:
-                return await AddUserAsync(administration, rest, input, output, error, cancellationToken);
+                return await AddUserAsync(administration, services.GetRequiredService<AuditRecorder>(), rest, input, output, error, cancellationToken);
 
             default:
                 await error.WriteLineAsync(args is []
@@ -140,7 +152,7 @@ public static class AdminCommandLine
         }
     }
 
-    private static async Task<int> AddUserAsync(UserAdministration administration, string[] args, TextReader input, TextWriter output, TextWriter error, CancellationToken cancellationToken)
+    private static async Task<int> AddUserAsync(UserAdministration administration, AuditRecorder audit, string[] args, TextReader input, TextWriter output, TextWriter error, CancellationToken cancellationToken)
     {
         string? email = null, role = null;
         var passwordFromStdin = false;
@@ -194,6 +206,8 @@ public static class AdminCommandLine
             return Failed;
         }
 
+        audit.Record(AuditActions.UserCreated, AuditActor.CommandLine, result.User!.Email, AuditOutcome.Success,
+            $"role {IrisRoles.Parse(role)}; {(password is null ? "one-time password" : "password from stdin")}");
         await output.WriteLineAsync($"added {result.User!.Email} ({IrisRoles.Parse(role)!.ToLowerInvariant()})");
         if (result.OneTimePassword is { } oneTimePassword)
         {
@@ -205,7 +219,7 @@ public static class AdminCommandLine
     }
 
     /// <summary>Who the audit log names for what these commands do.</summary>
-    private const string CommandActor = "admin-command";
+    private const string CommandActor = AccessTokenService.CommandLineActor;
 
     private static async Task<int> TokenCommandsAsync(IServiceProvider services, string[] args, TextReader input, TextWriter output, TextWriter error, CancellationToken cancellationToken)
     {
@@ -230,9 +244,21 @@ public static class AdminCommandLine
                 await output.WriteLineAsync($"revoked token {revoked.Id:N} ('{revoked.Name}')");
                 return Success;
 
+            case ["list"]:
+                return await ListTokensAsync(tokens, null, output, cancellationToken);
+
+            case ["list", var email] when !email.StartsWith('-'):
+                if (await services.GetRequiredService<UserManager<IrisUser>>().FindByEmailAsync(email.Trim()) is not { } owner)
+                {
+                    await error.WriteLineAsync($"iris admin: error: no user with the email '{email}'.");
+                    return Failed;
+                }
+
+                return await ListTokensAsync(tokens, owner.Id, output, cancellationToken);
+
             default:
                 await error.WriteLineAsync(args is []
-                    ? "iris admin: error: 'token' needs a command: create or revoke."
+                    ? "iris admin: error: 'token' needs a command: create, revoke or list."
                     : $"iris admin: error: unknown or malformed 'token' command: {string.Join(' ', args)}");
                 await error.WriteLineAsync(UsageText);
                 return Usage;
@@ -304,6 +330,24 @@ public static class AdminCommandLine
         await output.WriteLineAsync("the token (shown once; it works as 'Authorization: Bearer <token>' or ?access_token=<token> on /ws):");
         await output.WriteLineAsync(created.Token);
         return Success;
+    }
+
+    private static async Task<int> ListTokensAsync(AccessTokenService tokens, string? userId, TextWriter output, CancellationToken cancellationToken)
+    {
+        var rows = await tokens.ListWithOwnersAsync(userId, cancellationToken);
+        var now = DateTime.UtcNow;
+        // The name last: it may hold spaces, everything before it is one word or a fixed-width date.
+        await output.WriteLineAsync($"{"ID",-32} {"USER",-32} {"SCOPES",-14} {"CREATED",-16} {"EXPIRES",-16} {"LAST USED",-16} {"STATUS",-7} NAME");
+        foreach (var (token, owner) in rows)
+        {
+            var status = token.RevokedAtUtc is not null ? "revoked" : token.ExpiresAtUtc <= now ? "expired" : "active";
+            await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
+                $"{token.Id:N} {owner,-32} {token.Scopes.Replace(' ', ','),-14} {Date(token.CreatedAtUtc),-16} {Date(token.ExpiresAtUtc),-16} {(token.LastUsedAtUtc is { } used ? Date(used) : "never"),-16} {status,-7} {token.Name}"));
+        }
+
+        return Success;
+
+        static string Date(DateTime utc) => utc.ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture);
     }
 
     private static async Task<int> UsageErrorAsync(TextWriter error, string message)

@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
+using IrisIde.Web.Audit;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 
@@ -16,7 +17,7 @@ namespace IrisIde.Web.Accounts;
  */
 
 /// <summary>The one-time set-up token of a server that has no admin yet.</summary>
-public sealed class AdminSetup(IServiceScopeFactory scopes, ILogger<AdminSetup> logger) : IDisposable
+public sealed class AdminSetup(IServiceScopeFactory scopes, AuditRecorder audit, ILogger<AdminSetup> logger) : IDisposable
 {
     private readonly SemaphoreSlim _gate = new(1, 1);
     private byte[]? _tokenDigest;
@@ -81,6 +82,11 @@ public sealed class AdminSetup(IServiceScopeFactory scopes, ILogger<AdminSetup> 
             {
                 End();
                 AdminSetupLog.AdminCreated(logger);
+                audit.Record(AuditActions.AdminSetUp, AuditActor.Anonymous, result.User!.Email, AuditOutcome.Success, "first admin made through the one-time set-up link");
+            }
+            else
+            {
+                audit.Record(AuditActions.AdminSetUp, AuditActor.Anonymous, null, AuditOutcome.Failure, result.Error);
             }
 
             return result;

@@ -1,4 +1,5 @@
 using System.Security.Claims;
+using IrisIde.Web.Audit;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.Extensions.Options;
@@ -17,7 +18,8 @@ public sealed class IrisSignInManager(
     IOptions<IdentityOptions> optionsAccessor,
     ILogger<SignInManager<IrisUser>> logger,
     IAuthenticationSchemeProvider schemes,
-    IUserConfirmation<IrisUser> confirmation)
+    IUserConfirmation<IrisUser> confirmation,
+    AuditRecorder audit)
     : SignInManager<IrisUser>(userManager, contextAccessor, claimsFactory, optionsAccessor, logger, schemes, confirmation)
 {
     // A hash of a password nobody knows, in the hasher's current format, made once.
@@ -41,14 +43,33 @@ public sealed class IrisSignInManager(
         if (user is null)
         {
             SpendOneHash(password);
+            // Not the email typed: a failed sign-in's email is often a password typed in the wrong box.
+            audit.Record(AuditActions.SignInFailed, AuditActor.Anonymous, "(no such account)", AuditOutcome.Failure, "password: unknown email");
             return SignInResult.Failed;
         }
 
+        var wasLockedOut = await UserManager.IsLockedOutAsync(user);
         var result = await base.PasswordSignInAsync(user, password, isPersistent, lockoutOnFailure);
         if (result.IsLockedOut || result.IsNotAllowed)
         {
             // Identity refuses these before it hashes anything.
             SpendOneHash(password);
+        }
+
+        var target = user.Email ?? user.Id;
+        if (result.Succeeded)
+        {
+            audit.Record(AuditActions.SignInSucceeded, AuditActor.User(user.Id, user.Email), target, AuditOutcome.Success, "password");
+        }
+        else if (result.IsLockedOut && !wasLockedOut)
+        {
+            audit.Record(AuditActions.LockedOut, AuditActor.Anonymous, target, AuditOutcome.Failure,
+                $"locked after {Options.Lockout.MaxFailedAccessAttempts} failed sign-ins in a row");
+        }
+        else
+        {
+            var reason = result.IsLockedOut ? "locked out" : result.IsNotAllowed ? (user.IsDisabled ? "disabled" : "not allowed") : "wrong password";
+            audit.Record(AuditActions.SignInFailed, AuditActor.Anonymous, target, AuditOutcome.Failure, $"password: {reason}");
         }
 
         return result;

@@ -1,5 +1,6 @@
 using IrisIde.Web.Accounts;
 using IrisIde.Web.Accounts.AccessTokens;
+using IrisIde.Web.Audit;
 using Microsoft.AspNetCore.DataProtection.EntityFrameworkCore;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.AspNetCore.Identity.EntityFrameworkCore;
@@ -19,6 +20,8 @@ public abstract class IrisDbContext(DbContextOptions options) : IdentityDbContex
     public DbSet<DataProtectionKey> DataProtectionKeys => Set<DataProtectionKey>();
 
     public DbSet<AccessToken> AccessTokens => Set<AccessToken>();
+
+    public DbSet<AuditEntry> AuditEntries => Set<AuditEntry>();
 
     protected override void OnModelCreating(ModelBuilder builder)
     {
@@ -42,6 +45,23 @@ public abstract class IrisDbContext(DbContextOptions options) : IdentityDbContex
         // A deleted user's tokens go with them; the tokens page lists a user's own.
         token.HasOne<IrisUser>().WithMany().HasForeignKey(t => t.UserId).OnDelete(DeleteBehavior.Cascade);
         token.HasIndex(t => new { t.UserId, t.CreatedAtUtc });
+
+        var audit = builder.Entity<AuditEntry>();
+        audit.ToTable("audit_log");
+        audit.HasKey(e => e.Id);
+        audit.Property(e => e.ActorId).HasMaxLength(64);
+        audit.Property(e => e.Actor).HasMaxLength(AuditEntry.MaxActorLength);
+        audit.Property(e => e.Action).HasMaxLength(64);
+        audit.Property(e => e.Target).HasMaxLength(AuditEntry.MaxTargetLength);
+        audit.Property(e => e.ClientIp).HasMaxLength(64);
+        audit.Property(e => e.Outcome).HasConversion<string>().HasMaxLength(16);
+        audit.Property(e => e.Detail).HasMaxLength(AuditEntry.MaxDetailLength);
+        // No foreign key to users: the log outlives the accounts it names. The admin page lists newest first,
+        // by action or by actor; the retention purge deletes by time.
+        audit.HasIndex(e => e.AtUtc);
+        audit.HasIndex(e => new { e.Action, e.AtUtc });
+        audit.HasIndex(e => new { e.Actor, e.AtUtc });
+        audit.HasIndex(e => new { e.ActorId, e.AtUtc });
 
         var run = builder.Entity<RunRecord>();
         run.ToTable("runs");

@@ -1,5 +1,6 @@
 using System.Security.Claims;
 using System.Text.Encodings.Web;
+using IrisIde.Web.Audit;
 using IrisIde.Web.Hubs;
 using IrisIde.Web.Security;
 using Microsoft.AspNetCore.Authentication;
@@ -114,7 +115,8 @@ internal sealed class AccessTokenAuthenticationHandler(
     ILoggerFactory loggerFactory,
     UrlEncoder encoder,
     AccessTokenService tokens,
-    IUserClaimsPrincipalFactory<IrisUser> principals)
+    IUserClaimsPrincipalFactory<IrisUser> principals,
+    AuditRecorder audit)
     : AuthenticationHandler<AuthenticationSchemeOptions>(options, loggerFactory, encoder)
 {
     protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
@@ -129,12 +131,14 @@ internal sealed class AccessTokenAuthenticationHandler(
         if (!AccessTokenRequest.AcceptsToken(Request.Path))
         {
             AccountsLog.AccessTokenRefused(Logger, "off the run APIs", Request.Path);
+            RecordRefusal(presented, "off the run APIs");
             return AuthenticateResult.Fail("access tokens open the run APIs only (/ws, /run, the hub, /run-code, /results, /api); pages take a sign-in");
         }
 
         if (fromQuery && !AccessTokenRequest.AcceptsQueryToken(Request.Path))
         {
             AccountsLog.AccessTokenRefused(Logger, "in the query off a WebSocket path", Request.Path);
+            RecordRefusal(presented, "in the query off a WebSocket path");
             return AuthenticateResult.Fail($"the {AccessTokenDefaults.QueryParameter} query parameter is only accepted on /ws, /run and {ExecutionHubEndpoints.Path}; send the header Authorization: Bearer <token>");
         }
 
@@ -142,6 +146,7 @@ internal sealed class AccessTokenAuthenticationHandler(
         if (grant is null)
         {
             AccountsLog.AccessTokenRefused(Logger, refusal!, Request.Path);
+            RecordRefusal(presented, refusal!);
             // One answer for every reason: a client learns nothing about tokens that are not its own.
             return AuthenticateResult.Fail("the access token is invalid, expired or revoked, or its user is disabled");
         }
@@ -153,6 +158,10 @@ internal sealed class AccessTokenAuthenticationHandler(
         var identity = new ClaimsIdentity(claims, Scheme.Name, ClaimTypes.Name, ClaimTypes.Role);
         return AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), Scheme.Name));
     }
+
+    /// <summary>Counted, not always kept (a script can try tokens at any rate); the token's id names it, never the token.</summary>
+    private void RecordRefusal(string presented, string reason) =>
+        audit.RecordRefusal(AuditActions.TokenRefused, AccessTokenService.IdOf(presented) is { } id ? $"token {id:N}" : null, $"{reason} on {Request.Path}");
 
     protected override Task HandleChallengeAsync(AuthenticationProperties properties)
     {

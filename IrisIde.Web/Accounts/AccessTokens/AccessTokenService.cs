@@ -1,5 +1,6 @@
 using System.Buffers.Text;
 using System.Security.Cryptography;
+using IrisIde.Web.Audit;
 using IrisIde.Web.Persistence;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.EntityFrameworkCore;
@@ -34,8 +35,12 @@ public sealed class AccessTokenService(
     UserManager<IrisUser> users,
     IOptions<AccessTokenOptions> options,
     TimeProvider time,
+    AuditRecorder audit,
     ILogger<AccessTokenService> logger)
 {
+    /// <summary>The actor id the <c>iris admin</c> commands pass.</summary>
+    public const string CommandLineActor = "admin-command";
+
     public const string Prefix = "iris_pat_";
 
     private const int IdChars = 32;
@@ -111,6 +116,8 @@ public sealed class AccessTokenService(
         db.AccessTokens.Add(stored);
         await db.SaveChangesAsync(cancellationToken);
         AccountsLog.AccessTokenCreated(logger, actorId, stored.Id, user.Id, stored.Scopes, stored.ExpiresAtUtc);
+        audit.Record(AuditActions.TokenCreated, AuditActorOf(actorId, user), $"token {stored.Id:N} of {user.Email}", AuditOutcome.Success,
+            $"'{stored.Name}'; scopes {stored.Scopes}; expires {stored.ExpiresAtUtc:yyyy-MM-dd HH:mm} UTC");
         return new AccessTokenResult(null, new AccessTokenCreated($"{Prefix}{stored.Id:N}_{secretText}", stored));
     }
 
@@ -120,6 +127,17 @@ public sealed class AccessTokenService(
             .Where(t => t.UserId == userId)
             .OrderByDescending(t => t.CreatedAtUtc)
             .ToListAsync(cancellationToken);
+
+    /// <summary>Every token (or one user's) with its owner's email, newest first: what <c>iris admin token list</c> prints.</summary>
+    public async Task<IReadOnlyList<(AccessToken Token, string Owner)>> ListWithOwnersAsync(string? userId, CancellationToken cancellationToken)
+    {
+        var query = db.AccessTokens.AsNoTracking().Where(t => userId == null || t.UserId == userId);
+        var rows = await query
+            .Join(db.Users, t => t.UserId, u => u.Id, (t, u) => new { Token = t, u.Email })
+            .OrderByDescending(r => r.Token.CreatedAtUtc)
+            .ToListAsync(cancellationToken);
+        return [.. rows.Select(r => (r.Token, r.Email ?? r.Token.UserId))];
+    }
 
     /// <summary>
     /// Revokes the token <paramref name="id"/>; when <paramref name="ownerId"/> is given, only if it is theirs
@@ -139,10 +157,17 @@ public sealed class AccessTokenService(
             token.RevokedAtUtc = time.GetUtcNow().UtcDateTime;
             await db.SaveChangesAsync(cancellationToken);
             AccountsLog.AccessTokenRevoked(logger, actorId, token.Id, token.UserId);
+            var owner = await users.FindByIdAsync(token.UserId);
+            audit.Record(AuditActions.TokenRevoked, AuditActorOf(actorId, owner), $"token {token.Id:N} of {owner?.Email ?? token.UserId}", AuditOutcome.Success, $"'{token.Name}'");
         }
 
         return token;
     }
+
+    private static AuditActor AuditActorOf(string actorId, IrisUser? subject) =>
+        actorId == CommandLineActor ? AuditActor.CommandLine
+        : subject is not null && actorId == subject.Id ? AuditActor.User(subject.Id, subject.Email)
+        : AuditActor.User(actorId, null);
 
     /// <summary>The row id inside a token (<c>iris_pat_&lt;id&gt;_...</c>) or a bare id (as the list shows it); null if neither.</summary>
     public static Guid? IdOf(string tokenOrId)

@@ -1,5 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 using System.Security.Claims;
+using IrisIde.Web.Audit;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.Extensions.Options;
 
@@ -46,6 +47,7 @@ public sealed class OidcAccountLinker(
     SignInManager<IrisUser> signIn,
     IOptions<OidcOptions> options,
     TimeProvider time,
+    AuditRecorder audit,
     ILogger<OidcAccountLinker> logger)
 {
     /// <summary>The authentication method recorded in the sign-in cookie (<c>amr</c>).</summary>
@@ -63,6 +65,7 @@ public sealed class OidcAccountLinker(
         if (subject is null || string.IsNullOrEmpty(subject.Value) || string.IsNullOrEmpty(issuer))
         {
             AccountsLog.OidcSignInRefused(logger, "the ID token has no issuer or subject", null);
+            RecordRefused(null, "the ID token has no issuer or subject");
             return OidcSignInOutcome.Failed;
         }
 
@@ -74,6 +77,7 @@ public sealed class OidcAccountLinker(
             if (role is null)
             {
                 AccountsLog.OidcSignInRefused(logger, "no role maps and the default role is None", null);
+                RecordRefused(null, "no role maps and the default role is None");
                 return OidcSignInOutcome.NoRole;
             }
 
@@ -92,12 +96,14 @@ public sealed class OidcAccountLinker(
             if (!await signIn.CanSignInAsync(user) || await users.IsLockedOutAsync(user))
             {
                 AccountsLog.OidcSignInRefused(logger, "the account is disabled or locked", user.Id);
+                RecordRefused(user, "the account is disabled or locked");
                 return OidcSignInOutcome.Refused;
             }
 
             if (role is null)
             {
                 AccountsLog.OidcSignInRefused(logger, "no role maps and the default role is None", user.Id);
+                RecordRefused(user, "no role maps and the default role is None");
                 return OidcSignInOutcome.NoRole;
             }
 
@@ -110,6 +116,7 @@ public sealed class OidcAccountLinker(
         // A fresh application cookie, whatever the browser had: no session fixation.
         await signIn.SignInAsync(user, isPersistent: false, AuthenticationMethod);
         AccountsLog.OidcSignedIn(logger, user.Id, role, created);
+        audit.Record(AuditActions.SignInSucceeded, AuditActor.User(user.Id, user.Email), user.Email, AuditOutcome.Success, $"single sign-on as {role}");
         return OidcSignInOutcome.SignedIn;
     }
 
@@ -120,18 +127,21 @@ public sealed class OidcAccountLinker(
         if (email is null || email.Length > 256 || !EmailRule.IsValid(email))
         {
             AccountsLog.OidcSignInRefused(logger, "the ID token has no usable email for a new account", null);
+            RecordRefused(null, "the ID token has no usable email for a new account");
             return (OidcSignInOutcome.Failed, null);
         }
 
         if (string.Equals(external.FindFirstValue("email_verified"), "false", StringComparison.OrdinalIgnoreCase))
         {
             AccountsLog.OidcSignInRefused(logger, "the provider says the email is not verified", null);
+            RecordRefused(null, "the provider says the email is not verified");
             return (OidcSignInOutcome.Failed, null);
         }
 
         if (await users.FindByEmailAsync(email) is not null || await users.FindByNameAsync(email) is not null)
         {
             AccountsLog.OidcSignInRefused(logger, "a local account has the same email; it is not linked", null);
+            RecordRefused(null, "a local account has the same email; it is not linked");
             return (OidcSignInOutcome.EmailTaken, null);
         }
 
@@ -166,6 +176,7 @@ public sealed class OidcAccountLinker(
         }
 
         AccountsLog.OidcAccountCreated(logger, user.Id, role);
+        audit.Record(AuditActions.UserCreated, AuditActor.System, user.Email, AuditOutcome.Success, $"role {role}; first single sign-on, linked by issuer and subject");
         return (OidcSignInOutcome.SignedIn, user);
     }
 
@@ -187,6 +198,10 @@ public sealed class OidcAccountLinker(
 
         var previous = string.Join(",", current);
         AccountsLog.OidcRoleChanged(logger, user.Id, previous, role);
+        audit.Record(AuditActions.RoleChanged, AuditActor.System, user.Email, AuditOutcome.Success, $"{(previous.Length > 0 ? previous : "(none)")} -> {role} by the provider's claims");
         return true;
     }
+
+    private void RecordRefused(IrisUser? user, string reason) =>
+        audit.Record(AuditActions.SignInFailed, user is null ? AuditActor.Anonymous : AuditActor.User(user.Id, user.Email), user?.Email, AuditOutcome.Failure, $"single sign-on: {reason}");
 }

@@ -1,3 +1,5 @@
+using IrisIde.Web.Audit;
+using Microsoft.AspNetCore.Antiforgery;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.OpenIdConnect;
 using Microsoft.AspNetCore.Identity;
@@ -24,6 +26,15 @@ public static class OidcSignIn
 
     public const string DonePath = "/account/signin/oidc/done";
 
+    /// <summary>The signed-in user's single sign-on page: link or unlink the account.</summary>
+    public const string AccountPath = "/account/sso";
+
+    /// <summary>The link button's POST (anti-forgery checked, signed-in users only).</summary>
+    public const string LinkPath = "/account/sso/link";
+
+    /// <summary>Where the provider's answer lands when linking.</summary>
+    public const string LinkDonePath = "/account/sso/link/done";
+
     /// <summary>The redirect URI to register at the provider is this path on the app's public address.</summary>
     public const string CallbackPath = "/signin-oidc";
 
@@ -36,6 +47,7 @@ public static class OidcSignIn
         services.AddOptions<OidcOptions>().Bind(section).ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<OidcOptions>, OidcOptionsValidator>());
         services.TryAddScoped<OidcAccountLinker>();
+        services.TryAddScoped<OidcAccountLink>();
         if (string.IsNullOrWhiteSpace(section[nameof(OidcOptions.Authority)]))
         {
             return services;
@@ -88,7 +100,12 @@ public static class OidcSignIn
             // page says so; nobody is signed in. The provider's own text is kept out of the page.
             var logger = context.HttpContext.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(OidcSignIn));
             AccountsLog.OidcRemoteFailure(logger, context.Failure?.GetType().Name ?? "none", Printable(context.Failure?.Message));
-            context.Response.Redirect(SignInPageFor(OidcSignInOutcome.Failed));
+            // Anyone can send forged callbacks at any rate: counted, not always kept.
+            context.HttpContext.RequestServices.GetRequiredService<AuditRecorder>()
+                .RecordRefusal(AuditActions.SsoCallbackFailed, null, context.Failure?.GetType().Name ?? "refused");
+            context.Response.Redirect(context.Properties?.Items.ContainsKey(OidcAccountLink.UserItem) == true
+                ? AccountPageFor(OidcLinkOutcome.Failed)
+                : SignInPageFor(OidcSignInOutcome.Failed));
             context.HandleResponse();
             return Task.CompletedTask;
         };
@@ -133,8 +150,58 @@ public static class OidcSignIn
             var outcome = await linker.SignInAsync(external.Principal, cancellationToken);
             return TypedResults.LocalRedirect(outcome == OidcSignInOutcome.SignedIn ? LocalUrl.OrRoot(returnUrl) : SignInPageFor(outcome));
         });
+        MapLink(endpoints);
         return endpoints;
     }
+
+    private static void MapLink(IEndpointRouteBuilder endpoints)
+    {
+        endpoints.MapPost(LinkPath, static async (HttpContext context, UserManager<IrisUser> users, IAntiforgery antiforgery, ILoggerFactory loggers) =>
+        {
+            // Checked here: the endpoint binds no form, so nothing else would. Another site must not be able to
+            // link an identity of its choosing to the account of a user who happens to be signed in.
+            if (!await antiforgery.IsRequestValidAsync(context))
+            {
+                return Results.BadRequest();
+            }
+
+            if (users.GetUserId(context.User) is not { } userId)
+            {
+                return Results.Challenge();
+            }
+
+            var properties = new AuthenticationProperties { RedirectUri = LinkDonePath };
+            properties.Items[OidcAccountLink.UserItem] = userId;
+            try
+            {
+                await context.ChallengeAsync(Scheme, properties);
+                return Results.Empty;
+            }
+            catch (InvalidOperationException e) when (!context.Response.HasStarted)
+            {
+                AccountsLog.OidcProviderUnavailable(loggers.CreateLogger(typeof(OidcSignIn)), e);
+                return TypedResults.LocalRedirect(AccountPageFor(OidcLinkOutcome.Unavailable));
+            }
+        }).RequireAuthorization();
+
+        endpoints.MapGet(LinkDonePath, static async (HttpContext context, UserManager<IrisUser> users, OidcAccountLink link, CancellationToken cancellationToken) =>
+        {
+            var external = await context.AuthenticateAsync(IdentityConstants.ExternalScheme);
+            await context.SignOutAsync(IdentityConstants.ExternalScheme);
+            if (!external.Succeeded || external.Principal is null || await users.GetUserAsync(context.User) is not { } user)
+            {
+                return TypedResults.LocalRedirect(AccountPageFor(OidcLinkOutcome.Failed));
+            }
+
+            var flowUser = external.Properties?.Items.TryGetValue(OidcAccountLink.UserItem, out var id) == true ? id : null;
+            var outcome = await link.LinkAsync(user, external.Principal, flowUser, cancellationToken);
+            return TypedResults.LocalRedirect(AccountPageFor(outcome));
+        }).RequireAuthorization();
+    }
+
+    /// <summary>The single sign-on page with the message for <paramref name="outcome"/>.</summary>
+    public static string AccountPageFor(OidcLinkOutcome outcome) =>
+        $"{AccountPath}?link={outcome.ToString().ToLowerInvariant()}";
 
     /// <summary>The sign-in page with the message for <paramref name="outcome"/>.</summary>
     public static string SignInPageFor(OidcSignInOutcome outcome) =>

@@ -1,5 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 using IrisIde.Web.Accounts;
+using IrisIde.Web.Audit;
 using Microsoft.AspNetCore.Components;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.Extensions.Options;
@@ -37,6 +38,9 @@ public sealed partial class ChangePassword
     [Inject]
     private IOptions<AccountsOptions> Options { get; set; } = default!;
 
+    [Inject]
+    private AuditRecorder Audit { get; set; } = default!;
+
     private int MinLength => Options.Value.MinPasswordLength;
 
     protected override void OnInitialized()
@@ -68,13 +72,17 @@ public sealed partial class ChangePassword
         }
 
         var changed = await Users.ChangePasswordAsync(user, current, next);
+        var actor = AuditActor.User(user.Id, user.Email);
         if (!changed.Succeeded)
         {
             _error = string.Join(" ", changed.Errors.Select(e => e.Description));
+            // Identity's error codes (PasswordMismatch, PasswordTooShort...), never the passwords.
+            Audit.Record(AuditActions.PasswordChanged, actor, user.Email, AuditOutcome.Failure, string.Join(" ", changed.Errors.Select(e => e.Code)));
             return;
         }
 
         var wasForced = user.MustChangePassword;
+        Audit.Record(AuditActions.PasswordChanged, actor, user.Email, AuditOutcome.Success, wasForced ? "replaced a one-time password" : null);
         user.MustChangePassword = false;
         await Users.UpdateAsync(user);
         // The stamp changed with the password: a fresh cookie for this browser; other sign-ins end at their next check.

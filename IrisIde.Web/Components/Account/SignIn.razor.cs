@@ -1,6 +1,7 @@
 using System.ComponentModel.DataAnnotations;
 using IrisIde.Web.Accounts;
 using IrisIde.Web.Accounts.Oidc;
+using IrisIde.Web.Audit;
 using Microsoft.AspNetCore.Components;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.Extensions.Options;
@@ -50,6 +51,9 @@ public sealed partial class SignIn
     [Inject]
     private ILogger<SignIn> Logger { get; set; } = default!;
 
+    [Inject]
+    private AuditRecorder Audit { get; set; } = default!;
+
     protected override void OnInitialized() => Input ??= new();
 
     private async Task SignInAsync()
@@ -58,6 +62,7 @@ public sealed partial class SignIn
         if (Throttle.IsBlocked(address))
         {
             AccountsLog.SignInThrottled(Logger);
+            Audit.RecordRefusal(AuditActions.SignInThrottled, null, "too many failed sign-ins from this address");
             _error = ThrottledMessage;
             Input.Password = "";
             return;

@@ -1,6 +1,7 @@
 using System.ComponentModel.DataAnnotations;
 using System.Security.Claims;
 using IrisIde.Web.Accounts;
+using IrisIde.Web.Audit;
 using Microsoft.AspNetCore.Components;
 
 namespace IrisIde.Web.Components.Admin;
@@ -32,6 +33,9 @@ public sealed partial class Users
     [Inject]
     private ILogger<Users> Logger { get; set; } = default!;
 
+    [Inject]
+    private AuditRecorder Audit { get; set; } = default!;
+
     protected override async Task OnInitializedAsync()
     {
         NewUser ??= new();
@@ -49,6 +53,7 @@ public sealed partial class Users
         }
 
         Log("add", result.User!.Id);
+        Audit.Record(AuditActions.UserCreated, AuditActor.Of(HttpContext.User), result.User.Email, AuditOutcome.Success, $"role {IrisRoles.Parse(NewUser.Role)}; one-time password");
         _notice = $"Added {result.User.Email} as {IrisRoles.Parse(NewUser.Role)}.";
         _oneTimePassword = result.OneTimePassword;
         NewUser = new();
@@ -61,6 +66,7 @@ public sealed partial class Users
         // "command:role:userId", the value of the pressed button.
         var parts = (Act.Command ?? "").Split(':', 3);
         var (command, role, userId) = parts.Length == 3 ? (parts[0], parts[1], parts[2]) : ("", "", "");
+        var roleBefore = command == "role" ? _users.FirstOrDefault(u => u.Id == userId)?.Role : null;
         var result = command switch
         {
             "role" => await Administration.SetRoleAsync(userId, role, cancellationToken),
@@ -69,6 +75,21 @@ public sealed partial class Users
             "reset" => await Administration.ResetPasswordAsync(userId, cancellationToken),
             _ => AdminResult.Fail("unknown action."),
         };
+        var action = command switch
+        {
+            "role" => AuditActions.RoleChanged,
+            "disable" => AuditActions.UserDisabled,
+            "enable" => AuditActions.UserEnabled,
+            "reset" => AuditActions.PasswordReset,
+            _ => null,
+        };
+        if (action is not null)
+        {
+            var detail = command == "role" ? $"{roleBefore ?? "?"} -> {IrisRoles.Parse(role) ?? role}" : null;
+            Audit.Record(action, AuditActor.Of(HttpContext.User), result.User?.Email ?? userId,
+                result.Succeeded ? AuditOutcome.Success : AuditOutcome.Failure, result.Succeeded ? detail : $"{detail} refused: {result.Error}".TrimStart());
+        }
+
         if (!result.Succeeded)
         {
             _error = $"Could not {(command.Length > 0 ? command : "do that")}: {result.Error}";
