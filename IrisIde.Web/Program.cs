@@ -7,6 +7,7 @@ using IrisIde.Web.Accounts.AccessTokens;
 using IrisIde.Web.Accounts.Oidc;
 using IrisIde.Web.Batch;
 using IrisIde.Web.Components;
+using IrisIde.Web.Courses;
 using IrisIde.Web.Hubs;
 using IrisIde.Web.Languages;
 using IrisIde.Web.Runner;
@@ -27,6 +28,7 @@ builder.Services.AddLanguagesApi();
 builder.Services.AddBatchRuns(builder.Configuration, builder.Environment);
 builder.Services.AddAccounts(builder.Configuration);
 builder.Services.AddAccessTokens(builder.Configuration);
+builder.Services.AddCourses();
 builder.Services.AddHealthChecks();
 builder.AddIdeUi();
 
