@@ -4,7 +4,9 @@ using System.Text.RegularExpressions;
 using IrisIde.Tests.Accounts;
 using IrisIde.Tests.Web;
 using IrisIde.Web.Accounts;
+using IrisIde.Web.Accounts.AccessTokens;
 using IrisIde.Web.Courses;
+using Microsoft.Extensions.DependencyInjection;
 using static IrisIde.Tests.Courses.TestCourses;
 
 namespace IrisIde.Tests.Courses;
@@ -212,6 +214,59 @@ public sealed partial class CoursePagesTests(CoursesAppFixture fixture) : IClass
         Assert.EndsWith("is archived: it takes no new members.", SignInTests.ErrorOf(await AccountTestClient.BodyAsync(join)), StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task An_instructor_sets_languages_and_limits_on_the_page_and_bad_values_get_a_message()
+    {
+        var (ownerUser, owner) = await UserAsync(App, IrisRoles.Instructor, "owner");
+        var course = await CreateAsync(App, owner);
+        using var client = await SignedInAsync(ownerUser);
+        var path = $"/courses/{course.Id}";
+
+        using var unknown = await client.PostFormAsync(path, "course-settings", [new("Settings.Languages", "python fortran77")]);
+        using var negative = await client.PostFormAsync(path, "course-settings", [new("Settings.CpuSeconds", "0")]);
+        using var saved = await client.PostFormAsync(path, "course-settings", [new("Settings.Languages", "python, c++"), new("Settings.WallSeconds", "999"), new("Settings.MemoryMiB", "64")]);
+        var savedHtml = await AccountTestClient.BodyAsync(saved);
+
+        Assert.StartsWith("Could not do that: unknown language 'fortran77'", SignInTests.ErrorOf(await AccountTestClient.BodyAsync(unknown)), StringComparison.Ordinal);
+        Assert.Equal("Could not do that: the CPU time limit must be positive (leave it empty for the server's default).", SignInTests.ErrorOf(await AccountTestClient.BodyAsync(negative)));
+        Assert.Equal("", SignInTests.ErrorOf(savedHtml));
+        Assert.Contains("data-testid=\"languages\">python, cpp<", savedHtml, StringComparison.Ordinal);
+        var after = (await WithServiceAsync(App, s => s.FindAsync(owner, course.Id, None)))!.Course;
+        Assert.Equal(20, after.WallSeconds);
+        Assert.Equal(64L * 1024 * 1024, after.MemoryBytes);
+    }
+
+    [Fact]
+    public async Task Only_the_courses_instructor_creates_a_course_token_on_its_page_and_it_runs_in_that_course()
+    {
+        var (ownerUser, owner) = await UserAsync(App, IrisRoles.Instructor, "owner");
+        var (taUser, ta) = await UserAsync(App, IrisRoles.Instructor, "ta");
+        var course = await CreateAsync(App, owner);
+        await JoinAsync(App, ta, course);
+        await WithServiceAsync(App, s => s.SetRoleAsync(owner, course.Id, taUser.Id, CourseRole.TeachingAssistant, None));
+        using var client = await SignedInAsync(ownerUser);
+        using var taClient = await SignedInAsync(taUser);
+        var path = $"/courses/{course.Id}";
+
+        using var created = await client.PostFormAsync(path, "course-token", [new("NewToken.Name", "grader"), new("NewToken.ExpiresDays", "7"), new("NewToken.RunsRead", "true")]);
+        var html = await AccountTestClient.BodyAsync(created);
+        using var byTa = await taClient.PostFormAsync(path, "course-token", [new("NewToken.Name", "sneaky"), new("NewToken.ExpiresDays", "7")]);
+
+        Assert.Equal("", SignInTests.ErrorOf(html));
+        var token = NewTokenPattern().Match(html).Groups[1].Value;
+        Assert.StartsWith("iris_pat_", token, StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.BadRequest, byTa.StatusCode);
+        using var http = App.CreateHttpClient();
+        http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
+        using var run = await http.PostAsync("/api/v1/runs", new StringContent("{\"language\":\"python\",\"files\":[{\"name\":\"\",\"content\":\"print(1)\"}]}", Encoding.UTF8, "application/json")).WaitAsync(AccountTestClient.Timeout);
+        Assert.Equal(HttpStatusCode.Accepted, run.StatusCode);
+        // The token is the owner's, bound to the course: nobody else's token list grew.
+        await using var scope = App.Services.CreateAsyncScope();
+        var tokens = await scope.ServiceProvider.GetRequiredService<AccessTokenService>().ListAsync(ownerUser.Id, None);
+        Assert.Equal(course.Id, Assert.Single(tokens).CourseId);
+        Assert.Empty(await scope.ServiceProvider.GetRequiredService<AccessTokenService>().ListAsync(taUser.Id, None));
+    }
+
     private async Task<AccountTestClient> SignedInAsync(IrisUser user)
     {
         var client = new AccountTestClient(App.BaseAddress);
@@ -230,6 +285,9 @@ public sealed partial class CoursePagesTests(CoursesAppFixture fixture) : IClass
         };
         return await client.Http.PostAsync(path, content).WaitAsync(AccountTestClient.Timeout);
     }
+
+    [GeneratedRegex("data-testid=\"new-token\">([^<]+)<")]
+    private static partial Regex NewTokenPattern();
 
     [GeneratedRegex("data-testid=\"join-code\">([^<]+)<")]
     private static partial Regex JoinCodePattern();
