@@ -9,7 +9,8 @@ using Microsoft.Extensions.DependencyInjection;
 namespace IrisIde.Tests.Courses;
 
 /// <summary>
-/// The app of the course tests: every request re-checks the sign-in, sandbox uids of their own (64000-64063),
+/// The app of the course tests: every request re-checks the sign-in, sandbox uids of their own (64000-64015; the
+/// PostgreSQL app 64016-64031, the browser test 64032-64047),
 /// server maxima small enough that clamping shows.
 /// </summary>
 public class CoursesAppFixture : IrisWebAppFixture
@@ -21,7 +22,7 @@ public class CoursesAppFixture : IrisWebAppFixture
         ["Iris:Auth:SessionRecheckSeconds"] = "0",
         ["Iris:Auth:AllowAnonymousRuns"] = "false",
         ["Iris:Sandbox:Uid"] = SandboxUid.ToString(CultureInfo.InvariantCulture),
-        ["Iris:Sandbox:UidCount"] = "32",
+        ["Iris:Sandbox:UidCount"] = "16",
         ["Iris:Limits:Maximum:WallSeconds"] = "20",
         ["Iris:Limits:Maximum:CpuSeconds"] = "10",
         ["Iris:Admission:MaxSessionsPerClient"] = "8",
@@ -45,7 +46,7 @@ public sealed class PostgresCoursesAppFixture : IAsyncLifetime
         var settings = new Dictionary<string, string?>(CoursesAppFixture.CourseSettings)
         {
             ["ConnectionStrings:Postgres"] = _database.ConnectionString,
-            ["Iris:Sandbox:Uid"] = (CoursesAppFixture.SandboxUid + 32).ToString(CultureInfo.InvariantCulture),
+            ["Iris:Sandbox:Uid"] = (CoursesAppFixture.SandboxUid + 16).ToString(CultureInfo.InvariantCulture),
         };
         _app = await IrisWebApp.StartAsync(settings);
     }
