@@ -148,13 +148,20 @@ public abstract class CourseServiceTests
         var tooManyRows = string.Join('\n', Enumerable.Range(0, CourseService.MaxRosterRows + 2).Select(i => $"s{i}@x.edu"));
         var tooLarge = new StringBuilder().Append('a', CourseService.MaxRosterBytes).Append("@x.edu").ToString();
 
+        var atTheCap = "email\n\n" + string.Join('\n', Enumerable.Range(0, CourseService.MaxRosterRows).Select(i => $"cap{i}-{Guid.NewGuid():N}@x.edu")) + "\n";
+
         var rows = await WithServiceAsync(App, s => s.ImportRosterAsync(instructor, course.Id, tooManyRows, None));
+        var cap = await WithServiceAsync(App, s => s.ImportRosterAsync(instructor, course.Id, atTheCap, None));
         var size = await WithServiceAsync(App, s => s.ImportRosterAsync(instructor, course.Id, tooLarge, None));
         var empty = await WithServiceAsync(App, s => s.ImportRosterAsync(instructor, course.Id, " \n", None));
 
         Assert.Equal($"the roster has too many lines: at most {CourseService.MaxRosterRows} students per import.", rows.Error);
         Assert.Equal($"the roster file is too large: at most {CourseService.MaxRosterBytes / 1024} KiB.", size.Error);
         Assert.Equal("the roster file is empty.", empty.Error);
+        // The header and blank lines do not count: exactly the cap of rows is still imported (here: all unknown).
+        Assert.Null(cap.Error);
+        Assert.Equal(CourseService.MaxRosterRows, cap.UnknownEmails.Count);
+        Assert.Equal(CourseService.MaxRosterRows + 2, cap.UnknownEmails[^1].Line);
     }
 
     [Fact]

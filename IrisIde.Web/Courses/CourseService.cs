@@ -184,7 +184,17 @@ public sealed class CourseService(
         }
 
         db.CourseMembers.Add(new CourseMember { CourseId = course.Id, UserId = actor.UserId, Role = CourseRole.Student, JoinedAtUtc = time.GetUtcNow().UtcDateTime });
-        await db.SaveChangesAsync(cancellationToken);
+        try
+        {
+            await db.SaveChangesAsync(cancellationToken);
+        }
+        catch (DbUpdateException)
+        {
+            // The same user joining twice at once (a double click): the key (course, user) lets one in.
+            db.ChangeTracker.Clear();
+            return CourseResult.Fail($"you are already a member of {course.Code} {course.Name}.");
+        }
+
         CoursesLog.Joined(logger, actor.UserId, course.Id);
         return new CourseResult(null, course);
     }
@@ -378,11 +388,6 @@ public sealed class CourseService(
         }
 
         var lines = csv.Split('\n');
-        if (lines.Length > MaxRosterRows + 1)
-        {
-            return RosterImportResult.Fail($"the roster has too many lines: at most {MaxRosterRows} students per import.");
-        }
-
         var badRows = new List<RosterProblem>();
         var wanted = new List<(int Line, string Email)>();
         var emailRule = new System.ComponentModel.DataAnnotations.EmailAddressAttribute();
@@ -402,6 +407,12 @@ public sealed class CourseService(
             }
 
             wanted.Add((i + 1, first));
+        }
+
+        // Rows that are not blank and not the header; the size cap above already bounds the work of counting them.
+        if (wanted.Count + badRows.Count > MaxRosterRows)
+        {
+            return RosterImportResult.Fail($"the roster has too many lines: at most {MaxRosterRows} students per import.");
         }
 
         var normalized = wanted.Select(w => w.Email.ToUpperInvariant()).Distinct().ToList();
@@ -437,7 +448,17 @@ public sealed class CourseService(
             }
         }
 
-        await db.SaveChangesAsync(cancellationToken);
+        try
+        {
+            await db.SaveChangesAsync(cancellationToken);
+        }
+        catch (DbUpdateException)
+        {
+            // Someone joined by code between the member check and the insert: nothing of this import was saved.
+            db.ChangeTracker.Clear();
+            return RosterImportResult.Fail("the roster changed while importing (someone joined meanwhile); import the file again.");
+        }
+
         CoursesLog.RosterImported(logger, actor.UserId, courseId, added.Count);
         return new RosterImportResult(null, added, already, unknown, badRows);
     }
