@@ -30,6 +30,12 @@ public sealed partial class CoursePagesTests(CoursesAppFixture fixture) : IClass
         Assert.StartsWith(AccountsExtensions.SignInPath, client.Target(list), StringComparison.Ordinal);
         Assert.Equal(HttpStatusCode.Found, one.StatusCode);
         Assert.StartsWith(AccountsExtensions.SignInPath, client.Target(one), StringComparison.Ordinal);
+
+        // Posts too, before any form is looked at (an anonymous visitor has no anti-forgery token to send).
+        using var content = new FormUrlEncodedContent([new("_handler", "join-course"), new("Join.Code", "abcd-efgh-jkmn")]);
+        using var post = await client.Http.PostAsync("/courses", content).WaitAsync(AccountTestClient.Timeout);
+        Assert.Equal(HttpStatusCode.Found, post.StatusCode);
+        Assert.StartsWith(AccountsExtensions.SignInPath, client.Target(post), StringComparison.Ordinal);
     }
 
     [Fact]
@@ -74,13 +80,16 @@ public sealed partial class CoursePagesTests(CoursesAppFixture fixture) : IClass
         using var sneaked = await student.PostFormAsync("/courses", "create-course", [new("NewCourse.Name", "Mine"), new("NewCourse.Code", "X"), new("NewCourse.Term", "T")]);
         using var longName = await instructor.PostFormAsync("/courses", "create-course", [new("NewCourse.Name", new string('n', Course.MaxNameLength + 1)), new("NewCourse.Code", "X"), new("NewCourse.Term", "T")]);
         using var badCode = await student.PostFormAsync("/courses", "join-course", [new("Join.Code", "abcd-efgh-jkm0")]);
+        using var forgedCreate = await instructor.PostFormAsync("/courses", "create-course", [new("NewCourse.Name", "Forged"), new("NewCourse.Code", "F1"), new("NewCourse.Term", "T")], withAntiforgery: false);
 
         Assert.DoesNotContain("create-course", page, StringComparison.Ordinal);
         // The form is not on a student's page, so the post is refused before the service (which says no too).
         Assert.Equal(HttpStatusCode.BadRequest, sneaked.StatusCode);
         Assert.Equal($"Could not create the course: the name is too long: at most {Course.MaxNameLength} characters.", SignInTests.ErrorOf(await AccountTestClient.BodyAsync(longName)));
         Assert.StartsWith("Could not join: no course has this join code", SignInTests.ErrorOf(await AccountTestClient.BodyAsync(badCode)), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.BadRequest, forgedCreate.StatusCode);
         Assert.Empty(await WithServiceAsync(App, s => s.ListMineAsync(new CourseActor(studentUser.Id, false, false), None)));
+        Assert.Empty(await WithServiceAsync(App, s => s.ListMineAsync(new CourseActor(instructorUser.Id, false, true), None)));
     }
 
     [Fact]
@@ -182,12 +191,14 @@ public sealed partial class CoursePagesTests(CoursesAppFixture fixture) : IClass
         using var imported = await PostRosterFileAsync(client, path, $"email\n{known.Email}\n{unknown}\nbroken line\n");
         var html = WebUtility.HtmlDecode(await AccountTestClient.BodyAsync(imported));
         using var tooLarge = await PostRosterFileAsync(client, path, new string('x', CourseService.MaxRosterBytes + 1));
+        using var forged = await PostRosterFileAsync(client, path, $"{known.Email}\n", withAntiforgery: false);
 
         Assert.Equal("", SignInTests.ErrorOf(html));
         Assert.Contains("Added 1 students; 0 were members already; 1 emails have no account; 1 lines skipped.", html, StringComparison.Ordinal);
         Assert.Contains($"line 3: {unknown}", html, StringComparison.Ordinal);
         Assert.Contains("line 4: not an email address (broken line)", html, StringComparison.Ordinal);
         Assert.Equal($"Could not import: the roster file is too large: at most {CourseService.MaxRosterBytes / 1024} KiB.", SignInTests.ErrorOf(await AccountTestClient.BodyAsync(tooLarge)));
+        Assert.Equal(HttpStatusCode.BadRequest, forged.StatusCode);
         var roster = await WithServiceAsync(App, s => s.RosterAsync(owner, course.Id, None));
         Assert.Contains(roster!, m => m.UserId == known.Id && m.Role == CourseRole.Student);
     }
@@ -274,15 +285,18 @@ public sealed partial class CoursePagesTests(CoursesAppFixture fixture) : IClass
         return client;
     }
 
-    private static async Task<HttpResponseMessage> PostRosterFileAsync(AccountTestClient client, string path, string csv)
+    private static async Task<HttpResponseMessage> PostRosterFileAsync(AccountTestClient client, string path, string csv, bool withAntiforgery = true)
     {
-        var token = await client.AntiforgeryTokenAsync(path);
         using var content = new MultipartFormDataContent
         {
             { new StringContent("roster-import"), "_handler" },
-            { new StringContent(token), "__RequestVerificationToken" },
             { new ByteArrayContent(Encoding.UTF8.GetBytes(csv)), "rosterFile", "roster.csv" },
         };
+        if (withAntiforgery)
+        {
+            content.Add(new StringContent(await client.AntiforgeryTokenAsync(path)), "__RequestVerificationToken");
+        }
+
         return await client.Http.PostAsync(path, content).WaitAsync(AccountTestClient.Timeout);
     }
 
