@@ -59,9 +59,17 @@ public sealed class CoursePagesBrowserTests(IdeFixture ide)
         await student.CloseAsync().WaitAsync(Timeout);
 
         var ideInCourse = await IdePage.OpenAsync(studentContext).WaitAsync(Timeout * 3);
+        await ideInCourse.SelectLanguageAsync("python");
         var picker = ideInCourse.Page.GetByTestId("course-select");
         await picker.SelectOptionAsync(courseId.ToString()).WaitAsync(Timeout);
-        await ideInCourse.RunAsync("python", "print('not in this course')\n");
+        // Languages the course does not offer are marked in the picker (the one selected stays, for the server to refuse).
+        await ideInCourse.WaitUntilAsync(
+            async () => await ideInCourse.LanguageSelect.Locator("option[value='javascript']").IsDisabledAsync()
+                && (await ideInCourse.LanguageSelect.Locator("option[value='javascript']").TextContentAsync() ?? "").Contains("not offered in this course", StringComparison.Ordinal),
+            "JavaScript marked as not offered");
+        Assert.False(await ideInCourse.LanguageSelect.Locator("option[value='c']").IsDisabledAsync().WaitAsync(Timeout));
+        await ideInCourse.SetCodeAsync("print('not in this course')\n");
+        await ideInCourse.RunButton.ClickAsync().WaitAsync(Timeout);
         await ideInCourse.WaitForTerminalTextAsync("does not offer Python");
 
         // Remembered for this user in this browser.

@@ -211,6 +211,15 @@ public sealed partial class Ide : IAsyncDisposable
         await ShowSelectedLanguageAsync();
     }
 
+    /// <summary>
+    /// Whether the picked course (if any) offers the language. Only a hint: the language already selected stays
+    /// selectable to run, and the server refuses it with the course's list.
+    /// </summary>
+    private bool OfferedInCourse(string languageId) =>
+        _courses.FirstOrDefault(c => c.Id.ToString() == _courseId) is not { LanguageList: { Count: > 0 } offered }
+        || offered.Contains(languageId, StringComparer.Ordinal)
+        || languageId == _languageId;
+
     private async Task OnCourseChangedAsync(ChangeEventArgs args)
     {
         if (_status.IsActive || args.Value is not string id)
