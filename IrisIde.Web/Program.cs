@@ -8,6 +8,7 @@ using IrisIde.Web.Accounts.Oidc;
 using IrisIde.Web.Audit;
 using IrisIde.Web.Batch;
 using IrisIde.Web.Components;
+using IrisIde.Web.Courses;
 using IrisIde.Web.Hubs;
 using IrisIde.Web.Languages;
 using IrisIde.Web.Runner;
@@ -29,6 +30,7 @@ builder.Services.AddBatchRuns(builder.Configuration, builder.Environment);
 builder.Services.AddAccounts(builder.Configuration);
 builder.Services.AddAccessTokens(builder.Configuration);
 builder.Services.AddAudit(builder.Configuration);
+builder.Services.AddCourses();
 builder.Services.AddHealthChecks();
 builder.AddIdeUi();
 

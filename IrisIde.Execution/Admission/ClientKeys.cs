@@ -13,12 +13,19 @@ namespace IrisIde.Execution.Admission;
 /// </summary>
 public static class ClientKeys
 {
+    /// <summary>
+    /// The <see cref="HttpContext.Items"/> key under which a host puts the course a request's runs belong to, after
+    /// checking the client may run there (the web app's course filter); <see cref="Owner"/> carries it along.
+    /// </summary>
+    public const string CourseItem = "iris:course";
+
     /// <summary>The owner of a session asked for on <paramref name="context"/>.</summary>
     public static SessionOwner Owner(HttpContext context, SessionSurface surface)
     {
         ArgumentNullException.ThrowIfNull(context);
         var userId = UserId(context.User);
-        return new SessionOwner(userId is null ? ForAddress(context.Connection.RemoteIpAddress) : $"user:{userId}", userId, null, surface);
+        var course = context.Items.TryGetValue(CourseItem, out var item) ? item as string : null;
+        return new SessionOwner(userId is null ? ForAddress(context.Connection.RemoteIpAddress) : $"user:{userId}", userId, course, surface);
     }
 
     /// <summary>

@@ -25,6 +25,7 @@ public sealed class RunAdmission : IDisposable
     private readonly AdmissionOptions _options;
     private readonly ILogger<RunAdmission> _logger;
     private readonly PartitionedRateLimiter<string> _starts;
+    private readonly PartitionedRateLimiter<(string Key, int Limit)> _scopedStarts;
     private readonly Dictionary<string, int> _sessionsPerClient = new(StringComparer.Ordinal);
     private readonly Lock _gate = new();
     private int _sessions;
@@ -38,6 +39,14 @@ public sealed class RunAdmission : IDisposable
         _starts = PartitionedRateLimiter.Create<string, string>(key => RateLimitPartition.GetFixedWindowLimiter(key, _ => new FixedWindowRateLimiterOptions
         {
             PermitLimit = perMinute,
+            Window = TimeSpan.FromMinutes(1),
+            QueueLimit = 0,
+            AutoReplenishment = true,
+        }));
+        // A scope's (a course's) own rate: one window per client, scope and limit, so a changed limit starts afresh.
+        _scopedStarts = PartitionedRateLimiter.Create<(string Key, int Limit), (string Key, int Limit)>(key => RateLimitPartition.GetFixedWindowLimiter(key, k => new FixedWindowRateLimiterOptions
+        {
+            PermitLimit = k.Limit,
             Window = TimeSpan.FromMinutes(1),
             QueueLimit = 0,
             AutoReplenishment = true,
@@ -78,6 +87,12 @@ public sealed class RunAdmission : IDisposable
                     $"too many sessions: at most {_options.MaxSessionsPerClient} may be open at once per client; close one first");
             }
 
+            if (owner.Caps?.MaxSessions is { } scoped && mine >= scoped)
+            {
+                throw Refuse(owner, AdmissionRefusal.TooManySessions,
+                    $"too many sessions: this course allows at most {scoped} open at once per member; close one first");
+            }
+
             if (_sessions >= SessionCapacity)
             {
                 throw Refuse(owner, AdmissionRefusal.AtCapacity, AtCapacityMessage);
@@ -99,10 +114,24 @@ public sealed class RunAdmission : IDisposable
         TakeStart(owner);
     }
 
-    public void Dispose() => _starts.Dispose();
+    public void Dispose()
+    {
+        _starts.Dispose();
+        _scopedStarts.Dispose();
+    }
 
     private void TakeStart(SessionOwner owner)
     {
+        if (owner.Caps is { RunsPerMinute: { } perMinute } caps)
+        {
+            using var scoped = _scopedStarts.AttemptAcquire(($"{owner.Key}|{caps.Scope}", perMinute));
+            if (!scoped.IsAcquired)
+            {
+                throw Refuse(owner, AdmissionRefusal.RateLimited,
+                    $"too many runs: this course allows at most {perMinute} to start per minute per member; try again in a minute");
+            }
+        }
+
         using var lease = _starts.AttemptAcquire(owner.Key);
         if (!lease.IsAcquired)
         {

@@ -13,6 +13,9 @@ public enum RunRequestError
     StdinTooLarge,
     InvalidCommand,
     CommandTooLarge,
+
+    /// <summary>The run names a course it may not run in (not a member, archived, language not offered there).</summary>
+    CourseRefused,
 }
 
 /// <summary>A request the pipeline refuses before anything runs. The message is safe to show to the client.</summary>

@@ -26,9 +26,20 @@ public enum SessionSurface
 /// <param name="Surface">The surface the request came through.</param>
 public sealed record SessionOwner(string Key, string? UserId, string? Course, SessionSurface Surface)
 {
+    /// <summary>Caps of the course the run belongs to, tighter than the server's per-client ones; null for none.</summary>
+    public ClientCaps? Caps { get; init; }
+
     /// <summary>An owner for code that runs on behalf of nobody in particular (tests, the runner pod's own client).</summary>
     public static SessionOwner System(SessionSurface surface) => new("system", null, null, surface);
 }
+
+/// <summary>
+/// Per-client caps narrower than the server's (a course's): admission applies the smaller of these and its own.
+/// </summary>
+/// <param name="Scope">What the caps belong to (<c>course:{id}</c>); starts are counted per client and scope.</param>
+/// <param name="MaxSessions">Interactive sessions the client may have open when starting one here; null: the server's cap.</param>
+/// <param name="RunsPerMinute">Runs the client may start per minute here; null: the server's rate only.</param>
+public sealed record ClientCaps(string Scope, int? MaxSessions, int? RunsPerMinute);
 
 /// <summary>
 /// Starts interactive sessions. Implementations: <see cref="LocalSessionHost"/> (the pipeline in this

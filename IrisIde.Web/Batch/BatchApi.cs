@@ -7,6 +7,7 @@ using IrisIde.Execution.Batch.Contracts;
 using IrisIde.Execution.Runs;
 using IrisIde.Execution.Sessions;
 using IrisIde.Web.Accounts.AccessTokens;
+using IrisIde.Web.Courses;
 using IrisIde.Web.Persistence;
 using IrisIde.Web.Security;
 using MassTransit;
@@ -37,7 +38,8 @@ public sealed record CreateRunRequest(
     RunLimitOverrides? Limits,
     IReadOnlyList<TestCaseDto>? TestCases = null,
     string? Comparison = null,
-    string? CallbackUrl = null);
+    string? CallbackUrl = null,
+    string? Course = null);
 
 public sealed record RunCreated(Guid Id, string Status);
 
@@ -138,7 +140,9 @@ public static class BatchApi
 
         try
         {
-            var record = await submitter.SubmitAsync(RunRequestFactory.Batch(language, [new SourceFile(string.Empty, body.Code)], stdin: null, limits: null), ClientKeys.Owner(context, SessionSurface.Batch), cancellationToken);
+            // The seed format has no course field: a course token's runs still belong to its course.
+            var owner = ClientKeys.Owner(context, SessionSurface.Batch) with { Course = CourseRunPolicy.TokenCourse(context.User) };
+            var record = await submitter.SubmitAsync(RunRequestFactory.Batch(language, [new SourceFile(string.Empty, body.Code)], stdin: null, limits: null), owner, cancellationToken);
             return TypedResults.Ok(new SeedTaskCreated(record.Id.ToString()));
         }
         catch (RunValidationException e)
@@ -202,11 +206,18 @@ public static class BatchApi
             return Invalid(refusal);
         }
 
+        var (course, courseRefusal) = CourseRunPolicy.Select(context.User, body.Course);
+        if (courseRefusal is not null)
+        {
+            return TypedResults.Problem(courseRefusal, statusCode: StatusCodes.Status403Forbidden, title: "Course refused");
+        }
+
         var request = RunRequestFactory.Batch(language, files, body.Stdin, body.Limits);
         try
         {
             var cases = testCases.Select(c => new BatchTestCase(c.Name, c.Stdin, c.ExpectedOutput!)).ToList();
-            var record = await submitter.SubmitAsync(request, ClientKeys.Owner(context, SessionSurface.Batch), cancellationToken, cases, body.Comparison, body.CallbackUrl);
+            var owner = ClientKeys.Owner(context, SessionSurface.Batch) with { Course = course };
+            var record = await submitter.SubmitAsync(request, owner, cancellationToken, cases, body.Comparison, body.CallbackUrl);
             return TypedResults.Accepted($"/api/v1/runs/{record.Id}", new RunCreated(record.Id, "queued"));
         }
         catch (RunValidationException e)
@@ -290,8 +301,9 @@ public static class BatchApi
             : TypedResults.Problem(e.Message, statusCode: StatusCodes.Status429TooManyRequests, title: "Too many requests");
     }
 
-    private static ProblemHttpResult Refused(RunValidationException e) => e.IsTooLarge
-        ? TypedResults.Problem(e.Message, statusCode: StatusCodes.Status413PayloadTooLarge, title: "Run request too large")
+    private static ProblemHttpResult Refused(RunValidationException e) =>
+        e.IsTooLarge ? TypedResults.Problem(e.Message, statusCode: StatusCodes.Status413PayloadTooLarge, title: "Run request too large")
+        : e.Error == RunRequestError.CourseRefused ? TypedResults.Problem(e.Message, statusCode: StatusCodes.Status403Forbidden, title: "Course refused")
         : TypedResults.Problem(e.Message, statusCode: StatusCodes.Status400BadRequest, title: "Invalid run request");
 }
 

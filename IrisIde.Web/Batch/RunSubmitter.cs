@@ -4,6 +4,7 @@ using IrisIde.Execution.Batch;
 using IrisIde.Execution.Batch.Contracts;
 using IrisIde.Execution.Runs;
 using IrisIde.Execution.Sessions;
+using IrisIde.Web.Courses;
 using IrisIde.Web.Persistence;
 using MassTransit;
 using Microsoft.Extensions.Options;
@@ -17,6 +18,7 @@ namespace IrisIde.Web.Batch;
 /// </summary>
 public sealed class RunSubmitter(
     RunPipeline pipeline,
+    CourseRunPolicy courses,
     RunAdmission admission,
     IOptions<AdmissionOptions> admissionOptions,
     RunStore store,
@@ -32,6 +34,8 @@ public sealed class RunSubmitter(
         RunRequest request, SessionOwner owner, CancellationToken cancellationToken, IReadOnlyList<BatchTestCase>? testCases = null, string? comparison = null, string? callbackUrl = null)
     {
         ArgumentNullException.ThrowIfNull(owner);
+        // A course's languages, limits and caps first: the pipeline then clamps to the server's maxima as always.
+        (request, owner) = await courses.ApplyAsync(request, owner, cancellationToken);
         // Each test case's stdin obeys the same rules as a run's.
         var runLimits = testCases is { Count: > 0 }
             ? await pipeline.ValidateAsync(request, [.. testCases.Select(c => c.Stdin)], cancellationToken)
@@ -44,6 +48,7 @@ public sealed class RunSubmitter(
         {
             Id = Guid.CreateVersion7(),
             Owner = owner.UserId,
+            Course = owner.Course,
             ClientKey = owner.Key,
             Kind = RunKind.Batch,
             Status = RunRecordStatus.Queued,

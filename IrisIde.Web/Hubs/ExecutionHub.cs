@@ -3,6 +3,7 @@ using IrisIde.Execution.Protocol;
 using IrisIde.Execution.Runs;
 using IrisIde.Execution.Sandboxing;
 using IrisIde.Execution.Sessions;
+using IrisIde.Web.Courses;
 using Microsoft.AspNetCore.SignalR;
 
 namespace IrisIde.Web.Hubs;
@@ -18,8 +19,12 @@ public sealed class ExecutionHub(ExecutionHubRuns runs, ILogger<ExecutionHub> lo
     /// Starts a run and streams its events: <c>started</c> first, <c>exit</c> last; a refused request is a
     /// single <c>error</c> event. Cancelling the stream (or closing the connection) stops the run.
     /// </summary>
-    public IAsyncEnumerable<RunEventMessage> StartRun(StartRunRequest request, CancellationToken cancellationToken) =>
-        runs.StreamAsync(Caller(), request, cancellationToken);
+    public IAsyncEnumerable<RunEventMessage> StartRun(StartRunRequest request, CancellationToken cancellationToken)
+    {
+        // The course is checked (membership, archive, languages, limits) where the session starts, as on /ws.
+        var (course, refusal) = CourseRunPolicy.Select(Context.User, request?.Course);
+        return refusal is null ? runs.StreamAsync(Caller(course), request, cancellationToken) : RefusedAsync(refusal);
+    }
 
     /// <summary>Writes <paramref name="text"/> to the program's stdin (<c>\r\n</c> and <c>\r</c> become <c>\n</c>).</summary>
     public async Task SendInput(string runId, string text)
@@ -62,14 +67,20 @@ public sealed class ExecutionHub(ExecutionHubRuns runs, ILogger<ExecutionHub> lo
         throw new HubException($"no run '{Shorten(runId)}' on this connection: it has ended, or it was started by another connection");
     }
 
-    private HubCaller Caller()
+    private static async IAsyncEnumerable<RunEventMessage> RefusedAsync(string refusal)
+    {
+        await Task.CompletedTask;
+        yield return RunEventMapper.Error(refusal);
+    }
+
+    private HubCaller Caller(string? course)
     {
         // The same key as /ws: a client's hub runs and its WebSocket sessions share one allowance.
         var authenticated = Context.User?.Identity?.IsAuthenticated == true;
         var owner = Context.GetHttpContext() is { } http
             ? ClientKeys.Owner(http, SessionSurface.Hub)
             : new SessionOwner($"connection:{Context.ConnectionId}", null, null, SessionSurface.Hub);
-        return new HubCaller(Context.ConnectionId, owner, authenticated);
+        return new HubCaller(Context.ConnectionId, owner with { Course = course }, authenticated);
     }
 
     private static string Shorten(string? value) =>

@@ -2,7 +2,7 @@ using System.Text.Json.Serialization;
 
 namespace IrisIde.Web.Hubs;
 
-/// <summary>The argument of <c>StartRun</c>: <c>{ language, files: [{ name, content }] }</c>. The first file is the one run (see <see cref="IrisIde.Execution.Runs.SourceFile"/>).</summary>
+/// <summary>The argument of <c>StartRun</c>: <c>{ language, files: [{ name, content }], course? }</c>. The first file is the one run (see <see cref="IrisIde.Execution.Runs.SourceFile"/>).</summary>
 public sealed record StartRunRequest
 {
     [JsonPropertyName("language")]
@@ -10,6 +10,10 @@ public sealed record StartRunRequest
 
     [JsonPropertyName("files")]
     public IReadOnlyList<StartRunFile>? Files { get; init; }
+
+    /// <summary>The id of the course the run belongs to; null or absent for none (a course token implies its own).</summary>
+    [JsonPropertyName("course")]
+    public string? Course { get; init; }
 }
 
 /// <summary>A source file of <see cref="StartRunRequest"/>; an empty name takes the language's default file name.</summary>

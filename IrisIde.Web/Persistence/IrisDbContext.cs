@@ -1,6 +1,7 @@
 using IrisIde.Web.Accounts;
 using IrisIde.Web.Accounts.AccessTokens;
 using IrisIde.Web.Audit;
+using IrisIde.Web.Courses;
 using Microsoft.AspNetCore.DataProtection.EntityFrameworkCore;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.AspNetCore.Identity.EntityFrameworkCore;
@@ -22,6 +23,10 @@ public abstract class IrisDbContext(DbContextOptions options) : IdentityDbContex
     public DbSet<AccessToken> AccessTokens => Set<AccessToken>();
 
     public DbSet<AuditEntry> AuditEntries => Set<AuditEntry>();
+
+    public DbSet<Course> Courses => Set<Course>();
+
+    public DbSet<CourseMember> CourseMembers => Set<CourseMember>();
 
     protected override void OnModelCreating(ModelBuilder builder)
     {
@@ -45,6 +50,30 @@ public abstract class IrisDbContext(DbContextOptions options) : IdentityDbContex
         // A deleted user's tokens go with them; the tokens page lists a user's own.
         token.HasOne<IrisUser>().WithMany().HasForeignKey(t => t.UserId).OnDelete(DeleteBehavior.Cascade);
         token.HasIndex(t => new { t.UserId, t.CreatedAtUtc });
+        // A course token; courses are archived, not deleted, so this only fires if an admin deletes one by hand.
+        token.HasOne<Course>().WithMany().HasForeignKey(t => t.CourseId).OnDelete(DeleteBehavior.Cascade);
+
+        var course = builder.Entity<Course>();
+        course.ToTable("courses");
+        course.HasKey(c => c.Id);
+        course.Property(c => c.Name).HasMaxLength(Course.MaxNameLength);
+        course.Property(c => c.Code).HasMaxLength(Course.MaxCodeLength);
+        course.Property(c => c.Term).HasMaxLength(Course.MaxTermLength);
+        course.Property(c => c.JoinCode).HasMaxLength(JoinCodes.Length);
+        course.Property(c => c.Languages).HasMaxLength(Course.MaxLanguagesLength);
+        course.Ignore(c => c.IsArchived);
+        course.Ignore(c => c.LanguageList);
+        // Joining looks a course up by its code, which must name one course only.
+        course.HasIndex(c => c.JoinCode).IsUnique();
+
+        var member = builder.Entity<CourseMember>();
+        member.ToTable("course_members");
+        member.HasKey(m => new { m.CourseId, m.UserId });
+        member.Property(m => m.Role).HasConversion<string>().HasMaxLength(32);
+        member.HasOne<Course>().WithMany().HasForeignKey(m => m.CourseId).OnDelete(DeleteBehavior.Cascade);
+        // A deleted user leaves their courses; "my courses" lists by user.
+        member.HasOne<IrisUser>().WithMany().HasForeignKey(m => m.UserId).OnDelete(DeleteBehavior.Cascade);
+        member.HasIndex(m => m.UserId);
 
         var audit = builder.Entity<AuditEntry>();
         audit.ToTable("audit_log");

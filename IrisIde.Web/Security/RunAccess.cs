@@ -21,6 +21,10 @@ public static class RunAccess
         user?.Identity?.IsAuthenticated == true
         && (IsAccessToken(user) ? user.HasClaim(AccessTokenDefaults.ScopeClaim, scope) : AccessTokenScopes.AllowedFor(IrisRoles.All.FirstOrDefault(user.IsInRole)).Contains(scope));
 
+    /// <summary>The signed-in user's id (cookie or token); null when anonymous.</summary>
+    public static string? UserId(ClaimsPrincipal? user) =>
+        user?.Identity?.IsAuthenticated == true ? user.FindFirstValue(ClaimTypes.NameIdentifier) : null;
+
     /// <summary>The refusal for <paramref name="context"/>'s client, or null when it may go on.</summary>
     public static IResult? Refusal(HttpContext context, string scope)
     {

@@ -29,5 +29,11 @@ public sealed class AccessToken
 
     public DateTime? RevokedAtUtc { get; set; }
 
+    /// <summary>
+    /// A course token (for an autograder): its runs belong to this course, and it cannot start runs in any
+    /// other. Null for a personal token.
+    /// </summary>
+    public Guid? CourseId { get; set; }
+
     public IReadOnlyList<string> ScopeList => Scopes.Split(' ', StringSplitOptions.RemoveEmptyEntries);
 }

@@ -22,6 +22,9 @@ public static class AccessTokenDefaults
 
     public const string TokenIdClaim = "iris:access_token_id";
 
+    /// <summary>The course a course token is bound to (its id); absent on personal tokens.</summary>
+    public const string CourseClaim = "iris:course";
+
     /// <summary>The query parameter browsers (and SignalR's JS client) use on a WebSocket, which cannot carry headers.</summary>
     public const string QueryParameter = "access_token";
 }
@@ -155,6 +158,10 @@ internal sealed class AccessTokenAuthenticationHandler(
         var claims = signedIn.Claims.ToList();
         claims.AddRange(grant.Token.ScopeList.Select(s => new Claim(AccessTokenDefaults.ScopeClaim, s)));
         claims.Add(new Claim(AccessTokenDefaults.TokenIdClaim, grant.Token.Id.ToString()));
+        if (grant.Token.CourseId is { } courseId)
+        {
+            claims.Add(new Claim(AccessTokenDefaults.CourseClaim, courseId.ToString()));
+        }
         var identity = new ClaimsIdentity(claims, Scheme.Name, ClaimTypes.Name, ClaimTypes.Role);
         return AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), Scheme.Name));
     }

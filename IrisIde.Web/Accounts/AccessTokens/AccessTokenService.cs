@@ -59,8 +59,9 @@ public sealed class AccessTokenService(
     /// role allows; without <paramref name="expiresDays"/> the configured default lifetime.
     /// </summary>
     /// <param name="actorId">Who asked (the user themselves, an admin, or <c>admin-command</c>), for the audit log.</param>
+    /// <param name="courseId">Binds the token to a course (a course token: its runs belong to it); the caller checks the user may.</param>
     public async Task<AccessTokenResult> CreateAsync(
-        IrisUser user, string name, IReadOnlyCollection<string>? scopes, int? expiresDays, string actorId, CancellationToken cancellationToken)
+        IrisUser user, string name, IReadOnlyCollection<string>? scopes, int? expiresDays, string actorId, CancellationToken cancellationToken, Guid? courseId = null)
     {
         var limits = options.Value;
         name = name.Trim();
@@ -112,6 +113,7 @@ public sealed class AccessTokenService(
             Scopes = string.Join(' ', AccessTokenScopes.All.Where(granted.Contains)),
             CreatedAtUtc = now,
             ExpiresAtUtc = now.AddDays(days),
+            CourseId = courseId,
         };
         db.AccessTokens.Add(stored);
         await db.SaveChangesAsync(cancellationToken);

@@ -4,6 +4,7 @@ using IrisIde.Execution.Sessions;
 using IrisIde.Web.Accounts;
 using IrisIde.Web.Components.Editor;
 using IrisIde.Web.Components.Terminal;
+using IrisIde.Web.Courses;
 using IrisIde.Web.Ide;
 using IrisIde.Web.Runner;
 using Microsoft.AspNetCore.Components;
@@ -38,6 +39,9 @@ public sealed partial class Ide : IAsyncDisposable
     private readonly CancellationTokenSource _disposed = new();
     private Task _languagesLoaded = Task.CompletedTask;
     private bool _mustSignIn;
+    private IReadOnlyList<Course> _courses = [];
+    private string? _courseId;
+    private string? _userId;
 
     /// <summary>Languages are asked of the session backend: a runner pod's toolchains, not this host's PATH.</summary>
     [Inject]
@@ -45,6 +49,10 @@ public sealed partial class Ide : IAsyncDisposable
 
     [Inject]
     private IJSRuntime JS { get; set; } = default!;
+
+    /// <summary>For the course picker: a scope per look-up, not a database context held for the whole circuit.</summary>
+    [Inject]
+    private IServiceScopeFactory Scopes { get; set; } = default!;
 
     [Inject]
     private IOptions<RunnerAccessOptions> Access { get; set; } = default!;
@@ -102,6 +110,24 @@ public sealed partial class Ide : IAsyncDisposable
 
         _languages = await Sessions.GetLanguagesAsync(_disposed.Token);
         Select(DefaultLanguageId);
+        await LoadCoursesAsync();
+    }
+
+    /// <summary>The signed-in user's active courses, for the picker; archived ones take no runs.</summary>
+    private async Task LoadCoursesAsync()
+    {
+        var user = AuthenticationState is null ? null : (await AuthenticationState).User;
+        if (CourseActor.Of(user) is not { } actor)
+        {
+            return;
+        }
+
+        await using var scope = Scopes.CreateAsyncScope();
+        if (scope.ServiceProvider.GetService<CourseService>() is { } courses)
+        {
+            _userId = actor.UserId;
+            _courses = [.. (await courses.ListMineAsync(actor, _disposed.Token)).Where(v => !v.Course.IsArchived).Select(v => v.Course)];
+        }
     }
 
     protected override async Task OnAfterRenderAsync(bool firstRender)
@@ -119,6 +145,13 @@ public sealed partial class Ide : IAsyncDisposable
         if (preferences.Language is { } remembered && _languages.Any(l => l.IsAvailable && l.Language.Id == remembered))
         {
             Select(remembered);
+        }
+
+        if (_courses.Count > 0 && _userId is not null)
+        {
+            // Remembered per user in this browser: two people sharing a lab machine keep their own choice.
+            var rememberedCourse = await _page.InvokeAsync<string?>("rememberedCourse", _disposed.Token, _userId);
+            _courseId = _courses.FirstOrDefault(c => c.Id.ToString() == rememberedCourse)?.Id.ToString();
         }
 
         if (preferences.Theme is "light" or "dark" && preferences.Theme != _theme)
@@ -178,6 +211,29 @@ public sealed partial class Ide : IAsyncDisposable
         await ShowSelectedLanguageAsync();
     }
 
+    /// <summary>
+    /// Whether the picked course (if any) offers the language. Only a hint: the language already selected stays
+    /// selectable to run, and the server refuses it with the course's list.
+    /// </summary>
+    private bool OfferedInCourse(string languageId) =>
+        _courses.FirstOrDefault(c => c.Id.ToString() == _courseId) is not { LanguageList: { Count: > 0 } offered }
+        || offered.Contains(languageId, StringComparer.Ordinal)
+        || languageId == _languageId;
+
+    private async Task OnCourseChangedAsync(ChangeEventArgs args)
+    {
+        if (_status.IsActive || args.Value is not string id)
+        {
+            return;
+        }
+
+        _courseId = _courses.FirstOrDefault(c => c.Id.ToString() == id)?.Id.ToString();
+        if (_page is not null && _userId is not null)
+        {
+            await _page.InvokeVoidAsync("rememberCourse", _disposed.Token, _userId, _courseId ?? "");
+        }
+    }
+
     private async Task ShowSelectedLanguageAsync()
     {
         if (_editorReady && _editor is not null && _selected is { } selected)
@@ -207,7 +263,7 @@ public sealed partial class Ide : IAsyncDisposable
         _status = _status.Begin();
         _diagnosticCount = 0;
         StateHasChanged();
-        await _terminal.RunAsync(editor, selected.Language.Id, selected.Language.FileName, _disposed.Token);
+        await _terminal.RunAsync(editor, selected.Language.Id, selected.Language.FileName, _courseId, _disposed.Token);
         await _terminal.FocusAsync(_disposed.Token);
     }
 

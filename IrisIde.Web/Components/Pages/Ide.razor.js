@@ -1,8 +1,9 @@
 // Page-wide behaviour of the IDE: the Ctrl+Enter shortcut (wherever the focus is, Monaco included)
-// and the remembered theme and language.
+// and the remembered theme, language and course (per user).
 
 const ThemeKey = "iris.theme";
 const LanguageKey = "iris.language";
+const CourseKey = "iris.course.";
 
 export function attach(dotNet) {
     const onKeyDown = event => {
@@ -22,6 +23,8 @@ export function attach(dotNet) {
             write(ThemeKey, theme);
         },
         rememberLanguage: id => write(LanguageKey, id),
+        rememberedCourse: userId => read(CourseKey + userId),
+        rememberCourse: (userId, courseId) => write(CourseKey + userId, courseId),
         dispose: () => document.removeEventListener("keydown", onKeyDown, true),
     };
 }

@@ -43,11 +43,21 @@ public sealed partial class Terminal : IAsyncDisposable
     public bool IsReady => _handle is not null;
 
     /// <summary>Starts a run of the editor's source; the terminal module reads it from the editor handle.</summary>
-    public async Task RunAsync(IJSObjectReference editor, string languageId, string fileName, CancellationToken cancellationToken)
+    /// <param name="course">The id of the course the run belongs to; null for none (the request then has no course field).</param>
+    public async Task RunAsync(IJSObjectReference editor, string languageId, string fileName, string? course, CancellationToken cancellationToken)
     {
-        if (_handle is not null)
+        if (_handle is null)
+        {
+            return;
+        }
+
+        if (course is null)
         {
             await _handle.InvokeVoidAsync("run", cancellationToken, editor, languageId, fileName);
+        }
+        else
+        {
+            await _handle.InvokeVoidAsync("run", cancellationToken, editor, languageId, fileName, course);
         }
     }
 

@@ -3,7 +3,7 @@
 // and never through the Blazor circuit; .NET only hears status events (ReportRunEvent). Input
 // typed here passes the line discipline (lineDiscipline.js) and goes to the hub as whole lines.
 //
-// Hub contract: stream("StartRun", { language, files: [{ name, content }] }) yields events
+// Hub contract: stream("StartRun", { language, files: [{ name, content }], course? }) yields events
 // started, compiling, compiled, running, stdout, stderr, echo, notice, exit, error;
 // invoke("SendInput" | "SendEof" | "Interrupt" | "Stop", runId[, text]).
 
@@ -97,8 +97,8 @@ class TerminalHandle {
         globalThis.addEventListener("pagehide", this.#onPageHide);
     }
 
-    /** Runs the source of the editor handle (SourceEditor.razor.js) as languageId, in a file named fileName. */
-    async run(editor, languageId, fileName) {
+    /** Runs the source of the editor handle (SourceEditor.razor.js) as languageId, in a file named fileName, in a course if given. */
+    async run(editor, languageId, fileName, course) {
         if (this.#run) {
             return;
         }
@@ -124,7 +124,7 @@ class TerminalHandle {
                 return; // stopped while connecting
             }
             this.#subscription = connection
-                .stream("StartRun", { language: languageId, files: [{ name: fileName, content }] })
+                .stream("StartRun", course ? { language: languageId, files: [{ name: fileName, content }], course } : { language: languageId, files: [{ name: fileName, content }] })
                 .subscribe({
                     next: event => this.#onEvent(run, event),
                     error: error => this.#onStreamEnd(run, error),
