@@ -119,6 +119,29 @@ public abstract class CourseServiceTests
     }
 
     [Fact]
+    public async Task Staff_actions_on_a_course_are_in_the_audit_log_with_who_did_them()
+    {
+        var (instructorUser, instructor) = await UserAsync(App, IrisRoles.Instructor, "instructor");
+        var (studentUser, student) = await UserAsync(App, IrisRoles.Student, "student");
+        var course = await CreateAsync(App, instructor);
+        await JoinAsync(App, student, course);
+
+        var promoted = await WithServiceAsync(App, s => s.SetRoleAsync(instructor, course.Id, studentUser.Id, CourseRole.TeachingAssistant, None));
+        var removed = await WithServiceAsync(App, s => s.RemoveAsync(instructor, course.Id, studentUser.Id, None));
+        var archived = await WithServiceAsync(App, s => s.ArchiveAsync(instructor, course.Id, None));
+
+        Assert.True(promoted.Succeeded && removed.Succeeded && archived.Succeeded);
+        var mine = await IrisIde.Tests.Audit.AuditTestSupport.WaitForAsync(
+            App, e => e.ActorId == instructorUser.Id && e.Target is { } t && t.Contains(course.Id.ToString(), StringComparison.Ordinal), count: 4);
+        Assert.Equal(
+            [IrisIde.Web.Audit.AuditActions.CourseCreated, IrisIde.Web.Audit.AuditActions.CourseRoleChanged, IrisIde.Web.Audit.AuditActions.CourseMemberRemoved, IrisIde.Web.Audit.AuditActions.CourseArchived],
+            mine.OrderBy(e => e.Id).Select(e => e.Action));
+        var roleChange = Assert.Single(mine, e => e.Action == IrisIde.Web.Audit.AuditActions.CourseRoleChanged);
+        Assert.Equal("Student -> TeachingAssistant", roleChange.Detail);
+        Assert.Contains(studentUser.Id, roleChange.Target, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_roster_import_adds_known_users_and_reports_unknown_emails_and_bad_rows_by_line()
     {
         var (_, instructor) = await UserAsync(App, IrisRoles.Instructor, "instructor");

@@ -108,10 +108,26 @@ public static class AuditActions
     /// <summary>A single sign-on callback the app could not use: forged, replayed, refused at the provider (counted).</summary>
     public const string SsoCallbackFailed = "sso.callback_failed";
 
+    /// <summary>Course staff actions: a course made, a member's course role changed or the member removed, a roster imported, a new join code, archived, new languages or limits.</summary>
+    public const string CourseCreated = "course.created";
+
+    public const string CourseRoleChanged = "course.role_changed";
+
+    public const string CourseMemberRemoved = "course.member_removed";
+
+    public const string CourseRosterImported = "course.roster_imported";
+
+    public const string CourseJoinCodeRegenerated = "course.join_code_regenerated";
+
+    public const string CourseArchived = "course.archived";
+
+    public const string CourseSettingsChanged = "course.settings_changed";
+
     public static readonly IReadOnlyList<string> All =
     [
         SignInSucceeded, SignInFailed, SignInThrottled, LockedOut, PasswordChanged, PasswordReset, UserCreated,
         UserDisabled, UserEnabled, RoleChanged, TokenCreated, TokenRevoked, TokenRefused, SessionEndedByAdmin,
-        AdminSetUp, SsoLinked, SsoUnlinked, SsoCallbackFailed,
+        AdminSetUp, SsoLinked, SsoUnlinked, SsoCallbackFailed, CourseCreated, CourseRoleChanged, CourseMemberRemoved,
+        CourseRosterImported, CourseJoinCodeRegenerated, CourseArchived, CourseSettingsChanged,
     ];
 }

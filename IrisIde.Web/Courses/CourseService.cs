@@ -2,19 +2,22 @@ using System.Globalization;
 using System.Security.Claims;
 using IrisIde.Execution.Runs;
 using IrisIde.Web.Accounts;
+using IrisIde.Web.Audit;
 using IrisIde.Web.Persistence;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 
 namespace IrisIde.Web.Courses;
 
-/// <summary>Who acts on a course: a user, and whether they hold a global role that matters here.</summary>
-public sealed record CourseActor(string UserId, bool IsAdmin, bool IsGlobalInstructor)
+/// <summary>Who acts on a course: a user (with the name the audit log shows), and whether they hold a global role that matters here.</summary>
+public sealed record CourseActor(string UserId, bool IsAdmin, bool IsGlobalInstructor, string? Name = null)
 {
     public static CourseActor? Of(ClaimsPrincipal? user) =>
         user?.Identity?.IsAuthenticated == true && user.FindFirstValue(ClaimTypes.NameIdentifier) is { Length: > 0 } id
-            ? new CourseActor(id, user.IsInRole(IrisRoles.Admin), user.IsInRole(IrisRoles.Instructor))
+            ? new CourseActor(id, user.IsInRole(IrisRoles.Admin), user.IsInRole(IrisRoles.Instructor), user.Identity.Name)
             : null;
+
+    public AuditActor Audit => AuditActor.User(UserId, Name);
 
     /// <summary>Global instructors and admins create courses.</summary>
     public bool MayCreateCourses => IsAdmin || IsGlobalInstructor;
@@ -75,6 +78,7 @@ public sealed class CourseService(
     IOptions<ExecutionOptions> execution,
     IOptions<IrisIde.Execution.Admission.AdmissionOptions> admission,
     IrisIde.Execution.Languages.LanguageCatalog catalog,
+    AuditRecorder audit,
     ILogger<CourseService> logger)
 {
     public const int MaxRosterBytes = 256 * 1024;
@@ -120,6 +124,7 @@ public sealed class CourseService(
         db.CourseMembers.Add(new CourseMember { CourseId = course.Id, UserId = actor.UserId, Role = CourseRole.Instructor, JoinedAtUtc = now });
         await db.SaveChangesAsync(cancellationToken);
         CoursesLog.Created(logger, actor.UserId, course.Id);
+        audit.Record(AuditActions.CourseCreated, actor.Audit, Target(course), detail: $"{course.Name} ({course.Term})");
         return new CourseResult(null, course);
     }
 
@@ -233,9 +238,11 @@ public sealed class CourseService(
             return CourseResult.Fail("the course's last instructor cannot be demoted: make someone else instructor first.");
         }
 
+        var previous = member.Role;
         member.Role = role;
         await db.SaveChangesAsync(cancellationToken);
         CoursesLog.RoleChanged(logger, actor.UserId, courseId, userId, role);
+        audit.Record(AuditActions.CourseRoleChanged, actor.Audit, $"user {userId} in {Target(course)}", detail: $"{previous} -> {role}");
         return new CourseResult(null, course);
     }
 
@@ -261,6 +268,7 @@ public sealed class CourseService(
         db.CourseMembers.Remove(member);
         await db.SaveChangesAsync(cancellationToken);
         CoursesLog.StaffAction(logger, actor.UserId, courseId, "remove", userId);
+        audit.Record(AuditActions.CourseMemberRemoved, actor.Audit, $"user {userId} in {Target(course)}", detail: $"was {member.Role}");
         return new CourseResult(null, course);
     }
 
@@ -276,6 +284,7 @@ public sealed class CourseService(
         course.JoinCode = JoinCodes.Generate();
         await db.SaveChangesAsync(cancellationToken);
         CoursesLog.StaffAction(logger, actor.UserId, courseId, "regenerate", "join code");
+        audit.Record(AuditActions.CourseJoinCodeRegenerated, actor.Audit, Target(course));
         return new CourseResult(null, course);
     }
 
@@ -291,6 +300,7 @@ public sealed class CourseService(
         course.ArchivedAtUtc = time.GetUtcNow().UtcDateTime;
         await db.SaveChangesAsync(cancellationToken);
         CoursesLog.StaffAction(logger, actor.UserId, courseId, "archive", "course");
+        audit.Record(AuditActions.CourseArchived, actor.Audit, Target(course));
         return new CourseResult(null, course);
     }
 
@@ -358,6 +368,7 @@ public sealed class CourseService(
 
         await db.SaveChangesAsync(cancellationToken);
         CoursesLog.StaffAction(logger, actor.UserId, courseId, "settings", "course");
+        audit.Record(AuditActions.CourseSettingsChanged, actor.Audit, Target(course));
         return new CourseResult(null, course);
 
         static string? Positive(double? value, string what) =>
@@ -460,6 +471,8 @@ public sealed class CourseService(
         }
 
         CoursesLog.RosterImported(logger, actor.UserId, courseId, added.Count);
+        audit.Record(AuditActions.CourseRosterImported, actor.Audit, Target(course),
+            detail: string.Create(CultureInfo.InvariantCulture, $"{added.Count} added, {already.Count} already members, {unknown.Count} without an account, {badRows.Count} bad rows"));
         return new RosterImportResult(null, added, already, unknown, badRows);
     }
 
@@ -520,6 +533,8 @@ public sealed class CourseService(
 
     private async Task<bool> IsLastInstructorAsync(Guid courseId, CancellationToken cancellationToken) =>
         await db.CourseMembers.CountAsync(m => m.CourseId == courseId && m.Role == CourseRole.Instructor, cancellationToken) <= 1;
+
+    private static string Target(Course course) => $"course {course.Code} {course.Term} ({course.Id})";
 
     private static string? CheckText(string? value, string what, int max) =>
         string.IsNullOrWhiteSpace(value) ? $"the course needs a {what}."
