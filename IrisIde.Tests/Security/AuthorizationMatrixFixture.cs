@@ -99,6 +99,9 @@ public sealed class AuthorizationMatrixFixture : IrisWebAppFixture, IAsyncLifeti
 
     public string StudentBId { get; private set; } = "";
 
+    /// <summary>The id of a token of student B that no principal uses: what the revoke form's IDOR row aims at.</summary>
+    public string StudentBSpareToken { get; private set; } = "";
+
     protected override IReadOnlyDictionary<string, string?> Settings { get; } = new Dictionary<string, string?>
     {
         ["Iris:Auth:AllowAnonymousRuns"] = IrisWebApp.ProductDefaults,
@@ -124,6 +127,7 @@ public sealed class AuthorizationMatrixFixture : IrisWebAppFixture, IAsyncLifeti
         Add(MatrixPrincipals.TokenRuns, await TokenAsync(studentA, [AccessTokenScopes.Runs]));
         Add(MatrixPrincipals.TokenRunsRead, await TokenAsync(studentA, [AccessTokenScopes.RunsRead]));
         Add(MatrixPrincipals.TokenB, await TokenAsync(studentB, null));
+        StudentBSpareToken = AccessTokenService.IdOf(await TokenAsync(studentB, null))!.Value.ToString("N");
 
         var expired = await TokenAsync(studentA, null);
         await WithDbAsync(db => db.AccessTokens.Where(t => t.Id == AccessTokenService.IdOf(expired))

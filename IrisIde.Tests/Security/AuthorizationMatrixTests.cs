@@ -99,6 +99,8 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixFixture fixture)
         .. Form("/setup/{Token}", "/setup/not-the-set-up-token", "setup", []),
         // An admin action on another user: students must not reach it, whatever id they guess.
         new("POST /admin/users user-action (enable student B) with anti-forgery", "POST", "/admin/users", (f, p) => PostFormAsync(p, "/admin/users", "user-action", [new("Act.Command", $"enable::{f.StudentBId}")], withAntiforgery: true)),
+        // Another user's token, revoked by id from the tokens page: only its owner may.
+        new("POST /account/tokens revoke-token (student B's token id) with anti-forgery", "POST", "/account/tokens", (f, p) => RevokeAsync(p, f.StudentBSpareToken)),
         // Pages without a form take no POST either.
         .. FormlessPost("/"),
         .. FormlessPost("/account/denied"),
@@ -273,6 +275,12 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixFixture fixture)
             {
                 yield return cell;
             }
+        }
+
+        // The form is on the page only for a user with tokens (admin and instructor have none here).
+        foreach (var cell in Row("POST /account/tokens revoke-token (student B's token id) with anti-forgery", "200 no such token", [.. tokensRefused, (Anonymous, ToSignIn("/account/tokens")), (DisabledCookie, ToSignIn("/account/tokens")), (StudentB, "200 revoked"), (Instructor, FormNotRendered), (Admin, FormNotRendered)]))
+        {
+            yield return cell;
         }
 
         foreach (var cell in Row("POST /admin/users form without anti-forgery", NoAntiforgery, adminOnly("/admin/users", NoAntiforgery)))
@@ -550,6 +558,24 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixFixture fixture)
     {
         using var copy = principal.Copy();
         return await PostFormAsync(copy, "/account/signout", null, [new("returnUrl", "/")], withAntiforgery);
+    }
+
+    /// <summary>Posts the revoke form for token <paramref name="id"/> and says what the page answered.</summary>
+    private static async Task<string> RevokeAsync(MatrixPrincipal principal, string id)
+    {
+        var token = await principal.Browser.AntiforgeryTokenAsync("/account/signin");
+        using var request = principal.Request(HttpMethod.Post, "/account/tokens");
+        request.Content = new FormUrlEncodedContent([new("Revoke.Id", id), new("_handler", "revoke-token"), new("__RequestVerificationToken", token)]);
+        using var response = await principal.Browser.Http.SendAsync(request).WaitAsync(Timeout);
+        if (response.StatusCode != HttpStatusCode.OK)
+        {
+            return await DescribeAsync(principal, response);
+        }
+
+        var html = await response.Content.ReadAsStringAsync().WaitAsync(Timeout);
+        return html.Contains("No such token.", StringComparison.Ordinal) ? "200 no such token"
+            : html.Contains("Revoked &#x27;", StringComparison.Ordinal) || html.Contains("Revoked '", StringComparison.Ordinal) ? "200 revoked"
+            : "200 (neither refused nor revoked)";
     }
 
     private static Task<string> PostJsonAsync(MatrixPrincipal principal, string path, object body) =>
