@@ -30,10 +30,11 @@ public static class MatrixPrincipals
     public const string RevokedToken = "revoked token";
     public const string DisabledCookie = "disabled user (cookie)";
     public const string DisabledToken = "disabled user (token)";
+    public const string MustChangePassword = "student with a one-time password (cookie)";
 
     public static readonly string[] All =
     [
-        Anonymous, StudentA, StudentB, Instructor, Admin, TokenRuns, TokenRunsRead, TokenB, ExpiredToken, RevokedToken, DisabledCookie, DisabledToken,
+        Anonymous, StudentA, StudentB, Instructor, Admin, TokenRuns, TokenRunsRead, TokenB, ExpiredToken, RevokedToken, DisabledCookie, DisabledToken, MustChangePassword,
     ];
 
     public static readonly string[] Tokens = [TokenRuns, TokenRunsRead, TokenB, ExpiredToken, RevokedToken, DisabledToken];
@@ -142,6 +143,14 @@ public sealed class AuthorizationMatrixFixture : IrisWebAppFixture, IAsyncLifeti
         Add(MatrixPrincipals.DisabledToken, await TokenAsync(disabled, null));
         var result = await TestAccounts.WithAdministrationAsync(App, a => a.SetDisabledAsync(disabled.Id, true, CancellationToken.None));
         Assert.True(result.Succeeded, result.Error);
+
+        // Made by an admin without a password: signs in with the one-time password it was given.
+        var otpEmail = TestAccounts.NewEmail("otp");
+        var otp = await TestAccounts.WithAdministrationAsync(App, a => a.AddUserAsync(otpEmail, IrisRoles.Student, null, CancellationToken.None));
+        Assert.True(otp.OneTimePassword is not null, otp.Error);
+        var mustChange = new MatrixPrincipal(MatrixPrincipals.MustChangePassword, App.BaseAddress, null);
+        _principals.Add(mustChange.Name, mustChange);
+        await mustChange.Browser.SignInOrFailAsync(otpEmail, otp.OneTimePassword);
 
         StudentARun = Guid.CreateVersion7();
         await WithScopeAsync(s => s.GetRequiredService<RunStore>().AddAsync(

@@ -54,6 +54,9 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixFixture fixture)
 
     private static string RedirectTo(string target) => $"302 → {target}";
 
+    /// <summary>A user who still has a one-time password is sent to change it first, on pages (not on the run APIs).</summary>
+    private static string ToChangePassword(string path) => $"302 → /account/password?returnUrl={Uri.EscapeDataString(path)}";
+
     /// <summary>
     /// One probe of the app. <see cref="Method"/> and <see cref="Route"/> name the endpoint it reaches as routing
     /// names it (the route pattern), or <c>HUB</c> and the hub method's name; the coverage test matches on them.
@@ -157,7 +160,7 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixFixture fixture)
         (string, string)[] readRun(string forB) =>
         [
             (Anonymous, SignInRequired), (DisabledCookie, SignInRequired),
-            (StudentA, Ok), (StudentB, forB), (Instructor, forB), (Admin, Ok),
+            (StudentA, Ok), (StudentB, forB), (Instructor, forB), (Admin, Ok), (MustChangePassword, forB),
             (TokenRuns, ScopeMissing), (TokenRunsRead, Ok), (TokenB, forB),
             .. BadTokens.Select(t => (t, InvalidToken)),
         ];
@@ -220,7 +223,7 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixFixture fixture)
         // The denied page says so with its status; a wrong set-up link is a page that does not exist.
         foreach (var (page, status) in new[] { ("/", Ok), ("/account/signin", Ok), ("/account/denied", "403"), ("/not-found", Ok), ("/setup/{wrong token}", NotFound) })
         {
-            foreach (var cell in Row($"GET {page}", status, tokensRefused))
+            foreach (var cell in Row($"GET {page}", status, [.. tokensRefused, (MustChangePassword, page == "/" ? ToChangePassword(page) : status)]))
             {
                 yield return cell;
             }
@@ -228,7 +231,8 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixFixture fixture)
 
         foreach (var page in new[] { "/account/password", "/account/tokens", "/account/sso" })
         {
-            foreach (var cell in Row($"GET {page}", Ok, [.. tokensRefused, (Anonymous, ToSignIn(page)), (DisabledCookie, ToSignIn(page))]))
+            var forMustChange = page == "/account/password" ? Ok : ToChangePassword(page);
+            foreach (var cell in Row($"GET {page}", Ok, [.. tokensRefused, (Anonymous, ToSignIn(page)), (DisabledCookie, ToSignIn(page)), (MustChangePassword, forMustChange)]))
             {
                 yield return cell;
             }
@@ -237,7 +241,7 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixFixture fixture)
         (string, string)[] adminOnly(string path, string forAdmin) =>
         [
             .. tokensRefused, (Anonymous, ToSignIn(path)), (DisabledCookie, ToSignIn(path)),
-            (StudentA, Denied(path)), (StudentB, Denied(path)), (Instructor, Denied(path)), (Admin, forAdmin),
+            (StudentA, Denied(path)), (StudentB, Denied(path)), (Instructor, Denied(path)), (Admin, forAdmin), (MustChangePassword, Denied(path)),
         ];
         foreach (var page in new[] { "/admin/users", "/admin/audit" })
         {
@@ -265,8 +269,12 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixFixture fixture)
 
         foreach (var (page, withToken) in new[] { ("/account/password", Ok), ("/account/tokens", Ok), ("/account/sso", FormNotRendered) })
         {
-            (string, string)[] signedIn = [.. tokensRefused, (Anonymous, ToSignIn(page)), (DisabledCookie, ToSignIn(page))];
-            foreach (var cell in Row($"POST {page} form without anti-forgery", NoAntiforgery, signedIn))
+            (string, string)[] signedIn =
+            [
+                .. tokensRefused, (Anonymous, ToSignIn(page)), (DisabledCookie, ToSignIn(page)),
+                (MustChangePassword, page == "/account/password" ? withToken : ToChangePassword(page)),
+            ];
+            foreach (var cell in Row($"POST {page} form without anti-forgery", NoAntiforgery, [.. signedIn.Where(c => c.Item1 != MustChangePassword), (MustChangePassword, page == "/account/password" ? NoAntiforgery : ToChangePassword(page))]))
             {
                 yield return cell;
             }
@@ -278,7 +286,7 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixFixture fixture)
         }
 
         // The form is on the page only for a user with tokens (admin and instructor have none here).
-        foreach (var cell in Row("POST /account/tokens revoke-token (student B's token id) with anti-forgery", "200 no such token", [.. tokensRefused, (Anonymous, ToSignIn("/account/tokens")), (DisabledCookie, ToSignIn("/account/tokens")), (StudentB, "200 revoked"), (Instructor, FormNotRendered), (Admin, FormNotRendered)]))
+        foreach (var cell in Row("POST /account/tokens revoke-token (student B's token id) with anti-forgery", "200 no such token", [.. tokensRefused, (Anonymous, ToSignIn("/account/tokens")), (DisabledCookie, ToSignIn("/account/tokens")), (StudentB, "200 revoked"), (Instructor, FormNotRendered), (Admin, FormNotRendered), (MustChangePassword, ToChangePassword("/account/tokens"))]))
         {
             yield return cell;
         }
@@ -300,7 +308,7 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixFixture fixture)
 
         foreach (var page in new[] { "/", "/account/denied", "/not-found" })
         {
-            foreach (var cell in Row($"POST {page} without a form", NoAntiforgery, tokensRefused))
+            foreach (var cell in Row($"POST {page} without a form", NoAntiforgery, [.. tokensRefused, (MustChangePassword, page == "/" ? ToChangePassword(page) : NoAntiforgery)]))
             {
                 yield return cell;
             }
