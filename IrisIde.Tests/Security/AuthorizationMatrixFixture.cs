@@ -32,12 +32,30 @@ public static class MatrixPrincipals
     public const string DisabledToken = "disabled user (token)";
     public const string MustChangePassword = "student with a one-time password (cookie)";
 
+    // The course: student A is its student; student B is in no course; "instructor" teaches another course.
+    public const string CourseInstructor = "the course's instructor (cookie)";
+    public const string CourseTa = "the course's teaching assistant (cookie)";
+    public const string CourseToken = "the course's service token";
+
     public static readonly string[] All =
     [
         Anonymous, StudentA, StudentB, Instructor, Admin, TokenRuns, TokenRunsRead, TokenB, ExpiredToken, RevokedToken, DisabledCookie, DisabledToken, MustChangePassword,
+        CourseInstructor, CourseTa, CourseToken,
     ];
 
-    public static readonly string[] Tokens = [TokenRuns, TokenRunsRead, TokenB, ExpiredToken, RevokedToken, DisabledToken];
+    public static readonly string[] Tokens = [TokenRuns, TokenRunsRead, TokenB, ExpiredToken, RevokedToken, DisabledToken, CourseToken];
+
+    /// <summary>
+    /// Outside the course's own surfaces a course principal is only its global self: the course's instructor a
+    /// global instructor, its teaching assistant a student who owns no run, its token (scope runs) a runs-only token.
+    /// A surface that names none of them gives them the answer of their twin here.
+    /// </summary>
+    public static readonly IReadOnlyDictionary<string, string> Twin = new Dictionary<string, string>(StringComparer.Ordinal)
+    {
+        [CourseInstructor] = Instructor,
+        [CourseTa] = StudentB,
+        [CourseToken] = TokenRuns,
+    };
 
     /// <summary>Tokens that are refused whatever they are used for.</summary>
     public static readonly string[] BadTokens = [ExpiredToken, RevokedToken, DisabledToken];
@@ -100,6 +118,11 @@ public sealed class AuthorizationMatrixFixture : IrisWebAppFixture, IAsyncLifeti
 
     public string StudentBId { get; private set; } = "";
 
+    /// <summary>The course student A, the teaching assistant and the course's instructor are in; "instructor" teaches another.</summary>
+    public Guid CourseId { get; private set; }
+
+    public string StudentAId { get; private set; } = "";
+
     /// <summary>The id of a token of student B that no principal uses: what the revoke form's IDOR row aims at.</summary>
     public string StudentBSpareToken { get; private set; } = "";
 
@@ -120,10 +143,25 @@ public sealed class AuthorizationMatrixFixture : IrisWebAppFixture, IAsyncLifeti
     {
         await base.InitializeAsync();
         var studentA = await SignedInAsync(MatrixPrincipals.StudentA, IrisRoles.Student);
+        StudentAId = studentA.Id;
         var studentB = await SignedInAsync(MatrixPrincipals.StudentB, IrisRoles.Student);
         StudentBId = studentB.Id;
-        await SignedInAsync(MatrixPrincipals.Instructor, IrisRoles.Instructor);
+        var instructor = await SignedInAsync(MatrixPrincipals.Instructor, IrisRoles.Instructor);
         await SignedInAsync(MatrixPrincipals.Admin, IrisRoles.Admin);
+
+        var courseInstructor = await SignedInAsync(MatrixPrincipals.CourseInstructor, IrisRoles.Instructor);
+        var ta = await SignedInAsync(MatrixPrincipals.CourseTa, IrisRoles.Student);
+        var course = await IrisIde.Tests.Courses.TestCourses.CreateAsync(App, Actor(courseInstructor, IrisRoles.Instructor));
+        CourseId = course.Id;
+        await IrisIde.Tests.Courses.TestCourses.JoinAsync(App, Actor(studentA, IrisRoles.Student), course);
+        await IrisIde.Tests.Courses.TestCourses.JoinAsync(App, Actor(ta, IrisRoles.Student), course);
+        var promoted = await IrisIde.Tests.Courses.TestCourses.WithServiceAsync(App, s => s.SetRoleAsync(Actor(courseInstructor, IrisRoles.Instructor), course.Id, ta.Id, IrisIde.Web.Courses.CourseRole.TeachingAssistant, CancellationToken.None));
+        Assert.True(promoted.Succeeded, promoted.Error);
+        await IrisIde.Tests.Courses.TestCourses.CreateAsync(App, Actor(instructor, IrisRoles.Instructor), "Another course");
+        var courseToken = await WithScopeAsync(s => s.GetRequiredService<AccessTokenService>().CreateAsync(
+            courseInstructor, "autograder", [AccessTokenScopes.Runs], null, courseInstructor.Id, CancellationToken.None, course.Id));
+        Assert.True(courseToken.Created is not null, courseToken.Error);
+        Add(MatrixPrincipals.CourseToken, courseToken.Created.Token);
         Add(MatrixPrincipals.Anonymous, null);
         Add(MatrixPrincipals.TokenRuns, await TokenAsync(studentA, [AccessTokenScopes.Runs]));
         Add(MatrixPrincipals.TokenRunsRead, await TokenAsync(studentA, [AccessTokenScopes.RunsRead]));
@@ -182,6 +220,8 @@ public sealed class AuthorizationMatrixFixture : IrisWebAppFixture, IAsyncLifeti
 
         await base.DisposeAsync();
     }
+
+    private static IrisIde.Web.Courses.CourseActor Actor(IrisUser user, string role) => new(user.Id, role == IrisRoles.Admin, role == IrisRoles.Instructor, user.Email);
 
     private void Add(string name, string? token) => _principals.Add(name, new MatrixPrincipal(name, App.BaseAddress, token));
 

@@ -110,6 +110,17 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixFixture fixture)
         .. FormlessPost("/admin/audit"),
         .. FormlessPost("/not-found"),
 
+        // Courses: the list and its join form; one course's page and its staff forms, by its id and by guessed ids.
+        Http("GET /courses", "GET", "/courses", "/courses"),
+        .. Form("/courses", "/courses", "join-course", [new("Join.Code", "aaaa-bbbb-cccc")]),
+        new("GET /courses/{the course}", "GET", "/courses/{Id:guid}", (f, p) => CourseAsync(f, GetAsync(p, $"/courses/{f.CourseId}"))),
+        new("GET /courses/{the course id + 1}", "GET", "/courses/{Id:guid}", (f, p) => CourseAsync(f, GetAsync(p, $"/courses/{Neighbour(f.CourseId)}"))),
+        new("GET /courses/{random guid}", "GET", "/courses/{Id:guid}", (f, p) => CourseAsync(f, GetAsync(p, $"/courses/{GuessedCourse}"))),
+        new("POST /courses/{the course} new join code without anti-forgery", "POST", "/courses/{Id:guid}", (f, p) => CourseAsync(f, PostFormAsync(p, $"/courses/{f.CourseId}", "course-action", [new("Action.Command", "regenerate")], withAntiforgery: false))),
+        new("POST /courses/{the course} new join code with anti-forgery", "POST", "/courses/{Id:guid}", (f, p) => StaffFormAsync(f, p, $"/courses/{f.CourseId}", "course-action", new("Action.Command", "regenerate"))),
+        new("POST /courses/{the course} student A's role (unchanged) with anti-forgery", "POST", "/courses/{Id:guid}", (f, p) => StaffFormAsync(f, p, $"/courses/{f.CourseId}", "member-action", new("Member.Command", $"role:Student:{f.StudentAId}"))),
+        new("POST /courses/{random guid} new join code with anti-forgery", "POST", "/courses/{Id:guid}", (f, p) => StaffFormAsync(f, p, $"/courses/{GuessedCourse}", "course-action", new("Action.Command", "regenerate"))),
+
         // Single sign-on (the provider is unreachable, so a started flow comes back with "unavailable").
         new("POST /account/signin/oidc without anti-forgery", "POST", "/account/signin/oidc", (f, p) => PostFormAsync(p, "/account/signin/oidc", null, [new("returnUrl", "/")], withAntiforgery: false)),
         new("POST /account/signin/oidc with anti-forgery", "POST", "/account/signin/oidc", (f, p) => PostFormAsync(p, "/account/signin/oidc", null, [new("returnUrl", "/")], withAntiforgery: true)),
@@ -286,7 +297,7 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixFixture fixture)
         }
 
         // The form is on the page only for a user with tokens (admin and instructor have none here).
-        foreach (var cell in Row("POST /account/tokens revoke-token (student B's token id) with anti-forgery", "200 no such token", [.. tokensRefused, (Anonymous, ToSignIn("/account/tokens")), (DisabledCookie, ToSignIn("/account/tokens")), (StudentB, "200 revoked"), (Instructor, FormNotRendered), (Admin, FormNotRendered), (MustChangePassword, ToChangePassword("/account/tokens"))]))
+        foreach (var cell in Row("POST /account/tokens revoke-token (student B's token id) with anti-forgery", "200 no such token", [.. tokensRefused, (Anonymous, ToSignIn("/account/tokens")), (DisabledCookie, ToSignIn("/account/tokens")), (StudentB, "200 revoked"), (CourseTa, FormNotRendered), (Instructor, FormNotRendered), (CourseInstructor, "200 no such token"), (Admin, FormNotRendered), (MustChangePassword, ToChangePassword("/account/tokens"))]))
         {
             yield return cell;
         }
@@ -315,6 +326,65 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixFixture fixture)
         }
 
         foreach (var cell in Row("POST /admin/audit without a form", NoAntiforgery, adminOnly("/admin/audit", NoAntiforgery)))
+        {
+            yield return cell;
+        }
+
+        // Courses. Signed-in users list their courses and join by code; a course's page exists only for its members
+        // and admins (anyone else gets the 404 of an id that does not exist), and only its instructors and admins
+        // may use its staff forms: the others are not shown them, so a forged post gets 400.
+        (string, string)[] signedInPage(string path) =>
+        [
+            .. tokensRefused, (Anonymous, ToSignIn(path)), (DisabledCookie, ToSignIn(path)), (MustChangePassword, ToChangePassword(path)),
+        ];
+        foreach (var cell in Row("GET /courses", Ok, signedInPage("/courses")))
+        {
+            yield return cell;
+        }
+
+        foreach (var cell in Row("POST /courses form without anti-forgery", NoAntiforgery, signedInPage("/courses")))
+        {
+            yield return cell;
+        }
+
+        foreach (var cell in Row("POST /courses form with anti-forgery", Ok, signedInPage("/courses")))
+        {
+            yield return cell;
+        }
+
+        (string, string)[] members(string path, string forMembers, string forStaff) =>
+        [
+            .. signedInPage(path), (StudentA, forMembers), (CourseTa, forMembers), (CourseInstructor, forStaff), (Admin, forStaff),
+        ];
+        foreach (var cell in Row("GET /courses/{the course}", NotFound, members("/courses/{course}", Ok, Ok)))
+        {
+            yield return cell;
+        }
+
+        foreach (var (surface, path) in new[] { ("GET /courses/{the course id + 1}", "/courses/{course+1}"), ("GET /courses/{random guid}", "/courses/{guessed}") })
+        {
+            foreach (var cell in Row(surface, NotFound, signedInPage(path)))
+            {
+                yield return cell;
+            }
+        }
+
+        foreach (var cell in Row("POST /courses/{the course} new join code without anti-forgery", NoAntiforgery, signedInPage("/courses/{course}")))
+        {
+            yield return cell;
+        }
+
+        // The roster's member form is on the teaching assistant's page too (read-only buttons aside): the service
+        // still refuses them. Anyone outside the course posts to a page that renders no form at all.
+        foreach (var (surface, forTa) in new[] { ("POST /courses/{the course} new join code with anti-forgery", FormNotRendered), ("POST /courses/{the course} student A's role (unchanged) with anti-forgery", "200 refused") })
+        {
+            foreach (var cell in Row(surface, FormNotRendered, [(CourseTa, forTa), .. members("/courses/{course}", FormNotRendered, "200 done")]))
+            {
+                yield return cell;
+            }
+        }
+
+        foreach (var cell in Row("POST /courses/{random guid} new join code with anti-forgery", FormNotRendered, signedInPage("/courses/{guessed}")))
         {
             yield return cell;
         }
@@ -429,8 +499,11 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixFixture fixture)
     }
 
     /// <summary>A surface's cell for every principal: <paramref name="otherwise"/> unless <paramref name="except"/> names it.</summary>
-    private static IEnumerable<(string Surface, string Principal, string Expected)> Row(string surface, string otherwise, (string Principal, string Expected)[] except) =>
-        All.Select(p => (surface, p, except.FirstOrDefault(e => e.Principal == p).Expected ?? otherwise));
+    private static IEnumerable<(string Surface, string Principal, string Expected)> Row(string surface, string otherwise, (string Principal, string Expected)[] except)
+    {
+        string? Named(string principal) => except.FirstOrDefault(e => e.Principal == principal).Expected;
+        return All.Select(p => (surface, p, Named(p) ?? (Twin.TryGetValue(p, out var twin) ? Named(twin) : null) ?? otherwise));
+    }
 
     public static TheoryData<string, string, string> Matrix()
     {
@@ -534,6 +607,34 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixFixture fixture)
         new($"POST {route} form without anti-forgery", "POST", route, (f, p) => PostFormAsync(p, path, formName, fields, withAntiforgery: false)),
         new($"POST {route} form with anti-forgery", "POST", route, (f, p) => PostFormAsync(p, path, formName, fields, withAntiforgery: true)),
     ];
+
+    /// <summary>A course id nobody has: what someone guessing ids would try.</summary>
+    private static readonly Guid GuessedCourse = Guid.CreateVersion7();
+
+    /// <summary>The answer with the fixture's course ids named as the cells name them (they are made at run time).</summary>
+    private static async Task<string> CourseAsync(AuthorizationMatrixFixture fixture, Task<string> probe) =>
+        (await probe)
+            .Replace(Neighbour(fixture.CourseId).ToString(), Uri.EscapeDataString("{course+1}"), StringComparison.Ordinal)
+            .Replace(fixture.CourseId.ToString(), Uri.EscapeDataString("{course}"), StringComparison.Ordinal)
+            .Replace(GuessedCourse.ToString(), Uri.EscapeDataString("{guessed}"), StringComparison.Ordinal);
+
+    /// <summary>A staff form of the course page: refused (a status, or the page's refusal) or done (the page's confirmation).</summary>
+    private static async Task<string> StaffFormAsync(AuthorizationMatrixFixture fixture, MatrixPrincipal principal, string path, string formName, KeyValuePair<string, string> field)
+    {
+        var token = await principal.Browser.AntiforgeryTokenAsync("/account/signin");
+        using var request = principal.Request(HttpMethod.Post, path);
+        request.Content = new FormUrlEncodedContent([field, new("_handler", formName), new("__RequestVerificationToken", token)]);
+        using var response = await principal.Browser.Http.SendAsync(request).WaitAsync(Timeout);
+        if (response.StatusCode != HttpStatusCode.OK)
+        {
+            return await CourseAsync(fixture, DescribeAsync(principal, response));
+        }
+
+        var html = System.Net.WebUtility.HtmlDecode(await response.Content.ReadAsStringAsync().WaitAsync(Timeout));
+        return html.Contains("only the course's instructors manage it.", StringComparison.Ordinal) ? "200 refused"
+            : html.Contains("New join code: the old one no longer works.", StringComparison.Ordinal) || html.Contains("Role changed to", StringComparison.Ordinal) ? "200 done"
+            : "200 (neither refused nor done)";
+    }
 
     private static Surface[] FormlessPost(string route) =>
         [new($"POST {route} without a form", "POST", route, (f, p) => PostFormAsync(p, route, null, [], withAntiforgery: true))];
