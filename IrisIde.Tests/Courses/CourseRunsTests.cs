@@ -125,6 +125,27 @@ public sealed class CourseRunsTests(CoursesAppFixture fixture) : IClassFixture<C
     }
 
     [Fact]
+    public async Task A_course_token_stops_working_when_its_maker_no_longer_teaches_the_course()
+    {
+        var (instructorUser, instructor) = await UserAsync(App, IrisRoles.Instructor, "instructor");
+        var (secondUser, second) = await UserAsync(App, IrisRoles.Instructor, "second");
+        var course = await CreateAsync(App, instructor);
+        await JoinAsync(App, second, course);
+        Assert.True((await WithServiceAsync(App, s => s.SetRoleAsync(instructor, course.Id, secondUser.Id, CourseRole.Instructor, None))).Succeeded);
+        var token = await TokenAsync(instructorUser, course.Id);
+        using var http = App.CreateHttpClient();
+        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+
+        using var whileTeaching = await http.PostAsJsonAsync("/api/v1/runs", new { language = "no-such-language", files = new[] { new { name = "", content = Hello } } });
+        var demoted = await WithServiceAsync(App, s => s.SetRoleAsync(second, course.Id, instructorUser.Id, CourseRole.TeachingAssistant, None));
+        using var afterDemotion = await http.PostAsJsonAsync("/api/v1/runs", new { language = "no-such-language", files = new[] { new { name = "", content = Hello } } });
+
+        Assert.True(demoted.Succeeded, demoted.Error);
+        Assert.Equal(HttpStatusCode.BadRequest, whileTeaching.StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, afterDemotion.StatusCode);
+    }
+
+    [Fact]
     public async Task The_websocket_refuses_a_foreign_course_before_the_upgrade_and_a_language_not_offered_with_an_error()
     {
         var (_, instructor) = await UserAsync(App, IrisRoles.Instructor, "instructor");

@@ -224,6 +224,13 @@ public sealed class AccessTokenService(
             return (null, "user locked out");
         }
 
+        // A course's service token speaks for the course only while its maker still teaches it.
+        if (token.CourseId is { } courseId
+            && !await db.CourseMembers.AnyAsync(m => m.CourseId == courseId && m.UserId == token.UserId && m.Role == IrisIde.Web.Courses.CourseRole.Instructor, cancellationToken))
+        {
+            return (null, "its maker no longer teaches its course");
+        }
+
         if (token.LastUsedAtUtc is not { } lastUsed || now - lastUsed >= LastUsedResolution)
         {
             await db.AccessTokens.Where(t => t.Id == id)
