@@ -18,12 +18,14 @@ public static class CoursesExtensions
     {
         services.TryAddScoped<CourseService>();
         services.TryAddScoped<CourseRunPolicy>();
-        if (services.LastOrDefault(d => d.ServiceType == typeof(ISessionHost)) is { ImplementationFactory: { } factory } registered)
+        // Without the wrapper the hub and /ws would run in any course unchecked: no silent skip.
+        if (services.LastOrDefault(d => d.ServiceType == typeof(ISessionHost)) is not { ImplementationFactory: { } factory } registered)
         {
-            services.Remove(registered);
-            services.AddSingleton<ISessionHost>(provider => new CourseSessionHost((ISessionHost)factory(provider), provider.GetRequiredService<IServiceScopeFactory>()));
+            throw new InvalidOperationException("AddCourses needs the session host registered first, by a factory (AddIrisExecution's backend selection)");
         }
 
+        services.Remove(registered);
+        services.AddSingleton<ISessionHost>(provider => new CourseSessionHost((ISessionHost)factory(provider), provider.GetRequiredService<IServiceScopeFactory>()));
         return services;
     }
 
