@@ -4,7 +4,6 @@ using IrisIde.Tests.Courses;
 using IrisIde.Tests.Web;
 using IrisIde.Web.Accounts;
 using IrisIde.Web.Courses;
-using Microsoft.Playwright;
 
 namespace IrisIde.Tests.EndToEnd;
 
@@ -33,8 +32,8 @@ public sealed class CoursePagesBrowserTests(IdeFixture ide)
         var instructorUser = await TestAccounts.AddAsync(app, instructorEmail, IrisRoles.Instructor);
         await TestAccounts.AddAsync(app, studentEmail, IrisRoles.Student);
 
-        await using var instructorContext = await NewContextAsync(app);
-        var instructor = await SignedInPageAsync(instructorContext, instructorEmail);
+        await using var instructorContext = await ide.NewContextAsync(app);
+        var instructor = await SignInForm.SignedInPageAsync(instructorContext, instructorEmail);
         await instructor.GotoAsync("/courses").WaitAsync(Timeout);
         await instructor.GetByTestId("no-courses").WaitForAsync().WaitAsync(Timeout);
         await instructor.GetByTestId("course-name").FillAsync("Systems Programming").WaitAsync(Timeout);
@@ -49,8 +48,8 @@ public sealed class CoursePagesBrowserTests(IdeFixture ide)
         await instructor.GetByTestId("save-settings").ClickAsync().WaitAsync(Timeout);
         Assert.Equal("c", await instructor.GetByTestId("languages").TextContentAsync().WaitAsync(Timeout));
 
-        await using var studentContext = await NewContextAsync(app);
-        var student = await SignedInPageAsync(studentContext, studentEmail);
+        await using var studentContext = await ide.NewContextAsync(app);
+        var student = await SignInForm.SignedInPageAsync(studentContext, studentEmail);
         await student.GotoAsync("/courses").WaitAsync(Timeout);
         await student.GetByTestId("join-code").FillAsync(joinCode).WaitAsync(Timeout);
         await student.GetByTestId("join").ClickAsync().WaitAsync(Timeout);
@@ -80,28 +79,5 @@ public sealed class CoursePagesBrowserTests(IdeFixture ide)
         await reopened.WaitForTerminalTextAsync("outside the course");
         var roster = await TestCourses.WithServiceAsync(app, s => s.RosterAsync(new CourseActor(instructorUser.Id, false, true), courseId, CancellationToken.None));
         Assert.Contains(roster!, m => m.Email == studentEmail && m.Role == CourseRole.Student);
-    }
-
-    private async Task<IBrowserContext> NewContextAsync(IrisWebApp app)
-    {
-        var context = await ide.Browser.NewContextAsync(new BrowserNewContextOptions
-        {
-            BaseURL = app.BaseAddress.ToString(),
-            ViewportSize = IdeFixture.Viewport,
-            ColorScheme = ColorScheme.Dark,
-        }).WaitAsync(Timeout);
-        context.SetDefaultTimeout((float)Timeout.TotalMilliseconds);
-        return context;
-    }
-
-    private static async Task<IPage> SignedInPageAsync(IBrowserContext context, string email)
-    {
-        var page = await context.NewPageAsync().WaitAsync(Timeout);
-        await page.GotoAsync(AccountsExtensions.SignInPath).WaitAsync(Timeout);
-        await page.GetByTestId("email").FillAsync(email).WaitAsync(Timeout);
-        await page.GetByTestId("password").FillAsync(TestAccounts.Password).WaitAsync(Timeout);
-        await page.GetByTestId("submit").ClickAsync().WaitAsync(Timeout);
-        await page.WaitForURLAsync(url => new Uri(url).AbsolutePath == "/").WaitAsync(Timeout);
-        return page;
     }
 }
