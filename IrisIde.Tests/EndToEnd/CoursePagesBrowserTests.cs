@@ -9,7 +9,8 @@ namespace IrisIde.Tests.EndToEnd;
 
 /// <summary>
 /// Courses in Debian's chromium: an instructor creates a course on the page and reads its join code, a student
-/// joins with it, picks the course in the IDE (which the IDE remembers) and runs in it under its languages.
+/// joins with it, picks the course in the IDE (which the IDE remembers) and runs in it under its languages; an
+/// instructor edits, archives and un-archives a course, and a student guessing join codes is locked out.
 /// </summary>
 [Collection(IdeCollection.Name)]
 [Trait("Needs", "Chromium")]
@@ -79,5 +80,56 @@ public sealed class CoursePagesBrowserTests(IdeFixture ide)
         await reopened.WaitForTerminalTextAsync("outside the course");
         var roster = await TestCourses.WithServiceAsync(app, s => s.RosterAsync(new CourseActor(instructorUser.Id, false, true), courseId, CancellationToken.None));
         Assert.Contains(roster!, m => m.Email == studentEmail && m.Role == CourseRole.Student);
+    }
+
+    [Fact]
+    public async Task An_instructor_renames_archives_and_unarchives_a_course_and_a_student_guessing_codes_is_told_when_to_try_again()
+    {
+        // Nothing runs here: the sandbox uids are set only so that this app never takes another suite's.
+        await using var app = await IrisWebApp.StartAsync(new Dictionary<string, string?>
+        {
+            ["Iris:Sandbox:Uid"] = AdminPagesAppFixture.SandboxUid.ToString(CultureInfo.InvariantCulture),
+            ["Iris:Sandbox:UidCount"] = "16",
+            ["Iris:Courses:MaxFailedJoinsPerUser"] = "3",
+        });
+        var instructorEmail = TestAccounts.NewEmail("edit-instructor");
+        var studentEmail = TestAccounts.NewEmail("guessing-student");
+        var instructorUser = await TestAccounts.AddAsync(app, instructorEmail, IrisRoles.Instructor);
+        await TestAccounts.AddAsync(app, studentEmail, IrisRoles.Student);
+        var course = await TestCourses.CreateAsync(app, new CourseActor(instructorUser.Id, false, true, instructorEmail));
+
+        await using var instructorContext = await ide.NewContextAsync(app);
+        var instructor = await SignInForm.SignedInPageAsync(instructorContext, instructorEmail);
+        await instructor.GotoAsync($"/courses/{course.Id}").WaitAsync(Timeout);
+        Assert.Equal("Intro to Programming", await instructor.GetByTestId("details-name").InputValueAsync().WaitAsync(Timeout));
+        await instructor.GetByTestId("details-name").FillAsync("Programming I").WaitAsync(Timeout);
+        await instructor.GetByTestId("details-code").FillAsync("CS110").WaitAsync(Timeout);
+        await instructor.GetByTestId("save-details").ClickAsync().WaitAsync(Timeout);
+        Assert.Equal("Saved the course's name, code and term.", (await instructor.GetByTestId("notice").TextContentAsync().WaitAsync(Timeout))!.Trim());
+        Assert.Equal("CS110 · Programming I", await instructor.GetByTestId("course-title").TextContentAsync().WaitAsync(Timeout));
+
+        await instructor.GetByTestId("archive").ClickAsync().WaitAsync(Timeout);
+        await instructor.GetByTestId("archived").WaitForAsync().WaitAsync(Timeout);
+        Assert.Equal(0, await instructor.GetByTestId("save-details").CountAsync().WaitAsync(Timeout));
+        await instructor.GetByTestId("unarchive").ClickAsync().WaitAsync(Timeout);
+        Assert.Equal("The course is active again: it takes joins and runs.", (await instructor.GetByTestId("notice").TextContentAsync().WaitAsync(Timeout))!.Trim());
+        Assert.Equal(0, await instructor.GetByTestId("archived").CountAsync().WaitAsync(Timeout));
+        await instructor.GetByTestId("save-details").WaitForAsync().WaitAsync(Timeout);
+
+        await using var studentContext = await ide.NewContextAsync(app);
+        var student = await SignInForm.SignedInPageAsync(studentContext, studentEmail);
+        await student.GotoAsync("/courses").WaitAsync(Timeout);
+        foreach (var guess in new[] { "aaaa-bbbb-cccc", "dddd-eeee-ffff", "gggg-hhhh-jjjj" })
+        {
+            await student.GetByTestId("join-code").FillAsync(guess).WaitAsync(Timeout);
+            await student.GetByTestId("join").ClickAsync().WaitAsync(Timeout);
+            Assert.StartsWith("Could not join: no course has this join code", await student.GetByTestId("form-error").TextContentAsync().WaitAsync(Timeout), StringComparison.Ordinal);
+        }
+
+        // Locked: the real code is refused the same way, with when to try again.
+        await student.GetByTestId("join-code").FillAsync(course.JoinCode).WaitAsync(Timeout);
+        await student.GetByTestId("join").ClickAsync().WaitAsync(Timeout);
+        Assert.Equal("Could not join: too many attempts with unknown join codes: try again in 15 minutes.", await student.GetByTestId("form-error").TextContentAsync().WaitAsync(Timeout));
+        await student.GetByTestId("no-courses").WaitForAsync().WaitAsync(Timeout);
     }
 }
