@@ -30,7 +30,7 @@ builder.Services.AddBatchRuns(builder.Configuration, builder.Environment);
 builder.Services.AddAccounts(builder.Configuration);
 builder.Services.AddAccessTokens(builder.Configuration);
 builder.Services.AddAudit(builder.Configuration);
-builder.Services.AddCourses();
+builder.Services.AddCourses(builder.Configuration);
 builder.Services.AddHealthChecks();
 builder.AddIdeUi();
 
