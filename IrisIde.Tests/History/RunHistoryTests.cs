@@ -6,6 +6,7 @@ using IrisIde.Web.Courses;
 using IrisIde.Web.History;
 using IrisIde.Web.Persistence;
 using Microsoft.AspNetCore.SignalR.Client;
+using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using static IrisIde.Tests.Courses.TestCourses;
@@ -16,6 +17,60 @@ namespace IrisIde.Tests.History;
 public sealed class SqliteRunHistoryTests(HistoryAppFixture fixture) : RunHistoryTests, IClassFixture<HistoryAppFixture>
 {
     protected override IrisWebApp App => fixture.App;
+
+    /// <summary>
+    /// The database refuses every write while another connection holds SQLite's write lock (its busy timeout cut to a
+    /// second): the run still ends normally for its client; the history gives up the chunks it could not store, and
+    /// once the lock is gone the run's row arrives anyway, marked incomplete. Its own app (same uids as the fixture's,
+    /// which is idle while a test of its class runs).
+    /// </summary>
+    [Fact]
+    public async Task A_run_goes_on_while_the_database_refuses_writes_and_its_record_then_says_incomplete()
+    {
+        var directory = IrisWebApp.CreateDataDirectory();
+        var file = Path.Combine(directory, "iris.db");
+        try
+        {
+            await using var app = await IrisWebApp.StartAsync(new Dictionary<string, string?>(HistoryAppFixture.HistorySettings)
+            {
+                ["Iris:DataDirectory"] = directory,
+                ["ConnectionStrings:Sqlite"] = $"Data Source={file};Default Timeout=1",
+                ["Iris:Auth:AllowAnonymousRuns"] = "true",
+                ["Iris:History:MaxWriteAttempts"] = "2",
+            });
+            var writer = app.Services.GetRequiredService<RunHistoryWriter>();
+            await using (var blocker = new SqliteConnection($"Data Source={file}"))
+            {
+                await blocker.OpenAsync();
+                // Holds the write lock until rolled back.
+                await using var begin = new SqliteCommand("BEGIN IMMEDIATE;", blocker);
+                await begin.ExecuteNonQueryAsync();
+                await using (var client = await RunnerTestClient.ConnectAsync(app.WebSocketUri))
+                {
+                    await client.SendCodeAsync("python", "for i in range(5):\n    print('line', i, flush=True)\n");
+                    await client.ReadToEndAsync().WaitAsync(TimeSpan.FromSeconds(60));
+                    Assert.Equal(("ok", "line 0\nline 1\nline 2\nline 3\nline 4\n"), (client.One("exit").GetProperty("verdict").GetString(), client.Text("stdout")));
+                }
+
+                var deadline = DateTime.UtcNow.AddSeconds(60);
+                while (writer.DroppedChunks == 0 && DateTime.UtcNow < deadline)
+                {
+                    await Task.Delay(100);
+                }
+
+                Assert.True(writer.DroppedChunks > 0, "the writer never gave up a chunk");
+                await using var rollback = new SqliteCommand("ROLLBACK;", blocker);
+                await rollback.ExecuteNonQueryAsync();
+            }
+
+            var record = await HistoryStore.EndedAsync(app, r => r.Surface == RunSurfaces.WebSocket);
+            Assert.Equal(("ok", true), (record.Verdict, record.TranscriptIncomplete));
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
 }
 
 /// <summary>The same on the real PostgreSQL server.</summary>

@@ -55,7 +55,8 @@ public sealed record HistoryRunIncomplete(Guid Id) : HistoryWrite
 /// </summary>
 public sealed class RunHistoryQueue(IOptions<HistoryOptions> options)
 {
-    private readonly Channel<HistoryWrite> _channel = Channel.CreateUnbounded<HistoryWrite>(new UnboundedChannelOptions { SingleReader = true });
+    // Not SingleReader: that channel cannot count, and the writer's shutdown drain reads the count.
+    private readonly Channel<HistoryWrite> _channel = Channel.CreateUnbounded<HistoryWrite>();
 
     private readonly int _capacity = options.Value.QueueCapacity;
 
