@@ -102,6 +102,10 @@ internal sealed class RecordedSession : IRunSession
     private readonly CancellationTokenSource _disposed = new();
     private readonly Task _pump;
 
+    // Set once the exit is recorded: a surface that stops or signals a session already over (as it closes) adds
+    // nothing after the exit, which stays the transcript's last event.
+    private volatile bool _exited;
+
     public RecordedSession(IRunSession session, RunTranscript transcript, RunHistoryQueue queue, TimeProvider time, ILogger logger)
     {
         _session = session;
@@ -133,19 +137,19 @@ internal sealed class RecordedSession : IRunSession
 
     public void CloseInput()
     {
-        Record(TranscriptStreams.Event, "stdin closed");
+        RecordCall("stdin closed");
         _session.CloseInput();
     }
 
     public void Signal(int signal)
     {
-        Record(TranscriptStreams.Event, "signal " + (RunnerSignals.TryGetName(signal, out var name) ? name : signal.ToString(CultureInfo.InvariantCulture)));
+        RecordCall("signal " + (RunnerSignals.TryGetName(signal, out var name) ? name : signal.ToString(CultureInfo.InvariantCulture)));
         _session.Signal(signal);
     }
 
     public void Stop(Verdict verdict = Verdict.Killed, string message = "stopped by user")
     {
-        Record(TranscriptStreams.Event, $"stopped ({verdict.ToWireName()}): {message}");
+        RecordCall($"stopped ({verdict.ToWireName()}): {message}");
         _session.Stop(verdict, message);
     }
 
@@ -223,6 +227,7 @@ internal sealed class RecordedSession : IRunSession
                 Record(TranscriptStreams.Event, "notice: " + notice.Message, item.Elapsed);
                 break;
             case RunExited exited:
+                _exited = true;
                 Record(TranscriptStreams.Event, Describe(exited.Outcome), item.Elapsed, final: true);
                 break;
         }
@@ -234,6 +239,14 @@ internal sealed class RecordedSession : IRunSession
             ? "signal " + (RunnerSignals.TryGetName(signal, out var name) ? name : signal.ToString(CultureInfo.InvariantCulture))
             : outcome.ExitCode is { } code ? "code " + code.ToString(CultureInfo.InvariantCulture) : "no exit code";
         return $"exit {outcome.Verdict.ToWireName()}, {end}";
+    }
+
+    private void RecordCall(string what)
+    {
+        if (!_exited && !_session.Completion.IsCompleted)
+        {
+            Record(TranscriptStreams.Event, what);
+        }
     }
 
     private void Record(string stream, string data, TimeSpan? elapsed = null, bool final = false)
