@@ -43,6 +43,9 @@ public sealed class PostgresHistoryAppFixture : IAsyncLifetime
 
     public IrisWebApp App => _app ?? throw new InvalidOperationException("The web app has not started.");
 
+    /// <summary>The app's database, for a test that holds a lock on it.</summary>
+    public string ConnectionString => _database?.ConnectionString ?? throw new InvalidOperationException("The database has not been made.");
+
     public async Task InitializeAsync()
     {
         _database = await TestPostgresDatabase.CreateAsync().WaitAsync(TimeSpan.FromSeconds(120));

@@ -9,6 +9,7 @@ using Microsoft.AspNetCore.SignalR.Client;
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
+using Npgsql;
 using static IrisIde.Tests.Courses.TestCourses;
 
 namespace IrisIde.Tests.History;
@@ -78,6 +79,46 @@ public sealed class SqliteRunHistoryTests(HistoryAppFixture fixture) : RunHistor
 public sealed class PostgresRunHistoryTests(PostgresHistoryAppFixture fixture) : RunHistoryTests, IClassFixture<PostgresHistoryAppFixture>
 {
     protected override IrisWebApp App => fixture.App;
+
+    /// <summary>
+    /// A slow database: another connection holds an exclusive lock on the transcript table while a run goes from
+    /// start to end, so the history writer waits on it. The run is not held up; once the lock goes, the whole
+    /// transcript is stored, nothing lost.
+    /// </summary>
+    [Fact]
+    public async Task A_run_does_not_wait_for_a_database_that_holds_the_transcript_table_locked()
+    {
+        using var student = await HistoryUser.CreateAsync(App, IrisRoles.Student, "pg-locked");
+        await using (var blocker = new NpgsqlConnection(fixture.ConnectionString))
+        {
+            await blocker.OpenAsync();
+            await using var locked = await blocker.BeginTransactionAsync();
+            await using (var lockTable = new NpgsqlCommand("LOCK TABLE run_transcript_chunks IN ACCESS EXCLUSIVE MODE", blocker, locked))
+            {
+                await lockTable.ExecuteNonQueryAsync();
+            }
+
+            await using (var client = await RunnerTestClient.ConnectAsync(new Uri($"{App.WebSocketUri}?access_token={Uri.EscapeDataString(student.Token)}")))
+            {
+                await client.SendCodeAsync("python", "for i in range(3):\n    print('line', i, flush=True)\n");
+                await client.ReadToEndAsync().WaitAsync(TimeSpan.FromSeconds(20));
+                Assert.Equal(("ok", "line 0\nline 1\nline 2\n"), (client.One("exit").GetProperty("verdict").GetString(), client.Text("stdout")));
+            }
+
+            await using (var count = new NpgsqlCommand("SELECT count(*) FROM runs WHERE \"Owner\" = @owner AND \"FinishedAtUtc\" IS NOT NULL", blocker, locked))
+            {
+                count.Parameters.AddWithValue("owner", student.Id);
+                Assert.Equal(0L, (long)(await count.ExecuteScalarAsync())!);
+            }
+
+            await locked.RollbackAsync();
+        }
+
+        var record = await HistoryStore.EndedAsync(App, r => r.Owner == student.Id);
+        var (_, transcript) = await student.GetAsync($"/api/v1/runs/{record.Id}/transcript");
+        Assert.False(record.TranscriptIncomplete);
+        Assert.Equal("line 0\nline 1\nline 2\n", string.Concat(transcript.GetProperty("events").EnumerateArray().Where(e => e.GetProperty("stream").GetString() == "stdout").Select(e => e.GetProperty("data").GetString())));
+    }
 }
 
 /// <summary>
