@@ -264,7 +264,7 @@ public sealed class BatchApiTests(IrisWebAppFixture fixture)
     private async Task<int> CountRunsAsync()
     {
         await using var scope = fixture.App.Services.CreateAsyncScope();
-        return await scope.ServiceProvider.GetRequiredService<IrisDbContext>().Runs.CountAsync().WaitAsync(Timeout);
+        return await scope.ServiceProvider.GetRequiredService<IrisDbContext>().Runs.CountAsync(r => r.Kind == RunKind.Batch).WaitAsync(Timeout);
     }
 
     private async Task<(HttpStatusCode Status, JsonElement Body)> PostRunAsync(object body)

@@ -334,7 +334,7 @@ public abstract class BatchPersistenceTests(BatchPersistenceFixture fixture)
     private static async Task<int> CountRunsAsync(IrisWebApp app)
     {
         await using var scope = app.Services.CreateAsyncScope();
-        return await scope.ServiceProvider.GetRequiredService<IrisDbContext>().Runs.CountAsync().WaitAsync(Timeout);
+        return await scope.ServiceProvider.GetRequiredService<IrisDbContext>().Runs.CountAsync(r => r.Kind == RunKind.Batch).WaitAsync(Timeout);
     }
 
     private static RunRecord Queued(Guid id, string clientKey = "test", RunRecordStatus status = RunRecordStatus.Queued, string? callbackUrl = null) => new()

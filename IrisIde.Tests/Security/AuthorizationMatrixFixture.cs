@@ -116,6 +116,9 @@ public sealed class AuthorizationMatrixFixture : IrisWebAppFixture, IAsyncLifeti
 
     public Guid StudentARun { get; private set; }
 
+    /// <summary>An IDE run of student A in the course, with a transcript: what the course's staff may see and others not.</summary>
+    public Guid StudentACourseRun { get; private set; }
+
     public string StudentBId { get; private set; } = "";
 
     /// <summary>The course student A, the teaching assistant and the course's instructor are in; "instructor" teaches another.</summary>
@@ -219,6 +222,31 @@ public sealed class AuthorizationMatrixFixture : IrisWebAppFixture, IAsyncLifeti
                 Stderr = "",
             },
             CancellationToken.None));
+
+        StudentACourseRun = Guid.CreateVersion7();
+        await WithDbAsync(db =>
+        {
+            db.Runs.Add(new RunRecord
+            {
+                Id = StudentACourseRun,
+                Owner = studentA.Id,
+                Course = course.Id.ToString(),
+                Kind = RunKind.Interactive,
+                Surface = RunSurfaces.Ide,
+                Backend = "local",
+                Status = RunRecordStatus.Completed,
+                Language = "python",
+                FilesJson = "[]",
+                LimitsJson = "null",
+                QueuedAtUtc = DateTime.UtcNow,
+                StartedAtUtc = DateTime.UtcNow,
+                FinishedAtUtc = DateTime.UtcNow,
+                Verdict = "ok",
+                ExitCode = 0,
+            });
+            db.TranscriptChunks.Add(new IrisIde.Web.History.RunTranscriptChunk { RunId = StudentACourseRun, Sequence = 0, TimeMs = 5, Stream = "stdout", Data = "student A's course output\n" });
+            return db.SaveChangesAsync();
+        });
     }
 
     public new async Task DisposeAsync()

@@ -71,6 +71,16 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixFixture fixture)
         new("GET /api/v1/runs/{student A's run id + 1}", "GET", "/api/v1/runs/{id}", (f, p) => GetAsync(p, $"/api/v1/runs/{Neighbour(f.StudentARun)}")),
         Http("GET /api/v1/runs/{random guid}", "GET", "/api/v1/runs/{id}", $"/api/v1/runs/{Guid.CreateVersion7()}"),
         Http("GET /api/v1/runs/{malformed id}", "GET", "/api/v1/runs/{id}", "/api/v1/runs/..%2F1'%20OR%201=1"),
+        new("GET /api/v1/runs/{student A's course run}", "GET", "/api/v1/runs/{id}", (f, p) => GetAsync(p, $"/api/v1/runs/{f.StudentACourseRun}")),
+
+        // The run history: the list (which of the fixture's two runs it shows) and transcripts, by real and guessed ids.
+        new("GET /api/v1/runs (list)", "GET", "/api/v1/runs", ListRunsAsync),
+        Http("GET /api/v1/runs?pageSize=1000 (over the cap)", "GET", "/api/v1/runs", "/api/v1/runs?pageSize=1000"),
+        new("GET /api/v1/runs/{student A's run}/transcript", "GET", "/api/v1/runs/{id}/transcript", (f, p) => GetAsync(p, $"/api/v1/runs/{f.StudentARun}/transcript")),
+        new("GET /api/v1/runs/{student A's course run}/transcript", "GET", "/api/v1/runs/{id}/transcript", (f, p) => GetAsync(p, $"/api/v1/runs/{f.StudentACourseRun}/transcript")),
+        new("GET /api/v1/runs/{student A's course run id + 1}/transcript", "GET", "/api/v1/runs/{id}/transcript", (f, p) => GetAsync(p, $"/api/v1/runs/{Neighbour(f.StudentACourseRun)}/transcript")),
+        Http("GET /api/v1/runs/{random guid}/transcript", "GET", "/api/v1/runs/{id}/transcript", $"/api/v1/runs/{Guid.CreateVersion7()}/transcript"),
+        Http("GET /api/v1/runs/{malformed id}/transcript", "GET", "/api/v1/runs/{id}/transcript", "/api/v1/runs/not-a-guid/transcript"),
         new("POST /run-code (unknown language)", "POST", "/run-code", (f, p) => PostJsonAsync(p, "/run-code", new { language = "no-such-language", code = "print(1)" })),
         new("POST /run-code cross-site (text/plain, foreign Origin)", "POST", "/run-code", (f, p) => CrossSitePlainPostAsync(p, "/run-code")),
         new("GET /results/{student A's run}", "GET", "/results/{task_id}", (f, p) => GetAsync(p, $"/results/{f.StudentARun}")),
@@ -228,6 +238,48 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixFixture fixture)
                     yield return cell;
                 }
             }
+        }
+
+        // Student A's course run: also its course's instructor and teaching assistant (by cookie; the course token
+        // lacks runs:read); another course's instructor no more than any stranger.
+        (string, string)[] courseRun(string forB) => [.. readRun(forB), (CourseInstructor, Ok), (CourseTa, Ok)];
+        foreach (var cell in Row("GET /api/v1/runs/{student A's course run}", Ok, courseRun(NotFound)))
+        {
+            yield return cell;
+        }
+
+        foreach (var cell in Row("GET /api/v1/runs/{student A's course run}/transcript", Ok, courseRun(NotFound)))
+        {
+            yield return cell;
+        }
+
+        foreach (var cell in Row("GET /api/v1/runs/{student A's run}/transcript", Ok, readRun(NotFound)))
+        {
+            yield return cell;
+        }
+
+        foreach (var guessed in new[] { "{student A's course run id + 1}", "{random guid}", "{malformed id}" })
+        {
+            foreach (var cell in Row($"GET /api/v1/runs/{guessed}/transcript", NotFound, readRun(NotFound).Select(c => c.Item2 == Ok ? (c.Item1, NotFound) : c).ToArray()))
+            {
+                yield return cell;
+            }
+        }
+
+        const string bothRuns = "200 run, course run";
+        const string noRuns = "200 none";
+        foreach (var cell in Row("GET /api/v1/runs (list)", noRuns,
+        [
+            .. readRun(noRuns).Select(c => c.Item2 == Ok ? (c.Item1, bothRuns) : c),
+            (CourseInstructor, "200 course run"), (CourseTa, "200 course run"),
+        ]))
+        {
+            yield return cell;
+        }
+
+        foreach (var cell in Row("GET /api/v1/runs?pageSize=1000 (over the cap)", "400 Invalid runs query", readRun("400 Invalid runs query").Select(c => c.Item2 == Ok ? (c.Item1, "400 Invalid runs query") : c).ToArray()))
+        {
+            yield return cell;
         }
 
         foreach (var cell in Row("GET /healthz", Ok, tokensRefused))
@@ -690,6 +742,22 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixFixture fixture)
     }
 
     private static Task<string> GetAsync(MatrixPrincipal principal, string path) => SendAsync(principal, HttpMethod.Get, path);
+
+    /// <summary>The list's answer: its status, and which of the fixture's runs it shows ("run", "course run", or "none").</summary>
+    private static async Task<string> ListRunsAsync(AuthorizationMatrixFixture fixture, MatrixPrincipal principal)
+    {
+        using var request = principal.Request(HttpMethod.Get, "/api/v1/runs?pageSize=100");
+        using var response = await principal.Browser.Http.SendAsync(request).WaitAsync(Timeout);
+        if (response.StatusCode != HttpStatusCode.OK)
+        {
+            return await DescribeAsync(principal, response);
+        }
+
+        var ids = (await response.Content.ReadFromJsonAsync<JsonElement>().WaitAsync(Timeout)).GetProperty("items").EnumerateArray()
+            .Select(i => i.GetProperty("id").GetGuid()).ToHashSet();
+        var shown = new[] { (fixture.StudentARun, "run"), (fixture.StudentACourseRun, "course run") }.Where(r => ids.Contains(r.Item1)).Select(r => r.Item2).ToList();
+        return shown.Count == 0 ? "200 none" : "200 " + string.Join(", ", shown);
+    }
 
     private static async Task<string> SendAsync(MatrixPrincipal principal, HttpMethod method, string path, HttpContent? content = null, string? origin = null)
     {

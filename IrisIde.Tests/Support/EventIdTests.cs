@@ -58,6 +58,7 @@ public sealed class EventIdTests
         (4200, 4299, "IrisIde.Worker"),
         (5000, 5099, "IrisIde.Web.Hubs"),
         (6100, 6199, "IrisIde.Web.Accounts"),
+        (6300, 6399, "IrisIde.Web.History"),
         (6700, 6799, "IrisIde.Web.Audit"),
         (6000, 6999, "IrisIde.Web"),
     ];

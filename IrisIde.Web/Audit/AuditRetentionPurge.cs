@@ -13,38 +13,19 @@ public sealed class AuditRetentionPurge(
     IServiceScopeFactory scopes,
     IOptionsMonitor<AuditOptions> options,
     TimeProvider time,
-    ILogger<AuditRetentionPurge> logger) : BackgroundService
+    ILogger<AuditRetentionPurge> logger) : PeriodicPurge(time)
 {
     private const int BatchSize = 1000;
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        try
-        {
-            while (!stoppingToken.IsCancellationRequested)
-            {
-                try
-                {
-                    await PurgeAsync(stoppingToken);
-                }
-                catch (Exception e) when (!stoppingToken.IsCancellationRequested)
-                {
-                    AuditLog.PurgeFailed(logger, e);
-                }
+    protected override TimeSpan Interval => TimeSpan.FromMinutes(options.CurrentValue.PurgeIntervalMinutes);
 
-                await Task.Delay(TimeSpan.FromMinutes(options.CurrentValue.PurgeIntervalMinutes), time, stoppingToken);
-            }
-        }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-        {
-        }
-    }
+    protected override void LogFailure(Exception exception) => AuditLog.PurgeFailed(logger, exception);
 
     /// <summary>One pass: deletes every entry that is due now; returns how many.</summary>
-    public async Task<int> PurgeAsync(CancellationToken cancellationToken)
+    public override async Task<int> PurgeAsync(CancellationToken cancellationToken)
     {
         var days = options.CurrentValue.RetentionDays;
-        var before = time.GetUtcNow().UtcDateTime - TimeSpan.FromDays(days);
+        var before = Time.GetUtcNow().UtcDateTime - TimeSpan.FromDays(days);
         var total = 0;
         while (true)
         {

@@ -8,6 +8,7 @@ using IrisIde.Execution.Runs;
 using IrisIde.Execution.Sessions;
 using IrisIde.Web.Accounts.AccessTokens;
 using IrisIde.Web.Courses;
+using IrisIde.Web.History;
 using IrisIde.Web.Persistence;
 using IrisIde.Web.Security;
 using MassTransit;
@@ -68,7 +69,11 @@ public sealed record RunDto(
     RunResultDto? Result,
     string? FailureReason,
     string? WorkerId,
-    DateTime? ExpiredAt = null);
+    DateTime? ExpiredAt = null,
+    string? Surface = null,
+    string? Backend = null,
+    string? Owner = null,
+    string? Course = null);
 
 public static class BatchApi
 {
@@ -156,10 +161,10 @@ public static class BatchApi
     }
 
     internal static async Task<Results<Ok<SeedTaskResult>, NotFound>> GetSeedResultAsync(
-        [Microsoft.AspNetCore.Mvc.FromRoute(Name = "task_id")] string taskId, RunStore store, HttpContext context, CancellationToken cancellationToken)
+        [Microsoft.AspNetCore.Mvc.FromRoute(Name = "task_id")] string taskId, RunVisibility visibility, HttpContext context, CancellationToken cancellationToken)
     {
         // Someone else's run is as unknown as a run that does not exist: its id reveals nothing.
-        if (!Guid.TryParse(taskId, out var id) || await store.FindAsync(id, cancellationToken) is not { } record || !RunAccess.MayRead(context.User, record.Owner))
+        if (!Guid.TryParse(taskId, out var id) || await visibility.FindAsync(context.User, id, cancellationToken) is not { } record)
         {
             return TypedResults.NotFound();
         }
@@ -231,7 +236,7 @@ public static class BatchApi
     }
 
     internal static async Task<Results<Ok<RunDto>, NotFound>> GetRunAsync(
-        string id, bool? wait, RunStore store, RunEndWaiters waiters, IOptions<BatchJobOptions> options, TimeProvider timeProvider, HttpContext context, CancellationToken cancellationToken)
+        string id, bool? wait, RunStore store, RunVisibility visibility, RunEndWaiters waiters, IOptions<BatchJobOptions> options, TimeProvider timeProvider, HttpContext context, CancellationToken cancellationToken)
     {
         if (!Guid.TryParse(id, out var runId))
         {
@@ -240,7 +245,7 @@ public static class BatchApi
 
         // Watching starts before the first read, so an end stored in between wakes the wait at once.
         using var watch = wait == true ? waiters.Start(runId) : null;
-        if (await store.FindAsync(runId, cancellationToken) is not { } record || !RunAccess.MayRead(context.User, record.Owner))
+        if (await visibility.FindAsync(context.User, runId, cancellationToken) is not { } record)
         {
             return TypedResults.NotFound();
         }
@@ -272,7 +277,8 @@ public static class BatchApi
         DateTime.SpecifyKind(record.QueuedAtUtc, DateTimeKind.Utc),
         record.StartedAtUtc is { } s ? DateTime.SpecifyKind(s, DateTimeKind.Utc) : null,
         record.FinishedAtUtc is { } f ? DateTime.SpecifyKind(f, DateTimeKind.Utc) : null,
-        JsonSerializer.Deserialize(record.LimitsJson, BatchJsonContext.Default.BatchLimits),
+        // An interactive run stores the limits it asked for, not a batch job's clamped ones.
+        record.Kind == RunKind.Batch ? JsonSerializer.Deserialize(record.LimitsJson, BatchJsonContext.Default.BatchLimits) : null,
         IsTerminal(record) && record.Verdict is not null
             ? new RunResultDto(record.Verdict, record.ExitCode, record.Signal, record.CompileOutput, record.Stdout ?? string.Empty, record.Stderr ?? string.Empty, record.WallMs ?? 0, record.CpuMs ?? 0, record.PeakMemoryBytes ?? 0,
                 record.Comparison,
@@ -280,7 +286,11 @@ public static class BatchApi
             : null,
         record.FailureReason,
         record.WorkerId,
-        record.ContentExpiredAtUtc is { } expired ? DateTime.SpecifyKind(expired, DateTimeKind.Utc) : null);
+        record.ContentExpiredAtUtc is { } expired ? DateTime.SpecifyKind(expired, DateTimeKind.Utc) : null,
+        record.Surface,
+        record.Backend,
+        record.Owner,
+        record.Course);
 
     private static ProblemHttpResult Invalid(string detail) =>
         TypedResults.Problem(detail, statusCode: StatusCodes.Status400BadRequest, title: "Invalid run request");

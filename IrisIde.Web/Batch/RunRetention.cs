@@ -25,32 +25,19 @@ public sealed class RunRetentionPurge(
     IServiceScopeFactory scopes,
     IOptionsMonitor<BatchApiOptions> options,
     TimeProvider timeProvider,
-    ILogger<RunRetentionPurge> logger) : BackgroundService
+    ILogger<RunRetentionPurge> logger) : PeriodicPurge(timeProvider)
 {
     private const int BatchSize = 200;
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        while (!stoppingToken.IsCancellationRequested)
-        {
-            try
-            {
-                await PurgeAsync(stoppingToken);
-            }
-            catch (Exception e) when (!stoppingToken.IsCancellationRequested)
-            {
-                // The database may be briefly unreachable; the next pass finds the same runs.
-                RunRetentionLog.PurgeFailed(logger, e);
-            }
+    protected override TimeSpan Interval => TimeSpan.FromMinutes(options.CurrentValue.RetentionPurgeIntervalMinutes);
 
-            await Task.Delay(TimeSpan.FromMinutes(options.CurrentValue.RetentionPurgeIntervalMinutes), timeProvider, stoppingToken);
-        }
-    }
+    // The database may be briefly unreachable; the next pass finds the same runs.
+    protected override void LogFailure(Exception exception) => RunRetentionLog.PurgeFailed(logger, exception);
 
     /// <summary>One pass: expires every run that is due now; returns how many.</summary>
-    public async Task<int> PurgeAsync(CancellationToken cancellationToken)
+    public override async Task<int> PurgeAsync(CancellationToken cancellationToken)
     {
-        var now = timeProvider.GetUtcNow().UtcDateTime;
+        var now = Time.GetUtcNow().UtcDateTime;
         var finishedBefore = now - TimeSpan.FromDays(options.CurrentValue.RetentionDays);
         var total = 0;
         while (true)

@@ -2,6 +2,7 @@ using IrisIde.Web.Accounts;
 using IrisIde.Web.Accounts.AccessTokens;
 using IrisIde.Web.Audit;
 using IrisIde.Web.Courses;
+using IrisIde.Web.History;
 using Microsoft.AspNetCore.DataProtection.EntityFrameworkCore;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.AspNetCore.Identity.EntityFrameworkCore;
@@ -17,6 +18,8 @@ namespace IrisIde.Web.Persistence;
 public abstract class IrisDbContext(DbContextOptions options) : IdentityDbContext<IrisUser>(options), IDataProtectionKeyContext
 {
     public DbSet<RunRecord> Runs => Set<RunRecord>();
+
+    public DbSet<RunTranscriptChunk> TranscriptChunks => Set<RunTranscriptChunk>();
 
     public DbSet<DataProtectionKey> DataProtectionKeys => Set<DataProtectionKey>();
 
@@ -106,6 +109,9 @@ public abstract class IrisDbContext(DbContextOptions options) : IdentityDbContex
         run.HasKey(r => r.Id);
         run.Property(r => r.Kind).HasConversion<string>().HasMaxLength(16);
         run.Property(r => r.Status).HasConversion<string>().HasMaxLength(16);
+        // Rows from before the history are all batch runs.
+        run.Property(r => r.Surface).HasMaxLength(16).HasDefaultValue(RunSurfaces.Batch);
+        run.Property(r => r.Backend).HasMaxLength(64);
         run.Property(r => r.Language).HasMaxLength(64);
         run.Property(r => r.Owner).HasMaxLength(256);
         run.Property(r => r.Course).HasMaxLength(256);
@@ -118,12 +124,23 @@ public abstract class IrisDbContext(DbContextOptions options) : IdentityDbContex
         // Queue position counts queued runs queued earlier; history lists by owner, newest first.
         run.HasIndex(r => new { r.Status, r.QueuedAtUtc });
         run.HasIndex(r => new { r.Owner, r.QueuedAtUtc });
+        // The runs API: a course's runs and an admin's view of all, newest first.
+        run.HasIndex(r => new { r.Course, r.QueuedAtUtc });
+        run.HasIndex(r => r.QueuedAtUtc);
         // Admission counts a client's unfinished jobs.
         run.HasIndex(r => new { r.ClientKey, r.Status });
         // The callback dispatcher's work list.
         run.HasIndex(r => r.CallbackPending);
         // The retention purge's work list: runs whose content is still kept, by end time.
         run.HasIndex(r => new { r.ContentExpiredAtUtc, r.FinishedAtUtc });
+
+        var chunk = builder.Entity<RunTranscriptChunk>();
+        chunk.ToTable("run_transcript_chunks");
+        // The key is the transcript's order: the API reads a run's chunks by it, the purge deletes by run.
+        chunk.HasKey(c => new { c.RunId, c.Sequence });
+        chunk.Property(c => c.Stream).HasMaxLength(8);
+        // No foreign key to runs: the history writer stores chunks and their run's row in whatever batches they
+        // fall into, so a chunk may reach the database before its run does.
     }
 }
 

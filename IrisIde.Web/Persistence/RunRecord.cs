@@ -6,6 +6,21 @@ public enum RunKind
     Interactive,
 }
 
+/// <summary>Where a run was asked for, as stored in <see cref="RunRecord.Surface"/> and filtered by the runs API.</summary>
+public static class RunSurfaces
+{
+    /// <summary>The IDE's execution hub.</summary>
+    public const string Ide = "ide";
+
+    /// <summary>The iris-runner protocol at <c>/ws</c> or <c>/run</c>.</summary>
+    public const string WebSocket = "ws";
+
+    /// <summary>The batch APIs (<c>POST /run-code</c>, <c>POST /api/v1/runs</c>).</summary>
+    public const string Batch = "batch";
+
+    public static readonly IReadOnlyList<string> All = [Ide, WebSocket, Batch];
+}
+
 public enum RunRecordStatus
 {
     Queued,
@@ -15,8 +30,9 @@ public enum RunRecordStatus
 }
 
 /// <summary>
-/// One run, batch or interactive, from queueing to its result: the batch API reads it today, the run
-/// history will later. Files and limits are JSON text so both providers store them the same way.
+/// One run, batch or interactive, from queueing to its result: the batch API and the run history read it.
+/// Interactive runs are recorded by <c>RecordingSessionHost</c>; their output is in the transcript
+/// (<see cref="IrisIde.Web.History.RunTranscriptChunk"/>), not in <see cref="Stdout"/>. Files and limits are JSON text so both providers store them the same way.
 /// Outputs are capped before they get here.
 /// </summary>
 public sealed class RunRecord
@@ -38,6 +54,21 @@ public sealed class RunRecord
     public string? ClientKey { get; set; }
 
     public RunKind Kind { get; set; }
+
+    /// <summary>Where the run was asked for: one of <see cref="RunSurfaces"/>. Rows from before the history are batch runs.</summary>
+    public string Surface { get; set; } = RunSurfaces.Batch;
+
+    /// <summary>The session host that ran an interactive run (<c>local</c>, <c>docker</c>, ...); null for batch runs.</summary>
+    public string? Backend { get; set; }
+
+    /// <summary>The transcript reached <c>Iris:History:MaxTranscriptBytes</c> and was cut there (a marker event says where).</summary>
+    public bool TranscriptTruncated { get; set; }
+
+    /// <summary>
+    /// Some transcript chunks never reached the database (the history queue overflowed or the database kept
+    /// refusing them): the transcript has gaps. The run itself was not affected.
+    /// </summary>
+    public bool TranscriptIncomplete { get; set; }
 
     public RunRecordStatus Status { get; set; }
 

@@ -6,7 +6,7 @@ public static class AccessTokenScopes
     /// <summary>Start runs: <c>/ws</c>, <c>/run</c>, the execution hub, <c>POST /run-code</c> and <c>POST /api/v1/runs</c>.</summary>
     public const string Runs = "runs";
 
-    /// <summary>Read one's own runs: <c>GET /results/{task_id}</c>, <c>GET /api/v1/runs/{id}</c>.</summary>
+    /// <summary>Read one's own runs: <c>GET /results/{task_id}</c>, <c>GET /api/v1/runs</c>, <c>GET /api/v1/runs/{id}</c> and its transcript.</summary>
     public const string RunsRead = "runs:read";
 
     public static readonly IReadOnlyList<string> All = [Runs, RunsRead];

@@ -219,6 +219,9 @@ namespace IrisIde.Web.Persistence.Migrations.Postgres
                     b.Property<DateTime>("CreatedAtUtc")
                         .HasColumnType("timestamp with time zone");
 
+                    b.Property<int?>("HistoryRetentionDays")
+                        .HasColumnType("integer");
+
                     b.Property<string>("JoinCode")
                         .IsRequired()
                         .HasMaxLength(14)
@@ -303,11 +306,40 @@ namespace IrisIde.Web.Persistence.Migrations.Postgres
                     b.ToTable("course_members", (string)null);
                 });
 
+            modelBuilder.Entity("IrisIde.Web.History.RunTranscriptChunk", b =>
+                {
+                    b.Property<Guid>("RunId")
+                        .HasColumnType("uuid");
+
+                    b.Property<int>("Sequence")
+                        .HasColumnType("integer");
+
+                    b.Property<string>("Data")
+                        .IsRequired()
+                        .HasColumnType("text");
+
+                    b.Property<string>("Stream")
+                        .IsRequired()
+                        .HasMaxLength(8)
+                        .HasColumnType("character varying(8)");
+
+                    b.Property<long>("TimeMs")
+                        .HasColumnType("bigint");
+
+                    b.HasKey("RunId", "Sequence");
+
+                    b.ToTable("run_transcript_chunks", (string)null);
+                });
+
             modelBuilder.Entity("IrisIde.Web.Persistence.RunRecord", b =>
                 {
                     b.Property<Guid>("Id")
                         .ValueGeneratedOnAdd()
                         .HasColumnType("uuid");
+
+                    b.Property<string>("Backend")
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)");
 
                     b.Property<int>("CallbackAttempts")
                         .HasColumnType("integer");
@@ -407,11 +439,24 @@ namespace IrisIde.Web.Persistence.Migrations.Postgres
                     b.Property<string>("Stdout")
                         .HasColumnType("text");
 
+                    b.Property<string>("Surface")
+                        .IsRequired()
+                        .ValueGeneratedOnAdd()
+                        .HasMaxLength(16)
+                        .HasColumnType("character varying(16)")
+                        .HasDefaultValue("batch");
+
                     b.Property<string>("TestCasesJson")
                         .HasColumnType("text");
 
                     b.Property<string>("TestResultsJson")
                         .HasColumnType("text");
+
+                    b.Property<bool>("TranscriptIncomplete")
+                        .HasColumnType("boolean");
+
+                    b.Property<bool>("TranscriptTruncated")
+                        .HasColumnType("boolean");
 
                     b.Property<string>("Verdict")
                         .HasMaxLength(32)
@@ -428,9 +473,13 @@ namespace IrisIde.Web.Persistence.Migrations.Postgres
 
                     b.HasIndex("CallbackPending");
 
+                    b.HasIndex("QueuedAtUtc");
+
                     b.HasIndex("ClientKey", "Status");
 
                     b.HasIndex("ContentExpiredAtUtc", "FinishedAtUtc");
+
+                    b.HasIndex("Course", "QueuedAtUtc");
 
                     b.HasIndex("Owner", "QueuedAtUtc");
 

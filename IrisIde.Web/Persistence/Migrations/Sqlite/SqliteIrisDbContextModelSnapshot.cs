@@ -212,6 +212,9 @@ namespace IrisIde.Web.Persistence.Migrations.Sqlite
                     b.Property<DateTime>("CreatedAtUtc")
                         .HasColumnType("TEXT");
 
+                    b.Property<int?>("HistoryRetentionDays")
+                        .HasColumnType("INTEGER");
+
                     b.Property<string>("JoinCode")
                         .IsRequired()
                         .HasMaxLength(14)
@@ -294,10 +297,39 @@ namespace IrisIde.Web.Persistence.Migrations.Sqlite
                     b.ToTable("course_members", (string)null);
                 });
 
+            modelBuilder.Entity("IrisIde.Web.History.RunTranscriptChunk", b =>
+                {
+                    b.Property<Guid>("RunId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<int>("Sequence")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("Data")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Stream")
+                        .IsRequired()
+                        .HasMaxLength(8)
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("TimeMs")
+                        .HasColumnType("INTEGER");
+
+                    b.HasKey("RunId", "Sequence");
+
+                    b.ToTable("run_transcript_chunks", (string)null);
+                });
+
             modelBuilder.Entity("IrisIde.Web.Persistence.RunRecord", b =>
                 {
                     b.Property<Guid>("Id")
                         .ValueGeneratedOnAdd()
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Backend")
+                        .HasMaxLength(64)
                         .HasColumnType("TEXT");
 
                     b.Property<int>("CallbackAttempts")
@@ -398,11 +430,24 @@ namespace IrisIde.Web.Persistence.Migrations.Sqlite
                     b.Property<string>("Stdout")
                         .HasColumnType("TEXT");
 
+                    b.Property<string>("Surface")
+                        .IsRequired()
+                        .ValueGeneratedOnAdd()
+                        .HasMaxLength(16)
+                        .HasColumnType("TEXT")
+                        .HasDefaultValue("batch");
+
                     b.Property<string>("TestCasesJson")
                         .HasColumnType("TEXT");
 
                     b.Property<string>("TestResultsJson")
                         .HasColumnType("TEXT");
+
+                    b.Property<bool>("TranscriptIncomplete")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<bool>("TranscriptTruncated")
+                        .HasColumnType("INTEGER");
 
                     b.Property<string>("Verdict")
                         .HasMaxLength(32)
@@ -419,9 +464,13 @@ namespace IrisIde.Web.Persistence.Migrations.Sqlite
 
                     b.HasIndex("CallbackPending");
 
+                    b.HasIndex("QueuedAtUtc");
+
                     b.HasIndex("ClientKey", "Status");
 
                     b.HasIndex("ContentExpiredAtUtc", "FinishedAtUtc");
+
+                    b.HasIndex("Course", "QueuedAtUtc");
 
                     b.HasIndex("Owner", "QueuedAtUtc");
 

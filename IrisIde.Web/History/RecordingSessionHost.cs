@@ -1,0 +1,291 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using System.Threading.Channels;
+using IrisIde.Execution.Batch.Contracts;
+using IrisIde.Execution.Languages;
+using IrisIde.Execution.Protocol;
+using IrisIde.Execution.Runs;
+using IrisIde.Execution.Sandboxing;
+using IrisIde.Execution.Sessions;
+using IrisIde.Web.Persistence;
+using Microsoft.Extensions.Options;
+
+namespace IrisIde.Web.History;
+
+/// <summary>
+/// Records every interactive session the hub and <c>/ws</c> start: its <see cref="RunRecord"/> (surface, backend,
+/// owner, course, files, result) and its transcript. Sits between the course rules and admission, so it sees the
+/// course and limits a run really got, and records only sessions that started. Batch jobs are recorded by the
+/// batch submitter and pass through untouched.
+/// </summary>
+public sealed class RecordingSessionHost(
+    ISessionHost inner,
+    RunHistoryQueue queue,
+    IOptions<HistoryOptions> options,
+    TimeProvider time,
+    ILogger<RecordingSessionHost> logger) : ISessionHost
+{
+    public string Name => inner.Name;
+
+    public async Task<IRunSession> StartAsync(RunRequest request, SessionOwner owner, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(owner);
+        var session = await inner.StartAsync(request, owner, cancellationToken);
+        if (owner.Surface == SessionSurface.Batch || !options.Value.Enabled)
+        {
+            return session;
+        }
+
+        try
+        {
+            var transcript = new RunTranscript(session.Id, queue, options.Value.MaxTranscriptBytes);
+            queue.Enqueue(new HistoryRunOpened(Opened(session, owner)));
+            return new RecordedSession(session, transcript, queue, time, logger);
+        }
+        catch (Exception e)
+        {
+            // Recording must never cost a run: a session that cannot be recorded still runs.
+            HistoryLog.RecordingFailed(logger, session.Id, e);
+            return session;
+        }
+    }
+
+    public Task<IReadOnlyList<LanguageStatus>> GetLanguagesAsync(CancellationToken cancellationToken) => inner.GetLanguagesAsync(cancellationToken);
+
+    private RunRecord Opened(IRunSession session, SessionOwner owner)
+    {
+        var now = time.GetUtcNow().UtcDateTime;
+        var files = session.Request.Files.Select(f => new BatchFile(f.Name, f.Content)).ToList();
+        return new RunRecord
+        {
+            Id = session.Id,
+            Owner = owner.UserId,
+            Course = owner.Course,
+            ClientKey = owner.Key,
+            Kind = RunKind.Interactive,
+            Status = RunRecordStatus.Running,
+            Surface = owner.Surface == SessionSurface.Hub ? RunSurfaces.Ide : RunSurfaces.WebSocket,
+            Backend = inner.Name,
+            Language = session.Language.Id,
+            FilesJson = JsonSerializer.Serialize(files, HistoryJsonContext.Default.ListBatchFile),
+            Stdin = session.Request.Stdin,
+            LimitsJson = session.Request.Limits is { } limits ? JsonSerializer.Serialize(limits, HistoryJsonContext.Default.RunLimitOverrides) : "null",
+            QueuedAtUtc = now,
+            StartedAtUtc = now,
+        };
+    }
+}
+
+/// <summary>
+/// A session as its surface sees it, recorded. A pump reads the session's events, records each and forwards it,
+/// in order, into a channel the surface reads as before; that channel is bounded like the session's own, so a
+/// surface that reads slowly still holds the program back exactly as without recording. Recording is in-memory
+/// work only (the queue never waits), so it adds no latency worth the name. Input, signals and stops are recorded
+/// as the surface makes them; the pump stores the result once the run is over.
+/// </summary>
+internal sealed class RecordedSession : IRunSession
+{
+    private const int ForwardCapacity = 1024;
+
+    private readonly IRunSession _session;
+    private readonly RunTranscript _transcript;
+    private readonly RunHistoryQueue _queue;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly Channel<RunEvent> _events = Channel.CreateBounded<RunEvent>(new BoundedChannelOptions(ForwardCapacity)
+    {
+        SingleWriter = true,
+        FullMode = BoundedChannelFullMode.Wait,
+    });
+
+    private readonly CancellationTokenSource _disposed = new();
+    private readonly Task _pump;
+
+    // Set once the exit is recorded: a surface that stops or signals a session already over (as it closes) adds
+    // nothing after the exit, which stays the transcript's last event.
+    private volatile bool _exited;
+
+    public RecordedSession(IRunSession session, RunTranscript transcript, RunHistoryQueue queue, TimeProvider time, ILogger logger)
+    {
+        _session = session;
+        _transcript = transcript;
+        _queue = queue;
+        _time = time;
+        _logger = logger;
+        if (session.Request.Stdin is { Length: > 0 } stdin)
+        {
+            Record(TranscriptStreams.Stdin, stdin, TimeSpan.Zero);
+        }
+
+        _pump = Task.Run(PumpAsync);
+    }
+
+    public Guid Id => _session.Id;
+
+    public LanguageDefinition Language => _session.Language;
+
+    public RunRequest Request => _session.Request;
+
+    public ChannelReader<RunEvent> Events => _events.Reader;
+
+    public Task<RunOutcome> Completion => _session.Completion;
+
+    public ValueTask<bool> WriteInputAsync(string text, CancellationToken cancellationToken) =>
+        // What the program received is recorded from the session's echo event, after newline normalisation.
+        _session.WriteInputAsync(text, cancellationToken);
+
+    public void CloseInput()
+    {
+        RecordCall("stdin closed");
+        _session.CloseInput();
+    }
+
+    public void Signal(int signal)
+    {
+        RecordCall("signal " + (RunnerSignals.TryGetName(signal, out var name) ? name : signal.ToString(CultureInfo.InvariantCulture)));
+        _session.Signal(signal);
+    }
+
+    public void Stop(Verdict verdict = Verdict.Killed, string message = "stopped by user")
+    {
+        RecordCall($"stopped ({verdict.ToWireName()}): {message}");
+        _session.Stop(verdict, message);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        try
+        {
+            await _session.DisposeAsync();
+        }
+        finally
+        {
+            // A surface that stopped reading leaves the pump waiting on the forward channel: release it.
+            await _disposed.CancelAsync();
+            await _pump;
+            _disposed.Dispose();
+        }
+    }
+
+    private async Task PumpAsync()
+    {
+        Exception? failure = null;
+        try
+        {
+            var source = _session.Events;
+            while (await source.WaitToReadAsync(_disposed.Token))
+            {
+                while (source.TryRead(out var item))
+                {
+                    Observe(item);
+                    if (!_events.Writer.TryWrite(item))
+                    {
+                        await _events.Writer.WriteAsync(item, _disposed.Token);
+                    }
+                }
+            }
+        }
+        catch (OperationCanceledException) when (_disposed.IsCancellationRequested)
+        {
+        }
+        catch (Exception e)
+        {
+            failure = e;
+        }
+        finally
+        {
+            _events.Writer.TryComplete(failure);
+        }
+
+        await CloseAsync();
+    }
+
+    private void Observe(RunEvent item)
+    {
+        switch (item)
+        {
+            case OutputChunk output:
+                Record(output.Stream == OutputStream.Stderr ? TranscriptStreams.Stderr : TranscriptStreams.Stdout, output.Text, output.Elapsed);
+                break;
+            case InputEchoed echoed:
+                Record(TranscriptStreams.Stdin, echoed.Text, echoed.Elapsed);
+                break;
+            case CompileStarted:
+                Record(TranscriptStreams.Event, "compiling", item.Elapsed);
+                break;
+            case CompileFinished { Succeeded: true }:
+                Record(TranscriptStreams.Event, "compiled", item.Elapsed);
+                break;
+            case CompileFinished failed:
+                Record(TranscriptStreams.Event, "compile error\n" + failed.Output, item.Elapsed);
+                break;
+            case ProgramStarted:
+                Record(TranscriptStreams.Event, "started", item.Elapsed);
+                break;
+            case RunNotice notice:
+                Record(TranscriptStreams.Event, "notice: " + notice.Message, item.Elapsed);
+                break;
+            case RunExited exited:
+                _exited = true;
+                Record(TranscriptStreams.Event, Describe(exited.Outcome), item.Elapsed, final: true);
+                break;
+        }
+    }
+
+    private static string Describe(RunOutcome outcome)
+    {
+        var end = outcome.Signal is { } signal
+            ? "signal " + (RunnerSignals.TryGetName(signal, out var name) ? name : signal.ToString(CultureInfo.InvariantCulture))
+            : outcome.ExitCode is { } code ? "code " + code.ToString(CultureInfo.InvariantCulture) : "no exit code";
+        return $"exit {outcome.Verdict.ToWireName()}, {end}";
+    }
+
+    private void RecordCall(string what)
+    {
+        if (!_exited && !_session.Completion.IsCompleted)
+        {
+            Record(TranscriptStreams.Event, what);
+        }
+    }
+
+    private void Record(string stream, string data, TimeSpan? elapsed = null, bool final = false)
+    {
+        if (_transcript.Add(stream, data, elapsed, final))
+        {
+            HistoryLog.QueueOverflow(_logger, _transcript.RunId);
+        }
+    }
+
+    private async Task CloseAsync()
+    {
+        RunOutcome outcome;
+        try
+        {
+            outcome = await _session.Completion;
+        }
+        catch (Exception e)
+        {
+            outcome = RunOutcome.Failed(RunStage.Run, e.Message);
+        }
+
+        _queue.Enqueue(new HistoryRunClosed(
+            _session.Id,
+            outcome.Verdict == Verdict.InternalError ? RunRecordStatus.Failed : RunRecordStatus.Completed,
+            outcome.Verdict.ToWireName(),
+            outcome.ExitCode,
+            outcome.Signal,
+            (long)outcome.WallTime.TotalMilliseconds,
+            (long)outcome.CpuTime.TotalMilliseconds,
+            outcome.PeakMemoryBytes,
+            _time.GetUtcNow().UtcDateTime,
+            outcome.Verdict == Verdict.InternalError ? outcome.Message : null,
+            _transcript.Truncated,
+            _transcript.Incomplete));
+    }
+}
+
+[JsonSourceGenerationOptions(JsonSerializerDefaults.Web, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+[JsonSerializable(typeof(List<BatchFile>))]
+[JsonSerializable(typeof(RunLimitOverrides))]
+internal sealed partial class HistoryJsonContext : JsonSerializerContext;
