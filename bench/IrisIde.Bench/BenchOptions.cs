@@ -2,7 +2,7 @@ using System.Globalization;
 
 namespace IrisIde.Bench;
 
-internal sealed record BenchOptions(int Runs, int Parallel, int ThroughputRuns, int Sessions, bool MemoryOnly, int BatchJobs, int BatchWarmUpJobs, bool BatchOnly, bool InteractiveOnly)
+internal sealed record BenchOptions(int Runs, int Parallel, int ThroughputRuns, int Sessions, bool MemoryOnly, int BatchJobs, int BatchWarmUpJobs, bool BatchOnly, bool InteractiveOnly, bool HistoryOnly)
 {
     public static BenchOptions Parse(string[] args)
     {
@@ -19,6 +19,7 @@ internal sealed record BenchOptions(int Runs, int Parallel, int ThroughputRuns, 
         var batchWarmUpJobs = 300;
         var batchOnly = false;
         var interactiveOnly = false;
+        var historyOnly = false;
         for (var i = 0; i < args.Length; i++)
         {
             switch (args[i])
@@ -50,11 +51,14 @@ internal sealed record BenchOptions(int Runs, int Parallel, int ThroughputRuns, 
                 case "--interactive-only":
                     interactiveOnly = true;
                     break;
+                case "--history-only":
+                    historyOnly = true;
+                    break;
                 default:
-                    throw new ArgumentException($"unknown argument '{args[i]}' (use --runs N, --parallel N, --throughput-runs N, --sessions N, --memory-only, --batch-jobs N, --batch-warm-up N, --batch-only, --interactive-only)");
+                    throw new ArgumentException($"unknown argument '{args[i]}' (use --runs N, --parallel N, --throughput-runs N, --sessions N, --memory-only, --batch-jobs N, --batch-warm-up N, --batch-only, --interactive-only, --history-only)");
             }
         }
 
-        return new BenchOptions(runs, parallel, throughputRuns, sessions, memoryOnly, batchJobs, batchWarmUpJobs, batchOnly, interactiveOnly);
+        return new BenchOptions(runs, parallel, throughputRuns, sessions, memoryOnly, batchJobs, batchWarmUpJobs, batchOnly, interactiveOnly, historyOnly);
     }
 }

@@ -31,6 +31,12 @@ internal sealed class BenchRunner(BenchOptions options)
             return 0;
         }
 
+        if (options.HistoryOnly)
+        {
+            await new HistoryBenchmark(options).RunAsync(cancellationToken);
+            return 0;
+        }
+
         await using var services = BuildServices();
         var pipeline = services.GetRequiredService<RunPipeline>();
         if (options.BatchOnly)
@@ -63,7 +69,12 @@ internal sealed class BenchRunner(BenchOptions options)
 
         Console.WriteLine();
         Console.WriteLine("2. first output byte over /ws (connect, send code, first stdout message)");
-        var firstByte = await MeasureWebSocketFirstByteAsync(cancellationToken);
+        Stats firstByte;
+        await using (var web = await WebAppProcess.StartAsync(cancellationToken))
+        {
+            firstByte = await MeasureWebSocketFirstByteAsync(web.Port, options.Runs, cancellationToken);
+        }
+
         Console.WriteLine($"   bare process wall {bare}");
         Console.WriteLine($"   /ws first byte    {firstByte}");
         Console.WriteLine(Ratio("   /ws first byte / bare wall", firstByte, bare));
@@ -89,6 +100,7 @@ internal sealed class BenchRunner(BenchOptions options)
 
         await new IdleSessionMemoryBenchmark(options.Sessions).RunAsync(cancellationToken);
         await new BatchBenchmark(options.BatchJobs, options.BatchWarmUpJobs, pipeline).RunAsync(cancellationToken);
+        await new HistoryBenchmark(options).RunAsync(cancellationToken);
         return 0;
     }
 
@@ -220,9 +232,9 @@ internal sealed class BenchRunner(BenchOptions options)
         }
     }
 
-    private async Task<Stats> MeasureWebSocketFirstByteAsync(CancellationToken cancellationToken)
+    /// <summary>Connect to <c>/ws</c>, send a python hello, wait for its first stdout message: <paramref name="runs"/> times after one warm-up.</summary>
+    internal static async Task<Stats> MeasureWebSocketFirstByteAsync(int port, int runs, CancellationToken cancellationToken)
     {
-        await using var web = await WebAppProcess.StartAsync(cancellationToken);
         var message = JsonSerializer.SerializeToUtf8Bytes(new Dictionary<string, string>
         {
             ["type"] = "code",
@@ -234,7 +246,7 @@ internal sealed class BenchRunner(BenchOptions options)
             using var socket = new ClientWebSocket();
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             timeout.CancelAfter(RunTimeout);
-            await socket.ConnectAsync(new Uri($"ws://127.0.0.1:{web.Port}/ws"), timeout.Token);
+            await socket.ConnectAsync(new Uri($"ws://127.0.0.1:{port}/ws"), timeout.Token);
             await socket.SendAsync(message, WebSocketMessageType.Text, true, timeout.Token);
             var buffer = new byte[64 * 1024];
             while (true)
@@ -255,7 +267,7 @@ internal sealed class BenchRunner(BenchOptions options)
         }
 
         await OnceAsync();
-        return await MeasureAsync(options.Runs, OnceAsync);
+        return await MeasureAsync(runs, OnceAsync);
     }
 }
 

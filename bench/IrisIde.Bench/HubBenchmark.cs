@@ -23,8 +23,8 @@ internal sealed class HubBenchmark(BenchOptions options)
     public async Task RunAsync(CancellationToken cancellationToken)
     {
         await using var web = await WebAppProcess.StartAsync(cancellationToken);
-        var ws = await MeasureAsync(new RunnerSocket(), web.Port, cancellationToken);
-        var hub = await MeasureAsync(new HubSocket(), web.Port, cancellationToken);
+        var ws = await MeasureAsync(new RunnerSocket(), web.Port, Samples, cancellationToken);
+        var hub = await MeasureAsync(new HubSocket(), web.Port, Samples, cancellationToken);
 
         Console.WriteLine();
         Console.WriteLine($"4. input round trips through the execution hub vs /ws, python `while True: print(input())`, {Samples} samples each");
@@ -36,7 +36,11 @@ internal sealed class HubBenchmark(BenchOptions options)
         Console.WriteLine(hub.Line.RatioTo(ws.Line, "   hub / ws"));
     }
 
-    private async Task<(Percentiles Echo, Percentiles Line)> MeasureAsync(IInteractiveClient client, int port, CancellationToken cancellationToken)
+    /// <summary>Input line → the program's output of it through the execution hub, on a web app already running.</summary>
+    internal static async Task<Percentiles> HubLineRoundTripAsync(int port, int samples, CancellationToken cancellationToken) =>
+        (await MeasureAsync(new HubSocket(), port, samples, cancellationToken)).Line;
+
+    private static async Task<(Percentiles Echo, Percentiles Line)> MeasureAsync(IInteractiveClient client, int port, int samples, CancellationToken cancellationToken)
     {
         await using var _ = client;
         await client.StartAsync(port, cancellationToken);
@@ -47,9 +51,9 @@ internal sealed class HubBenchmark(BenchOptions options)
             await RoundTripAsync(client, $"warm{i}", cancellationToken);
         }
 
-        var echo = new List<double>(Samples);
-        var line = new List<double>(Samples);
-        for (var i = 0; i < Samples; i++)
+        var echo = new List<double>(samples);
+        var line = new List<double>(samples);
+        for (var i = 0; i < samples; i++)
         {
             var (e, l) = await RoundTripAsync(client, $"s{i}", cancellationToken);
             echo.Add(e);
@@ -231,7 +235,7 @@ internal sealed class HubBenchmark(BenchOptions options)
     }
 
     /// <summary>p50 and p99 of a sample, in milliseconds.</summary>
-    private sealed record Percentiles(double P50, double P99, int Count)
+    internal sealed record Percentiles(double P50, double P99, int Count)
     {
         public static Percentiles Of(IReadOnlyCollection<double> samples)
         {

@@ -91,6 +91,44 @@ internal sealed class WebAppProcess(Process process, int port) : IAsyncDisposabl
         throw new InvalidOperationException("the web app did not become healthy within 60 s");
     }
 
+    /// <summary>
+    /// Runs the web app's <c>admin</c> entry point (accounts, tokens) on the database <paramref name="environment"/>
+    /// configures, as <c>./iris admin</c> does; its standard output, or an exception with its error output.
+    /// </summary>
+    public static async Task<string> AdminAsync(IReadOnlyDictionary<string, string> environment, IReadOnlyList<string> arguments, CancellationToken cancellationToken)
+    {
+        var dll = BuildOutput("IrisIde.Web");
+        var start = new ProcessStartInfo("dotnet")
+        {
+            UseShellExecute = false,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+            WorkingDirectory = Path.GetDirectoryName(dll),
+        };
+        start.ArgumentList.Add(dll);
+        start.ArgumentList.Add("admin");
+        foreach (var argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        start.Environment["Logging__LogLevel__Default"] = "Warning";
+        foreach (var (name, value) in environment)
+        {
+            start.Environment[name] = value;
+        }
+
+        using var process = Process.Start(start)!;
+        process.StandardInput.Close();
+        var output = process.StandardOutput.ReadToEndAsync(cancellationToken);
+        var error = process.StandardError.ReadToEndAsync(cancellationToken);
+        await process.WaitForExitAsync(cancellationToken);
+        return process.ExitCode == 0
+            ? await output
+            : throw new InvalidOperationException($"admin {string.Join(' ', arguments)} exited {process.ExitCode}: {await error}");
+    }
+
     public async ValueTask DisposeAsync()
     {
         process.Kill(entireProcessTree: true);
