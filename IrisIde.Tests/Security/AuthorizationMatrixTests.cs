@@ -4,6 +4,7 @@ using System.Net.WebSockets;
 using System.Reflection;
 using System.Text.Json;
 using IrisIde.Tests.Accounts;
+using IrisIde.Web.History;
 using IrisIde.Web.Hubs;
 using Microsoft.AspNetCore.Http.Connections;
 using Microsoft.AspNetCore.Routing;
@@ -45,6 +46,7 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixFixture fixture)
     private const string HubSignInRequired = "error: sign-in required";
     private const string HubNeedsLanguage = "error: a run needs a language";
     private const string HubNoSuchRun = "HubException: no run";
+    private const string HubNotWatchable = "error: " + LiveWatchStreams.NotWatchable;
     private const string HubUnauthorized = "connect 401";
     private const string HubForbidden = "connect 403";
 
@@ -158,6 +160,7 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixFixture fixture)
         new("hub SendEof (guessed run id)", "HUB", nameof(ExecutionHub.SendEof), (f, p) => HubAsync(f, p, null, c => InvokeAsync(c, nameof(ExecutionHub.SendEof), GuessedRunId))),
         new("hub Interrupt (guessed run id)", "HUB", nameof(ExecutionHub.Interrupt), (f, p) => HubAsync(f, p, null, c => InvokeAsync(c, nameof(ExecutionHub.Interrupt), GuessedRunId))),
         new("hub Stop (guessed run id)", "HUB", nameof(ExecutionHub.Stop), (f, p) => HubAsync(f, p, null, c => InvokeAsync(c, nameof(ExecutionHub.Stop), GuessedRunId))),
+        new("hub WatchRun (guessed run id)", "HUB", nameof(ExecutionHub.WatchRun), (f, p) => HubAsync(f, p, null, c => FirstStreamedAsync(c, nameof(ExecutionHub.WatchRun), GuessedRunId))),
         // The connection endpoint's other transports (long polling, server-sent events) with a connection id that is not theirs.
         Http("GET /hubs/execution?id={guessed connection}", "GET", ExecutionHubEndpoints.Path, $"{ExecutionHubEndpoints.Path}?id=guessed-connection-id"),
         new("POST /hubs/execution?id={guessed connection}", "POST", ExecutionHubEndpoints.Path, (f, p) => SendAsync(p, HttpMethod.Post, $"{ExecutionHubEndpoints.Path}?id=guessed-connection-id")),
@@ -540,6 +543,12 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixFixture fixture)
             }
         }
 
+        // Live watch: whoever may connect is told the same for a run that is not going and one they may not watch.
+        foreach (var cell in Row("hub WatchRun (guessed run id)", HubNotWatchable, hub))
+        {
+            yield return cell;
+        }
+
         (string, string)[] transports = [(TokenRunsRead, ScopeMissing), .. BadTokens.Select(t => (t, InvalidToken))];
         foreach (var method in new[] { "GET", "POST", "DELETE" })
         {
@@ -875,6 +884,17 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixFixture fixture)
     {
         await connection.InvokeCoreAsync(method, args);
         return "returned";
+    }
+
+    private static async Task<string> FirstStreamedAsync(HubConnection connection, string method, params object[] args)
+    {
+        await foreach (var item in connection.StreamAsyncCore<JsonElement>(method, args).WithCancellation(CancellationToken.None))
+        {
+            var message = item.TryGetProperty("message", out var m) ? m.GetString() ?? "" : "";
+            return $"{item.GetProperty("type").GetString()}: {message}";
+        }
+
+        return "no event";
     }
 
     private static async Task<string> StartRunAsync(HubConnection connection)
