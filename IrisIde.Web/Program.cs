@@ -32,7 +32,7 @@ builder.Services.AddAccounts(builder.Configuration);
 builder.Services.AddAccessTokens(builder.Configuration);
 builder.Services.AddAudit(builder.Configuration);
 builder.Services.AddRunHistory(builder.Configuration);
-builder.Services.AddCourses();
+builder.Services.AddCourses(builder.Configuration);
 builder.Services.AddHealthChecks();
 builder.AddIdeUi();
 

@@ -226,6 +226,102 @@ public sealed partial class CoursePagesTests(CoursesAppFixture fixture) : IClass
     }
 
     [Fact]
+    public async Task An_instructor_edits_name_code_and_term_on_the_page_and_a_teaching_assistant_gets_no_form()
+    {
+        var (ownerUser, owner) = await UserAsync(App, IrisRoles.Instructor, "owner");
+        var (taUser, ta) = await UserAsync(App, IrisRoles.Student, "ta");
+        var course = await CreateAsync(App, owner);
+        await JoinAsync(App, ta, course);
+        await WithServiceAsync(App, s => s.SetRoleAsync(owner, course.Id, taUser.Id, CourseRole.TeachingAssistant, None));
+        using var client = await SignedInAsync(ownerUser);
+        using var taClient = await SignedInAsync(taUser);
+        var path = $"/courses/{course.Id}";
+
+        var (_, before) = await client.GetAsync(path);
+        using var tooLong = await client.PostFormAsync(path, "course-details", [new("Details.Name", "N"), new("Details.Code", new string('c', Course.MaxCodeLength + 1)), new("Details.Term", "T")]);
+        using var saved = await client.PostFormAsync(path, "course-details", [new("Details.Name", "Operating Systems"), new("Details.Code", "CS350"), new("Details.Term", "Spring 2027")]);
+        var savedHtml = WebUtility.HtmlDecode(await AccountTestClient.BodyAsync(saved));
+        var (_, taPage) = await taClient.GetAsync(path);
+        using var byTa = await taClient.PostFormAsync(path, "course-details", [new("Details.Name", "TA's"), new("Details.Code", "X"), new("Details.Term", "T")]);
+        using var forged = await client.PostFormAsync(path, "course-details", [new("Details.Name", "Forged"), new("Details.Code", "F"), new("Details.Term", "T")], withAntiforgery: false);
+
+        // The form starts from the course as it is.
+        Assert.Contains("value=\"Intro to Programming\"", before, StringComparison.Ordinal);
+        Assert.Equal($"Could not do that: the code is too long: at most {Course.MaxCodeLength} characters.", SignInTests.ErrorOf(await AccountTestClient.BodyAsync(tooLong)));
+        Assert.Equal("", SignInTests.ErrorOf(savedHtml));
+        Assert.Contains("Saved the course's name, code and term.", savedHtml, StringComparison.Ordinal);
+        Assert.Contains("data-testid=\"course-title\">CS350 · Operating Systems<", savedHtml, StringComparison.Ordinal);
+        Assert.DoesNotContain("save-details", taPage, StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.BadRequest, byTa.StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, forged.StatusCode);
+        var after = (await WithServiceAsync(App, s => s.FindAsync(owner, course.Id, None)))!.Course;
+        Assert.Equal(("Operating Systems", "CS350", "Spring 2027"), (after.Name, after.Code, after.Term));
+    }
+
+    [Fact]
+    public async Task An_archived_course_offers_un_archive_to_its_instructor_only_and_takes_joins_again_after_it()
+    {
+        var (ownerUser, owner) = await UserAsync(App, IrisRoles.Instructor, "owner");
+        var (taUser, ta) = await UserAsync(App, IrisRoles.Student, "ta");
+        var (lateUser, _) = await UserAsync(App, IrisRoles.Student, "late");
+        var course = await CreateAsync(App, owner);
+        await JoinAsync(App, ta, course);
+        await WithServiceAsync(App, s => s.SetRoleAsync(owner, course.Id, taUser.Id, CourseRole.TeachingAssistant, None));
+        Assert.True((await WithServiceAsync(App, s => s.ArchiveAsync(owner, course.Id, None))).Succeeded);
+        using var client = await SignedInAsync(ownerUser);
+        using var taClient = await SignedInAsync(taUser);
+        using var late = await SignedInAsync(lateUser);
+        var path = $"/courses/{course.Id}";
+
+        var (_, archivedPage) = await client.GetAsync(path);
+        var (_, taPage) = await taClient.GetAsync(path);
+        using var byTa = await taClient.PostFormAsync(path, "course-unarchive", [], tokenFrom: "/courses");
+        using var editArchived = await client.PostFormAsync(path, "course-details", [new("Details.Name", "N"), new("Details.Code", "C"), new("Details.Term", "T")], tokenFrom: "/courses");
+        using var unarchived = await client.PostFormAsync(path, "course-unarchive", []);
+        var unarchivedHtml = WebUtility.HtmlDecode(await AccountTestClient.BodyAsync(unarchived));
+        using var joined = await late.PostFormAsync("/courses", "join-course", [new("Join.Code", course.JoinCode)]);
+
+        Assert.Contains("data-testid=\"unarchive\"", archivedPage, StringComparison.Ordinal);
+        Assert.DoesNotContain("save-details", archivedPage, StringComparison.Ordinal);
+        Assert.DoesNotContain("data-testid=\"unarchive\"", taPage, StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.BadRequest, byTa.StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, editArchived.StatusCode);
+        Assert.Equal("", SignInTests.ErrorOf(unarchivedHtml));
+        Assert.Contains("The course is active again: it takes joins and runs.", unarchivedHtml, StringComparison.Ordinal);
+        Assert.DoesNotContain("data-testid=\"archived\"", unarchivedHtml, StringComparison.Ordinal);
+        Assert.Contains("data-testid=\"regenerate\"", unarchivedHtml, StringComparison.Ordinal);
+        Assert.Contains("data-testid=\"save-details\"", unarchivedHtml, StringComparison.Ordinal);
+        Assert.Equal("", SignInTests.ErrorOf(await AccountTestClient.BodyAsync(joined)));
+        Assert.NotNull(await WithServiceAsync(App, s => s.FindAsync(new CourseActor(lateUser.Id, false, false), course.Id, None)));
+    }
+
+    [Fact]
+    public async Task Too_many_unknown_join_codes_on_the_page_are_answered_with_when_to_try_again_and_a_classmate_still_joins()
+    {
+        var (_, owner) = await UserAsync(App, IrisRoles.Instructor, "owner");
+        var (guesserUser, _) = await UserAsync(App, IrisRoles.Student, "guesser");
+        var (classmateUser, _) = await UserAsync(App, IrisRoles.Student, "classmate");
+        var course = await CreateAsync(App, owner);
+        using var guesser = await SignedInAsync(guesserUser);
+        using var classmate = await SignedInAsync(classmateUser);
+
+        for (var i = 0; i < 10; i++)
+        {
+            using var guess = await guesser.PostFormAsync("/courses", "join-course", [new("Join.Code", JoinCodes.Generate())]);
+            Assert.StartsWith("Could not join: no course has this join code", SignInTests.ErrorOf(await AccountTestClient.BodyAsync(guess)), StringComparison.Ordinal);
+        }
+
+        using var locked = await guesser.PostFormAsync("/courses", "join-course", [new("Join.Code", JoinCodes.Generate())]);
+        using var valid = await guesser.PostFormAsync("/courses", "join-course", [new("Join.Code", course.JoinCode)]);
+        using var other = await classmate.PostFormAsync("/courses", "join-course", [new("Join.Code", course.JoinCode)]);
+
+        Assert.Equal("Could not join: too many attempts with unknown join codes: try again in 15 minutes.", SignInTests.ErrorOf(await AccountTestClient.BodyAsync(locked)));
+        Assert.Equal("Could not join: too many attempts with unknown join codes: try again in 15 minutes.", SignInTests.ErrorOf(await AccountTestClient.BodyAsync(valid)));
+        Assert.Equal("", SignInTests.ErrorOf(await AccountTestClient.BodyAsync(other)));
+        Assert.Empty(await WithServiceAsync(App, s => s.ListMineAsync(new CourseActor(guesserUser.Id, false, false), None)));
+    }
+
+    [Fact]
     public async Task An_instructor_sets_languages_and_limits_on_the_page_and_bad_values_get_a_message()
     {
         var (ownerUser, owner) = await UserAsync(App, IrisRoles.Instructor, "owner");

@@ -3,6 +3,9 @@ using IrisIde.Tests.Accounts;
 using IrisIde.Tests.Web;
 using IrisIde.Web.Accounts;
 using IrisIde.Web.Courses;
+using IrisIde.Web.Persistence;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
 using static IrisIde.Tests.Courses.TestCourses;
 
 namespace IrisIde.Tests.Courses;
@@ -221,9 +224,182 @@ public abstract class CourseServiceTests
 
         Assert.True(archived.Succeeded, archived.Error);
         Assert.EndsWith("is archived: it takes no new members.", (await WithServiceAsync(App, s => s.JoinAsync(late, course.JoinCode, None))).Error, StringComparison.Ordinal);
-        Assert.Equal("the course is archived: it is read-only.", (await WithServiceAsync(App, s => s.RegenerateJoinCodeAsync(instructor, course.Id, None))).Error);
+        Assert.Equal("the course is archived: it is read-only (un-archive it first).", (await WithServiceAsync(App, s => s.RegenerateJoinCodeAsync(instructor, course.Id, None))).Error);
         Assert.Equal("the course CS101 is archived: it takes no new runs", (await WithServiceAsync(App, s => s.ForRunAsync(studentUser.Id, course.Id.ToString(), None))).Error);
         Assert.NotNull(await WithServiceAsync(App, s => s.RosterAsync(instructor, course.Id, None)));
+    }
+
+    [Fact]
+    public async Task Its_instructors_and_admins_edit_name_code_and_term_under_the_rules_of_creation_and_nobody_else()
+    {
+        var (_, instructor) = await UserAsync(App, IrisRoles.Instructor, "instructor");
+        var (_, other) = await UserAsync(App, IrisRoles.Instructor, "other-instructor");
+        var (taUser, ta) = await UserAsync(App, IrisRoles.Student, "ta");
+        var (_, student) = await UserAsync(App, IrisRoles.Student, "student");
+        var (_, admin) = await UserAsync(App, IrisRoles.Admin, "admin");
+        var course = await CreateAsync(App, instructor);
+        await JoinAsync(App, ta, course);
+        await JoinAsync(App, student, course);
+        await WithServiceAsync(App, s => s.SetRoleAsync(instructor, course.Id, taUser.Id, CourseRole.TeachingAssistant, None));
+
+        var edited = await WithServiceAsync(App, s => s.UpdateAsync(instructor, course.Id, "  Programming I ", "CS101a", "Spring 2027", None));
+        var longName = await WithServiceAsync(App, s => s.UpdateAsync(instructor, course.Id, new string('n', Course.MaxNameLength + 1), "C", "T", None));
+        var noTerm = await WithServiceAsync(App, s => s.UpdateAsync(instructor, course.Id, "N", "C", " ", None));
+        var control = await WithServiceAsync(App, s => s.UpdateAsync(instructor, course.Id, "N", "C\u0007", "T", None));
+        var byTa = await WithServiceAsync(App, s => s.UpdateAsync(ta, course.Id, "TA's", "X", "T", None));
+        var byStudent = await WithServiceAsync(App, s => s.UpdateAsync(student, course.Id, "Mine", "X", "T", None));
+        var byOther = await WithServiceAsync(App, s => s.UpdateAsync(other, course.Id, "Theirs", "X", "T", None));
+        var guessed = await WithServiceAsync(App, s => s.UpdateAsync(admin, Guid.NewGuid(), "Nothing", "X", "T", None));
+        var byAdmin = await WithServiceAsync(App, s => s.UpdateAsync(admin, course.Id, "Programming I", "CS101", "Spring 2027", None));
+
+        Assert.True(edited.Succeeded, edited.Error);
+        Assert.Equal(("Programming I", "CS101a", "Spring 2027"), (edited.Course!.Name, edited.Course.Code, edited.Course.Term));
+        Assert.Equal($"the name is too long: at most {Course.MaxNameLength} characters.", longName.Error);
+        Assert.Equal("the course needs a term.", noTerm.Error);
+        Assert.Equal("the code must not contain control characters.", control.Error);
+        Assert.Equal("only the course's instructors manage it.", byTa.Error);
+        Assert.Equal("only the course's instructors manage it.", byStudent.Error);
+        Assert.Equal(CourseService.NotFound, byOther.Error);
+        Assert.Equal(CourseService.NotFound, guessed.Error);
+        Assert.True(byAdmin.Succeeded, byAdmin.Error);
+        var after = (await WithServiceAsync(App, s => s.FindAsync(instructor, course.Id, None)))!.Course;
+        Assert.Equal(("Programming I", "CS101", "Spring 2027", course.JoinCode), (after.Name, after.Code, after.Term, after.JoinCode));
+    }
+
+    [Fact]
+    public async Task An_archived_course_is_not_edited_until_its_instructor_or_an_admin_unarchives_it_and_then_takes_joins_and_runs()
+    {
+        var (_, instructor) = await UserAsync(App, IrisRoles.Instructor, "instructor");
+        var (_, other) = await UserAsync(App, IrisRoles.Instructor, "other-instructor");
+        var (taUser, ta) = await UserAsync(App, IrisRoles.Student, "ta");
+        var (lateUser, late) = await UserAsync(App, IrisRoles.Student, "late");
+        var (_, admin) = await UserAsync(App, IrisRoles.Admin, "admin");
+        var course = await CreateAsync(App, instructor);
+        await JoinAsync(App, ta, course);
+        await WithServiceAsync(App, s => s.SetRoleAsync(instructor, course.Id, taUser.Id, CourseRole.TeachingAssistant, None));
+
+        var notArchived = await WithServiceAsync(App, s => s.UnarchiveAsync(instructor, course.Id, None));
+        Assert.True((await WithServiceAsync(App, s => s.ArchiveAsync(instructor, course.Id, None))).Succeeded);
+        var edit = await WithServiceAsync(App, s => s.UpdateAsync(instructor, course.Id, "Renamed", "CS101", "Fall 2026", None));
+        var byTa = await WithServiceAsync(App, s => s.UnarchiveAsync(ta, course.Id, None));
+        var byOther = await WithServiceAsync(App, s => s.UnarchiveAsync(other, course.Id, None));
+        var byOutsider = await WithServiceAsync(App, s => s.UnarchiveAsync(late, course.Id, None));
+        var stillArchived = (await WithServiceAsync(App, s => s.FindAsync(instructor, course.Id, None)))!.Course.IsArchived;
+        var unarchived = await WithServiceAsync(App, s => s.UnarchiveAsync(instructor, course.Id, None));
+        var joined = await WithServiceAsync(App, s => s.JoinAsync(late, course.JoinCode, None));
+        var run = await WithServiceAsync(App, s => s.ForRunAsync(lateUser.Id, course.Id.ToString(), None));
+        Assert.True((await WithServiceAsync(App, s => s.ArchiveAsync(instructor, course.Id, None))).Succeeded);
+        var byAdmin = await WithServiceAsync(App, s => s.UnarchiveAsync(admin, course.Id, None));
+
+        Assert.Equal("the course is not archived.", notArchived.Error);
+        Assert.Equal("the course is archived: it is read-only (un-archive it first).", edit.Error);
+        Assert.Equal("only the course's instructors manage it.", byTa.Error);
+        Assert.Equal(CourseService.NotFound, byOther.Error);
+        Assert.Equal(CourseService.NotFound, byOutsider.Error);
+        Assert.True(stillArchived);
+        Assert.True(unarchived.Succeeded, unarchived.Error);
+        Assert.Null(unarchived.Course!.ArchivedAtUtc);
+        Assert.True(joined.Succeeded, joined.Error);
+        Assert.Null(run.Error);
+        Assert.True(byAdmin.Succeeded, byAdmin.Error);
+        Assert.False((await WithServiceAsync(App, s => s.FindAsync(instructor, course.Id, None)))!.Course.IsArchived);
+    }
+
+    [Fact]
+    public async Task Editing_and_unarchiving_are_in_the_audit_log_with_the_names_before_and_after()
+    {
+        var (instructorUser, instructor) = await UserAsync(App, IrisRoles.Instructor, "instructor");
+        var course = await CreateAsync(App, instructor);
+
+        Assert.True((await WithServiceAsync(App, s => s.UpdateAsync(instructor, course.Id, "Data Structures", "CS102", "Spring 2027", None))).Succeeded);
+        Assert.True((await WithServiceAsync(App, s => s.ArchiveAsync(instructor, course.Id, None))).Succeeded);
+        Assert.True((await WithServiceAsync(App, s => s.UnarchiveAsync(instructor, course.Id, None))).Succeeded);
+
+        var mine = await IrisIde.Tests.Audit.AuditTestSupport.WaitForAsync(
+            App, e => e.ActorId == instructorUser.Id && e.Target is { } t && t.Contains(course.Id.ToString(), StringComparison.Ordinal), count: 4);
+        Assert.Equal(
+            [IrisIde.Web.Audit.AuditActions.CourseCreated, IrisIde.Web.Audit.AuditActions.CourseUpdated, IrisIde.Web.Audit.AuditActions.CourseArchived, IrisIde.Web.Audit.AuditActions.CourseUnarchived],
+            mine.OrderBy(e => e.Id).Select(e => e.Action));
+        var updated = Assert.Single(mine, e => e.Action == IrisIde.Web.Audit.AuditActions.CourseUpdated);
+        Assert.Equal("CS101 Intro to Programming (Fall 2026) -> CS102 Data Structures (Spring 2027)", updated.Detail);
+        Assert.Equal($"course CS101 Fall 2026 ({course.Id})", updated.Target);
+        Assert.StartsWith("archived since ", Assert.Single(mine, e => e.Action == IrisIde.Web.Audit.AuditActions.CourseUnarchived).Detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Ten_unknown_join_codes_lock_the_user_out_even_for_a_valid_code_audited_once_and_other_users_join()
+    {
+        var (_, instructor) = await UserAsync(App, IrisRoles.Instructor, "instructor");
+        var (guesserUser, guesser) = await UserAsync(App, IrisRoles.Student, "guesser");
+        var (_, classmate) = await UserAsync(App, IrisRoles.Student, "classmate");
+        var course = await CreateAsync(App, instructor);
+
+        var failures = new List<CourseResult>();
+        for (var i = 0; i < 10; i++)
+        {
+            failures.Add(await WithServiceAsync(App, s => s.JoinAsync(guesser, JoinCodes.Generate(), None)));
+        }
+
+        var eleventh = await WithServiceAsync(App, s => s.JoinAsync(guesser, JoinCodes.Generate(), None));
+        var valid = await WithServiceAsync(App, s => s.JoinAsync(guesser, course.JoinCode, None));
+        var other = await WithServiceAsync(App, s => s.JoinAsync(classmate, course.JoinCode, None));
+
+        Assert.All(failures, f => Assert.StartsWith("no course has this join code", f.Error, StringComparison.Ordinal));
+        Assert.Equal("too many attempts with unknown join codes: try again in 15 minutes.", eleventh.Error);
+        Assert.Equal(eleventh.Error, valid.Error);
+        Assert.Null(await WithServiceAsync(App, s => s.FindAsync(guesser, course.Id, None)));
+        Assert.True(other.Succeeded, other.Error);
+        // Refused attempts are not counted: the user's rows stay at the limit.
+        Assert.Equal(10, await JoinFailuresAsync(guesserUser.Id));
+        var lockedOut = await IrisIde.Tests.Audit.AuditTestSupport.WaitForAsync(App, e => e.Action == IrisIde.Web.Audit.AuditActions.CourseJoinLockedOut && e.ActorId == guesserUser.Id);
+        await IrisIde.Tests.Audit.AuditTestSupport.DrainAsync(App.Services);
+        Assert.Single(await IrisIde.Tests.Audit.AuditTestSupport.AllAsync(App.Services), e => e.Action == IrisIde.Web.Audit.AuditActions.CourseJoinLockedOut && e.ActorId == guesserUser.Id);
+        Assert.Equal(IrisIde.Web.Audit.AuditOutcome.Failure, lockedOut[0].Outcome);
+        Assert.StartsWith("10 unknown join codes within 15 min; joins refused until ", lockedOut[0].Detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task The_lock_lasts_until_the_oldest_counted_failure_leaves_the_window_and_old_failures_do_not_count()
+    {
+        var (_, instructor) = await UserAsync(App, IrisRoles.Instructor, "instructor");
+        var (expiredUser, expired) = await UserAsync(App, IrisRoles.Student, "expired");
+        var (almostUser, almost) = await UserAsync(App, IrisRoles.Student, "almost");
+        var (nineUser, nine) = await UserAsync(App, IrisRoles.Student, "nine");
+        var course = await CreateAsync(App, instructor);
+        var now = DateTime.UtcNow;
+        await AddJoinFailuresAsync(expiredUser.Id, now.AddMinutes(-16), 10);
+        // Nine in the window and one from long ago: the oldest of the ten that count is 14.5 minutes old.
+        await AddJoinFailuresAsync(almostUser.Id, now.AddMinutes(-14.5), 1);
+        await AddJoinFailuresAsync(almostUser.Id, now.AddMinutes(-2), 9);
+        await AddJoinFailuresAsync(nineUser.Id, now.AddMinutes(-30), 2);
+        await AddJoinFailuresAsync(nineUser.Id, now.AddMinutes(-1), 9);
+
+        var afterWindow = await WithServiceAsync(App, s => s.JoinAsync(expired, course.JoinCode, None));
+        var lockedAlmostDone = await WithServiceAsync(App, s => s.JoinAsync(almost, course.JoinCode, None));
+        var tenth = await WithServiceAsync(App, s => s.JoinAsync(nine, "zzzz-zzzz-zzzz", None));
+        var afterTenth = await WithServiceAsync(App, s => s.JoinAsync(nine, course.JoinCode, None));
+
+        Assert.True(afterWindow.Succeeded, afterWindow.Error);
+        Assert.Equal("too many attempts with unknown join codes: try again in 1 minute.", lockedAlmostDone.Error);
+        Assert.StartsWith("no course has this join code", tenth.Error, StringComparison.Ordinal);
+        Assert.StartsWith("too many attempts with unknown join codes: try again in ", afterTenth.Error, StringComparison.Ordinal);
+        // Recording a failure drops the user's failures that no longer count.
+        Assert.Equal(10, await JoinFailuresAsync(nineUser.Id));
+    }
+
+    private async Task<int> JoinFailuresAsync(string userId)
+    {
+        await using var scope = App.Services.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<IrisDbContext>();
+        return await db.CourseJoinFailures.CountAsync(f => f.UserId == userId).WaitAsync(AccountTestClient.Timeout);
+    }
+
+    private async Task AddJoinFailuresAsync(string userId, DateTime atUtc, int count)
+    {
+        await using var scope = App.Services.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<IrisDbContext>();
+        db.CourseJoinFailures.AddRange(Enumerable.Range(0, count).Select(i => new CourseJoinFailure { UserId = userId, AtUtc = atUtc.AddSeconds(i) }));
+        await db.SaveChangesAsync().WaitAsync(AccountTestClient.Timeout);
     }
 
     [Fact]

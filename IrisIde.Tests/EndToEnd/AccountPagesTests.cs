@@ -24,7 +24,7 @@ public sealed class AccountPagesTests(IdeFixture ide, AccountsAppFixture account
     {
         await using var app = await IrisWebApp.StartAsync();
         var token = app.Services.GetRequiredService<AdminSetup>().Token!;
-        await using var browser = await NewContextAsync(app);
+        await using var browser = await ide.NewContextAsync(app);
         var page = await browser.NewPageAsync().WaitAsync(Timeout);
 
         var setup = await page.GotoAsync($"/setup/{token}").WaitAsync(Timeout);
@@ -49,13 +49,13 @@ public sealed class AccountPagesTests(IdeFixture ide, AccountsAppFixture account
     {
         var adminEmail = TestAccounts.NewEmail("page-admin");
         await TestAccounts.AddAsync(accounts.App, adminEmail, IrisRoles.Admin);
-        await using var adminBrowser = await NewContextAsync(accounts.App);
+        await using var adminBrowser = await ide.NewContextAsync(accounts.App);
         var admin = await adminBrowser.NewPageAsync().WaitAsync(Timeout);
 
         // Admin pages send an anonymous visitor to sign in, and back afterwards.
         await admin.GotoAsync("/admin/users").WaitAsync(Timeout);
         await admin.WaitForURLAsync("**/account/signin?returnUrl=%2Fadmin%2Fusers").WaitAsync(Timeout);
-        await SignInAsync(admin, adminEmail, TestAccounts.Password);
+        await SignInForm.SubmitAsync(admin, adminEmail, TestAccounts.Password);
         await admin.WaitForURLAsync("**/admin/users").WaitAsync(Timeout);
 
         var studentEmail = TestAccounts.NewEmail("page-student");
@@ -67,13 +67,13 @@ public sealed class AccountPagesTests(IdeFixture ide, AccountsAppFixture account
         var row = admin.Locator($"[data-testid=user-row][data-email='{studentEmail}']");
         Assert.Equal("active · must change password", await row.GetByTestId("status").TextContentAsync().WaitAsync(Timeout));
 
-        await using var studentBrowser = await NewContextAsync(accounts.App);
+        await using var studentBrowser = await ide.NewContextAsync(accounts.App);
         var student = await studentBrowser.NewPageAsync().WaitAsync(Timeout);
         await student.GotoAsync("/account/signin").WaitAsync(Timeout);
-        await SignInAsync(student, studentEmail, "not the password");
+        await SignInForm.SubmitAsync(student, studentEmail, "not the password");
         Assert.Equal(SignIn.FailedMessage, await student.GetByTestId("form-error").TextContentAsync().WaitAsync(Timeout));
         await ShootAsync(student, "sign-in-failed.png");
-        await SignInAsync(student, studentEmail, oneTimePassword);
+        await SignInForm.SubmitAsync(student, studentEmail, oneTimePassword);
 
         // The one-time password must be replaced before anything else.
         await student.WaitForURLAsync("**/account/password?returnUrl=%2F").WaitAsync(Timeout);
@@ -125,12 +125,12 @@ public sealed class AccountPagesTests(IdeFixture ide, AccountsAppFixture account
     {
         var email = TestAccounts.NewEmail("ide-user");
         await TestAccounts.AddAsync(accounts.App, email, IrisRoles.Instructor);
-        await using var browser = await NewContextAsync(accounts.App);
+        await using var browser = await ide.NewContextAsync(accounts.App);
         await using var page = await IdePage.OpenAsync(browser).WaitAsync(Timeout * 3);
 
         await page.Page.GetByTestId("sign-in-link").ClickAsync().WaitAsync(Timeout);
         await page.Page.WaitForURLAsync("**/account/signin").WaitAsync(Timeout);
-        await SignInAsync(page.Page, email, TestAccounts.Password);
+        await SignInForm.SubmitAsync(page.Page, email, TestAccounts.Password);
         await page.Page.WaitForURLAsync(url => new Uri(url).AbsolutePath == "/").WaitAsync(Timeout);
         await page.WaitUntilReadyAsync();
 
@@ -139,30 +139,11 @@ public sealed class AccountPagesTests(IdeFixture ide, AccountsAppFixture account
         await page.Page.GetByTestId("sign-in-link").WaitForAsync().WaitAsync(Timeout);
     }
 
-    private async Task<IBrowserContext> NewContextAsync(IrisWebApp app)
-    {
-        var context = await ide.Browser.NewContextAsync(new BrowserNewContextOptions
-        {
-            BaseURL = app.BaseAddress.ToString(),
-            ViewportSize = IdeFixture.Viewport,
-            ColorScheme = ColorScheme.Dark,
-        }).WaitAsync(Timeout);
-        context.SetDefaultTimeout((float)Timeout.TotalMilliseconds);
-        return context;
-    }
-
     /// <summary>A picture of the page in the test output's screenshots folder, for review (not compared).</summary>
     private static async Task ShootAsync(IPage page, string name)
     {
         var folder = Path.Combine(AppContext.BaseDirectory, "screenshots");
         Directory.CreateDirectory(folder);
         await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(folder, name), FullPage = true }).WaitAsync(Timeout);
-    }
-
-    private static async Task SignInAsync(IPage page, string email, string password)
-    {
-        await page.GetByTestId("email").FillAsync(email).WaitAsync(Timeout);
-        await page.GetByTestId("password").FillAsync(password).WaitAsync(Timeout);
-        await page.GetByTestId("submit").ClickAsync().WaitAsync(Timeout);
     }
 }

@@ -4,13 +4,13 @@ using IrisIde.Tests.Courses;
 using IrisIde.Tests.Web;
 using IrisIde.Web.Accounts;
 using IrisIde.Web.Courses;
-using Microsoft.Playwright;
 
 namespace IrisIde.Tests.EndToEnd;
 
 /// <summary>
 /// Courses in Debian's chromium: an instructor creates a course on the page and reads its join code, a student
-/// joins with it, picks the course in the IDE (which the IDE remembers) and runs in it under its languages.
+/// joins with it, picks the course in the IDE (which the IDE remembers) and runs in it under its languages; an
+/// instructor edits, archives and un-archives a course, and a student guessing join codes is locked out.
 /// </summary>
 [Collection(IdeCollection.Name)]
 [Trait("Needs", "Chromium")]
@@ -33,8 +33,8 @@ public sealed class CoursePagesBrowserTests(IdeFixture ide)
         var instructorUser = await TestAccounts.AddAsync(app, instructorEmail, IrisRoles.Instructor);
         await TestAccounts.AddAsync(app, studentEmail, IrisRoles.Student);
 
-        await using var instructorContext = await NewContextAsync(app);
-        var instructor = await SignedInPageAsync(instructorContext, instructorEmail);
+        await using var instructorContext = await ide.NewContextAsync(app);
+        var instructor = await SignInForm.SignedInPageAsync(instructorContext, instructorEmail);
         await instructor.GotoAsync("/courses").WaitAsync(Timeout);
         await instructor.GetByTestId("no-courses").WaitForAsync().WaitAsync(Timeout);
         await instructor.GetByTestId("course-name").FillAsync("Systems Programming").WaitAsync(Timeout);
@@ -49,8 +49,8 @@ public sealed class CoursePagesBrowserTests(IdeFixture ide)
         await instructor.GetByTestId("save-settings").ClickAsync().WaitAsync(Timeout);
         Assert.Equal("c", await instructor.GetByTestId("languages").TextContentAsync().WaitAsync(Timeout));
 
-        await using var studentContext = await NewContextAsync(app);
-        var student = await SignedInPageAsync(studentContext, studentEmail);
+        await using var studentContext = await ide.NewContextAsync(app);
+        var student = await SignInForm.SignedInPageAsync(studentContext, studentEmail);
         await student.GotoAsync("/courses").WaitAsync(Timeout);
         await student.GetByTestId("join-code").FillAsync(joinCode).WaitAsync(Timeout);
         await student.GetByTestId("join").ClickAsync().WaitAsync(Timeout);
@@ -82,26 +82,54 @@ public sealed class CoursePagesBrowserTests(IdeFixture ide)
         Assert.Contains(roster!, m => m.Email == studentEmail && m.Role == CourseRole.Student);
     }
 
-    private async Task<IBrowserContext> NewContextAsync(IrisWebApp app)
+    [Fact]
+    public async Task An_instructor_renames_archives_and_unarchives_a_course_and_a_student_guessing_codes_is_told_when_to_try_again()
     {
-        var context = await ide.Browser.NewContextAsync(new BrowserNewContextOptions
+        // Nothing runs here: the sandbox uids are set only so that this app never takes another suite's.
+        await using var app = await IrisWebApp.StartAsync(new Dictionary<string, string?>
         {
-            BaseURL = app.BaseAddress.ToString(),
-            ViewportSize = IdeFixture.Viewport,
-            ColorScheme = ColorScheme.Dark,
-        }).WaitAsync(Timeout);
-        context.SetDefaultTimeout((float)Timeout.TotalMilliseconds);
-        return context;
-    }
+            ["Iris:Sandbox:Uid"] = AdminPagesAppFixture.SandboxUid.ToString(CultureInfo.InvariantCulture),
+            ["Iris:Sandbox:UidCount"] = "16",
+            ["Iris:Courses:MaxFailedJoinsPerUser"] = "3",
+        });
+        var instructorEmail = TestAccounts.NewEmail("edit-instructor");
+        var studentEmail = TestAccounts.NewEmail("guessing-student");
+        var instructorUser = await TestAccounts.AddAsync(app, instructorEmail, IrisRoles.Instructor);
+        await TestAccounts.AddAsync(app, studentEmail, IrisRoles.Student);
+        var course = await TestCourses.CreateAsync(app, new CourseActor(instructorUser.Id, false, true, instructorEmail));
 
-    private static async Task<IPage> SignedInPageAsync(IBrowserContext context, string email)
-    {
-        var page = await context.NewPageAsync().WaitAsync(Timeout);
-        await page.GotoAsync(AccountsExtensions.SignInPath).WaitAsync(Timeout);
-        await page.GetByTestId("email").FillAsync(email).WaitAsync(Timeout);
-        await page.GetByTestId("password").FillAsync(TestAccounts.Password).WaitAsync(Timeout);
-        await page.GetByTestId("submit").ClickAsync().WaitAsync(Timeout);
-        await page.WaitForURLAsync(url => new Uri(url).AbsolutePath == "/").WaitAsync(Timeout);
-        return page;
+        await using var instructorContext = await ide.NewContextAsync(app);
+        var instructor = await SignInForm.SignedInPageAsync(instructorContext, instructorEmail);
+        await instructor.GotoAsync($"/courses/{course.Id}").WaitAsync(Timeout);
+        Assert.Equal("Intro to Programming", await instructor.GetByTestId("details-name").InputValueAsync().WaitAsync(Timeout));
+        await instructor.GetByTestId("details-name").FillAsync("Programming I").WaitAsync(Timeout);
+        await instructor.GetByTestId("details-code").FillAsync("CS110").WaitAsync(Timeout);
+        await instructor.GetByTestId("save-details").ClickAsync().WaitAsync(Timeout);
+        Assert.Equal("Saved the course's name, code and term.", (await instructor.GetByTestId("notice").TextContentAsync().WaitAsync(Timeout))!.Trim());
+        Assert.Equal("CS110 · Programming I", await instructor.GetByTestId("course-title").TextContentAsync().WaitAsync(Timeout));
+
+        await instructor.GetByTestId("archive").ClickAsync().WaitAsync(Timeout);
+        await instructor.GetByTestId("archived").WaitForAsync().WaitAsync(Timeout);
+        Assert.Equal(0, await instructor.GetByTestId("save-details").CountAsync().WaitAsync(Timeout));
+        await instructor.GetByTestId("unarchive").ClickAsync().WaitAsync(Timeout);
+        Assert.Equal("The course is active again: it takes joins and runs.", (await instructor.GetByTestId("notice").TextContentAsync().WaitAsync(Timeout))!.Trim());
+        Assert.Equal(0, await instructor.GetByTestId("archived").CountAsync().WaitAsync(Timeout));
+        await instructor.GetByTestId("save-details").WaitForAsync().WaitAsync(Timeout);
+
+        await using var studentContext = await ide.NewContextAsync(app);
+        var student = await SignInForm.SignedInPageAsync(studentContext, studentEmail);
+        await student.GotoAsync("/courses").WaitAsync(Timeout);
+        foreach (var guess in new[] { "aaaa-bbbb-cccc", "dddd-eeee-ffff", "gggg-hhhh-jjjj" })
+        {
+            await student.GetByTestId("join-code").FillAsync(guess).WaitAsync(Timeout);
+            await student.GetByTestId("join").ClickAsync().WaitAsync(Timeout);
+            Assert.StartsWith("Could not join: no course has this join code", await student.GetByTestId("form-error").TextContentAsync().WaitAsync(Timeout), StringComparison.Ordinal);
+        }
+
+        // Locked: the real code is refused the same way, with when to try again.
+        await student.GetByTestId("join-code").FillAsync(course.JoinCode).WaitAsync(Timeout);
+        await student.GetByTestId("join").ClickAsync().WaitAsync(Timeout);
+        Assert.Equal("Could not join: too many attempts with unknown join codes: try again in 15 minutes.", await student.GetByTestId("form-error").TextContentAsync().WaitAsync(Timeout));
+        await student.GetByTestId("no-courses").WaitForAsync().WaitAsync(Timeout);
     }
 }

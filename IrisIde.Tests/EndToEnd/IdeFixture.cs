@@ -93,6 +93,19 @@ public sealed class IdeFixture : IAsyncLifetime
         }
     }
 
+    /// <summary>A fresh browser context on an app a test started itself, with the page size and theme of every end-to-end test.</summary>
+    public async Task<IBrowserContext> NewContextAsync(IrisWebApp app)
+    {
+        var context = await Browser.NewContextAsync(new BrowserNewContextOptions
+        {
+            BaseURL = app.BaseAddress.ToString(),
+            ViewportSize = Viewport,
+            ColorScheme = ColorScheme.Dark,
+        }).WaitAsync(IdePage.Timeout);
+        context.SetDefaultTimeout((float)IdePage.Timeout.TotalMilliseconds);
+        return context;
+    }
+
     public async Task DisposeAsync()
     {
         if (_browser is not null)

@@ -126,6 +126,9 @@ public sealed class AuthorizationMatrixFixture : IrisWebAppFixture, IAsyncLifeti
 
     public string StudentAId { get; private set; } = "";
 
+    /// <summary>A second course of the course's instructor, with the same student A and teaching assistant, archived: what un-archive rows aim at.</summary>
+    public Guid ArchivedCourseId { get; private set; }
+
     /// <summary>The id of a token of student B that no principal uses: what the revoke form's IDOR row aims at.</summary>
     public string StudentBSpareToken { get; private set; } = "";
 
@@ -161,6 +164,13 @@ public sealed class AuthorizationMatrixFixture : IrisWebAppFixture, IAsyncLifeti
         var promoted = await IrisIde.Tests.Courses.TestCourses.WithServiceAsync(App, s => s.SetRoleAsync(Actor(courseInstructor, IrisRoles.Instructor), course.Id, ta.Id, IrisIde.Web.Courses.CourseRole.TeachingAssistant, CancellationToken.None));
         Assert.True(promoted.Succeeded, promoted.Error);
         await IrisIde.Tests.Courses.TestCourses.CreateAsync(App, Actor(instructor, IrisRoles.Instructor), "Another course");
+        var archived = await IrisIde.Tests.Courses.TestCourses.CreateAsync(App, Actor(courseInstructor, IrisRoles.Instructor), "Last year's course");
+        ArchivedCourseId = archived.Id;
+        await IrisIde.Tests.Courses.TestCourses.JoinAsync(App, Actor(studentA, IrisRoles.Student), archived);
+        await IrisIde.Tests.Courses.TestCourses.JoinAsync(App, Actor(ta, IrisRoles.Student), archived);
+        var archivedTa = await IrisIde.Tests.Courses.TestCourses.WithServiceAsync(App, s => s.SetRoleAsync(Actor(courseInstructor, IrisRoles.Instructor), archived.Id, ta.Id, IrisIde.Web.Courses.CourseRole.TeachingAssistant, CancellationToken.None));
+        Assert.True(archivedTa.Succeeded, archivedTa.Error);
+        await ArchiveAgainAsync();
         var courseToken = await WithScopeAsync(s => s.GetRequiredService<AccessTokenService>().CreateAsync(
             courseInstructor, "autograder", [AccessTokenScopes.Runs], null, courseInstructor.Id, CancellationToken.None, course.Id));
         Assert.True(courseToken.Created is not null, courseToken.Error);
@@ -248,6 +258,11 @@ public sealed class AuthorizationMatrixFixture : IrisWebAppFixture, IAsyncLifeti
 
         await base.DisposeAsync();
     }
+
+    /// <summary>Archives <see cref="ArchivedCourseId"/> again (a cell that un-archived it leaves it active), so each un-archive cell starts alike.</summary>
+    public Task ArchiveAgainAsync() =>
+        WithDbAsync(db => db.Courses.Where(c => c.Id == ArchivedCourseId && c.ArchivedAtUtc == null)
+            .ExecuteUpdateAsync(s => s.SetProperty(c => c.ArchivedAtUtc, DateTime.UtcNow)));
 
     private static IrisIde.Web.Courses.CourseActor Actor(IrisUser user, string role) => new(user.Id, role == IrisRoles.Admin, role == IrisRoles.Instructor, user.Email);
 

@@ -132,6 +132,21 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixFixture fixture)
         new("POST /courses/{the course} new join code with anti-forgery", "POST", "/courses/{Id:guid}", (f, p) => StaffFormAsync(f, p, $"/courses/{f.CourseId}", "course-action", new("Action.Command", "regenerate"))),
         new("POST /courses/{the course} student A's role (unchanged) with anti-forgery", "POST", "/courses/{Id:guid}", (f, p) => StaffFormAsync(f, p, $"/courses/{f.CourseId}", "member-action", new("Member.Command", $"role:Student:{f.StudentAId}"))),
         new("POST /courses/{random guid} new join code with anti-forgery", "POST", "/courses/{Id:guid}", (f, p) => StaffFormAsync(f, p, $"/courses/{GuessedCourse}", "course-action", new("Action.Command", "regenerate"))),
+        // Editing the course (to the name, code and term it has, so the other cells see it unchanged) and un-archiving
+        // the archived one (archived again before each cell, so each starts alike).
+        new("POST /courses/{the course} name, code and term (unchanged) with anti-forgery", "POST", "/courses/{Id:guid}", (f, p) => StaffFormFieldsAsync(f, p, $"/courses/{f.CourseId}", "course-details", SameDetails)),
+        new("POST /courses/{random guid} name, code and term with anti-forgery", "POST", "/courses/{Id:guid}", (f, p) => StaffFormFieldsAsync(f, p, $"/courses/{GuessedCourse}", "course-details", SameDetails)),
+        new("POST /courses/{the archived course} un-archive without anti-forgery", "POST", "/courses/{Id:guid}", async (f, p) =>
+        {
+            await f.ArchiveAgainAsync();
+            return await CourseAsync(f, PostFormAsync(p, $"/courses/{f.ArchivedCourseId}", "course-unarchive", [], withAntiforgery: false));
+        }),
+        new("POST /courses/{the archived course} un-archive with anti-forgery", "POST", "/courses/{Id:guid}", async (f, p) =>
+        {
+            await f.ArchiveAgainAsync();
+            return await StaffFormFieldsAsync(f, p, $"/courses/{f.ArchivedCourseId}", "course-unarchive", []);
+        }),
+        new("POST /courses/{random guid} un-archive with anti-forgery", "POST", "/courses/{Id:guid}", (f, p) => StaffFormFieldsAsync(f, p, $"/courses/{GuessedCourse}", "course-unarchive", [])),
 
         // Single sign-on (the provider is unreachable, so a started flow comes back with "unavailable").
         new("POST /account/signin/oidc without anti-forgery", "POST", "/account/signin/oidc", (f, p) => PostFormAsync(p, "/account/signin/oidc", null, [new("returnUrl", "/")], withAntiforgery: false)),
@@ -431,7 +446,12 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixFixture fixture)
 
         // The roster's member form is on the teaching assistant's page too (read-only buttons aside): the service
         // still refuses them. Anyone outside the course posts to a page that renders no form at all.
-        foreach (var (surface, forTa) in new[] { ("POST /courses/{the course} new join code with anti-forgery", FormNotRendered), ("POST /courses/{the course} student A's role (unchanged) with anti-forgery", "200 refused") })
+        foreach (var (surface, forTa) in new[]
+        {
+            ("POST /courses/{the course} new join code with anti-forgery", FormNotRendered),
+            ("POST /courses/{the course} student A's role (unchanged) with anti-forgery", "200 refused"),
+            ("POST /courses/{the course} name, code and term (unchanged) with anti-forgery", FormNotRendered),
+        })
         {
             foreach (var cell in Row(surface, FormNotRendered, [(CourseTa, forTa), .. members("/courses/{course}", FormNotRendered, "200 done")]))
             {
@@ -439,7 +459,21 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixFixture fixture)
             }
         }
 
-        foreach (var cell in Row("POST /courses/{random guid} new join code with anti-forgery", FormNotRendered, signedInPage("/courses/{guessed}")))
+        foreach (var surface in new[] { "POST /courses/{random guid} new join code with anti-forgery", "POST /courses/{random guid} name, code and term with anti-forgery", "POST /courses/{random guid} un-archive with anti-forgery" })
+        {
+            foreach (var cell in Row(surface, FormNotRendered, signedInPage("/courses/{guessed}")))
+            {
+                yield return cell;
+            }
+        }
+
+        // An archived course's page shows its members the course, and only its instructors and admins the un-archive form.
+        foreach (var cell in Row("POST /courses/{the archived course} un-archive without anti-forgery", NoAntiforgery, signedInPage("/courses/{archived}")))
+        {
+            yield return cell;
+        }
+
+        foreach (var cell in Row("POST /courses/{the archived course} un-archive with anti-forgery", FormNotRendered, members("/courses/{archived}", FormNotRendered, "200 done")))
         {
             yield return cell;
         }
@@ -675,16 +709,23 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixFixture fixture)
     /// <summary>The answer with the fixture's course ids named as the cells name them (they are made at run time).</summary>
     private static async Task<string> CourseAsync(AuthorizationMatrixFixture fixture, Task<string> probe) =>
         (await probe)
+            .Replace(fixture.ArchivedCourseId.ToString(), Uri.EscapeDataString("{archived}"), StringComparison.Ordinal)
             .Replace(Neighbour(fixture.CourseId).ToString(), Uri.EscapeDataString("{course+1}"), StringComparison.Ordinal)
             .Replace(fixture.CourseId.ToString(), Uri.EscapeDataString("{course}"), StringComparison.Ordinal)
             .Replace(GuessedCourse.ToString(), Uri.EscapeDataString("{guessed}"), StringComparison.Ordinal);
 
     /// <summary>A staff form of the course page: refused (a status, or the page's refusal) or done (the page's confirmation).</summary>
-    private static async Task<string> StaffFormAsync(AuthorizationMatrixFixture fixture, MatrixPrincipal principal, string path, string formName, KeyValuePair<string, string> field)
+    private static Task<string> StaffFormAsync(AuthorizationMatrixFixture fixture, MatrixPrincipal principal, string path, string formName, KeyValuePair<string, string> field) =>
+        StaffFormFieldsAsync(fixture, principal, path, formName, [field]);
+
+    /// <summary>The fixture's course's own name, code and term (<see cref="IrisIde.Tests.Courses.TestCourses.CreateAsync"/>'s): an edit that changes nothing.</summary>
+    private static KeyValuePair<string, string>[] SameDetails => [new("Details.Name", "Intro to Programming"), new("Details.Code", "CS101"), new("Details.Term", "Fall 2026")];
+
+    private static async Task<string> StaffFormFieldsAsync(AuthorizationMatrixFixture fixture, MatrixPrincipal principal, string path, string formName, KeyValuePair<string, string>[] fields)
     {
         var token = await principal.Browser.AntiforgeryTokenAsync("/account/signin");
         using var request = principal.Request(HttpMethod.Post, path);
-        request.Content = new FormUrlEncodedContent([field, new("_handler", formName), new("__RequestVerificationToken", token)]);
+        request.Content = new FormUrlEncodedContent([.. fields, new("_handler", formName), new("__RequestVerificationToken", token)]);
         using var response = await principal.Browser.Http.SendAsync(request).WaitAsync(Timeout);
         if (response.StatusCode != HttpStatusCode.OK)
         {
@@ -693,7 +734,8 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixFixture fixture)
 
         var html = System.Net.WebUtility.HtmlDecode(await response.Content.ReadAsStringAsync().WaitAsync(Timeout));
         return html.Contains("only the course's instructors manage it.", StringComparison.Ordinal) ? "200 refused"
-            : html.Contains("New join code: the old one no longer works.", StringComparison.Ordinal) || html.Contains("Role changed to", StringComparison.Ordinal) ? "200 done"
+            : html.Contains("New join code: the old one no longer works.", StringComparison.Ordinal) || html.Contains("Role changed to", StringComparison.Ordinal)
+                || html.Contains("Saved the course's name, code and term.", StringComparison.Ordinal) || html.Contains("The course is active again", StringComparison.Ordinal) ? "200 done"
             : "200 (neither refused nor done)";
     }
 

@@ -48,7 +48,18 @@ public sealed class IrisWebApp : IAsyncDisposable
 
         var factory = new Factory(all, configureServices);
         factory.UseKestrel(options => options.Listen(IPAddress.Loopback, 0));
-        await Task.Run(factory.StartServer).WaitAsync(TimeSpan.FromSeconds(120));
+        try
+        {
+            await Task.Run(factory.StartServer).WaitAsync(TimeSpan.FromSeconds(120));
+        }
+        catch when (ownDataDirectory is not null)
+        {
+            // An app that refused to start (the start-up checks' tests) leaves no folder behind.
+            await factory.DisposeAsync();
+            Directory.Delete(ownDataDirectory, recursive: true);
+            throw;
+        }
+
         var addresses = factory.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!;
         return new IrisWebApp(factory, new Uri(addresses.Addresses.First()), ownDataDirectory);
     }

@@ -123,11 +123,21 @@ public static class AuditActions
 
     public const string CourseSettingsChanged = "course.settings_changed";
 
+    /// <summary>A course's name, code or term edited after creation.</summary>
+    public const string CourseUpdated = "course.updated";
+
+    /// <summary>An archived course made active again (joins, runs and changes allowed).</summary>
+    public const string CourseUnarchived = "course.unarchived";
+
+    /// <summary>A user's joins refused after too many unknown join codes (see <c>Iris:Courses</c>).</summary>
+    public const string CourseJoinLockedOut = "course.join_locked_out";
+
     public static readonly IReadOnlyList<string> All =
     [
         SignInSucceeded, SignInFailed, SignInThrottled, LockedOut, PasswordChanged, PasswordReset, UserCreated,
         UserDisabled, UserEnabled, RoleChanged, TokenCreated, TokenRevoked, TokenRefused, SessionEndedByAdmin,
         AdminSetUp, SsoLinked, SsoUnlinked, SsoCallbackFailed, CourseCreated, CourseRoleChanged, CourseMemberRemoved,
-        CourseRosterImported, CourseJoinCodeRegenerated, CourseArchived, CourseSettingsChanged,
+        CourseRosterImported, CourseJoinCodeRegenerated, CourseArchived, CourseSettingsChanged, CourseUpdated,
+        CourseUnarchived, CourseJoinLockedOut,
     ];
 }

@@ -74,3 +74,16 @@ public sealed class CourseMember
 
     public DateTime JoinedAtUtc { get; set; }
 }
+
+/// <summary>
+/// One join attempt with a code that named no course, kept for <see cref="CoursesOptions.JoinLockoutMinutes"/>: in
+/// the database, not in memory, so every web replica counts the same attempts (see <see cref="JoinAttemptLimit"/>).
+/// </summary>
+public sealed class CourseJoinFailure
+{
+    public long Id { get; set; }
+
+    public required string UserId { get; set; }
+
+    public DateTime AtUtc { get; set; }
+}

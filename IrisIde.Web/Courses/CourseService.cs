@@ -68,8 +68,8 @@ public sealed record CourseSettings(
     int? MaxSessionsPerUser);
 
 /// <summary>
-/// Courses and their members: creating, joining by code, the roster (roles, removal, CSV import), the join code,
-/// settings and archiving. Every method that acts on a course takes the actor and checks what they may do, so a
+/// Courses and their members: creating and editing, joining by code (limited, see <see cref="JoinAttemptLimit"/>),
+/// the roster (roles, removal, CSV import), the join code, settings, archiving and un-archiving. Every method that acts on a course takes the actor and checks what they may do, so a
 /// page cannot forget: a course the actor is not in (and is not admin for) is "not found", whatever its id.
 /// </summary>
 public sealed class CourseService(
@@ -79,6 +79,7 @@ public sealed class CourseService(
     IOptions<IrisIde.Execution.Admission.AdmissionOptions> admission,
     IrisIde.Execution.Languages.LanguageCatalog catalog,
     AuditRecorder audit,
+    JoinAttemptLimit joinLimit,
     ILogger<CourseService> logger)
 {
     public const int MaxRosterBytes = 256 * 1024;
@@ -95,19 +96,9 @@ public sealed class CourseService(
             return CourseResult.Fail("only instructors and admins create courses.");
         }
 
-        if (CheckText(name, "name", Course.MaxNameLength) is { } nameError)
+        if (CheckDetails(name, code, term) is { } error)
         {
-            return CourseResult.Fail(nameError);
-        }
-
-        if (CheckText(code, "code", Course.MaxCodeLength) is { } codeError)
-        {
-            return CourseResult.Fail(codeError);
-        }
-
-        if (CheckText(term, "term", Course.MaxTermLength) is { } termError)
-        {
-            return CourseResult.Fail(termError);
+            return CourseResult.Fail(error);
         }
 
         var now = time.GetUtcNow().UtcDateTime;
@@ -125,6 +116,35 @@ public sealed class CourseService(
         await db.SaveChangesAsync(cancellationToken);
         CoursesLog.Created(logger, actor.UserId, course.Id);
         audit.Record(AuditActions.CourseCreated, actor.Audit, Target(course), detail: $"{course.Name} ({course.Term})");
+        return new CourseResult(null, course);
+    }
+
+    /// <summary>
+    /// Renames the course, or corrects its code or term, under the rules of <see cref="CreateAsync"/>; the join code,
+    /// roster and settings stay. An archived course is read-only: un-archive it first.
+    /// </summary>
+    public async Task<CourseResult> UpdateAsync(CourseActor actor, Guid courseId, string? name, string? code, string? term, CancellationToken cancellationToken)
+    {
+        var (course, error) = await ManagedAsync(actor, courseId, cancellationToken);
+        if (course is null)
+        {
+            return CourseResult.Fail(error!);
+        }
+
+        if (CheckDetails(name, code, term) is { } detailsError)
+        {
+            return CourseResult.Fail(detailsError);
+        }
+
+        // The target names the course as it was, so the entry is found under the old code too.
+        var target = Target(course);
+        var before = $"{course.Code} {course.Name} ({course.Term})";
+        course.Name = name!.Trim();
+        course.Code = code!.Trim();
+        course.Term = term!.Trim();
+        await db.SaveChangesAsync(cancellationToken);
+        CoursesLog.Updated(logger, actor.UserId, courseId);
+        audit.Record(AuditActions.CourseUpdated, actor.Audit, target, detail: $"{before} -> {course.Code} {course.Name} ({course.Term})");
         return new CourseResult(null, course);
     }
 
@@ -170,11 +190,19 @@ public sealed class CourseService(
     public async Task<CourseResult> JoinAsync(CourseActor actor, string? typedCode, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(actor);
+        // Checked before the code is looked at: while locked out, a right guess must not be told apart from a wrong one.
+        if (await joinLimit.LockedUntilAsync(actor.UserId, cancellationToken) is { } until)
+        {
+            CoursesLog.JoinRefusedWhileLocked(logger, actor.UserId);
+            return CourseResult.Fail(joinLimit.Refusal(until));
+        }
+
         var code = JoinCodes.Normalize(typedCode);
         var course = code is null ? null : await db.Courses.AsNoTracking().SingleOrDefaultAsync(c => c.JoinCode == code, cancellationToken);
         if (course is null)
         {
             CoursesLog.UnknownJoinCode(logger);
+            await joinLimit.RecordFailureAsync(actor, cancellationToken);
             return CourseResult.Fail("no course has this join code; check it with your instructor (it looks like abcd-efgh-jkmn).");
         }
 
@@ -301,6 +329,28 @@ public sealed class CourseService(
         await db.SaveChangesAsync(cancellationToken);
         CoursesLog.StaffAction(logger, actor.UserId, courseId, "archive", "course");
         audit.Record(AuditActions.CourseArchived, actor.Audit, Target(course));
+        return new CourseResult(null, course);
+    }
+
+    /// <summary>Makes an archived course active again: joins, runs and changes are allowed as before it was archived.</summary>
+    public async Task<CourseResult> UnarchiveAsync(CourseActor actor, Guid courseId, CancellationToken cancellationToken)
+    {
+        var (course, error) = await ManagedAsync(actor, courseId, cancellationToken, allowArchived: true);
+        if (course is null)
+        {
+            return CourseResult.Fail(error!);
+        }
+
+        if (!course.IsArchived)
+        {
+            return CourseResult.Fail("the course is not archived.");
+        }
+
+        var archivedAt = course.ArchivedAtUtc!.Value;
+        course.ArchivedAtUtc = null;
+        await db.SaveChangesAsync(cancellationToken);
+        CoursesLog.StaffAction(logger, actor.UserId, courseId, "unarchive", "course");
+        audit.Record(AuditActions.CourseUnarchived, actor.Audit, Target(course), detail: $"archived since {archivedAt:yyyy-MM-dd HH:mm} UTC");
         return new CourseResult(null, course);
     }
 
@@ -508,7 +558,7 @@ public sealed class CourseService(
         return (course, null);
     }
 
-    private async Task<(Course? Course, string? Error)> ManagedAsync(CourseActor actor, Guid courseId, CancellationToken cancellationToken)
+    private async Task<(Course? Course, string? Error)> ManagedAsync(CourseActor actor, Guid courseId, CancellationToken cancellationToken, bool allowArchived = false)
     {
         ArgumentNullException.ThrowIfNull(actor);
         var view = await FindAsync(actor, courseId, cancellationToken);
@@ -522,9 +572,9 @@ public sealed class CourseService(
             return (null, "only the course's instructors manage it.");
         }
 
-        if (view.Course.IsArchived)
+        if (view.Course.IsArchived && !allowArchived)
         {
-            return (null, "the course is archived: it is read-only.");
+            return (null, "the course is archived: it is read-only (un-archive it first).");
         }
 
         // Tracked, for the change the caller makes.
@@ -535,6 +585,10 @@ public sealed class CourseService(
         await db.CourseMembers.CountAsync(m => m.CourseId == courseId && m.Role == CourseRole.Instructor, cancellationToken) <= 1;
 
     private static string Target(Course course) => $"course {course.Code} {course.Term} ({course.Id})";
+
+    /// <summary>The same rules for creating and editing: every part given, none too long, no control characters.</summary>
+    private static string? CheckDetails(string? name, string? code, string? term) =>
+        CheckText(name, "name", Course.MaxNameLength) ?? CheckText(code, "code", Course.MaxCodeLength) ?? CheckText(term, "term", Course.MaxTermLength);
 
     private static string? CheckText(string? value, string what, int max) =>
         string.IsNullOrWhiteSpace(value) ? $"the course needs a {what}."

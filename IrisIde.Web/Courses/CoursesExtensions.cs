@@ -2,6 +2,7 @@ using IrisIde.Execution.Admission;
 using IrisIde.Execution.Sessions;
 using IrisIde.Web.Security;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
 
 namespace IrisIde.Web.Courses;
 
@@ -14,8 +15,13 @@ public static class CoursesExtensions
     /// Courses: the service the pages and the run surfaces share, and the course rules in front of the session
     /// host. Needs the database, accounts and a session host (<c>AddIrisExecution</c>) registered before.
     /// </summary>
-    public static IServiceCollection AddCourses(this IServiceCollection services)
+    public static IServiceCollection AddCourses(this IServiceCollection services, IConfiguration configuration)
     {
+        services.AddOptions<CoursesOptions>()
+            .Bind(configuration.GetSection(CoursesOptions.SectionName))
+            .ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<CoursesOptions>, CoursesOptionsValidator>());
+        services.TryAddScoped<JoinAttemptLimit>();
         services.TryAddScoped<CourseService>();
         services.TryAddScoped<CourseRunPolicy>();
         // Without the wrapper the hub and /ws would run in any course unchecked: no silent skip.

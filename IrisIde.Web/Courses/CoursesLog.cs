@@ -23,4 +23,13 @@ internal static partial class CoursesLog
 
     [LoggerMessage(EventId = 6206, Level = LogLevel.Information, Message = "{ActorId} in course {CourseId}: roster import added {Added} students")]
     public static partial void RosterImported(ILogger logger, string actorId, Guid courseId, int added);
+
+    [LoggerMessage(EventId = 6207, Level = LogLevel.Warning, Message = "User {UserId} typed {Count} unknown join codes: joins refused until {UntilUtc:u}")]
+    public static partial void JoinLockedOut(ILogger logger, string userId, int count, DateTime untilUtc);
+
+    [LoggerMessage(EventId = 6208, Level = LogLevel.Information, Message = "Join of user {UserId} refused: locked out after unknown join codes")]
+    public static partial void JoinRefusedWhileLocked(ILogger logger, string userId);
+
+    [LoggerMessage(EventId = 6209, Level = LogLevel.Information, Message = "{ActorId} in course {CourseId}: name, code and term changed")]
+    public static partial void Updated(ILogger logger, string actorId, Guid courseId);
 }

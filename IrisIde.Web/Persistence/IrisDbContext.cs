@@ -31,6 +31,8 @@ public abstract class IrisDbContext(DbContextOptions options) : IdentityDbContex
 
     public DbSet<CourseMember> CourseMembers => Set<CourseMember>();
 
+    public DbSet<CourseJoinFailure> CourseJoinFailures => Set<CourseJoinFailure>();
+
     protected override void OnModelCreating(ModelBuilder builder)
     {
         base.OnModelCreating(builder);
@@ -77,6 +79,13 @@ public abstract class IrisDbContext(DbContextOptions options) : IdentityDbContex
         // A deleted user leaves their courses; "my courses" lists by user.
         member.HasOne<IrisUser>().WithMany().HasForeignKey(m => m.UserId).OnDelete(DeleteBehavior.Cascade);
         member.HasIndex(m => m.UserId);
+
+        var joinFailure = builder.Entity<CourseJoinFailure>();
+        joinFailure.ToTable("course_join_failures");
+        joinFailure.HasKey(f => f.Id);
+        // A deleted user's count goes with them; the limit counts one user's recent failures.
+        joinFailure.HasOne<IrisUser>().WithMany().HasForeignKey(f => f.UserId).OnDelete(DeleteBehavior.Cascade);
+        joinFailure.HasIndex(f => new { f.UserId, f.AtUtc });
 
         var audit = builder.Entity<AuditEntry>();
         audit.ToTable("audit_log");

@@ -10,8 +10,8 @@ namespace IrisIde.Web.Components.Courses;
 
 /// <summary>
 /// One course. Members see the course, its languages and limits and their role; teaching assistants also the
-/// roster; instructors and admins manage it: roles, removal, roster import, join code, settings, archive, course
-/// tokens. Someone who is neither a member nor an admin gets 404, exactly as for an id that does not exist, and
+/// roster; instructors and admins manage it: roles, removal, roster import, join code, name/code/term, settings,
+/// archive and un-archive, course tokens. Someone who is neither a member nor an admin gets 404, exactly as for an id that does not exist, and
 /// every action is checked again by <see cref="CourseService"/>, so a forged POST changes nothing.
 /// </summary>
 public sealed partial class CoursePage
@@ -41,6 +41,9 @@ public sealed partial class CoursePage
 
     [SupplyParameterFromForm(FormName = "course-settings")]
     private SettingsForm Settings { get; set; } = default!;
+
+    [SupplyParameterFromForm(FormName = "course-details")]
+    private DetailsForm Details { get; set; } = default!;
 
     [SupplyParameterFromForm(FormName = "course-token")]
     private TokenForm NewToken { get; set; } = default!;
@@ -79,6 +82,7 @@ public sealed partial class CoursePage
         }
 
         Settings ??= SettingsForm.From(_view.Course);
+        Details ??= DetailsForm.From(_view.Course);
     }
 
     private async Task CourseActionAsync()
@@ -96,6 +100,40 @@ public sealed partial class CoursePage
         };
         Show(result, Action.Command == "archive" ? "The course is archived: it is read-only now." : "New join code: the old one no longer works.");
         await LoadAsync();
+    }
+
+    private async Task UnarchiveAsync()
+    {
+        if (_actor is null || _view is null)
+        {
+            return;
+        }
+
+        var result = await Service.UnarchiveAsync(_actor, Id, Aborted);
+        Show(result, "The course is active again: it takes joins and runs.");
+        await LoadAsync();
+        if (result.Succeeded && _view is not null)
+        {
+            // The forms of an active course appear again; they start from the course as saved.
+            Settings = SettingsForm.From(_view.Course);
+            Details = DetailsForm.From(_view.Course);
+        }
+    }
+
+    private async Task SaveDetailsAsync()
+    {
+        if (_actor is null || _view is null)
+        {
+            return;
+        }
+
+        var result = await Service.UpdateAsync(_actor, Id, Details.Name, Details.Code, Details.Term, Aborted);
+        Show(result, "Saved the course's name, code and term.");
+        await LoadAsync();
+        if (result.Succeeded && _view is not null)
+        {
+            Details = DetailsForm.From(_view.Course);
+        }
     }
 
     private async Task MemberActionAsync()
@@ -254,6 +292,20 @@ public sealed partial class CoursePage
             RunsPerMinute = course.RunsPerMinutePerUser,
             MaxSessions = course.MaxSessionsPerUser,
         };
+    }
+
+    private sealed class DetailsForm
+    {
+        [Required(ErrorMessage = "Name the course.")]
+        public string Name { get; set; } = "";
+
+        [Required(ErrorMessage = "Give the course's code (CS101).")]
+        public string Code { get; set; } = "";
+
+        [Required(ErrorMessage = "Give the term (Fall 2026).")]
+        public string Term { get; set; } = "";
+
+        public static DetailsForm From(Course course) => new() { Name = course.Name, Code = course.Code, Term = course.Term };
     }
 
     private sealed class TokenForm

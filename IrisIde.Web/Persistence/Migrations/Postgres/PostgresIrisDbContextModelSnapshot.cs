@@ -261,6 +261,28 @@ namespace IrisIde.Web.Persistence.Migrations.Postgres
                     b.ToTable("courses", (string)null);
                 });
 
+            modelBuilder.Entity("IrisIde.Web.Courses.CourseJoinFailure", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("bigint");
+
+                    NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
+
+                    b.Property<DateTime>("AtUtc")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<string>("UserId")
+                        .IsRequired()
+                        .HasColumnType("text");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("UserId", "AtUtc");
+
+                    b.ToTable("course_join_failures", (string)null);
+                });
+
             modelBuilder.Entity("IrisIde.Web.Courses.CourseMember", b =>
                 {
                     b.Property<Guid>("CourseId")
@@ -647,6 +669,15 @@ namespace IrisIde.Web.Persistence.Migrations.Postgres
                         .HasForeignKey("CourseId")
                         .OnDelete(DeleteBehavior.Cascade);
 
+                    b.HasOne("IrisIde.Web.Accounts.IrisUser", null)
+                        .WithMany()
+                        .HasForeignKey("UserId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("IrisIde.Web.Courses.CourseJoinFailure", b =>
+                {
                     b.HasOne("IrisIde.Web.Accounts.IrisUser", null)
                         .WithMany()
                         .HasForeignKey("UserId")

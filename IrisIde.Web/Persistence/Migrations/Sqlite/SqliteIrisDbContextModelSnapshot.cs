@@ -254,6 +254,26 @@ namespace IrisIde.Web.Persistence.Migrations.Sqlite
                     b.ToTable("courses", (string)null);
                 });
 
+            modelBuilder.Entity("IrisIde.Web.Courses.CourseJoinFailure", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER");
+
+                    b.Property<DateTime>("AtUtc")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("UserId")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("UserId", "AtUtc");
+
+                    b.ToTable("course_join_failures", (string)null);
+                });
+
             modelBuilder.Entity("IrisIde.Web.Courses.CourseMember", b =>
                 {
                     b.Property<Guid>("CourseId")
@@ -634,6 +654,15 @@ namespace IrisIde.Web.Persistence.Migrations.Sqlite
                         .HasForeignKey("CourseId")
                         .OnDelete(DeleteBehavior.Cascade);
 
+                    b.HasOne("IrisIde.Web.Accounts.IrisUser", null)
+                        .WithMany()
+                        .HasForeignKey("UserId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("IrisIde.Web.Courses.CourseJoinFailure", b =>
+                {
                     b.HasOne("IrisIde.Web.Accounts.IrisUser", null)
                         .WithMany()
                         .HasForeignKey("UserId")
