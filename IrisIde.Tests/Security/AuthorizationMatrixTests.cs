@@ -120,10 +120,14 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixFixture fixture)
         .. FormlessPost("/"),
         .. FormlessPost("/account/denied"),
         .. FormlessPost("/admin/audit"),
+        .. FormlessPost("/live"),
+        new("POST /live/" + GuessedRunId + " without a form", "POST", "/live/{RunId}", (f, p) => PostFormAsync(p, "/live/" + GuessedRunId, null, [], withAntiforgery: true)),
         .. FormlessPost("/not-found"),
 
         // Courses: the list and its join form; one course's page and its staff forms, by its id and by guessed ids.
         Http("GET /courses", "GET", "/courses", "/courses"),
+        Http("GET /live", "GET", "/live", "/live"),
+        Http("GET /live/{guessed run}", "GET", "/live/{RunId}", "/live/" + GuessedRunId),
         .. Form("/courses", "/courses", "join-course", [new("Join.Code", "aaaa-bbbb-cccc")]),
         new("GET /courses/{the course}", "GET", "/courses/{Id:guid}", (f, p) => CourseAsync(f, GetAsync(p, $"/courses/{f.CourseId}"))),
         new("GET /courses/{the course id + 1}", "GET", "/courses/{Id:guid}", (f, p) => CourseAsync(f, GetAsync(p, $"/courses/{Neighbour(f.CourseId)}"))),
@@ -410,6 +414,25 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixFixture fixture)
         foreach (var cell in Row("GET /courses", Ok, signedInPage("/courses")))
         {
             yield return cell;
+        }
+
+        // Live watch: any signed-in user may open the pages; what they list or show is the watch policy's (LiveWatchTests).
+        foreach (var cell in Row("GET /live", Ok, signedInPage("/live")))
+        {
+            yield return cell;
+        }
+
+        foreach (var cell in Row("GET /live/{guessed run}", Ok, signedInPage("/live/" + GuessedRunId)))
+        {
+            yield return cell;
+        }
+
+        foreach (var page in new[] { "/live", "/live/" + GuessedRunId })
+        {
+            foreach (var cell in Row($"POST {page} without a form", NoAntiforgery, signedInPage(page)))
+            {
+                yield return cell;
+            }
         }
 
         foreach (var cell in Row("POST /courses form without anti-forgery", NoAntiforgery, signedInPage("/courses")))
