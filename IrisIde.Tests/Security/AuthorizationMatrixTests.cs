@@ -4,6 +4,7 @@ using System.Net.WebSockets;
 using System.Reflection;
 using System.Text.Json;
 using IrisIde.Tests.Accounts;
+using IrisIde.Web.History;
 using IrisIde.Web.Hubs;
 using Microsoft.AspNetCore.Http.Connections;
 using Microsoft.AspNetCore.Routing;
@@ -45,6 +46,7 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixFixture fixture)
     private const string HubSignInRequired = "error: sign-in required";
     private const string HubNeedsLanguage = "error: a run needs a language";
     private const string HubNoSuchRun = "HubException: no run";
+    private const string HubNotWatchable = "error: " + LiveWatchStreams.NotWatchable;
     private const string HubUnauthorized = "connect 401";
     private const string HubForbidden = "connect 403";
 
@@ -118,10 +120,14 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixFixture fixture)
         .. FormlessPost("/"),
         .. FormlessPost("/account/denied"),
         .. FormlessPost("/admin/audit"),
+        .. FormlessPost("/live"),
+        new("POST /live/" + GuessedRunId + " without a form", "POST", "/live/{RunId}", (f, p) => PostFormAsync(p, "/live/" + GuessedRunId, null, [], withAntiforgery: true)),
         .. FormlessPost("/not-found"),
 
         // Courses: the list and its join form; one course's page and its staff forms, by its id and by guessed ids.
         Http("GET /courses", "GET", "/courses", "/courses"),
+        Http("GET /live", "GET", "/live", "/live"),
+        Http("GET /live/{guessed run}", "GET", "/live/{RunId}", "/live/" + GuessedRunId),
         .. Form("/courses", "/courses", "join-course", [new("Join.Code", "aaaa-bbbb-cccc")]),
         new("GET /courses/{the course}", "GET", "/courses/{Id:guid}", (f, p) => CourseAsync(f, GetAsync(p, $"/courses/{f.CourseId}"))),
         new("GET /courses/{the course id + 1}", "GET", "/courses/{Id:guid}", (f, p) => CourseAsync(f, GetAsync(p, $"/courses/{Neighbour(f.CourseId)}"))),
@@ -173,6 +179,7 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixFixture fixture)
         new("hub SendEof (guessed run id)", "HUB", nameof(ExecutionHub.SendEof), (f, p) => HubAsync(f, p, null, c => InvokeAsync(c, nameof(ExecutionHub.SendEof), GuessedRunId))),
         new("hub Interrupt (guessed run id)", "HUB", nameof(ExecutionHub.Interrupt), (f, p) => HubAsync(f, p, null, c => InvokeAsync(c, nameof(ExecutionHub.Interrupt), GuessedRunId))),
         new("hub Stop (guessed run id)", "HUB", nameof(ExecutionHub.Stop), (f, p) => HubAsync(f, p, null, c => InvokeAsync(c, nameof(ExecutionHub.Stop), GuessedRunId))),
+        new("hub WatchRun (guessed run id)", "HUB", nameof(ExecutionHub.WatchRun), (f, p) => HubAsync(f, p, null, c => FirstStreamedAsync(c, nameof(ExecutionHub.WatchRun), GuessedRunId))),
         // The connection endpoint's other transports (long polling, server-sent events) with a connection id that is not theirs.
         Http("GET /hubs/execution?id={guessed connection}", "GET", ExecutionHubEndpoints.Path, $"{ExecutionHubEndpoints.Path}?id=guessed-connection-id"),
         new("POST /hubs/execution?id={guessed connection}", "POST", ExecutionHubEndpoints.Path, (f, p) => SendAsync(p, HttpMethod.Post, $"{ExecutionHubEndpoints.Path}?id=guessed-connection-id")),
@@ -409,6 +416,25 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixFixture fixture)
             yield return cell;
         }
 
+        // Live watch: any signed-in user may open the pages; what they list or show is the watch policy's (LiveWatchTests).
+        foreach (var cell in Row("GET /live", Ok, signedInPage("/live")))
+        {
+            yield return cell;
+        }
+
+        foreach (var cell in Row("GET /live/{guessed run}", Ok, signedInPage("/live/" + GuessedRunId)))
+        {
+            yield return cell;
+        }
+
+        foreach (var page in new[] { "/live", "/live/" + GuessedRunId })
+        {
+            foreach (var cell in Row($"POST {page} without a form", NoAntiforgery, signedInPage(page)))
+            {
+                yield return cell;
+            }
+        }
+
         foreach (var cell in Row("POST /courses form without anti-forgery", NoAntiforgery, signedInPage("/courses")))
         {
             yield return cell;
@@ -572,6 +598,12 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixFixture fixture)
             {
                 yield return cell;
             }
+        }
+
+        // Live watch: whoever may connect is told the same for a run that is not going and one they may not watch.
+        foreach (var cell in Row("hub WatchRun (guessed run id)", HubNotWatchable, hub))
+        {
+            yield return cell;
         }
 
         (string, string)[] transports = [(TokenRunsRead, ScopeMissing), .. BadTokens.Select(t => (t, InvalidToken))];
@@ -917,6 +949,17 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixFixture fixture)
     {
         await connection.InvokeCoreAsync(method, args);
         return "returned";
+    }
+
+    private static async Task<string> FirstStreamedAsync(HubConnection connection, string method, params object[] args)
+    {
+        await foreach (var item in connection.StreamAsyncCore<JsonElement>(method, args).WithCancellation(CancellationToken.None))
+        {
+            var message = item.TryGetProperty("message", out var m) ? m.GetString() ?? "" : "";
+            return $"{item.GetProperty("type").GetString()}: {message}";
+        }
+
+        return "no event";
     }
 
     private static async Task<string> StartRunAsync(HubConnection connection)

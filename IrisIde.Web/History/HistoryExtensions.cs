@@ -20,6 +20,10 @@ public static class HistoryExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<HistoryOptions>, HistoryOptionsValidator>());
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<RunHistoryQueue>();
+        services.TryAddSingleton<LiveRuns>();
+        services.TryAddSingleton<LiveWatchPolicy>();
+        services.TryAddSingleton<LiveWatchStreams>();
+        services.AddHostedService<LiveWatchNotifier>();
         services.TryAddSingleton<RunHistoryWriter>();
         services.AddHostedService(provider => provider.GetRequiredService<RunHistoryWriter>());
         services.TryAddSingleton<HistoryRetentionPurge>();
@@ -37,6 +41,7 @@ public static class HistoryExtensions
         services.AddSingleton<ISessionHost>(provider => new RecordingSessionHost(
             (ISessionHost)factory(provider),
             provider.GetRequiredService<RunHistoryQueue>(),
+            provider.GetRequiredService<LiveRuns>(),
             provider.GetRequiredService<IOptions<HistoryOptions>>(),
             provider.GetRequiredService<TimeProvider>(),
             provider.GetRequiredService<ILogger<RecordingSessionHost>>()));

@@ -22,4 +22,13 @@ internal static partial class HistoryLog
 
     [LoggerMessage(EventId = 6311, Level = LogLevel.Error, Message = "Run history retention purge failed; trying again at the next interval")]
     public static partial void PurgeFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 6320, Level = LogLevel.Information, Message = "Live watch: connection {ConnectionId} is watching run {RunId}")]
+    public static partial void WatchStarted(ILogger logger, string connectionId, Guid runId);
+
+    [LoggerMessage(EventId = 6321, Level = LogLevel.Warning, Message = "Live watch: connection {ConnectionId} asked to watch a run it may not watch, or one that is not going")]
+    public static partial void WatchRefused(ILogger logger, string connectionId);
+
+    [LoggerMessage(EventId = 6322, Level = LogLevel.Warning, Message = "Live watch: telling the owner of run {RunId} who is watching failed")]
+    public static partial void WatchNoticeFailed(ILogger logger, Guid runId, Exception exception);
 }

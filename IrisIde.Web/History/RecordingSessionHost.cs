@@ -22,6 +22,7 @@ namespace IrisIde.Web.History;
 public sealed class RecordingSessionHost(
     ISessionHost inner,
     RunHistoryQueue queue,
+    LiveRuns live,
     IOptions<HistoryOptions> options,
     TimeProvider time,
     ILogger<RecordingSessionHost> logger) : ISessionHost
@@ -37,15 +38,19 @@ public sealed class RecordingSessionHost(
             return session;
         }
 
+        LiveRun? watched = null;
         try
         {
-            var transcript = new RunTranscript(session.Id, queue, options.Value.MaxTranscriptBytes);
-            queue.Enqueue(new HistoryRunOpened(Opened(session, owner)));
-            return new RecordedSession(session, transcript, queue, time, logger);
+            var record = Opened(session, owner);
+            watched = live.Open(new LiveRunInfo(session.Id, record.Owner, record.Course, record.Surface!, record.Language, record.QueuedAtUtc));
+            var transcript = new RunTranscript(session.Id, queue, options.Value.MaxTranscriptBytes, watched);
+            queue.Enqueue(new HistoryRunOpened(record));
+            return new RecordedSession(session, transcript, watched, queue, time, logger);
         }
         catch (Exception e)
         {
-            // Recording must never cost a run: a session that cannot be recorded still runs.
+            // Recording must never cost a run: a session that cannot be recorded still runs (unwatched).
+            watched?.End();
             HistoryLog.RecordingFailed(logger, session.Id, e);
             return session;
         }
@@ -90,6 +95,7 @@ internal sealed class RecordedSession : IRunSession
 
     private readonly IRunSession _session;
     private readonly RunTranscript _transcript;
+    private readonly LiveRun _live;
     private readonly RunHistoryQueue _queue;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
@@ -106,10 +112,11 @@ internal sealed class RecordedSession : IRunSession
     // nothing after the exit, which stays the transcript's last event.
     private volatile bool _exited;
 
-    public RecordedSession(IRunSession session, RunTranscript transcript, RunHistoryQueue queue, TimeProvider time, ILogger logger)
+    public RecordedSession(IRunSession session, RunTranscript transcript, LiveRun live, RunHistoryQueue queue, TimeProvider time, ILogger logger)
     {
         _session = session;
         _transcript = transcript;
+        _live = live;
         _queue = queue;
         _time = time;
         _logger = logger;
@@ -267,6 +274,10 @@ internal sealed class RecordedSession : IRunSession
         catch (Exception e)
         {
             outcome = RunOutcome.Failed(RunStage.Run, e.Message);
+        }
+        finally
+        {
+            _live.End();
         }
 
         _queue.Enqueue(new HistoryRunClosed(

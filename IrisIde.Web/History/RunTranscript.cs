@@ -8,10 +8,11 @@ namespace IrisIde.Web.History;
 /// started (never going back, so sequence order is time order), counts their bytes against
 /// <see cref="HistoryOptions.MaxTranscriptBytes"/> and hands them to the queue. At the cap the chunk that crosses
 /// it is cut, a marker event says so, and only the final exit event is kept after it. A chunk the full queue
-/// refuses marks the transcript incomplete. Called from the session's event pump and from the surface's calls
+/// refuses marks the transcript incomplete. Each chunk also goes to the run's live watchers, if any
+/// (<see cref="LiveRun"/>). Called from the session's event pump and from the surface's calls
 /// (input closed, signals, stop) at once, hence the lock; it only ever does in-memory work.
 /// </summary>
-public sealed class RunTranscript(Guid runId, RunHistoryQueue queue, int maxBytes)
+public sealed class RunTranscript(Guid runId, RunHistoryQueue queue, int maxBytes, LiveRun? live = null)
 {
     private readonly Lock _gate = new();
 
@@ -39,6 +40,9 @@ public sealed class RunTranscript(Guid runId, RunHistoryQueue queue, int maxByte
         {
             var ms = Math.Max(_lastMs, (long)(elapsed ?? Stopwatch.GetElapsedTime(_started)).TotalMilliseconds);
             _lastMs = ms;
+
+            // Watchers see the run whole, past the stored transcript's cap.
+            live?.Publish(stream, data, ms);
             if (Truncated)
             {
                 return final && Put(stream, data, ms);

@@ -4,6 +4,7 @@ using IrisIde.Execution.Runs;
 using IrisIde.Execution.Sandboxing;
 using IrisIde.Execution.Sessions;
 using IrisIde.Web.Courses;
+using IrisIde.Web.History;
 using Microsoft.AspNetCore.SignalR;
 
 namespace IrisIde.Web.Hubs;
@@ -13,7 +14,7 @@ namespace IrisIde.Web.Hubs;
 /// methods steer a run the calling connection started. Runs go through the same <see cref="RunPipeline"/>
 /// as <c>/ws</c>, always interactive. See README ("The execution hub") for the wire contract.
 /// </summary>
-public sealed class ExecutionHub(ExecutionHubRuns runs, ILogger<ExecutionHub> logger) : Hub
+public sealed class ExecutionHub(ExecutionHubRuns runs, LiveWatchStreams watching, ILogger<ExecutionHub> logger) : Hub
 {
     /// <summary>
     /// Starts a run and streams its events: <c>started</c> first, <c>exit</c> last; a refused request is a
@@ -25,6 +26,14 @@ public sealed class ExecutionHub(ExecutionHubRuns runs, ILogger<ExecutionHub> lo
         var (course, refusal) = CourseRunPolicy.Select(Context.User, request?.Course);
         return refusal is null ? runs.StreamAsync(Caller(course), request, cancellationToken) : RefusedAsync(refusal);
     }
+
+    /// <summary>
+    /// Live watch: streams a student's running session read-only — <c>opened</c>, what it showed so far and then
+    /// as it happens (<c>chunk</c>: t, stream, data), <c>ended</c> — for its course's staff and admins; anyone
+    /// else, or a run that is not going, gets a single <c>error</c>. The student's IDE is told (<c>watching</c>).
+    /// </summary>
+    public IAsyncEnumerable<LiveWatchMessage> WatchRun(string runId, CancellationToken cancellationToken) =>
+        watching.WatchAsync(Context.User, runId, Context.ConnectionId, cancellationToken);
 
     /// <summary>Writes <paramref name="text"/> to the program's stdin (<c>\r\n</c> and <c>\r</c> become <c>\n</c>).</summary>
     public async Task SendInput(string runId, string text)

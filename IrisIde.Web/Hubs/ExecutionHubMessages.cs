@@ -116,4 +116,5 @@ public static class RunEventTypes
 /// <summary>Source-generated metadata for the hub's payloads, ahead of SignalR's reflection resolver.</summary>
 [JsonSerializable(typeof(StartRunRequest))]
 [JsonSerializable(typeof(RunEventMessage))]
+[JsonSerializable(typeof(IrisIde.Web.History.LiveWatchMessage))]
 internal sealed partial class ExecutionHubJsonContext : JsonSerializerContext;

@@ -81,6 +81,9 @@ public sealed class ExecutionHubRuns(
         return true;
     }
 
+    /// <summary>The hub connection that started <paramref name="runId"/>, while it streams.</summary>
+    public string? ConnectionOf(Guid runId) => _runs.TryGetValue(runId, out var run) ? run.ConnectionId : null;
+
     /// <summary>The ids of the runs streaming now (what the admin dashboard will list).</summary>
     public IReadOnlyCollection<Guid> RunIds => [.. _runs.Keys];
 

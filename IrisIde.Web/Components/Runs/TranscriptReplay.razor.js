@@ -6,12 +6,7 @@ import { Terminal } from "../../lib/xterm/xterm.mjs";
 import { FitAddon } from "../../lib/xterm-addon-fit/addon-fit.mjs";
 import { Themes } from "../Terminal/Terminal.razor.js";
 import { ReplayClock } from "./replayClock.js";
-
-const Style = {
-    stderr: text => `\x1b[31m${text}\x1b[0m`,
-    stdin: text => `\x1b[36m${text}\x1b[0m`,
-    event: text => `\x1b[2m[${text}]\x1b[0m`,
-};
+import { TranscriptWriter } from "./transcriptWriter.js";
 
 // How often the position shown moves while playing; events themselves are written at their own time.
 const TickMs = 100;
@@ -27,7 +22,7 @@ class ReplayHandle {
     #controls;
     #clock = null;
     #ticker = null;
-    #atLineStart = true;
+    #writer;
     #resizeObserver;
     #disposed = false;
 
@@ -43,6 +38,7 @@ class ReplayHandle {
         this.#fit = new FitAddon();
         this.#terminal.loadAddon(this.#fit);
         this.#terminal.open(terminalElement);
+        this.#writer = new TranscriptWriter(this.#terminal);
         this.#resizeObserver = new ResizeObserver(() => this.#fit.fit());
         this.#resizeObserver.observe(terminalElement);
         this.#fit.fit();
@@ -80,8 +76,8 @@ class ReplayHandle {
 
         const events = Array.isArray(transcript.events) ? transcript.events : [];
         this.#clock = new ReplayClock(events, {
-            event: e => this.#write(e),
-            reset: () => { this.#terminal.reset(); this.#atLineStart = true; },
+            event: e => this.#writer.write(e),
+            reset: () => this.#writer.reset(),
             changed: state => this.#show(state),
         });
         this.#controls.seek.max = String(Math.ceil(this.#clock.duration));
@@ -101,29 +97,6 @@ class ReplayHandle {
 
         this.#note(notes.join(" "));
         this.#show({ playing: false, position: 0, duration: this.#clock.duration, speed: 1, waiting: false });
-    }
-
-    #write(e) {
-        const data = String(e.data ?? "");
-        switch (e.stream) {
-            case "stdout":
-                this.#terminal.write(data);
-                break;
-            case "stderr":
-                this.#terminal.write(Style.stderr(data));
-                break;
-            case "stdin":
-                this.#terminal.write(Style.stdin(data));
-                break;
-            default:
-                this.#terminal.write(`${this.#atLineStart ? "" : "\r\n"}${Style.event(data)}\r\n`);
-                this.#atLineStart = true;
-                return;
-        }
-
-        if (data.length > 0) {
-            this.#atLineStart = data.endsWith("\n");
-        }
     }
 
     #show(state) {

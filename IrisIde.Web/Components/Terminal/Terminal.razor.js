@@ -5,7 +5,8 @@
 //
 // Hub contract: stream("StartRun", { language, files: [{ name, content }], course? }) yields events
 // started, compiling, compiled, running, stdout, stderr, echo, notice, exit, error;
-// invoke("SendInput" | "SendEof" | "Interrupt" | "Stop", runId[, text]).
+// invoke("SendInput" | "SendEof" | "Interrupt" | "Stop", runId[, text]); the hub may send
+// "watching"(runId, count) while course staff watch the run live.
 
 import { Terminal } from "../../lib/xterm/xterm.mjs";
 import { FitAddon } from "../../lib/xterm-addon-fit/addon-fit.mjs";
@@ -61,6 +62,7 @@ class TerminalHandle {
     #onPageHide;
     #lastFinalEvent = null; // how the last run ended, sent again when the circuit comes back
     #circuitLost = false;
+    #watchingBadge; // shown while course staff watch the run (hub message "watching")
 
     constructor(element, dotNet, options) {
         this.#dotNet = dotNet;
@@ -77,6 +79,12 @@ class TerminalHandle {
         this.#terminal.loadAddon(this.#fit);
         this.#terminal.open(element);
         this.#terminal.textarea?.setAttribute("aria-label", "Terminal input");
+        this.#watchingBadge = document.createElement("div");
+        this.#watchingBadge.className = "terminal-watching";
+        this.#watchingBadge.dataset.testid = "watching";
+        this.#watchingBadge.setAttribute("role", "status");
+        this.#watchingBadge.hidden = true;
+        element.appendChild(this.#watchingBadge);
         this.#fitSoon();
         this.#resizeObserver = new ResizeObserver(() => this.#fitSoon());
         this.#resizeObserver.observe(element);
@@ -196,6 +204,8 @@ class TerminalHandle {
             .withKeepAliveInterval(this.#options.keepAliveMs ?? 15000)
             .configureLogging(signalR.LogLevel.Warning)
             .build();
+        // Live watch: the course's staff (or an admin) opened this run read-only; the student is told.
+        connection.on("watching", (runId, count) => this.#showWatching(runId, count));
         connection.onclose(error => {
             if (this.#connection === connection) {
                 this.#connection = null;
@@ -304,7 +314,19 @@ class TerminalHandle {
         if (this.#run === run) {
             this.#run = null;
             this.#subscription = null;
+            this.#watchingBadge.hidden = true;
         }
+    }
+
+    #showWatching(runId, count) {
+        if (this.#run?.runId !== runId) {
+            return;
+        }
+
+        this.#watchingBadge.textContent = count === 1
+            ? "Someone from your course staff is watching this run"
+            : `${count} people from your course staff are watching this run`;
+        this.#watchingBadge.hidden = count < 1;
     }
 
     #sendInput(text) {

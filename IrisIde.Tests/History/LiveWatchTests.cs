@@ -1,0 +1,209 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using System.Threading.Channels;
+using IrisIde.Tests.Accounts;
+using IrisIde.Tests.Web;
+using IrisIde.Web.Accounts;
+using IrisIde.Web.Accounts.AccessTokens;
+using IrisIde.Web.Courses;
+using Microsoft.AspNetCore.SignalR.Client;
+using Microsoft.Extensions.DependencyInjection;
+using static IrisIde.Tests.Courses.TestCourses;
+
+namespace IrisIde.Tests.History;
+
+/// <summary>The app of the live-watch tests: the run history's settings, sandbox uids 64740-64755.</summary>
+public sealed class LiveWatchAppFixture : IrisWebAppFixture
+{
+    protected override IReadOnlyDictionary<string, string?> Settings => new Dictionary<string, string?>(HistoryAppFixture.HistorySettings)
+    {
+        ["Iris:Sandbox:Uid"] = "64740",
+    };
+}
+
+/// <summary>
+/// Live watch over the execution hub: a course's staff and admins watch a student's running session as it
+/// happens (what it showed before too), the student's IDE is told, and nobody else gets anything.
+/// </summary>
+public sealed class LiveWatchTests(LiveWatchAppFixture fixture) : IClassFixture<LiveWatchAppFixture>
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
+    private const string Greeter = "print('Name?', flush=True)\nname = input()\nprint('Hi ' + name, flush=True)\n";
+
+    private IrisWebApp App => fixture.App;
+
+    [Fact]
+    public async Task Course_staff_watch_a_students_run_live_and_the_student_is_told()
+    {
+        var (instructorUser, instructor) = await UserAsync(App, IrisRoles.Instructor, "instructor");
+        var (studentUser, student) = await UserAsync(App, IrisRoles.Student, "student");
+        var (assistantUser, assistantActor) = await UserAsync(App, IrisRoles.Student, "assistant");
+        var course = await CreateAsync(App, instructor);
+        await JoinAsync(App, student, course);
+        await JoinAsync(App, assistantActor, course);
+        var promoted = await WithServiceAsync(App, s => s.SetRoleAsync(instructor, course.Id, assistantUser.Id, CourseRole.TeachingAssistant, CancellationToken.None));
+        Assert.True(promoted.Succeeded, promoted.Error);
+
+        await using var studentHub = await TokenHubAsync(studentUser);
+        var notices = Channel.CreateUnbounded<(string RunId, int Count)>();
+        studentHub.On<string, int>("watching", (runId, count) => notices.Writer.TryWrite((runId, count)));
+        using var stopRun = new CancellationTokenSource(Timeout);
+        var run = studentHub.StreamAsync<JsonElement>("StartRun", Request(Greeter, course.Id), stopRun.Token).GetAsyncEnumerator(stopRun.Token);
+        var runId = await RunIdAsync(run);
+        await ReadUntilAsync(run, "stdout", "Name?");
+
+        await using var instructorHub = await CookieHubAsync(instructorUser);
+        using var stopWatch = new CancellationTokenSource(Timeout);
+        var watch = instructorHub.StreamAsync<JsonElement>("WatchRun", runId, stopWatch.Token).GetAsyncEnumerator(stopWatch.Token);
+        var opened = await NextAsync(watch);
+        Assert.Equal("opened", Type(opened));
+        Assert.Equal(runId, opened.GetProperty("runId").GetString());
+        var watched = new StringBuilder();
+        await ReadWatchUntilAsync(watch, watched, "stdout:Name?");
+        Assert.Equal((runId, 1), await notices.Reader.ReadAsync().AsTask().WaitAsync(Timeout));
+
+        // The assistant watches too; then the student types, and both see input and output as they happen.
+        await using var assistantHub = await CookieHubAsync(assistantUser);
+        using var stopSecond = new CancellationTokenSource(Timeout);
+        var second = assistantHub.StreamAsync<JsonElement>("WatchRun", runId, stopSecond.Token).GetAsyncEnumerator(stopSecond.Token);
+        Assert.Equal("opened", Type(await NextAsync(second)));
+        Assert.Equal((runId, 2), await notices.Reader.ReadAsync().AsTask().WaitAsync(Timeout));
+        await studentHub.InvokeAsync("SendInput", runId, "Ann\n").WaitAsync(Timeout);
+        await ReadWatchUntilAsync(watch, watched, "stdout:Hi Ann");
+        await ReadWatchUntilAsync(watch, watched, "stdin:Ann\n");
+
+        // The assistant leaves: the student is told; the run ends: the instructor's watch ends with it.
+        await stopSecond.CancelAsync();
+        await second.DisposeAsync();
+        Assert.Equal((runId, 1), await notices.Reader.ReadAsync().AsTask().WaitAsync(Timeout));
+        await ReadUntilAsync(run, "exit", null);
+        var last = await NextAsync(watch);
+        while (Type(last) == "chunk")
+        {
+            last = await NextAsync(watch);
+        }
+
+        Assert.Equal("ended", Type(last));
+        Assert.False(await watch.MoveNextAsync().AsTask().WaitAsync(Timeout));
+        await run.DisposeAsync();
+        await watch.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task Nobody_else_may_watch_and_a_guessed_id_looks_the_same()
+    {
+        var (_, instructor) = await UserAsync(App, IrisRoles.Instructor, "instructor");
+        var (otherUser, other) = await UserAsync(App, IrisRoles.Instructor, "other-instructor");
+        var (studentUser, student) = await UserAsync(App, IrisRoles.Student, "student");
+        var (classmateUser, classmate) = await UserAsync(App, IrisRoles.Student, "classmate");
+        var (adminUser, _) = await UserAsync(App, IrisRoles.Admin, "admin");
+        var course = await CreateAsync(App, instructor);
+        await CreateAsync(App, other, "Another course");
+        await JoinAsync(App, student, course);
+        await JoinAsync(App, classmate, course);
+
+        await using var studentHub = await TokenHubAsync(studentUser);
+        using var stopRun = new CancellationTokenSource(Timeout);
+        var run = studentHub.StreamAsync<JsonElement>("StartRun", Request(Greeter, course.Id), stopRun.Token).GetAsyncEnumerator(stopRun.Token);
+        var runId = await RunIdAsync(run);
+        await ReadUntilAsync(run, "stdout", "Name?");
+
+        var otherInstructor = await FirstWatchEventAsync(await CookieHubAsync(otherUser), runId);
+        var theStudentThemself = await FirstWatchEventAsync(await CookieHubAsync(studentUser), runId);
+        var aClassmate = await FirstWatchEventAsync(await CookieHubAsync(classmateUser), runId);
+        var withAToken = await FirstWatchEventAsync(await TokenHubAsync(adminUser), runId);
+        var guessed = await FirstWatchEventAsync(await CookieHubAsync(adminUser), Guid.NewGuid().ToString());
+        var malformed = await FirstWatchEventAsync(await CookieHubAsync(adminUser), "../../etc");
+        var admin = await FirstWatchEventAsync(await CookieHubAsync(adminUser), runId);
+
+        foreach (var refused in new[] { otherInstructor, theStudentThemself, aClassmate, withAToken, guessed, malformed })
+        {
+            Assert.Equal("error", Type(refused));
+            Assert.Equal(IrisIde.Web.History.LiveWatchStreams.NotWatchable, refused.GetProperty("message").GetString());
+        }
+
+        Assert.Equal("opened", Type(admin));
+        await stopRun.CancelAsync();
+        await run.DisposeAsync();
+    }
+
+    private static object Request(string source, Guid course) =>
+        new { language = "python", files = new[] { new { name = "", content = source } }, course = course.ToString() };
+
+    private static string? Type(JsonElement item) => item.GetProperty("type").GetString();
+
+    private static async Task<JsonElement> NextAsync(IAsyncEnumerator<JsonElement> events) =>
+        await events.MoveNextAsync().AsTask().WaitAsync(Timeout) ? events.Current : throw new InvalidOperationException("the stream ended");
+
+    private static async Task<string> RunIdAsync(IAsyncEnumerator<JsonElement> run)
+    {
+        var started = await NextAsync(run);
+        Assert.True(Type(started) == "started", $"expected the run to start: {started}");
+        return started.GetProperty("runId").GetString()!;
+    }
+
+    private static async Task ReadUntilAsync(IAsyncEnumerator<JsonElement> run, string type, string? text)
+    {
+        var seen = new StringBuilder();
+        while (true)
+        {
+            var item = await NextAsync(run);
+            if (Type(item) == type && (text is null || seen.Append(item.GetProperty("data").GetString()).ToString().Contains(text, StringComparison.Ordinal)))
+            {
+                return;
+            }
+
+            Assert.False(Type(item) is "error" or "exit", $"the run ended before {type} '{text}': {item}");
+        }
+    }
+
+    private static async Task ReadWatchUntilAsync(IAsyncEnumerator<JsonElement> watch, StringBuilder watched, string text)
+    {
+        while (!watched.ToString().Contains(text, StringComparison.Ordinal))
+        {
+            var item = await NextAsync(watch);
+            Assert.True(Type(item) == "chunk", $"expected output while watching for '{text}': {item}; so far {watched}");
+            watched.Append(item.GetProperty("stream").GetString()).Append(':').Append(item.GetProperty("data").GetString()).Append('|');
+        }
+    }
+
+    private static async Task<JsonElement> FirstWatchEventAsync(HubConnection hub, string runId)
+    {
+        await using var _ = hub;
+        await foreach (var item in hub.StreamAsync<JsonElement>("WatchRun", runId).WithCancellation(CancellationToken.None))
+        {
+            return item;
+        }
+
+        throw new InvalidOperationException("the watch stream ended without an event");
+    }
+
+    private async Task<HubConnection> TokenHubAsync(IrisUser user)
+    {
+        await using var scope = App.Services.CreateAsyncScope();
+        var token = await scope.ServiceProvider.GetRequiredService<AccessTokenService>().CreateAsync(user, "hub", null, null, user.Id, CancellationToken.None).WaitAsync(Timeout);
+        Assert.True(token.Succeeded, token.Error);
+        var connection = new HubConnectionBuilder()
+            .WithUrl(new Uri(App.BaseAddress, "/hubs/execution"), options => options.AccessTokenProvider = () => Task.FromResult<string?>(token.Created!.Token))
+            .Build();
+        await connection.StartAsync().WaitAsync(Timeout);
+        return connection;
+    }
+
+    private async Task<HubConnection> CookieHubAsync(IrisUser user)
+    {
+        using var browser = new AccountTestClient(App.BaseAddress);
+        await browser.SignInOrFailAsync(user.Email!, TestAccounts.Password);
+        var cookie = string.Join("; ", browser.Cookies.GetAllCookies().Select(c => string.Create(CultureInfo.InvariantCulture, $"{c.Name}={c.Value}")));
+        var connection = new HubConnectionBuilder()
+            .WithUrl(new Uri(App.BaseAddress, "/hubs/execution"), options =>
+            {
+                options.Transports = Microsoft.AspNetCore.Http.Connections.HttpTransportType.WebSockets;
+                options.Headers["Cookie"] = cookie;
+            })
+            .Build();
+        await connection.StartAsync().WaitAsync(Timeout);
+        return connection;
+    }
+}

@@ -1,0 +1,42 @@
+using IrisIde.Web.History;
+using Microsoft.AspNetCore.Components;
+using Microsoft.AspNetCore.Components.Authorization;
+
+namespace IrisIde.Web.Components.Live;
+
+/// <summary>
+/// One live run, watched read-only. The page checks who may watch before it shows anything (a run one may not
+/// watch and one that does not exist look the same); the terminal's own hub stream checks again.
+/// </summary>
+public sealed partial class LiveWatchPage
+{
+    private LiveRunRow? _run;
+    private bool _checked;
+
+    [Parameter]
+    public string RunId { get; set; } = string.Empty;
+
+    [CascadingParameter]
+    private Task<AuthenticationState> AuthenticationState { get; set; } = default!;
+
+    [Inject]
+    private LiveRuns Live { get; set; } = default!;
+
+    [Inject]
+    private LiveWatchPolicy Policy { get; set; } = default!;
+
+    [Inject]
+    private IServiceScopeFactory Scopes { get; set; } = default!;
+
+    protected override async Task OnParametersSetAsync()
+    {
+        _run = null;
+        var user = (await AuthenticationState).User;
+        if (Guid.TryParse(RunId, out var id) && Live.Find(id) is { } run && await Policy.MayWatchAsync(user, run.Info, CancellationToken.None))
+        {
+            _run = (await LiveRunRow.DescribeAsync(Scopes, [run], CancellationToken.None))[0];
+        }
+
+        _checked = true;
+    }
+}

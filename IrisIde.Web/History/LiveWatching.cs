@@ -1,0 +1,182 @@
+using System.Runtime.CompilerServices;
+using System.Security.Claims;
+using System.Text.Json.Serialization;
+using IrisIde.Web.Accounts;
+using IrisIde.Web.Courses;
+using IrisIde.Web.Hubs;
+using IrisIde.Web.Persistence;
+using IrisIde.Web.Security;
+using Microsoft.AspNetCore.SignalR;
+using Microsoft.EntityFrameworkCore;
+
+namespace IrisIde.Web.History;
+
+/// <summary>One item of a live watch stream (hub method <c>WatchRun</c>).</summary>
+public sealed class LiveWatchMessage
+{
+    /// <summary><c>opened</c> (first, with the run's details), <c>chunk</c>, <c>ended</c> (last), or <c>error</c> (alone).</summary>
+    public required string Type { get; init; }
+
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? RunId { get; init; }
+
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? Language { get; init; }
+
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? Surface { get; init; }
+
+    /// <summary>On <c>opened</c>: the earliest output is no longer kept, the backlog starts later.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
+    public bool Trimmed { get; init; }
+
+    /// <summary>On <c>chunk</c>: milliseconds since the run started.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public long? T { get; init; }
+
+    /// <summary>On <c>chunk</c>: <c>stdout</c>, <c>stderr</c>, <c>stdin</c> or <c>event</c>.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? Stream { get; init; }
+
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? Data { get; init; }
+
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? Message { get; init; }
+}
+
+/// <summary>
+/// Who may watch a live run: admins any; a signed-in member of the run's course who teaches or assists it (read
+/// from the database at each watch, so a removed assistant stops at once); nobody else, not even with an access
+/// token (a script has no business watching a student type). A run someone may not watch and a run that does not
+/// exist get the same answer.
+/// </summary>
+public sealed class LiveWatchPolicy(IServiceScopeFactory scopes)
+{
+    public async Task<bool> MayWatchAsync(ClaimsPrincipal? user, LiveRunInfo run, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(run);
+        if (user?.Identity?.IsAuthenticated != true || RunAccess.IsAccessToken(user))
+        {
+            return false;
+        }
+
+        if (user.IsInRole(IrisRoles.Admin))
+        {
+            return true;
+        }
+
+        if (RunAccess.UserId(user) is not { } userId || !Guid.TryParse(run.Course, out var courseId))
+        {
+            return false;
+        }
+
+        await using var scope = scopes.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<IrisDbContext>();
+        return await db.CourseMembers.AsNoTracking().AnyAsync(
+            m => m.CourseId == courseId && m.UserId == userId && (m.Role == CourseRole.Instructor || m.Role == CourseRole.TeachingAssistant),
+            cancellationToken);
+    }
+
+    /// <summary>The live runs <paramref name="user"/> may watch, oldest first.</summary>
+    public async Task<IReadOnlyList<LiveRun>> WatchableAsync(ClaimsPrincipal? user, LiveRuns live, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(live);
+        var watchable = new List<LiveRun>();
+        foreach (var run in live.List())
+        {
+            if (await MayWatchAsync(user, run.Info, cancellationToken))
+            {
+                watchable.Add(run);
+            }
+        }
+
+        return watchable;
+    }
+}
+
+/// <summary>The hub's side of live watch: the checks, then the run's backlog and its live feed as messages.</summary>
+public sealed class LiveWatchStreams(LiveRuns live, LiveWatchPolicy policy, ILogger<LiveWatchStreams> logger)
+{
+    public const string NotWatchable = "no live run with that id that you may watch: it has ended, or it is not in a course you teach";
+
+    public async IAsyncEnumerable<LiveWatchMessage> WatchAsync(ClaimsPrincipal? user, string? runId, string connectionId, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        if (!Guid.TryParse(runId, out var id) || live.Find(id) is not { } run || !await policy.MayWatchAsync(user, run.Info, cancellationToken))
+        {
+            HistoryLog.WatchRefused(logger, connectionId);
+            yield return new LiveWatchMessage { Type = "error", Message = NotWatchable };
+            yield break;
+        }
+
+        using var watch = run.Watch();
+        if (watch is null)
+        {
+            yield return new LiveWatchMessage { Type = "error", Message = $"this run has ended, or it already has {LiveRun.MaxWatchers} watchers" };
+            yield break;
+        }
+
+        HistoryLog.WatchStarted(logger, connectionId, id);
+        yield return new LiveWatchMessage { Type = "opened", RunId = id.ToString(), Language = run.Info.Language, Surface = run.Info.Surface, Trimmed = watch.BacklogTrimmed };
+        foreach (var chunk in watch.Backlog)
+        {
+            yield return Chunk(chunk);
+        }
+
+        await foreach (var chunk in watch.Feed.ReadAllAsync(cancellationToken))
+        {
+            yield return Chunk(chunk);
+        }
+
+        yield return new LiveWatchMessage { Type = "ended" };
+    }
+
+    private static LiveWatchMessage Chunk(LiveChunk chunk) => new() { Type = "chunk", T = chunk.T, Stream = chunk.Stream, Data = chunk.Data };
+}
+
+/// <summary>
+/// Tells a student in the IDE when someone starts or stops watching their run: the hub sends the connection that
+/// started it <c>watching(runId, count)</c>. Runs over <c>/ws</c> are watched without a notice: the runner
+/// protocol is a contract with existing clients and has no such message.
+/// </summary>
+public sealed class LiveWatchNotifier(LiveRuns live, ExecutionHubRuns runs, IHubContext<ExecutionHub> hub, ILogger<LiveWatchNotifier> logger) : IHostedService
+{
+    public const string Method = "watching";
+
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        live.WatchersChanged += Notify;
+        return Task.CompletedTask;
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken)
+    {
+        live.WatchersChanged -= Notify;
+        return Task.CompletedTask;
+    }
+
+    private void Notify(LiveRun run, int watchers)
+    {
+        if (runs.ConnectionOf(run.Info.RunId) is not { } connection)
+        {
+            return;
+        }
+
+        _ = SendAsync(connection, run, watchers);
+    }
+
+    private async Task SendAsync(string connection, LiveRun run, int watchers)
+    {
+        var runId = run.Info.RunId;
+        try
+        {
+            // The count as it is now: two changes close together may be sent in either order, the last one sent
+            // should still be right.
+            await hub.Clients.Client(connection).SendAsync(Method, runId.ToString(), run.Ended ? 0 : run.Watchers);
+        }
+        catch (Exception e)
+        {
+            HistoryLog.WatchNoticeFailed(logger, runId, e);
+        }
+    }
+}
