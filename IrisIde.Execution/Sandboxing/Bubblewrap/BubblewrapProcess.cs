@@ -129,7 +129,10 @@ internal sealed class BubblewrapProcess : ISandboxProcess
         var exited = _process.WaitForExitAsync(CancellationToken.None);
         var sampledPeak = 0L;
         TimeSpan? programEndedAt = null;
-        var nextCpuCheck = MinCpuCheckDelay;
+        // Nothing is used yet, so the quota cannot reach the limit before the whole of it has passed at
+        // full speed: a short run never reads its CPU time before its end. Where the kernel keeps no
+        // peak memory, the check samples it, so it comes early as before.
+        var nextCpuCheck = _cgroup.RecordsPeakMemory ? CpuCheckDelay(_limits.CpuTime, _limits.CpuCores) : MinCpuCheckDelay;
         try
         {
             while (!exited.IsCompleted && !_kill.Requested.IsCompleted)

@@ -1,3 +1,7 @@
+using System.Runtime.InteropServices;
+using System.Text;
+using FileInterop = IrisIde.Execution.Workspaces.Interop;
+
 namespace IrisIde.Execution.Sandboxing.Cgroups;
 
 /// <summary>
@@ -11,6 +15,12 @@ internal interface ICgroupFileSystem
     bool DirectoryExists(string path);
 
     string ReadAllText(string path);
+
+    /// <summary>
+    /// The file's text, or null when it does not exist (a controller or a run cgroup that is not there):
+    /// one open instead of a look-up and then an open, as supervision reads these several times a run.
+    /// </summary>
+    string? TryReadAllText(string path);
 
     /// <summary>Writes <paramref name="value"/> in one write(2), to an existing control file.</summary>
     void Write(string path, string value);
@@ -26,6 +36,9 @@ internal interface ICgroupFileSystem
 
 internal sealed class CgroupFileSystem : ICgroupFileSystem
 {
+    private const int ReadChunkBytes = 512;
+    private const int ENODEV = 19;
+
     public static CgroupFileSystem Instance { get; } = new();
 
     public bool FileExists(string path) => File.Exists(path);
@@ -33,6 +46,57 @@ internal sealed class CgroupFileSystem : ICgroupFileSystem
     public bool DirectoryExists(string path) => Directory.Exists(path);
 
     public string ReadAllText(string path) => File.ReadAllText(path);
+
+    public string? TryReadAllText(string path)
+    {
+        var name = Encoding.UTF8.GetBytes(path + "\0");
+        var fd = FileInterop.OpenAt(FileInterop.AT_FDCWD, name, FileInterop.O_RDONLY | FileInterop.O_CLOEXEC, 0);
+        if (fd < 0)
+        {
+            var errno = Marshal.GetLastPInvokeError();
+            return errno is FileInterop.ENOENT or FileInterop.ENOTDIR
+                ? null
+                : throw new IOException($"Could not open {path}: {Marshal.GetPInvokeErrorMessage(errno)}", errno);
+        }
+
+        try
+        {
+            // Control files are small; cgroup.procs of a busy run is the largest, a few KiB.
+            var buffer = new byte[ReadChunkBytes];
+            var length = 0;
+            while (true)
+            {
+                if (length == buffer.Length)
+                {
+                    Array.Resize(ref buffer, buffer.Length * 2);
+                }
+
+                var read = FileInterop.Read(fd, buffer.AsSpan(length), (nuint)(buffer.Length - length));
+                if (read < 0)
+                {
+                    var errno = Marshal.GetLastPInvokeError();
+                    if (errno == FileInterop.EINTR)
+                    {
+                        continue;
+                    }
+
+                    // A run cgroup removed while it is read answers ENODEV: as good as gone.
+                    return errno == ENODEV ? null : throw new IOException($"Could not read {path}: {Marshal.GetPInvokeErrorMessage(errno)}", errno);
+                }
+
+                if (read == 0)
+                {
+                    return Encoding.UTF8.GetString(buffer, 0, length);
+                }
+
+                length += (int)read;
+            }
+        }
+        finally
+        {
+            _ = FileInterop.Close(fd);
+        }
+    }
 
     public void Write(string path, string value)
     {

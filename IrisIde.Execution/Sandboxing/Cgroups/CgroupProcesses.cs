@@ -119,14 +119,13 @@ internal static class CgroupProcesses
     }
 
     /// <summary>Reads "key value" lines (memory.events, cpu.stat, memory.oom_control).</summary>
-    public static long ReadKeyedValue(ICgroupFileSystem fileSystem, string path, string key)
-    {
-        if (!fileSystem.FileExists(path))
-        {
-            return 0;
-        }
+    public static long ReadKeyedValue(ICgroupFileSystem fileSystem, string path, string key) =>
+        fileSystem.TryReadAllText(path) is { } text ? ParseKeyedValue(text, key) : 0;
 
-        foreach (var line in fileSystem.ReadAllText(path).Split('\n', StringSplitOptions.RemoveEmptyEntries))
+    /// <summary>The value of <paramref name="key"/> in "key value" lines; 0 when it is not there.</summary>
+    public static long ParseKeyedValue(string text, string key)
+    {
+        foreach (var line in text.Split('\n', StringSplitOptions.RemoveEmptyEntries))
         {
             var parts = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
             if (parts.Length == 2 && parts[0] == key && long.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out var value))
@@ -140,12 +139,7 @@ internal static class CgroupProcesses
 
     public static long ReadNumber(ICgroupFileSystem fileSystem, string path)
     {
-        if (!fileSystem.FileExists(path))
-        {
-            return 0;
-        }
-
-        var text = fileSystem.ReadAllText(path).Trim();
+        var text = fileSystem.TryReadAllText(path)?.Trim();
         return long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var value) ? value : 0;
     }
 

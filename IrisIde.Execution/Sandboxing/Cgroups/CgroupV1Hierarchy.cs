@@ -240,9 +240,9 @@ internal sealed class CgroupV1RunCgroup(
         var pids = new HashSet<int>();
         foreach (var file in ProcessFiles)
         {
-            if (fileSystem.FileExists(file))
+            if (fileSystem.TryReadAllText(file) is { } text)
             {
-                pids.UnionWith(CgroupProcesses.Parse(fileSystem.ReadAllText(file)));
+                pids.UnionWith(CgroupProcesses.Parse(text));
             }
         }
 
@@ -261,8 +261,8 @@ internal sealed class CgroupV1RunCgroup(
         // oom_kill in memory.oom_control (Linux 4.13+) counts real OOM kills; failcnt also counts
         // harmless reclaim, so it is only the fallback on kernels without oom_kill.
         var oomControl = Memory("memory.oom_control");
-        var oomKills = fileSystem.FileExists(oomControl) && fileSystem.ReadAllText(oomControl).Contains("oom_kill ", StringComparison.Ordinal)
-            ? CgroupProcesses.ReadKeyedValue(fileSystem, oomControl, "oom_kill")
+        var oomKills = fileSystem.TryReadAllText(oomControl) is { } control && control.Contains("oom_kill ", StringComparison.Ordinal)
+            ? CgroupProcesses.ParseKeyedValue(control, "oom_kill")
             : CgroupProcesses.ReadNumber(fileSystem, Memory("memory.failcnt"));
 
         // v1 has no per-cgroup "oom" event. failcnt would be one (it counts only at the cgroup whose

@@ -210,7 +210,7 @@ internal sealed class CgroupV2RunCgroup(string name, string directory, ICgroupFi
     public void SetBackground(bool background) => fileSystem.Write(File("cpu.weight"), background ? "1" : "100");
 
     public IReadOnlyList<int> ReadProcesses() =>
-        fileSystem.FileExists(ProcessFiles[0]) ? CgroupProcesses.Parse(fileSystem.ReadAllText(ProcessFiles[0])) : [];
+        fileSystem.TryReadAllText(ProcessFiles[0]) is { } text ? CgroupProcesses.Parse(text) : [];
 
     public TimeSpan ReadCpuTime() =>
         TimeSpan.FromMicroseconds(CgroupProcesses.ReadKeyedValue(fileSystem, File("cpu.stat"), "usage_usec"));

@@ -1,7 +1,8 @@
 using System.Runtime.InteropServices;
 
 // The workspace layer's own Interop class (the sandbox layer has one in IrisIde.Execution.Sandboxing):
-// the calls here work on raw byte names through directory descriptors and are used by nothing else.
+// the calls here work on raw byte names through directory descriptors. The cgroup code borrows open,
+// read and close from it to read control files without a separate existence check.
 namespace IrisIde.Execution.Workspaces;
 
 internal static partial class Interop

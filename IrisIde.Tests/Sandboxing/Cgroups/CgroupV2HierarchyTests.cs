@@ -237,6 +237,8 @@ public sealed class CgroupV2HierarchyTests : IDisposable
 
         public string ReadAllText(string path) => CgroupFileSystem.Instance.ReadAllText(path);
 
+        public string? TryReadAllText(string path) => CgroupFileSystem.Instance.TryReadAllText(path);
+
         public void Write(string path, string value)
         {
             if (path == busyFile && !Refused)

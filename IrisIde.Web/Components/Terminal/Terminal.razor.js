@@ -17,7 +17,7 @@ const Scrollback = 5000;
 // (a UTF-16 unit is at most 3 UTF-8 bytes, plus JSON escaping).
 const InputChunkChars = 4096;
 
-const Themes = {
+export const Themes = {
     dark: {
         background: "#1e1e1e", foreground: "#d4d4d4", cursor: "#d4d4d4", selectionBackground: "#264f78",
     },
