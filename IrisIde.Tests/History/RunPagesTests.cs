@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Net;
+using System.Security.Claims;
 using System.Text.RegularExpressions;
 using IrisIde.Tests.Accounts;
 using IrisIde.Tests.Courses;
@@ -9,6 +10,8 @@ using IrisIde.Web.Accounts;
 using IrisIde.Web.Courses;
 using IrisIde.Web.Persistence;
 using IrisIde.Web.RunViews;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace IrisIde.Tests.History;
 
@@ -60,6 +63,51 @@ public sealed class PostgresRunPagesAppFixture : IAsyncLifetime
 public sealed class RunPagesTests(RunPagesAppFixture fixture) : RunPagesTestsBase, IClassFixture<RunPagesAppFixture>
 {
     protected override IrisWebApp App => fixture.App;
+
+    /// <summary>
+    /// A course with 100,000 runs stays fast only if its page is read from the (Course, QueuedAtUtc) index instead of
+    /// a scan of every run: SQLite's plan for the course runs page (as an admin, the widest visibility) and for a
+    /// student's runs in it say which index they use.
+    /// </summary>
+    [Fact]
+    public async Task The_course_runs_page_is_read_through_an_index_not_a_scan_of_every_run()
+    {
+        await using var scope = App.Services.CreateAsyncScope();
+        var reader = scope.ServiceProvider.GetRequiredService<RunViewReader>();
+        var admin = new ClaimsPrincipal(new ClaimsIdentity([new Claim(ClaimTypes.NameIdentifier, "admin"), new Claim(ClaimTypes.Role, IrisRoles.Admin)], "test"));
+        var visible = await reader.VisibleAsync(admin, CancellationToken.None);
+        var course = Guid.CreateVersion7();
+        var query = new IrisIde.Web.History.RunListQuery(3, 20, course, null, null, null, null, null, null);
+
+        var coursePlan = await PlanAsync(RunViewReader.OnePage(query.Apply(visible), 3, 20));
+        var studentPlan = await PlanAsync(RunViewReader.OnePage((query with { User = "someone" }).Apply(visible), 1, 20));
+
+        Assert.Contains("USING INDEX IX_runs_Course_QueuedAtUtc", coursePlan, StringComparison.Ordinal);
+        Assert.Matches("USING INDEX IX_runs_(Course|Owner)_QueuedAtUtc", studentPlan);
+        Assert.DoesNotContain("SCAN runs", coursePlan + studentPlan, StringComparison.Ordinal);
+    }
+
+    private static async Task<string> PlanAsync(IQueryable<RunRecord> query)
+    {
+        await using var command = query.CreateDbCommand();
+        command.CommandText = "EXPLAIN QUERY PLAN " + command.CommandText;
+        await command.Connection!.OpenAsync();
+        try
+        {
+            var details = new List<string>();
+            await using var plan = await command.ExecuteReaderAsync();
+            while (await plan.ReadAsync())
+            {
+                details.Add(plan.GetString(plan.GetOrdinal("detail")));
+            }
+
+            return string.Join("; ", details);
+        }
+        finally
+        {
+            await command.Connection.CloseAsync();
+        }
+    }
 }
 
 [Trait("Needs", "PostgreSQL")]
