@@ -13,6 +13,7 @@ using IrisIde.Web.History;
 using IrisIde.Web.Hubs;
 using IrisIde.Web.Languages;
 using IrisIde.Web.Runner;
+using IrisIde.Web.RunViews;
 using IrisIde.Web.Security;
 
 if (AdminCommandLine.IsAdminCommand(args))
@@ -33,6 +34,7 @@ builder.Services.AddAccessTokens(builder.Configuration);
 builder.Services.AddAudit(builder.Configuration);
 builder.Services.AddRunHistory(builder.Configuration);
 builder.Services.AddCourses(builder.Configuration);
+builder.Services.AddRunViews();
 builder.Services.AddHealthChecks();
 builder.AddIdeUi();
 
@@ -49,6 +51,7 @@ app.MapExecutionHub();
 app.MapLanguagesApi();
 app.MapBatchApi();
 app.MapRunHistoryApi();
+app.MapRunViews();
 app.MapBatchHealthChecks("/healthz");
 app.MapAccounts();
 app.MapOidcSignIn();

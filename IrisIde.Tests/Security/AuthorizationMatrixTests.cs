@@ -152,6 +152,24 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixFixture fixture)
         }),
         new("POST /courses/{random guid} un-archive with anti-forgery", "POST", "/courses/{Id:guid}", (f, p) => StaffFormFieldsAsync(f, p, $"/courses/{GuessedCourse}", "course-unarchive", [])),
 
+        // The run history's pages: My runs, one run by real and guessed ids, a course's runs, its CSV export, a student's page.
+        Http("GET /runs", "GET", "/runs", "/runs"),
+        .. FormlessPost("/runs"),
+        new("GET /runs/{student A's run}", "GET", "/runs/{Id:guid}", (f, p) => NamedAsync(f, GetAsync(p, $"/runs/{f.StudentARun}"))),
+        new("GET /runs/{student A's course run}", "GET", "/runs/{Id:guid}", (f, p) => NamedAsync(f, GetAsync(p, $"/runs/{f.StudentACourseRun}"))),
+        new("GET /runs/{student A's course run id + 1}", "GET", "/runs/{Id:guid}", (f, p) => NamedAsync(f, GetAsync(p, $"/runs/{Neighbour(f.StudentACourseRun)}"))),
+        new("GET /runs/{random guid}", "GET", "/runs/{Id:guid}", (f, p) => NamedAsync(f, GetAsync(p, $"/runs/{GuessedRun}"))),
+        new("POST /runs/{student A's course run} without a form", "POST", "/runs/{Id:guid}", (f, p) => NamedAsync(f, PostFormAsync(p, $"/runs/{f.StudentACourseRun}", null, [], withAntiforgery: true))),
+        new("GET /courses/{the course}/runs", "GET", "/courses/{Id:guid}/runs", (f, p) => NamedAsync(f, GetAsync(p, $"/courses/{f.CourseId}/runs"))),
+        new("GET /courses/{the course id + 1}/runs", "GET", "/courses/{Id:guid}/runs", (f, p) => NamedAsync(f, GetAsync(p, $"/courses/{Neighbour(f.CourseId)}/runs"))),
+        new("GET /courses/{random guid}/runs", "GET", "/courses/{Id:guid}/runs", (f, p) => NamedAsync(f, GetAsync(p, $"/courses/{GuessedCourse}/runs"))),
+        new("POST /courses/{the course}/runs without a form", "POST", "/courses/{Id:guid}/runs", (f, p) => NamedAsync(f, PostFormAsync(p, $"/courses/{f.CourseId}/runs", null, [], withAntiforgery: true))),
+        new("GET /courses/{the course}/runs.csv", "GET", "/courses/{id:guid}/runs.csv", (f, p) => NamedAsync(f, CsvAsync(f, p, $"/courses/{f.CourseId}/runs.csv"))),
+        new("GET /courses/{random guid}/runs.csv", "GET", "/courses/{id:guid}/runs.csv", (f, p) => NamedAsync(f, CsvAsync(f, p, $"/courses/{GuessedCourse}/runs.csv"))),
+        new("GET /courses/{the course}/students/{student A}", "GET", "/courses/{Id:guid}/students/{UserId}", (f, p) => NamedAsync(f, GetAsync(p, $"/courses/{f.CourseId}/students/{f.StudentAId}"))),
+        new("GET /courses/{the course}/students/{student B, not in it}", "GET", "/courses/{Id:guid}/students/{UserId}", (f, p) => NamedAsync(f, GetAsync(p, $"/courses/{f.CourseId}/students/{f.StudentBId}"))),
+        new("POST /courses/{the course}/students/{student A} without a form", "POST", "/courses/{Id:guid}/students/{UserId}", (f, p) => NamedAsync(f, PostFormAsync(p, $"/courses/{f.CourseId}/students/{f.StudentAId}", null, [], withAntiforgery: true))),
+
         // Single sign-on (the provider is unreachable, so a started flow comes back with "unavailable").
         new("POST /account/signin/oidc without anti-forgery", "POST", "/account/signin/oidc", (f, p) => PostFormAsync(p, "/account/signin/oidc", null, [new("returnUrl", "/")], withAntiforgery: false)),
         new("POST /account/signin/oidc with anti-forgery", "POST", "/account/signin/oidc", (f, p) => PostFormAsync(p, "/account/signin/oidc", null, [new("returnUrl", "/")], withAntiforgery: true)),
@@ -501,6 +519,78 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixFixture fixture)
             yield return cell;
         }
 
+        // The run history's pages. My runs: every signed-in user (their own runs). A run's page: whoever may read the
+        // run by the API's rule, the 404 of an unknown id for everyone else. A course's runs, their CSV and a student's
+        // page: the course's TA, instructor and admins; its students and everyone else get the 404 of an unknown course.
+        foreach (var cell in Row("GET /runs", Ok, signedInPage("/runs")))
+        {
+            yield return cell;
+        }
+
+        foreach (var (surface, path) in new[] { ("POST /runs without a form", "/runs"), ("POST /runs/{student A's course run} without a form", "/runs/{course run}"), ("POST /courses/{the course}/runs without a form", "/courses/{course}/runs"), ("POST /courses/{the course}/students/{student A} without a form", "/courses/{course}/students/{student A}") })
+        {
+            foreach (var cell in Row(surface, NoAntiforgery, signedInPage(path)))
+            {
+                yield return cell;
+            }
+        }
+
+        foreach (var cell in Row("GET /runs/{student A's run}", NotFound, [.. signedInPage("/runs/{run}"), (StudentA, Ok), (Admin, Ok)]))
+        {
+            yield return cell;
+        }
+
+        foreach (var cell in Row("GET /runs/{student A's course run}", NotFound, [.. signedInPage("/runs/{course run}"), (StudentA, Ok), (Admin, Ok), (CourseInstructor, Ok), (CourseTa, Ok)]))
+        {
+            yield return cell;
+        }
+
+        foreach (var (surface, path) in new[] { ("GET /runs/{student A's course run id + 1}", "/runs/{course run+1}"), ("GET /runs/{random guid}", "/runs/{guessed run}") })
+        {
+            foreach (var cell in Row(surface, NotFound, signedInPage(path)))
+            {
+                yield return cell;
+            }
+        }
+
+        (string, string)[] courseStaff(string path, string forStaff) =>
+            [.. signedInPage(path), (CourseInstructor, forStaff), (CourseTa, forStaff), (Admin, forStaff)];
+        foreach (var cell in Row("GET /courses/{the course}/runs", NotFound, courseStaff("/courses/{course}/runs", Ok)))
+        {
+            yield return cell;
+        }
+
+        foreach (var (surface, path) in new[] { ("GET /courses/{the course id + 1}/runs", "/courses/{course+1}/runs"), ("GET /courses/{random guid}/runs", "/courses/{guessed}/runs") })
+        {
+            foreach (var cell in Row(surface, NotFound, signedInPage(path)))
+            {
+                yield return cell;
+            }
+        }
+
+        // The export is a download, not a page: a plain 401 without a sign-in (no redirect), and, as the run APIs, no
+        // detour to the password page for a one-time password (such a user is no course's staff here: 404).
+        (string, string)[] download = [.. tokensRefused, (Anonymous, "401"), (DisabledCookie, "401")];
+        foreach (var cell in Row("GET /courses/{the course}/runs.csv", NotFound, [.. download, (CourseInstructor, "200 csv: course run"), (CourseTa, "200 csv: course run"), (Admin, "200 csv: course run")]))
+        {
+            yield return cell;
+        }
+
+        foreach (var cell in Row("GET /courses/{random guid}/runs.csv", NotFound, download))
+        {
+            yield return cell;
+        }
+
+        foreach (var cell in Row("GET /courses/{the course}/students/{student A}", NotFound, courseStaff("/courses/{course}/students/{student A}", Ok)))
+        {
+            yield return cell;
+        }
+
+        foreach (var cell in Row("GET /courses/{the course}/students/{student B, not in it}", NotFound, signedInPage("/courses/{course}/students/{student B}")))
+        {
+            yield return cell;
+        }
+
         // Single sign-on.
         foreach (var cell in Row("POST /account/signin/oidc without anti-forgery", NoAntiforgery, tokensRefused))
         {
@@ -736,6 +826,35 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixFixture fixture)
             .Replace(Neighbour(fixture.CourseId).ToString(), Uri.EscapeDataString("{course+1}"), StringComparison.Ordinal)
             .Replace(fixture.CourseId.ToString(), Uri.EscapeDataString("{course}"), StringComparison.Ordinal)
             .Replace(GuessedCourse.ToString(), Uri.EscapeDataString("{guessed}"), StringComparison.Ordinal);
+
+    /// <summary>A run id nobody has.</summary>
+    private static readonly Guid GuessedRun = Guid.CreateVersion7();
+
+    /// <summary>The answer with the fixture's run, course and user ids named as the cells name them.</summary>
+    private static async Task<string> NamedAsync(AuthorizationMatrixFixture fixture, Task<string> probe) =>
+        (await CourseAsync(fixture, probe))
+            .Replace(Neighbour(fixture.StudentACourseRun).ToString(), Uri.EscapeDataString("{course run+1}"), StringComparison.Ordinal)
+            .Replace(fixture.StudentACourseRun.ToString(), Uri.EscapeDataString("{course run}"), StringComparison.Ordinal)
+            .Replace(fixture.StudentARun.ToString(), Uri.EscapeDataString("{run}"), StringComparison.Ordinal)
+            .Replace(GuessedRun.ToString(), Uri.EscapeDataString("{guessed run}"), StringComparison.Ordinal)
+            .Replace(fixture.StudentAId, Uri.EscapeDataString("{student A}"), StringComparison.Ordinal)
+            .Replace(fixture.StudentBId, Uri.EscapeDataString("{student B}"), StringComparison.Ordinal);
+
+    /// <summary>The CSV export's answer: its status, and which of the fixture's runs it lists.</summary>
+    private static async Task<string> CsvAsync(AuthorizationMatrixFixture fixture, MatrixPrincipal principal, string path)
+    {
+        using var request = principal.Request(HttpMethod.Get, path);
+        using var response = await principal.Browser.Http.SendAsync(request).WaitAsync(Timeout);
+        if (response.StatusCode != HttpStatusCode.OK || response.Content.Headers.ContentType?.MediaType != "text/csv")
+        {
+            return await DescribeAsync(principal, response);
+        }
+
+        var csv = await response.Content.ReadAsStringAsync().WaitAsync(Timeout);
+        var shown = new[] { (fixture.StudentARun, "run"), (fixture.StudentACourseRun, "course run") }
+            .Where(r => csv.Contains(r.Item1.ToString(), StringComparison.Ordinal)).Select(r => r.Item2).ToList();
+        return "200 csv: " + (shown.Count == 0 ? "none" : string.Join(", ", shown));
+    }
 
     /// <summary>A staff form of the course page: refused (a status, or the page's refusal) or done (the page's confirmation).</summary>
     private static Task<string> StaffFormAsync(AuthorizationMatrixFixture fixture, MatrixPrincipal principal, string path, string formName, KeyValuePair<string, string> field) =>

@@ -43,6 +43,15 @@ public sealed partial class SourceEditor : IAsyncDisposable
         }
     }
 
+    /// <summary>Replaces the current language's buffer with <paramref name="source"/> (a run opened in the editor); undo brings the old text back.</summary>
+    public async Task ReplaceSourceAsync(string source, CancellationToken cancellationToken)
+    {
+        if (Handle is not null)
+        {
+            await Handle.InvokeVoidAsync("replaceSource", cancellationToken, source);
+        }
+    }
+
     public async Task SetThemeAsync(string theme, CancellationToken cancellationToken)
     {
         if (Handle is not null)

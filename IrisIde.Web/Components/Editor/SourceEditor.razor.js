@@ -54,9 +54,14 @@ class EditorHandle {
 
     /** Replaces the buffer with the template; undo (Ctrl+Z) brings the old text back. */
     resetToTemplate(template) {
+        this.replaceSource(template);
+    }
+
+    /** Replaces the buffer (the template, or a run's source opened from its page); undo brings the old text back. */
+    replaceSource(text) {
         const model = this.#editor.getModel();
         this.#editor.pushUndoStop();
-        this.#editor.executeEdits("iris-template", [{ range: model.getFullModelRange(), text: template }]);
+        this.#editor.executeEdits("iris-replace", [{ range: model.getFullModelRange(), text }]);
         this.#editor.pushUndoStop();
         this.#save();
     }

@@ -7,6 +7,7 @@ using IrisIde.Web.Components.Terminal;
 using IrisIde.Web.Courses;
 using IrisIde.Web.Ide;
 using IrisIde.Web.Runner;
+using IrisIde.Web.RunViews;
 using Microsoft.AspNetCore.Components;
 using Microsoft.AspNetCore.Components.Authorization;
 using Microsoft.Extensions.Options;
@@ -42,6 +43,9 @@ public sealed partial class Ide : IAsyncDisposable
     private IReadOnlyList<Course> _courses = [];
     private string? _courseId;
     private string? _userId;
+    private RestoredRun? _restore;
+    private bool _restored;
+    private string? _restoreNote;
 
     /// <summary>Languages are asked of the session backend: a runner pod's toolchains, not this host's PATH.</summary>
     [Inject]
@@ -59,6 +63,10 @@ public sealed partial class Ide : IAsyncDisposable
 
     [CascadingParameter]
     private Task<AuthenticationState>? AuthenticationState { get; set; }
+
+    /// <summary>"Open in editor" from a run's page: the run whose files to load. Only its id comes from the address.</summary>
+    [SupplyParameterFromQuery(Name = "fromRun")]
+    private string? FromRun { get; set; }
 
     private bool CanRun => _editorReady && _terminalReady && _selected is { IsAvailable: true } && !_status.IsActive && !_mustSignIn;
 
@@ -111,6 +119,57 @@ public sealed partial class Ide : IAsyncDisposable
         _languages = await Sessions.GetLanguagesAsync(_disposed.Token);
         Select(DefaultLanguageId);
         await LoadCoursesAsync();
+        await LoadRunToRestoreAsync();
+    }
+
+    /// <summary>
+    /// The run named by <c>?fromRun=</c>, read here on the server through <see cref="RunViewReader"/> (the run
+    /// visibility rule of its page and the API), never from content the browser sends: an id the user may not see
+    /// restores nothing and reads exactly like one that does not exist. The editor holds one file per language,
+    /// so the run's file with the language's file name (or its first) is restored.
+    /// </summary>
+    private async Task LoadRunToRestoreAsync()
+    {
+        if (FromRun is null)
+        {
+            return;
+        }
+
+        var user = AuthenticationState is null ? null : (await AuthenticationState).User;
+        RunDetails? details = null;
+        if (user is not null && Guid.TryParse(FromRun, out var runId))
+        {
+            await using var scope = Scopes.CreateAsyncScope();
+            details = await scope.ServiceProvider.GetRequiredService<RunViewReader>().DetailsAsync(user, runId, _disposed.Token);
+        }
+
+        var language = details is null ? null : _languages.FirstOrDefault(l => l.IsAvailable
+            && (l.Language.Id == details.Run.Language || l.Language.Aliases.Contains(details.Run.Language, StringComparer.Ordinal)));
+        var file = language is null ? null : details!.Files.FirstOrDefault(f => f.Name == language.Language.FileName) ?? (details.Files.Count > 0 ? details.Files[0] : null);
+        if (details is null || language is null || file is null)
+        {
+            _restoreNote = "That run cannot be opened: it does not exist, its files are gone, or its language is not available.";
+            return;
+        }
+
+        _restore = new RestoredRun(language.Language.Id, file.Content);
+        Select(language.Language.Id);
+        var others = details.Files.Count - 1;
+        _restoreNote = others > 0
+            ? string.Create(CultureInfo.InvariantCulture, $"Opened {file.Name} of the run ({others} more file(s) stay on the run's page: the editor holds one).")
+            : $"Opened {file.Name} of the run.";
+    }
+
+    /// <summary>Puts the run's source into the editor once the editor shows its language (undo brings the old buffer back).</summary>
+    private async Task RestoreRunAsync()
+    {
+        if (_restore is not { } restore || _restored || !_editorReady || _editor is null || _selected?.Language.Id != restore.LanguageId)
+        {
+            return;
+        }
+
+        _restored = true;
+        await _editor.ReplaceSourceAsync(restore.Source, _disposed.Token);
     }
 
     /// <summary>The signed-in user's active courses, for the picker; archived ones take no runs.</summary>
@@ -142,7 +201,7 @@ public sealed partial class Ide : IAsyncDisposable
         _page = await _module.InvokeAsync<IJSObjectReference>("attach", _disposed.Token, _self);
         var preferences = await _page.InvokeAsync<PagePreferences>("preferences", _disposed.Token);
         await _languagesLoaded;
-        if (preferences.Language is { } remembered && _languages.Any(l => l.IsAvailable && l.Language.Id == remembered))
+        if (_restore is null && preferences.Language is { } remembered && _languages.Any(l => l.IsAvailable && l.Language.Id == remembered))
         {
             Select(remembered);
         }
@@ -162,6 +221,7 @@ public sealed partial class Ide : IAsyncDisposable
 
         StateHasChanged();
         await ShowSelectedLanguageAsync();
+        await RestoreRunAsync();
     }
 
     private void Select(string languageId)
@@ -176,6 +236,11 @@ public sealed partial class Ide : IAsyncDisposable
     {
         _editorReady = true;
         await ShowSelectedLanguageAsync();
+        if (_languagesLoaded.IsCompleted)
+        {
+            await RestoreRunAsync();
+        }
+
         if (_theme != "dark" && _editor is not null)
         {
             await _editor.SetThemeAsync(_theme, _disposed.Token);
@@ -354,4 +419,7 @@ public sealed partial class Ide : IAsyncDisposable
 
     /// <summary>What the page module remembers in local storage (internal for the component tests).</summary>
     internal sealed record PagePreferences(string? Theme, string? Language);
+
+    /// <summary>The source "Open in editor" puts into the editor, for the language it was run in.</summary>
+    private sealed record RestoredRun(string LanguageId, string Source);
 }
