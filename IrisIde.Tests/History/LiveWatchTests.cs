@@ -6,7 +6,9 @@ using IrisIde.Tests.Accounts;
 using IrisIde.Tests.Web;
 using IrisIde.Web.Accounts;
 using IrisIde.Web.Accounts.AccessTokens;
+using IrisIde.Web.Audit;
 using IrisIde.Web.Courses;
+using IrisIde.Web.History;
 using Microsoft.AspNetCore.SignalR.Client;
 using Microsoft.Extensions.DependencyInjection;
 using static IrisIde.Tests.Courses.TestCourses;
@@ -29,7 +31,8 @@ public sealed class LiveWatchAppFixture : IrisWebAppFixture
 public sealed class LiveWatchTests(LiveWatchAppFixture fixture) : IClassFixture<LiveWatchAppFixture>
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
-    private const string Greeter = "print('Name?', flush=True)\nname = input()\nprint('Hi ' + name, flush=True)\n";
+    // Waits for a second line before it ends, so the run is still going when a watcher leaves.
+    private const string Greeter = "print('Name?', flush=True)\nname = input()\nprint('Hi ' + name, flush=True)\ninput()\n";
 
     private IrisWebApp App => fixture.App;
 
@@ -77,6 +80,7 @@ public sealed class LiveWatchTests(LiveWatchAppFixture fixture) : IClassFixture<
         await stopSecond.CancelAsync();
         await second.DisposeAsync();
         Assert.Equal((runId, 1), await notices.Reader.ReadAsync().AsTask().WaitAsync(Timeout));
+        await studentHub.InvokeAsync("SendInput", runId, "\n").WaitAsync(Timeout);
         await ReadUntilAsync(run, "exit", null);
         var last = await NextAsync(watch);
         while (Type(last) == "chunk")
@@ -127,6 +131,46 @@ public sealed class LiveWatchTests(LiveWatchAppFixture fixture) : IClassFixture<
         await stopRun.CancelAsync();
         await run.DisposeAsync();
     }
+
+    [Fact]
+    public async Task An_admin_ends_a_students_ws_session_from_live_watch_and_it_is_audited()
+    {
+        var (studentUser, student) = await UserAsync(App, IrisRoles.Student, "student");
+        var (instructorUser, instructor) = await UserAsync(App, IrisRoles.Instructor, "instructor");
+        var course = await CreateAsync(App, instructor);
+        await JoinAsync(App, student, course);
+        await using var scope = App.Services.CreateAsyncScope();
+        var token = await scope.ServiceProvider.GetRequiredService<AccessTokenService>().CreateAsync(studentUser, "ws", null, null, studentUser.Id, CancellationToken.None).WaitAsync(Timeout);
+        Assert.True(token.Succeeded, token.Error);
+        await using var ws = await IrisIde.Tests.Protocol.RunnerTestClient.ConnectAsync(
+            new Uri(App.WebSocketUri + "?course=" + course.Id), new Dictionary<string, string> { ["Authorization"] = "Bearer " + token.Created!.Token });
+        await ws.SendCodeAsync("python", "print('up', flush=True)\ninput()\n");
+        await ws.WaitForStdoutAsync("up").WaitAsync(Timeout);
+        var live = App.Services.GetRequiredService<LiveRuns>();
+        var run = Assert.Single(live.List(), r => r.Info.Owner == studentUser.Id);
+        Assert.Equal("ws", run.Info.Surface);
+        var ending = App.Services.GetRequiredService<LiveRunEnding>();
+
+        var byInstructor = ending.End(Principal(instructorUser.Id, IrisRoles.Instructor), run.Info.RunId);
+        var byAdmin = ending.End(Principal("admin-ending-a-ws-run", IrisRoles.Admin), run.Info.RunId);
+
+        Assert.False(byInstructor);
+        Assert.True(byAdmin);
+        await ws.ReadToEndAsync().WaitAsync(Timeout);
+        Assert.Contains("killed", ws.One("exit").GetRawText(), StringComparison.Ordinal);
+        Assert.Null(live.Find(run.Info.RunId));
+        var refused = Assert.Single(await IrisIde.Tests.Audit.AuditTestSupport.WaitForAsync(App, e => e.Action == AuditActions.SessionEndedByAdmin && e.ActorId == instructorUser.Id));
+        Assert.Equal((AuditOutcome.Failure, "not an admin"), (refused.Outcome, refused.Detail));
+        var ended = Assert.Single(await IrisIde.Tests.Audit.AuditTestSupport.WaitForAsync(App, e => e.Action == AuditActions.SessionEndedByAdmin && e.ActorId == "admin-ending-a-ws-run"));
+        Assert.Equal(($"run {run.Info.RunId:N}", AuditOutcome.Success), (ended.Target, ended.Outcome));
+        Assert.Contains("on ws of user " + studentUser.Id, ended.Detail, StringComparison.Ordinal);
+        Assert.False(ending.End(Principal("admin-ending-a-ws-run", IrisRoles.Admin), run.Info.RunId));
+    }
+
+    private static System.Security.Claims.ClaimsPrincipal Principal(string userId, string role) =>
+        new(new System.Security.Claims.ClaimsIdentity(
+            [new(System.Security.Claims.ClaimTypes.NameIdentifier, userId), new(System.Security.Claims.ClaimTypes.Role, role)],
+            authenticationType: "test"));
 
     private static object Request(string source, Guid course) =>
         new { language = "python", files = new[] { new { name = "", content = source } }, course = course.ToString() };

@@ -23,6 +23,7 @@ public static class HistoryExtensions
         services.TryAddSingleton<LiveRuns>();
         services.TryAddSingleton<LiveWatchPolicy>();
         services.TryAddSingleton<LiveWatchStreams>();
+        services.TryAddSingleton<LiveRunEnding>();
         services.AddHostedService<LiveWatchNotifier>();
         services.TryAddSingleton<RunHistoryWriter>();
         services.AddHostedService(provider => provider.GetRequiredService<RunHistoryWriter>());

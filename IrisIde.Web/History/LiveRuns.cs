@@ -67,6 +67,7 @@ public sealed class LiveRun
     private readonly LiveRuns _registry;
     private long _backlogBytes;
     private bool _ended;
+    private Action<string>? _stop;
 
     internal LiveRun(LiveRunInfo info, LiveRuns registry)
     {
@@ -155,6 +156,21 @@ public sealed class LiveRun
 
         _registry.OnWatchersChanged(this, watchers);
         return watch;
+    }
+
+    /// <summary>How to end the session (its recorded wrapper's Stop), set once the session exists.</summary>
+    internal void StopsWith(Action<string> stop) => _stop = stop;
+
+    /// <summary>Ends the session with <paramref name="reason"/> as its stop message; false when it is over already.</summary>
+    public bool Stop(string reason)
+    {
+        if (Ended || _stop is not { } stop)
+        {
+            return false;
+        }
+
+        stop(reason);
+        return true;
     }
 
     /// <summary>The run is over: every watcher's feed completes after what it has, and the run leaves the registry.</summary>

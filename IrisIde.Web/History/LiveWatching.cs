@@ -2,6 +2,7 @@ using System.Runtime.CompilerServices;
 using System.Security.Claims;
 using System.Text.Json.Serialization;
 using IrisIde.Web.Accounts;
+using IrisIde.Web.Audit;
 using IrisIde.Web.Courses;
 using IrisIde.Web.Hubs;
 using IrisIde.Web.Persistence;
@@ -178,5 +179,37 @@ public sealed class LiveWatchNotifier(LiveRuns live, ExecutionHubRuns runs, IHub
         {
             HistoryLog.WatchNoticeFailed(logger, runId, e);
         }
+    }
+}
+
+/// <summary>
+/// An admin ends a student's running session, whatever surface it came from (the hub or <c>/ws</c>): the run stops
+/// with verdict <c>killed</c> and "ended by an admin (who)", its transcript says so, and the audit log records it
+/// (<c>session.ended_by_admin</c>), refused attempts included.
+/// </summary>
+public sealed class LiveRunEnding(LiveRuns live, AuditRecorder audit)
+{
+    public bool End(ClaimsPrincipal? user, Guid runId)
+    {
+        var admin = user?.Identity?.IsAuthenticated == true && user.IsInRole(IrisRoles.Admin) && !RunAccess.IsAccessToken(user);
+        var actor = user is not null && RunAccess.UserId(user) is { } userId
+            ? AuditActor.User(userId, user.FindFirstValue(ClaimTypes.Email) ?? user.Identity?.Name)
+            : AuditActor.Anonymous;
+        var target = $"run {runId:N}";
+        if (!admin)
+        {
+            audit.Record(AuditActions.SessionEndedByAdmin, actor, target, AuditOutcome.Failure, "not an admin");
+            return false;
+        }
+
+        if (live.Find(runId) is not { } run || !run.Stop($"ended by an admin ({actor.Name})"))
+        {
+            audit.Record(AuditActions.SessionEndedByAdmin, actor, target, AuditOutcome.Failure, "no such run is going");
+            return false;
+        }
+
+        audit.Record(AuditActions.SessionEndedByAdmin, actor, target, AuditOutcome.Success,
+            $"{run.Info.Language} run on {run.Info.Surface} of user {run.Info.Owner ?? "anonymous"}");
+        return true;
     }
 }

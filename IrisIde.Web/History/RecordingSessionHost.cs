@@ -45,7 +45,9 @@ public sealed class RecordingSessionHost(
             watched = live.Open(new LiveRunInfo(session.Id, record.Owner, record.Course, record.Surface!, record.Language, record.QueuedAtUtc));
             var transcript = new RunTranscript(session.Id, queue, options.Value.MaxTranscriptBytes, watched);
             queue.Enqueue(new HistoryRunOpened(record));
-            return new RecordedSession(session, transcript, watched, queue, time, logger);
+            var recorded = new RecordedSession(session, transcript, watched, queue, time, logger);
+            watched.StopsWith(reason => recorded.Stop(Verdict.Killed, reason));
+            return recorded;
         }
         catch (Exception e)
         {

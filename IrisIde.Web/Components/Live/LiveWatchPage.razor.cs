@@ -12,6 +12,8 @@ public sealed partial class LiveWatchPage
 {
     private LiveRunRow? _run;
     private bool _checked;
+    private bool _isAdmin;
+    private string? _endResult;
 
     [Parameter]
     public string RunId { get; set; } = string.Empty;
@@ -28,15 +30,31 @@ public sealed partial class LiveWatchPage
     [Inject]
     private IServiceScopeFactory Scopes { get; set; } = default!;
 
+    [Inject]
+    private LiveRunEnding Ending { get; set; } = default!;
+
     protected override async Task OnParametersSetAsync()
     {
         _run = null;
         var user = (await AuthenticationState).User;
+        _isAdmin = user.IsInRole(IrisIde.Web.Accounts.IrisRoles.Admin);
         if (Guid.TryParse(RunId, out var id) && Live.Find(id) is { } run && await Policy.MayWatchAsync(user, run.Info, CancellationToken.None))
         {
             _run = (await LiveRunRow.DescribeAsync(Scopes, [run], CancellationToken.None))[0];
         }
 
         _checked = true;
+    }
+
+    /// <summary>An admin ends the session (any surface); the run's own exit then ends the watch.</summary>
+    private async Task EndAsync()
+    {
+        if (_run is null)
+        {
+            return;
+        }
+
+        var user = (await AuthenticationState).User;
+        _endResult = Ending.End(user, _run.RunId) ? "The session was ended." : "The session is over already.";
     }
 }
