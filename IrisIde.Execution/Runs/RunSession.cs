@@ -38,6 +38,11 @@ public sealed class RunSession : IRunSession
         SingleWriter = false,
     });
     private readonly Channel<string> _input = Channel.CreateUnbounded<string>(new UnboundedChannelOptions { SingleReader = true });
+
+    // Held while input is queued and its echo emitted; the feeder takes it before writing to the program, so an
+    // echo is always in the event stream before anything the program prints in answer to it. (Never disposed: no
+    // wait handle is ever made.)
+    private readonly SemaphoreSlim _inputOrder = new(1, 1);
     private readonly CancellationTokenSource _abandoned = new();
     private readonly TaskCompletionSource<RunOutcome> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Lock _gate = new();
@@ -103,19 +108,27 @@ public sealed class RunSession : IRunSession
             return false;
         }
 
-        if (!_input.Writer.TryWrite(normalized))
+        await _inputOrder.WaitAsync(cancellationToken);
+        try
         {
-            Interlocked.Add(ref _pendingInputBytes, -bytes);
-            return false;
-        }
+            if (!_input.Writer.TryWrite(normalized))
+            {
+                Interlocked.Add(ref _pendingInputBytes, -bytes);
+                return false;
+            }
 
-        Touch();
-        if (_plan.Request.Mode == RunMode.Interactive)
+            Touch();
+            if (_plan.Request.Mode == RunMode.Interactive)
+            {
+                await EmitAsync(new InputEchoed(normalized), cancellationToken);
+            }
+
+            return true;
+        }
+        finally
         {
-            await EmitAsync(new InputEchoed(normalized), cancellationToken);
+            _inputOrder.Release();
         }
-
-        return true;
     }
 
     /// <summary>Closes the program's stdin once the queued input is delivered (Ctrl+D).</summary>
@@ -435,6 +448,10 @@ public sealed class RunSession : IRunSession
             {
                 var bytes = Encoding.UTF8.GetBytes(text);
                 Interlocked.Add(ref _pendingInputBytes, -bytes.Length);
+
+                // Wait until the echo of this text is out (see _inputOrder).
+                await _inputOrder.WaitAsync(runOver);
+                _inputOrder.Release();
                 await stdin.WriteAsync(bytes, runOver);
                 await stdin.FlushAsync(runOver);
             }

@@ -79,6 +79,31 @@ public sealed class RunPipelineTests(PipelineFixture fixture) : IClassFixture<Pi
     }
 
     [Fact]
+    public async Task Each_echo_comes_before_the_output_its_input_caused()
+    {
+        // A transcript reads input then answer: the echo must never trail what the program printed in reply,
+        // however quickly the program answers. Many short exchanges give a race many chances to show.
+        await using var session = await StartInteractiveAsync("python", "import sys\nfor line in sys.stdin:\n    sys.stdout.write('=' + line)\n    sys.stdout.flush()\n");
+        var events = new List<RunEvent>();
+        for (var i = 0; i < 150; i++)
+        {
+            Assert.True(await session.WriteInputAsync($"{i}\n", CancellationToken.None).AsTask().WaitAsync(Timeout));
+            var answer = $"={i}\n";
+            events.AddRange(await ReadUntilAsync(session, e => e is OutputChunk { Text: var t } && t.EndsWith(answer, StringComparison.Ordinal)));
+        }
+
+        session.CloseInput();
+        var result = await ReadToEndAsync(session, events);
+
+        var order = result.Events
+            .Select(e => e switch { InputEchoed echo => "in " + echo.Text, OutputChunk output => "out " + output.Text, _ => null })
+            .OfType<string>()
+            .ToList();
+        Assert.Equal(Enumerable.Range(0, 150).SelectMany(i => new[] { $"in {i}\n", $"out ={i}\n" }), order);
+        Assert.Equal(Verdict.Ok, result.Outcome.Verdict);
+    }
+
+    [Fact]
     public async Task Input_sent_while_compiling_reaches_the_program()
     {
         await using var session = await StartInteractiveAsync("c", "#include <stdio.h>\nint main(void){char s[64]; if(scanf(\"%63s\", s)==1) printf(\"[%s]\\n\", s); return 0;}\n");
