@@ -1,4 +1,5 @@
 using System.Threading.Channels;
+using IrisIde.Execution.Batch.Contracts;
 using IrisIde.Execution.Languages;
 using IrisIde.Execution.Runs;
 using IrisIde.Execution.Sandboxing;
@@ -51,6 +52,8 @@ public sealed class AdmittingSessionHost(ISessionHost inner, RunAdmission admiss
         public LanguageDefinition Language => _session.Language;
 
         public RunRequest Request => _session.Request;
+
+        public BatchLimits? Limits => _session.Limits;
 
         public ChannelReader<RunEvent> Events => _session.Events;
 

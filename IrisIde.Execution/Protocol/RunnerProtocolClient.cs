@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json;
 using System.Threading.Channels;
 using IrisIde.Execution.Admission;
+using IrisIde.Execution.Batch.Contracts;
 using IrisIde.Execution.Languages;
 using IrisIde.Execution.Runs;
 using IrisIde.Execution.Sandboxing;
@@ -99,6 +100,9 @@ public sealed class RunnerProtocolClient : IRunSession
     public LanguageDefinition Language { get; }
 
     public RunRequest Request { get; }
+
+    /// <summary>Unknown here: the runner resolves the limits with its own configuration.</summary>
+    public BatchLimits? Limits => null;
 
     public ChannelReader<RunEvent> Events => _events.Reader;
 

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Text;
 using System.Threading.Channels;
+using IrisIde.Execution.Batch.Contracts;
 using IrisIde.Execution.Languages;
 using IrisIde.Execution.Sandboxing;
 using IrisIde.Execution.Sandboxing.Bubblewrap;
@@ -78,6 +79,10 @@ public sealed class RunSession : IRunSession
     public LanguageDefinition Language => _plan.Language;
 
     public RunRequest Request => _plan.Request;
+
+    public BatchLimits Limits => RunRequestFactory.ToBatchLimits(_plan.RunLimits);
+
+    BatchLimits? IRunSession.Limits => Limits;
 
     /// <summary>The events of this run; <see cref="RunExited"/> is last, then the channel completes.</summary>
     public ChannelReader<RunEvent> Events => _events.Reader;

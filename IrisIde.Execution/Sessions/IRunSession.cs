@@ -1,4 +1,5 @@
 using System.Threading.Channels;
+using IrisIde.Execution.Batch.Contracts;
 using IrisIde.Execution.Languages;
 using IrisIde.Execution.Runs;
 using IrisIde.Execution.Sandboxing;
@@ -24,6 +25,12 @@ public interface IRunSession : IAsyncDisposable
 
     /// <summary>The request as it was started (an empty first file name means the language's default).</summary>
     RunRequest Request { get; }
+
+    /// <summary>
+    /// The limits the program runs under (a request's overrides clamped to the server's maxima, the rest defaults);
+    /// null where the backend does not say (a runner reached over the iris-runner protocol resolves its own).
+    /// </summary>
+    BatchLimits? Limits { get; }
 
     /// <summary>The run's events in order; <see cref="RunExited"/> is last, then the channel completes.</summary>
     ChannelReader<RunEvent> Events { get; }

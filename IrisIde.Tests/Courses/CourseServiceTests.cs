@@ -198,16 +198,21 @@ public abstract class CourseServiceTests
 
         var unknown = await WithServiceAsync(App, s => s.UpdateSettingsAsync(instructor, course.Id, new CourseSettings(["python", "cobol-2099"], null, null, null, null, null), None));
         var negative = await WithServiceAsync(App, s => s.UpdateSettingsAsync(instructor, course.Id, new CourseSettings(null, null, -1, null, null, null), None));
-        var set = await WithServiceAsync(App, s => s.UpdateSettingsAsync(instructor, course.Id, new CourseSettings(["python3", "c++", "python"], 500, 2, null, 1000, 100), None));
+        var noDays = await WithServiceAsync(App, s => s.UpdateSettingsAsync(instructor, course.Id, new CourseSettings(null, null, null, null, null, null, 0), None));
+        var tooManyDays = await WithServiceAsync(App, s => s.UpdateSettingsAsync(instructor, course.Id, new CourseSettings(null, null, null, null, null, null, Course.MaxHistoryRetentionDays + 1), None));
+        var set = await WithServiceAsync(App, s => s.UpdateSettingsAsync(instructor, course.Id, new CourseSettings(["python3", "c++", "python"], 500, 2, null, 1000, 100, 30), None));
 
         Assert.StartsWith("unknown language 'cobol-2099'", unknown.Error, StringComparison.Ordinal);
         Assert.Equal("the CPU time limit must be positive (leave it empty for the server's default).", negative.Error);
+        Assert.Equal($"runs are kept from 1 to {Course.MaxHistoryRetentionDays} days (leave it empty for the server's default).", noDays.Error);
+        Assert.Equal(noDays.Error, tooManyDays.Error);
         Assert.True(set.Succeeded, set.Error);
         Assert.Equal(["python", "cpp"], set.Course!.LanguageList);
         Assert.Equal(20, set.Course.WallSeconds);
         Assert.Equal(2, set.Course.CpuSeconds);
         Assert.Equal(8, set.Course.MaxSessionsPerUser);
         Assert.Equal(1000, set.Course.RunsPerMinutePerUser);
+        Assert.Equal(30, set.Course.HistoryRetentionDays);
     }
 
     [Fact]

@@ -45,9 +45,12 @@ public sealed class CoursePagesBrowserTests(IdeFixture ide)
         var joinCode = (await instructor.GetByTestId("join-code").TextContentAsync().WaitAsync(Timeout))!.Trim();
         var courseId = Guid.Parse(new Uri(instructor.Url).AbsolutePath["/courses/".Length..]);
         // Only C in this course, so a Python run shows the course was applied.
+        Assert.Contains("(the server's default)", await instructor.GetByTestId("course-settings").TextContentAsync().WaitAsync(Timeout), StringComparison.Ordinal);
         await instructor.GetByTestId("settings-languages").FillAsync("c").WaitAsync(Timeout);
+        await instructor.GetByTestId("settings-retention").FillAsync("45").WaitAsync(Timeout);
         await instructor.GetByTestId("save-settings").ClickAsync().WaitAsync(Timeout);
         Assert.Equal("c", await instructor.GetByTestId("languages").TextContentAsync().WaitAsync(Timeout));
+        Assert.Equal("45 days", await instructor.GetByTestId("retention").TextContentAsync().WaitAsync(Timeout));
 
         await using var studentContext = await ide.NewContextAsync(app);
         var student = await SignInForm.SignedInPageAsync(studentContext, studentEmail);

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using IrisIde.Execution.Runs;
 using IrisIde.Tests.Protocol;
 using IrisIde.Tests.Web;
 using IrisIde.Web.Accounts;
@@ -9,6 +10,7 @@ using Microsoft.AspNetCore.SignalR.Client;
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 using Npgsql;
 using static IrisIde.Tests.Courses.TestCourses;
 
@@ -163,6 +165,12 @@ public abstract class RunHistoryTests
         Assert.Equal("event exit ok, code 0", $"{events[^1].Stream} {events[^1].Data}");
         Assert.Equal(200, runStatus);
         Assert.Equal(("ws", "completed", "ok"), (run.GetProperty("surface").GetString(), run.GetProperty("status").GetString(), run.GetProperty("result").GetProperty("verdict").GetString()));
+        // No overrides asked: the server's interactive limits, as the program got them.
+        var defaults = App.Services.GetRequiredService<IOptions<ExecutionOptions>>().Value.Interactive;
+        var limits = run.GetProperty("limits");
+        Assert.Equal(
+            (defaults.WallSeconds, defaults.CpuSeconds, defaults.MemoryBytes, defaults.OutputBytes),
+            (limits.GetProperty("wallSeconds").GetDouble(), limits.GetProperty("cpuSeconds").GetDouble(), limits.GetProperty("memoryBytes").GetInt64(), limits.GetProperty("outputBytes").GetInt64()));
     }
 
     [Fact]
@@ -172,6 +180,7 @@ public abstract class RunHistoryTests
         using var student = await HistoryUser.CreateAsync(App, IrisRoles.Student, "hub");
         var course = await CreateAsync(App, instructor.Actor with { IsGlobalInstructor = true });
         await JoinAsync(App, student.Actor, course);
+        await WithServiceAsync(App, s => s.UpdateSettingsAsync(instructor.Actor with { IsGlobalInstructor = true }, course.Id, new CourseSettings(null, null, 2, null, null, null), CancellationToken.None));
         await using var hub = new HubConnectionBuilder()
             .WithUrl(new Uri(App.BaseAddress, "/hubs/execution"), o => o.AccessTokenProvider = () => Task.FromResult<string?>(student.Token))
             .Build();
@@ -223,6 +232,10 @@ public abstract class RunHistoryTests
             ["stdout ready\n", "stdin x\n", "stdout got x\n", "event signal SIGINT", "stdout interrupted\n", "event stopped (killed): stopped by the user"],
             lines.Where(l => !l.StartsWith("event started", StringComparison.Ordinal) && !l.StartsWith("event exit", StringComparison.Ordinal)));
         Assert.StartsWith("event exit killed", lines[^1], StringComparison.Ordinal);
+        // The course's CPU time is what the program got (recorded as run, not as asked); the rest are the server's.
+        using var limits = JsonDocument.Parse(record.LimitsJson);
+        Assert.Equal(2, limits.RootElement.GetProperty("cpuSeconds").GetDouble());
+        Assert.Equal(App.Services.GetRequiredService<IOptions<ExecutionOptions>>().Value.Interactive.WallSeconds, limits.RootElement.GetProperty("wallSeconds").GetDouble());
     }
 
     [Fact]

@@ -166,6 +166,7 @@ public abstract partial class RunPagesTestsBase
         Assert.Contains($"href=\"/?fromRun={s.CourseRun}\"", html, StringComparison.Ordinal);
         Assert.Contains("data-testid=\"replay\"", html, StringComparison.Ordinal);
         Assert.DoesNotContain("data-testid=\"run-owner\"", html, StringComparison.Ordinal);
+        Assert.Contains("data-testid=\"run-limits\">1800 s wall, 2.5 s CPU, 512.0 MiB memory, 1.0 MiB output<", html, StringComparison.Ordinal);
 
         foreach (var staff in new[] { s.Instructor, s.Ta, s.Admin })
         {
@@ -355,6 +356,7 @@ public abstract partial class RunPagesTestsBase
             Run(s.StudentA, course, "=HYPERLINK(\"http://evil.example\")", RunSurfaces.Batch, "runtime_error", "2026-01-02T10:00:00Z", "[]"),
             Run(s.StudentB, course, "python", RunSurfaces.WebSocket, "ok", "2026-01-03T08:00:00Z", """[{"name":"main.py","content":"print('B')\n"}]"""),
         };
+        runs[0].LimitsJson = """{"wallSeconds":1800,"cpuSeconds":2.5,"memoryBytes":536870912,"outputBytes":1048576}""";
         await HistoryStore.WithDbAsync(App, db =>
         {
             db.Runs.AddRange(runs);

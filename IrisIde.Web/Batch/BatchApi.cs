@@ -277,8 +277,7 @@ public static class BatchApi
         DateTime.SpecifyKind(record.QueuedAtUtc, DateTimeKind.Utc),
         record.StartedAtUtc is { } s ? DateTime.SpecifyKind(s, DateTimeKind.Utc) : null,
         record.FinishedAtUtc is { } f ? DateTime.SpecifyKind(f, DateTimeKind.Utc) : null,
-        // An interactive run stores the limits it asked for, not a batch job's clamped ones.
-        record.Kind == RunKind.Batch ? JsonSerializer.Deserialize(record.LimitsJson, BatchJsonContext.Default.BatchLimits) : null,
+        Limits(record),
         IsTerminal(record) && record.Verdict is not null
             ? new RunResultDto(record.Verdict, record.ExitCode, record.Signal, record.CompileOutput, record.Stdout ?? string.Empty, record.Stderr ?? string.Empty, record.WallMs ?? 0, record.CpuMs ?? 0, record.PeakMemoryBytes ?? 0,
                 record.Comparison,
@@ -291,6 +290,24 @@ public static class BatchApi
         record.Backend,
         record.Owner,
         record.Course);
+
+    /// <summary>
+    /// The limits the program got. Interactive runs recorded before 2026-12-01 stored the overrides they asked for
+    /// (often none, some fields missing), not what they got: shown as unknown rather than as zeros.
+    /// </summary>
+    internal static BatchLimits? Limits(RunRecord record)
+    {
+        try
+        {
+            return JsonSerializer.Deserialize(record.LimitsJson, BatchJsonContext.Default.BatchLimits) is { WallSeconds: > 0, CpuSeconds: > 0, MemoryBytes: > 0, OutputBytes: > 0 } limits
+                ? limits
+                : null;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
 
     private static ProblemHttpResult Invalid(string detail) =>
         TypedResults.Problem(detail, statusCode: StatusCodes.Status400BadRequest, title: "Invalid run request");

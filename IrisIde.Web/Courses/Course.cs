@@ -47,6 +47,9 @@ public sealed class Course
     /// <summary>Interactive sessions a member may have open while starting one in this course, at most the server's per-client cap.</summary>
     public int? MaxSessionsPerUser { get; set; }
 
+    /// <summary>The longest a course may keep its runs' transcripts and files: ten years.</summary>
+    public const int MaxHistoryRetentionDays = 3650;
+
     /// <summary>Days the course's run transcripts and files are kept; null takes <c>Iris:History:RetentionDays</c>.</summary>
     public int? HistoryRetentionDays { get; set; }
 

@@ -58,14 +58,18 @@ public sealed record RosterImportResult(
     public static RosterImportResult Fail(string error) => new(error, [], [], [], []);
 }
 
-/// <summary>The settings an instructor edits: languages offered and limits; null or empty means the server's default.</summary>
+/// <summary>
+/// The settings an instructor edits: languages offered, limits, and how long the course's runs keep their
+/// transcripts and files; null or empty means the server's default.
+/// </summary>
 public sealed record CourseSettings(
     IReadOnlyList<string>? Languages,
     double? WallSeconds,
     double? CpuSeconds,
     long? MemoryBytes,
     int? RunsPerMinutePerUser,
-    int? MaxSessionsPerUser);
+    int? MaxSessionsPerUser,
+    int? HistoryRetentionDays = null);
 
 /// <summary>
 /// Courses and their members: creating and editing, joining by code (limited, see <see cref="JoinAttemptLimit"/>),
@@ -405,12 +409,18 @@ public sealed class CourseService(
             return CourseResult.Fail($"memory must be at least {RunPipeline.MinimumMemoryBytes / (1024 * 1024)} MiB.");
         }
 
+        if (settings.HistoryRetentionDays is < 1 or > Course.MaxHistoryRetentionDays)
+        {
+            return CourseResult.Fail($"runs are kept from 1 to {Course.MaxHistoryRetentionDays} days (leave it empty for the server's default).");
+        }
+
         course.Languages = ids.Count == 0 ? null : string.Join(' ', ids);
         course.WallSeconds = settings.WallSeconds is { } wall ? Math.Min(wall, max.WallSeconds) : null;
         course.CpuSeconds = settings.CpuSeconds is { } cpu ? Math.Min(cpu, max.CpuSeconds) : null;
         course.MemoryBytes = settings.MemoryBytes is { } memory ? Math.Min(memory, max.MemoryBytes) : null;
         course.RunsPerMinutePerUser = settings.RunsPerMinutePerUser is { } rate ? Math.Min(rate, caps.RunsPerMinutePerClient) : null;
         course.MaxSessionsPerUser = settings.MaxSessionsPerUser is { } sessions ? Math.Min(sessions, caps.MaxSessionsPerClient) : null;
+        course.HistoryRetentionDays = settings.HistoryRetentionDays;
         if (course.Languages?.Length > Course.MaxLanguagesLength)
         {
             return CourseResult.Fail("too many languages.");

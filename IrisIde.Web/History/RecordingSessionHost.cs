@@ -77,7 +77,8 @@ public sealed class RecordingSessionHost(
             Language = session.Language.Id,
             FilesJson = JsonSerializer.Serialize(files, HistoryJsonContext.Default.ListBatchFile),
             Stdin = session.Request.Stdin,
-            LimitsJson = session.Request.Limits is { } limits ? JsonSerializer.Serialize(limits, HistoryJsonContext.Default.RunLimitOverrides) : "null",
+            // What the program got, not what was asked (a request's overrides are clamped); unknown for a remote runner.
+            LimitsJson = session.Limits is { } limits ? JsonSerializer.Serialize(limits, HistoryJsonContext.Default.BatchLimits) : "null",
             QueuedAtUtc = now,
             StartedAtUtc = now,
         };
@@ -135,6 +136,8 @@ internal sealed class RecordedSession : IRunSession
     public LanguageDefinition Language => _session.Language;
 
     public RunRequest Request => _session.Request;
+
+    public BatchLimits? Limits => _session.Limits;
 
     public ChannelReader<RunEvent> Events => _events.Reader;
 
@@ -300,5 +303,5 @@ internal sealed class RecordedSession : IRunSession
 
 [JsonSourceGenerationOptions(JsonSerializerDefaults.Web, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 [JsonSerializable(typeof(List<BatchFile>))]
-[JsonSerializable(typeof(RunLimitOverrides))]
+[JsonSerializable(typeof(BatchLimits))]
 internal sealed partial class HistoryJsonContext : JsonSerializerContext;

@@ -7,7 +7,7 @@ namespace IrisIde.Execution.Batch.Contracts;
 /// <summary>A source file of a batch job. The first file is the one compiled or run.</summary>
 public sealed record BatchFile(string Name, string Content);
 
-/// <summary>Run limits of a job, already clamped to the server's maxima when it was queued.</summary>
+/// <summary>Run limits as a program gets them: a job's, clamped to the server's maxima when it was queued; a session's, when it started.</summary>
 public sealed record BatchLimits(double WallSeconds, double CpuSeconds, long MemoryBytes, long OutputBytes);
 
 /// <summary>One test case: the program's stdin and the stdout it must print.</summary>

@@ -2,6 +2,7 @@ using System.ComponentModel.DataAnnotations;
 using IrisIde.Web.Accounts;
 using IrisIde.Web.Accounts.AccessTokens;
 using IrisIde.Web.Courses;
+using IrisIde.Web.History;
 using Microsoft.AspNetCore.Components;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.Extensions.Options;
@@ -62,6 +63,9 @@ public sealed partial class CoursePage
 
     [Inject]
     private NavigationManager Navigation { get; set; } = default!;
+
+    [Inject]
+    private IOptions<HistoryOptions> History { get; set; } = default!;
 
     private bool CanEditRoster => _view is { MayManage: true, Course.IsArchived: false };
 
@@ -199,7 +203,7 @@ public sealed partial class CoursePage
 
         var languages = (Settings.Languages ?? "").Split([' ', ','], StringSplitOptions.RemoveEmptyEntries);
         var memory = Settings.MemoryMiB is { } mib ? (long?)Math.Round(mib * 1024 * 1024) : null;
-        var result = await Service.UpdateSettingsAsync(_actor, Id, new CourseSettings(languages, Settings.WallSeconds, Settings.CpuSeconds, memory, Settings.RunsPerMinute, Settings.MaxSessions), Aborted);
+        var result = await Service.UpdateSettingsAsync(_actor, Id, new CourseSettings(languages, Settings.WallSeconds, Settings.CpuSeconds, memory, Settings.RunsPerMinute, Settings.MaxSessions, Settings.KeepRunsDays), Aborted);
         Show(result, "Saved; limits above the server's maxima were lowered to them.");
         await LoadAsync();
         if (result.Succeeded)
@@ -283,6 +287,8 @@ public sealed partial class CoursePage
 
         public int? MaxSessions { get; set; }
 
+        public int? KeepRunsDays { get; set; }
+
         public static SettingsForm From(Course course) => new()
         {
             Languages = course.Languages,
@@ -291,6 +297,7 @@ public sealed partial class CoursePage
             MemoryMiB = course.MemoryBytes is { } bytes ? bytes / (1024.0 * 1024.0) : null,
             RunsPerMinute = course.RunsPerMinutePerUser,
             MaxSessions = course.MaxSessionsPerUser,
+            KeepRunsDays = course.HistoryRetentionDays,
         };
     }
 

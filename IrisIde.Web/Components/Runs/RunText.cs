@@ -1,4 +1,5 @@
 using System.Globalization;
+using IrisIde.Execution.Batch.Contracts;
 using IrisIde.Execution.Sandboxing;
 using IrisIde.Web.RunViews;
 using Microsoft.AspNetCore.WebUtilities;
@@ -21,6 +22,11 @@ internal static class RunText
         : "—";
 
     public static string Outcome(RunRow row) => RunRowPage.Outcome(row);
+
+    /// <summary>The limits a run's program got, or a dash when they were not recorded.</summary>
+    public static string Limits(BatchLimits? limits) => limits is null
+        ? "—"
+        : string.Create(CultureInfo.InvariantCulture, $"{limits.WallSeconds:0.#} s wall, {limits.CpuSeconds:0.#} s CPU, {Bytes(limits.MemoryBytes)} memory, {Bytes(limits.OutputBytes)} output");
 
     /// <summary>How the program ended: its exit code, the signal that killed it, or nothing yet.</summary>
     public static string Exit(int? exitCode, int? signal) => (exitCode, signal) switch
