@@ -132,6 +132,86 @@ public sealed class LiveWatchTests(LiveWatchAppFixture fixture) : IClassFixture<
         await run.DisposeAsync();
     }
 
+    /// <summary>
+    /// One account holding every place to watch every run (8 per run) would shut out the course's real staff: a
+    /// viewer watches at most 16 runs at once, over however many connections; closing one frees a place, and
+    /// another admin is not affected.
+    /// </summary>
+    [Fact]
+    public async Task One_viewer_watches_at_most_sixteen_runs_at_once_over_all_their_connections()
+    {
+        var (_, instructor) = await UserAsync(App, IrisRoles.Instructor, "instructor");
+        var (adminUser, _) = await UserAsync(App, IrisRoles.Admin, "greedy-admin");
+        var (otherAdminUser, _) = await UserAsync(App, IrisRoles.Admin, "other-admin");
+        var course = await CreateAsync(App, instructor);
+        using var stopRuns = new CancellationTokenSource(Timeout * 3);
+        var runIds = new List<string>();
+        var hubs = new List<HubConnection>();
+        try
+        {
+            for (var i = 0; i < 3; i++)
+            {
+                var (studentUser, student) = await UserAsync(App, IrisRoles.Student, "watched" + i.ToString(CultureInfo.InvariantCulture));
+                await JoinAsync(App, student, course);
+                var studentHub = await TokenHubAsync(studentUser);
+                hubs.Add(studentHub);
+                var run = studentHub.StreamAsync<JsonElement>("StartRun", Request(Greeter, course.Id), stopRuns.Token).GetAsyncEnumerator(stopRuns.Token);
+                runIds.Add(await RunIdAsync(run));
+                await ReadUntilAsync(run, "stdout", "Name?");
+            }
+
+            // 8 watches of each of the first two runs, over four connections of one admin: all 16 open.
+            var cookie = await CookieAsync(adminUser);
+            var watches = new List<(IAsyncEnumerator<JsonElement> Stream, CancellationTokenSource Stop)>();
+            for (var c = 0; c < 4; c++)
+            {
+                var hub = await CookieHubAsync(cookie);
+                hubs.Add(hub);
+                for (var w = 0; w < 4; w++)
+                {
+                    var stop = CancellationTokenSource.CreateLinkedTokenSource(stopRuns.Token);
+                    var watch = hub.StreamAsync<JsonElement>("WatchRun", runIds[(c * 4 + w) / 8], stop.Token).GetAsyncEnumerator(stop.Token);
+                    watches.Add((watch, stop));
+                    Assert.Equal("opened", Type(await NextAsync(watch)));
+                }
+            }
+
+            var seventeenth = await FirstWatchEventAsync(await CookieHubAsync(cookie), runIds[2]);
+            var otherAdmin = await FirstWatchEventAsync(await CookieHubAsync(otherAdminUser), runIds[2]);
+
+            Assert.Equal("error", Type(seventeenth));
+            Assert.Equal($"you already watch {LiveWatchStreams.MaxWatchesPerViewer} runs, the most one person may watch at once: close one first", seventeenth.GetProperty("message").GetString());
+            Assert.Equal("opened", Type(otherAdmin));
+
+            // One watch closed: its place is the admin's again (the server lets go of it as the stream's cancel arrives).
+            await watches[0].Stop.CancelAsync();
+            await watches[0].Stream.DisposeAsync();
+            var deadline = DateTime.UtcNow + Timeout;
+            var again = await FirstWatchEventAsync(await CookieHubAsync(cookie), runIds[2]);
+            while (Type(again) == "error" && DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(100);
+                again = await FirstWatchEventAsync(await CookieHubAsync(cookie), runIds[2]);
+            }
+
+            Assert.Equal("opened", Type(again));
+            foreach (var (stream, stop) in watches.Skip(1))
+            {
+                await stop.CancelAsync();
+                await stream.DisposeAsync();
+                stop.Dispose();
+            }
+        }
+        finally
+        {
+            await stopRuns.CancelAsync();
+            foreach (var hub in hubs)
+            {
+                await hub.DisposeAsync();
+            }
+        }
+    }
+
     [Fact]
     public async Task An_admin_ends_a_students_ws_session_from_live_watch_and_it_is_audited()
     {
@@ -235,11 +315,18 @@ public sealed class LiveWatchTests(LiveWatchAppFixture fixture) : IClassFixture<
         return connection;
     }
 
-    private async Task<HubConnection> CookieHubAsync(IrisUser user)
+    private async Task<HubConnection> CookieHubAsync(IrisUser user) => await CookieHubAsync(await CookieAsync(user));
+
+    /// <summary>The Cookie header of a browser that signed in as <paramref name="user"/>.</summary>
+    private async Task<string> CookieAsync(IrisUser user)
     {
         using var browser = new AccountTestClient(App.BaseAddress);
         await browser.SignInOrFailAsync(user.Email!, TestAccounts.Password);
-        var cookie = string.Join("; ", browser.Cookies.GetAllCookies().Select(c => string.Create(CultureInfo.InvariantCulture, $"{c.Name}={c.Value}")));
+        return string.Join("; ", browser.Cookies.GetAllCookies().Select(c => string.Create(CultureInfo.InvariantCulture, $"{c.Name}={c.Value}")));
+    }
+
+    private async Task<HubConnection> CookieHubAsync(string cookie)
+    {
         var connection = new HubConnectionBuilder()
             .WithUrl(new Uri(App.BaseAddress, "/hubs/execution"), options =>
             {

@@ -29,6 +29,9 @@ internal static partial class HistoryLog
     [LoggerMessage(EventId = 6321, Level = LogLevel.Warning, Message = "Live watch: connection {ConnectionId} asked to watch a run it may not watch, or one that is not going")]
     public static partial void WatchRefused(ILogger logger, string connectionId);
 
+    [LoggerMessage(EventId = 6323, Level = LogLevel.Warning, Message = "Live watch: user {UserId} already watches {Count} runs; connection {ConnectionId} was refused another")]
+    public static partial void WatchesCapped(ILogger logger, string userId, int count, string connectionId);
+
     [LoggerMessage(EventId = 6322, Level = LogLevel.Warning, Message = "Live watch: telling the owner of run {RunId} who is watching failed")]
     public static partial void WatchNoticeFailed(ILogger logger, Guid runId, Exception exception);
 }

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
 using System.Security.Claims;
 using System.Text.Json.Serialization;
@@ -109,10 +110,19 @@ public sealed class LiveWatchPolicy(IServiceScopeFactory scopes)
     }
 }
 
-/// <summary>The hub's side of live watch: the checks, then the run's backlog and its live feed as messages.</summary>
+/// <summary>
+/// The hub's side of live watch: the checks, then the run's backlog and its live feed as messages. One viewer
+/// watches at most <see cref="MaxWatchesPerViewer"/> runs at once over all their connections, so one account cannot
+/// take every run's <see cref="LiveRun.MaxWatchers"/> places (nor the memory of that many feeds).
+/// </summary>
 public sealed class LiveWatchStreams(LiveRuns live, LiveWatchPolicy policy, ILogger<LiveWatchStreams> logger)
 {
     public const string NotWatchable = "no live run with that id that you may watch: it has ended, or it is not in a course you teach";
+
+    /// <summary>Runs one user may watch at once: a lab's worth of students on one screen, and no more.</summary>
+    public const int MaxWatchesPerViewer = 16;
+
+    private readonly ConcurrentDictionary<string, int> _watchesByViewer = new(StringComparer.Ordinal);
 
     public async IAsyncEnumerable<LiveWatchMessage> WatchAsync(ClaimsPrincipal? user, string? runId, string connectionId, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
@@ -123,26 +133,72 @@ public sealed class LiveWatchStreams(LiveRuns live, LiveWatchPolicy policy, ILog
             yield break;
         }
 
-        using var watch = run.Watch();
-        if (watch is null)
+        // Anyone the policy lets watch is signed in, so has an id.
+        var viewer = RunAccess.UserId(user)!;
+        if (!TryCount(viewer))
         {
-            yield return new LiveWatchMessage { Type = "error", Message = $"this run has ended, or it already has {LiveRun.MaxWatchers} watchers" };
+            HistoryLog.WatchesCapped(logger, viewer, MaxWatchesPerViewer, connectionId);
+            yield return new LiveWatchMessage { Type = "error", Message = $"you already watch {MaxWatchesPerViewer} runs, the most one person may watch at once: close one first" };
             yield break;
         }
 
-        HistoryLog.WatchStarted(logger, connectionId, id);
-        yield return new LiveWatchMessage { Type = "opened", RunId = id.ToString(), Language = run.Info.Language, Surface = run.Info.Surface, Trimmed = watch.BacklogTrimmed };
-        foreach (var chunk in watch.Backlog)
+        try
         {
-            yield return Chunk(chunk);
-        }
+            using var watch = run.Watch();
+            if (watch is null)
+            {
+                yield return new LiveWatchMessage { Type = "error", Message = $"this run has ended, or it already has {LiveRun.MaxWatchers} watchers" };
+                yield break;
+            }
 
-        await foreach (var chunk in watch.Feed.ReadAllAsync(cancellationToken))
+            HistoryLog.WatchStarted(logger, connectionId, id);
+            yield return new LiveWatchMessage { Type = "opened", RunId = id.ToString(), Language = run.Info.Language, Surface = run.Info.Surface, Trimmed = watch.BacklogTrimmed };
+            foreach (var chunk in watch.Backlog)
+            {
+                yield return Chunk(chunk);
+            }
+
+            await foreach (var chunk in watch.Feed.ReadAllAsync(cancellationToken))
+            {
+                yield return Chunk(chunk);
+            }
+
+            yield return new LiveWatchMessage { Type = "ended" };
+        }
+        finally
         {
-            yield return Chunk(chunk);
+            Uncount(viewer);
         }
+    }
 
-        yield return new LiveWatchMessage { Type = "ended" };
+    private bool TryCount(string viewer)
+    {
+        while (true)
+        {
+            var current = _watchesByViewer.GetValueOrDefault(viewer);
+            if (current >= MaxWatchesPerViewer)
+            {
+                return false;
+            }
+
+            if (current == 0 ? _watchesByViewer.TryAdd(viewer, 1) : _watchesByViewer.TryUpdate(viewer, current + 1, current))
+            {
+                return true;
+            }
+        }
+    }
+
+    private void Uncount(string viewer)
+    {
+        while (true)
+        {
+            var current = _watchesByViewer[viewer];
+            // The last watch removes the entry, so the map holds only people watching now.
+            if (current == 1 ? _watchesByViewer.TryRemove(new KeyValuePair<string, int>(viewer, 1)) : _watchesByViewer.TryUpdate(viewer, current - 1, current))
+            {
+                return;
+            }
+        }
     }
 
     private static LiveWatchMessage Chunk(LiveChunk chunk) => new() { Type = "chunk", T = chunk.T, Stream = chunk.Stream, Data = chunk.Data };
