@@ -157,32 +157,36 @@ public sealed class AuditLogTests(AuditAppFixture fixture) : IClassFixture<Audit
     [Trait("Needs", "Bubblewrap")]
     public async Task An_admin_ending_a_running_hub_run_kills_it_and_is_audited()
     {
-        var runs = App.Services.GetRequiredService<IrisIde.Web.Hubs.ExecutionHubRuns>();
-        var admin = AuditActor.User("admin-id-ending-a-run", "run-ender@example.edu");
+        var ending = App.Services.GetRequiredService<IrisIde.Web.History.LiveRunEnding>();
+        var admin = Admin("admin-id-ending-a-run", "run-ender@example.edu");
         await using var connection = await IrisIde.Tests.Hubs.HubRun.ConnectAsync(App.BaseAddress);
         var run = IrisIde.Tests.Hubs.HubRun.Start(connection, "python", "print('ready', flush=True)\ninput()\n");
         await run.WaitForTextAsync("stdout", "ready").WaitAsync(AuditTestSupport.Timeout);
 
-        Assert.True(runs.EndByAdmin(Guid.Parse(run.RunId), admin));
+        Assert.True(ending.End(admin, Guid.Parse(run.RunId)));
 
         await run.ReadToEndAsync().WaitAsync(AuditTestSupport.Timeout);
         var exit = run.One("exit");
         Assert.Equal("killed", exit.GetProperty("verdict").GetString());
         Assert.Contains("ended by an admin", exit.GetProperty("message").GetString(), StringComparison.Ordinal);
-        var entry = Assert.Single(await AuditTestSupport.WaitForAsync(App, e => e.Action == AuditActions.SessionEndedByAdmin && e.ActorId == admin.UserId));
+        var entry = Assert.Single(await AuditTestSupport.WaitForAsync(App, e => e.Action == AuditActions.SessionEndedByAdmin && e.ActorId == "admin-id-ending-a-run"));
         Assert.Equal(($"run {Guid.Parse(run.RunId):N}", AuditOutcome.Success, "run-ender@example.edu"), (entry.Target, entry.Outcome, entry.Actor));
     }
 
     [Fact]
     public async Task An_admin_ending_a_run_is_audited_and_an_unknown_run_is_a_failure()
     {
-        var runs = App.Services.GetRequiredService<IrisIde.Web.Hubs.ExecutionHubRuns>();
-        var admin = AuditActor.User("admin-id-for-end", "ender@example.edu");
+        var ending = App.Services.GetRequiredService<IrisIde.Web.History.LiveRunEnding>();
         var runId = Guid.NewGuid();
 
-        Assert.False(runs.EndByAdmin(runId, admin));
+        Assert.False(ending.End(Admin("admin-id-for-end", "ender@example.edu"), runId));
 
-        var entry = Assert.Single(await AuditTestSupport.WaitForAsync(App, e => e.Action == AuditActions.SessionEndedByAdmin && e.ActorId == admin.UserId));
+        var entry = Assert.Single(await AuditTestSupport.WaitForAsync(App, e => e.Action == AuditActions.SessionEndedByAdmin && e.ActorId == "admin-id-for-end"));
         Assert.Equal(($"run {runId:N}", AuditOutcome.Failure, "no such run is going"), (entry.Target, entry.Outcome, entry.Detail));
     }
+
+    private static System.Security.Claims.ClaimsPrincipal Admin(string userId, string email) =>
+        new(new System.Security.Claims.ClaimsIdentity(
+            [new(System.Security.Claims.ClaimTypes.NameIdentifier, userId), new(System.Security.Claims.ClaimTypes.Email, email), new(System.Security.Claims.ClaimTypes.Role, IrisRoles.Admin)],
+            authenticationType: "test"));
 }

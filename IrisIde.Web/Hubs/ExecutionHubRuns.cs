@@ -6,7 +6,6 @@ using IrisIde.Execution.Admission;
 using IrisIde.Execution.Runs;
 using IrisIde.Execution.Sandboxing;
 using IrisIde.Execution.Sessions;
-using IrisIde.Web.Audit;
 using IrisIde.Web.Runner;
 using Microsoft.Extensions.Options;
 
@@ -36,7 +35,6 @@ public sealed record HubCaller(string ConnectionId, SessionOwner Owner, bool IsA
 public sealed class ExecutionHubRuns(
     ISessionHost sessions,
     IOptions<RunnerAccessOptions> access,
-    AuditRecorder audit,
     ILogger<ExecutionHubRuns> logger)
 {
     /// <summary>Consecutive output chunks already waiting are sent as one event up to this many characters.</summary>
@@ -62,23 +60,6 @@ public sealed class ExecutionHubRuns(
         {
             run.Session.Stop(Verdict.Killed, "the connection closed");
         }
-    }
-
-    /// <summary>
-    /// Ends a run for an admin (the admin dashboard's "end session"): the program is killed with verdict
-    /// <c>killed</c>, its owner sees why, and the audit log keeps who did it. False when no such run is streaming.
-    /// </summary>
-    public bool EndByAdmin(Guid runId, AuditActor admin)
-    {
-        if (!_runs.TryGetValue(runId, out var run))
-        {
-            audit.Record(AuditActions.SessionEndedByAdmin, admin, $"run {runId:N}", AuditOutcome.Failure, "no such run is going");
-            return false;
-        }
-
-        run.Session.Stop(Verdict.Killed, "ended by an admin");
-        audit.Record(AuditActions.SessionEndedByAdmin, admin, $"run {runId:N}", AuditOutcome.Success, $"{run.Session.Language.Id} run of connection {run.ConnectionId}");
-        return true;
     }
 
     /// <summary>The hub connection that started <paramref name="runId"/>, while it streams.</summary>
