@@ -56,6 +56,8 @@ public sealed class LiveWatchBrowserTests(IdeFixture ide)
         await row.GetByTestId("watch-link").ClickAsync().WaitAsync(Timeout);
         await WaitForTextAsync(instructor, "What is your name?");
         Assert.Equal("Watching live.", (await instructor.GetByTestId("live-status").TextContentAsync().WaitAsync(Timeout))?.Trim());
+        // Ending a session is for admins only: not even the course's instructor gets the button.
+        Assert.Equal(0, await instructor.GetByTestId("end-session").CountAsync().WaitAsync(Timeout));
 
         await badge.WaitForAsync(new LocatorWaitForOptions { State = WaitForSelectorState.Visible }).WaitAsync(Timeout);
         Assert.Equal("Someone from your course staff is watching this run", await badge.TextContentAsync().WaitAsync(Timeout));
@@ -73,6 +75,23 @@ public sealed class LiveWatchBrowserTests(IdeFixture ide)
         await instructor.GetByTestId("no-live-runs").WaitForAsync().WaitAsync(Timeout);
         await student.Page.GotoAsync($"/live/{Guid.NewGuid()}").WaitAsync(Timeout);
         await student.Page.GetByTestId("not-watchable").WaitForAsync().WaitAsync(Timeout);
+
+        // An admin ends the student's next run from its watch page; the student's IDE says who ended it.
+        var adminEmail = TestAccounts.NewEmail("ending-admin");
+        await TestAccounts.AddAsync(app, adminEmail, IrisRoles.Admin);
+        var again = await IdePage.OpenAsync(studentContext).WaitAsync(Timeout * 3);
+        await again.RunAsync("python", "print('looping', flush=True)\nwhile True:\n    input()\n");
+        await again.WaitForTerminalTextAsync("looping");
+        await using var adminContext = await ide.NewContextAsync(app);
+        var admin = await SignInForm.SignedInPageAsync(adminContext, adminEmail);
+        await admin.GotoAsync("/live").WaitAsync(Timeout);
+        await admin.GetByTestId("live-run").GetByTestId("watch-link").ClickAsync().WaitAsync(Timeout);
+        await WaitForTextAsync(admin, "looping");
+        await admin.GetByTestId("end-session").ClickAsync().WaitAsync(Timeout);
+        await admin.GetByTestId("end-result").WaitForAsync().WaitAsync(Timeout);
+        Assert.Equal("The session was ended.", (await admin.GetByTestId("end-result").TextContentAsync().WaitAsync(Timeout))?.Trim());
+        Assert.Contains($"ended by an admin ({adminEmail})", await again.WaitForExitAsync(), StringComparison.Ordinal);
+        await WaitForTextAsync(admin, "the run is over");
     }
 
     private static async Task WaitForTextAsync(IPage page, string text)

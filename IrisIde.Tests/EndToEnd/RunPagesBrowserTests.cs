@@ -69,6 +69,8 @@ public sealed class RunPagesBrowserTests(IdeFixture ide)
         await WaitForAsync(page, $"() => globalThis.monaco?.editor.getEditors()[0]?.getValue() === {System.Text.Json.JsonSerializer.Serialize(source)}");
         Assert.Equal("python", await page.GetByTestId("language-select").InputValueAsync().WaitAsync(Timeout));
         Assert.Contains("Opened main.py", await page.GetByTestId("restore-note").TextContentAsync().WaitAsync(Timeout), StringComparison.Ordinal);
+        // Restored once: the address no longer names the run, so a reload keeps what the student typed since.
+        await page.WaitForURLAsync(url => new Uri(url).PathAndQuery == "/").WaitAsync(Timeout);
     }
 
     [Fact]

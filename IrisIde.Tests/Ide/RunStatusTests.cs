@@ -37,7 +37,7 @@ public sealed class RunStatusTests
     {
         var status = RunStatus.Idle.Begin().Running().Exited("killed", "run", null, 9, 1_200, 3_250_000, "stopped by the user");
 
-        Assert.Equal("Killed by signal 9 · killed · 1.20 s · 3.1 MB", status.Describe());
+        Assert.Equal("Killed by signal 9 · killed: stopped by the user · 1.20 s · 3.1 MB", status.Describe());
         Assert.Equal("stopped by the user", status.Message);
     }
 

@@ -89,9 +89,10 @@ public sealed record RunStatus
 
     /// <summary>
     /// The status line text: "Ready", "Starting…", "Compiling…", "Running…",
-    /// "Exited with code 0 · ok · 0.05 s · 3.7 MB", "Killed by signal 9 · killed · 1.20 s · 3.1 MB",
+    /// "Exited with code 0 · ok · 0.05 s · 3.7 MB", "Killed by signal 9 · killed: ended by an admin (a@b) · 1.20 s · 3.1 MB",
     /// "Compilation failed · compile_error · 0.31 s · 41.0 MB", "Failed: too many runs".
-    /// Memory is shown in MB of 1024 × 1024 bytes.
+    /// Memory is shown in MB of 1024 × 1024 bytes. The server's reason follows the verdict (who or what stopped the
+    /// run, which limit it crossed), except for a compile error, whose reason is the compiler's output above.
     /// </summary>
     public string Describe() => Phase switch
     {
@@ -111,7 +112,9 @@ public sealed record RunStatus
                 : Signal is { } signal ? $"Killed by signal {signal.ToString(CultureInfo.InvariantCulture)}"
                 : ExitCode is { } code ? $"Exited with code {code.ToString(CultureInfo.InvariantCulture)}"
                 : "Ended",
-            Verdict ?? "unknown",
+            Verdict is null ? "unknown"
+                : Verdict != "compile_error" && !string.IsNullOrWhiteSpace(Message) ? $"{Verdict}: {Message}"
+                : Verdict,
         };
         if (TimeMs is { } ms)
         {

@@ -160,7 +160,11 @@ public sealed partial class Ide : IAsyncDisposable
             : $"Opened {file.Name} of the run.";
     }
 
-    /// <summary>Puts the run's source into the editor once the editor shows its language (undo brings the old buffer back).</summary>
+    /// <summary>
+    /// Puts the run's source into the editor once the editor shows its language (undo brings the old buffer back),
+    /// then drops <c>?fromRun=</c> from the address (without a navigation): reloading the IDE must not put the run
+    /// back over what the student typed since.
+    /// </summary>
     private async Task RestoreRunAsync()
     {
         if (_restore is not { } restore || _restored || !_editorReady || _editor is null || _selected?.Language.Id != restore.LanguageId)
@@ -170,6 +174,7 @@ public sealed partial class Ide : IAsyncDisposable
 
         _restored = true;
         await _editor.ReplaceSourceAsync(restore.Source, _disposed.Token);
+        await JS.InvokeVoidAsync("history.replaceState", _disposed.Token, null, "", "/");
     }
 
     /// <summary>The signed-in user's active courses, for the picker; archived ones take no runs.</summary>
