@@ -9,6 +9,7 @@ using IrisIde.Web.Audit;
 using IrisIde.Web.Batch;
 using IrisIde.Web.Components;
 using IrisIde.Web.Courses;
+using IrisIde.Web.Dashboard;
 using IrisIde.Web.History;
 using IrisIde.Web.Hubs;
 using IrisIde.Web.Languages;
@@ -35,6 +36,7 @@ builder.Services.AddAudit(builder.Configuration);
 builder.Services.AddRunHistory(builder.Configuration);
 builder.Services.AddCourses(builder.Configuration);
 builder.Services.AddRunViews();
+builder.Services.AddAdminDashboard();
 builder.Services.AddHealthChecks();
 builder.AddIdeUi();
 

@@ -67,6 +67,10 @@ public sealed class AdmittingSessionHost(ISessionHost inner, RunAdmission admiss
 
         public void Stop(Verdict verdict = Verdict.Killed, string message = "stopped by user") => _session.Stop(verdict, message);
 
+        public SandboxUsage? ReadUsage() => _session.ReadUsage();
+
+        public TimeSpan? IdleFor => _session.IdleFor;
+
         public async ValueTask DisposeAsync()
         {
             try

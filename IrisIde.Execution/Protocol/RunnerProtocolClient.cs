@@ -104,6 +104,12 @@ public sealed class RunnerProtocolClient : IRunSession
     /// <summary>Unknown here: the runner resolves the limits with its own configuration.</summary>
     public BatchLimits? Limits => null;
 
+    /// <summary>Unknown here: the program runs in the runner's sandbox, which the protocol does not report on until the exit.</summary>
+    public SandboxUsage? ReadUsage() => null;
+
+    /// <summary>Unknown here: the runner keeps the idle clock.</summary>
+    public TimeSpan? IdleFor => null;
+
     public ChannelReader<RunEvent> Events => _events.Reader;
 
     public Task<RunOutcome> Completion => _completion.Task;

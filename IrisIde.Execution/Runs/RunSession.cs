@@ -146,6 +146,12 @@ public sealed class RunSession : IRunSession
         Volatile.Read(ref _current)?.Signal(signal);
     }
 
+    /// <summary>What the program (or its compiler, while compiling) has used so far; null between stages and after.</summary>
+    public SandboxUsage? ReadUsage() => Volatile.Read(ref _current)?.ReadUsage();
+
+    /// <summary>Time since the last input or output (what the idle timeout measures).</summary>
+    public TimeSpan? IdleFor => _time.GetElapsedTime(Interlocked.Read(ref _lastActivity));
+
     /// <summary>Ends the run now; the outcome reports <paramref name="verdict"/> (default <c>killed</c>).</summary>
     public void Stop(Verdict verdict = Verdict.Killed, string message = "stopped by user")
     {

@@ -26,4 +26,7 @@ public interface ISandboxProcess : IAsyncDisposable
 
     /// <summary>Delivers a signal (SIGINT, SIGTERM, ...) to the program's process group.</summary>
     void Signal(int signal);
+
+    /// <summary>What the tree has used so far; null once it has ended or when the sandbox cannot tell now.</summary>
+    SandboxUsage? ReadUsage();
 }

@@ -52,4 +52,10 @@ public interface IRunSession : IAsyncDisposable
 
     /// <summary>Ends the run now; the outcome reports <paramref name="verdict"/>.</summary>
     void Stop(Verdict verdict = Verdict.Killed, string message = "stopped by user");
+
+    /// <summary>What the program has used so far, for a live view; null when not running here or not known.</summary>
+    SandboxUsage? ReadUsage();
+
+    /// <summary>Time since the program's last input or output; null where the backend does not say.</summary>
+    TimeSpan? IdleFor { get; }
 }

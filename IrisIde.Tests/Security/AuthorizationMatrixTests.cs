@@ -100,6 +100,7 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixFixture fixture)
         Http("GET /account/tokens", "GET", "/account/tokens", "/account/tokens"),
         Http("GET /account/sso", "GET", "/account/sso", "/account/sso"),
         Http("GET /account/denied", "GET", "/account/denied", "/account/denied"),
+        Http("GET /admin", "GET", "/admin", "/admin"),
         Http("GET /admin/users", "GET", "/admin/users", "/admin/users"),
         Http("GET /admin/audit", "GET", "/admin/audit", "/admin/audit"),
         Http("GET /setup/{wrong token}", "GET", "/setup/{Token}", "/setup/not-the-set-up-token"),
@@ -120,6 +121,7 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixFixture fixture)
         .. FormlessPost("/"),
         .. FormlessPost("/account/denied"),
         .. FormlessPost("/admin/audit"),
+        .. FormlessPost("/admin"),
         .. FormlessPost("/live"),
         new("POST /live/" + GuessedRunId + " without a form", "POST", "/live/{RunId}", (f, p) => PostFormAsync(p, "/live/" + GuessedRunId, null, [], withAntiforgery: true)),
         .. FormlessPost("/not-found"),
@@ -346,7 +348,7 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixFixture fixture)
             .. tokensRefused, (Anonymous, ToSignIn(path)), (DisabledCookie, ToSignIn(path)),
             (StudentA, Denied(path)), (StudentB, Denied(path)), (Instructor, Denied(path)), (Admin, forAdmin), (MustChangePassword, Denied(path)),
         ];
-        foreach (var page in new[] { "/admin/users", "/admin/audit" })
+        foreach (var page in new[] { "/admin", "/admin/users", "/admin/audit" })
         {
             foreach (var cell in Row($"GET {page}", Ok, adminOnly(page, Ok)))
             {
@@ -418,6 +420,11 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixFixture fixture)
         }
 
         foreach (var cell in Row("POST /admin/audit without a form", NoAntiforgery, adminOnly("/admin/audit", NoAntiforgery)))
+        {
+            yield return cell;
+        }
+
+        foreach (var cell in Row("POST /admin without a form", NoAntiforgery, adminOnly("/admin", NoAntiforgery)))
         {
             yield return cell;
         }

@@ -1,6 +1,8 @@
 using System.Collections.Concurrent;
 using System.Text;
 using System.Threading.Channels;
+using IrisIde.Execution.Sandboxing;
+using IrisIde.Execution.Sessions;
 
 namespace IrisIde.Web.History;
 
@@ -68,6 +70,7 @@ public sealed class LiveRun
     private long _backlogBytes;
     private bool _ended;
     private Action<string>? _stop;
+    private IRunSession? _session;
 
     internal LiveRun(LiveRunInfo info, LiveRuns registry)
     {
@@ -160,6 +163,15 @@ public sealed class LiveRun
 
     /// <summary>How to end the session (its recorded wrapper's Stop), set once the session exists.</summary>
     internal void StopsWith(Action<string> stop) => _stop = stop;
+
+    /// <summary>The session whose usage and idle time <see cref="ReadUsage"/> and <see cref="IdleFor"/> report.</summary>
+    internal void ReportsFrom(IRunSession session) => _session = session;
+
+    /// <summary>What the program has used so far (this replica's sessions only); null when not known.</summary>
+    public SandboxUsage? ReadUsage() => Ended ? null : _session?.ReadUsage();
+
+    /// <summary>Time since the program's last input or output; null when not known.</summary>
+    public TimeSpan? IdleFor => Ended ? null : _session?.IdleFor;
 
     /// <summary>Ends the session with <paramref name="reason"/> as its stop message; false when it is over already.</summary>
     public bool Stop(string reason)

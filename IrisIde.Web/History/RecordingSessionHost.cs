@@ -47,6 +47,7 @@ public sealed class RecordingSessionHost(
             queue.Enqueue(new HistoryRunOpened(record));
             var recorded = new RecordedSession(session, transcript, watched, queue, time, logger);
             watched.StopsWith(reason => recorded.Stop(Verdict.Killed, reason));
+            watched.ReportsFrom(session);
             return recorded;
         }
         catch (Exception e)
@@ -164,6 +165,10 @@ internal sealed class RecordedSession : IRunSession
         RecordCall($"stopped ({verdict.ToWireName()}): {message}");
         _session.Stop(verdict, message);
     }
+
+    public SandboxUsage? ReadUsage() => _session.ReadUsage();
+
+    public TimeSpan? IdleFor => _session.IdleFor;
 
     public async ValueTask DisposeAsync()
     {

@@ -85,6 +85,24 @@ internal sealed class BubblewrapProcess : ISandboxProcess
     /// <summary>Called once the run holds nothing any more (its cgroup removed, its uid free), before <see cref="DisposeAsync"/> returns.</summary>
     internal Action? Released { get; init; }
 
+    /// <summary>Read from the run's cgroup now (missing files read as 0: the tree is going away).</summary>
+    public SandboxUsage? ReadUsage()
+    {
+        if (Completion.IsCompleted)
+        {
+            return null;
+        }
+
+        try
+        {
+            return new SandboxUsage(_cgroup.ReadCpuTime(), _cgroup.ReadCurrentMemory());
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+    }
+
     public void Kill(Verdict verdict, string? message = null)
     {
         if (!_kill.TryRequest(verdict, message))

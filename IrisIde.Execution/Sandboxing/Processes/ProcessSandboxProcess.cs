@@ -49,6 +49,9 @@ internal sealed class ProcessSandboxProcess : ISandboxProcess
 
     public void Kill(Verdict verdict, string? message = null) => _kill.TryRequest(verdict, message);
 
+    /// <summary>As last sampled by the supervision loop (every 100 ms): CPU time and the peak resident memory.</summary>
+    public SandboxUsage? ReadUsage() => Completion.IsCompleted ? null : new SandboxUsage(_cpu, Interlocked.Read(ref _peak));
+
     public void Signal(int signal)
     {
         if (Interop.Kill(-_process.Id, signal) != 0)
