@@ -83,6 +83,12 @@ internal static class CourseRunsData
         await transaction.CommitAsync(cancellationToken);
         var insertTime = Stopwatch.GetElapsedTime(started);
 
+        // Found by id as the run page finds one: the ids are stored in the provider's format.
+        if (!await db.Runs.AnyAsync(r => r.Id == insert.LastId, cancellationToken))
+        {
+            throw new InvalidOperationException($"run {insert.LastId} was written but is not found by its id");
+        }
+
         // What the app's query reads back, not what the bench meant to write.
         foreach (var course in new[] { bigCourse, smallCourse })
         {
@@ -228,19 +234,30 @@ internal static class CourseRunsData
 
         public async Task AddAsync(RunRecord run, CancellationToken cancellationToken)
         {
-            _command.Parameters.Clear();
             for (var i = 0; i < _columns.Length; i++)
             {
                 var (property, mapping) = _columns[i];
                 var value = property.GetGetter().GetClrValueUsingContainingEntity(run);
-                _command.Parameters.Add(mapping.CreateParameter(_command, string.Create(CultureInfo.InvariantCulture, $"@p{i}"), value, property.IsNullable));
+                if (_command.Parameters.Count == i)
+                {
+                    // The first row makes the parameters, typed by the mapping; later rows only convert their values.
+                    _command.Parameters.Add(mapping.CreateParameter(_command, string.Create(CultureInfo.InvariantCulture, $"@p{i}"), value, property.IsNullable));
+                }
+                else
+                {
+                    _command.Parameters[i].Value = (value is null ? null : mapping.Converter?.ConvertToProvider(value) ?? value) ?? DBNull.Value;
+                }
             }
 
             if (await _command.ExecuteNonQueryAsync(cancellationToken) != 1)
             {
                 throw new InvalidOperationException("a run's INSERT did not insert one row");
             }
+
+            LastId = run.Id;
         }
+
+        public Guid LastId { get; private set; }
 
         public ValueTask DisposeAsync() => _command.DisposeAsync();
     }
