@@ -2,7 +2,7 @@ using System.Globalization;
 
 namespace IrisIde.Bench;
 
-internal sealed record BenchOptions(int Runs, int Parallel, int ThroughputRuns, int Sessions, bool MemoryOnly, int BatchJobs, int BatchWarmUpJobs, bool BatchOnly, bool InteractiveOnly, bool HistoryOnly)
+internal sealed record BenchOptions(int Runs, int Parallel, int ThroughputRuns, int Sessions, bool MemoryOnly, int BatchJobs, int BatchWarmUpJobs, bool BatchOnly, bool InteractiveOnly, bool HistoryOnly, bool PagingOnly)
 {
     public static BenchOptions Parse(string[] args)
     {
@@ -20,6 +20,7 @@ internal sealed record BenchOptions(int Runs, int Parallel, int ThroughputRuns, 
         var batchOnly = false;
         var interactiveOnly = false;
         var historyOnly = false;
+        var pagingOnly = false;
         for (var i = 0; i < args.Length; i++)
         {
             switch (args[i])
@@ -54,11 +55,14 @@ internal sealed record BenchOptions(int Runs, int Parallel, int ThroughputRuns, 
                 case "--history-only":
                     historyOnly = true;
                     break;
+                case "--paging-only":
+                    pagingOnly = true;
+                    break;
                 default:
-                    throw new ArgumentException($"unknown argument '{args[i]}' (use --runs N, --parallel N, --throughput-runs N, --sessions N, --memory-only, --batch-jobs N, --batch-warm-up N, --batch-only, --interactive-only, --history-only)");
+                    throw new ArgumentException($"unknown argument '{args[i]}' (use --runs N, --parallel N, --throughput-runs N, --sessions N, --memory-only, --batch-jobs N, --batch-warm-up N, --batch-only, --interactive-only, --history-only, --paging-only)");
             }
         }
 
-        return new BenchOptions(runs, parallel, throughputRuns, sessions, memoryOnly, batchJobs, batchWarmUpJobs, batchOnly, interactiveOnly, historyOnly);
+        return new BenchOptions(runs, parallel, throughputRuns, sessions, memoryOnly, batchJobs, batchWarmUpJobs, batchOnly, interactiveOnly, historyOnly, pagingOnly);
     }
 }

@@ -37,6 +37,12 @@ internal sealed class BenchRunner(BenchOptions options)
             return 0;
         }
 
+        if (options.PagingOnly)
+        {
+            await new PagingBenchmark(options).RunAsync(cancellationToken);
+            return 0;
+        }
+
         await using var services = BuildServices();
         var pipeline = services.GetRequiredService<RunPipeline>();
         if (options.BatchOnly)
@@ -101,6 +107,7 @@ internal sealed class BenchRunner(BenchOptions options)
         await new IdleSessionMemoryBenchmark(options.Sessions).RunAsync(cancellationToken);
         await new BatchBenchmark(options.BatchJobs, options.BatchWarmUpJobs, pipeline).RunAsync(cancellationToken);
         await new HistoryBenchmark(options).RunAsync(cancellationToken);
+        await new PagingBenchmark(options).RunAsync(cancellationToken);
         return 0;
     }
 

@@ -95,7 +95,11 @@ internal sealed class WebAppProcess(Process process, int port) : IAsyncDisposabl
     /// Runs the web app's <c>admin</c> entry point (accounts, tokens) on the database <paramref name="environment"/>
     /// configures, as <c>./iris admin</c> does; its standard output, or an exception with its error output.
     /// </summary>
-    public static async Task<string> AdminAsync(IReadOnlyDictionary<string, string> environment, IReadOnlyList<string> arguments, CancellationToken cancellationToken)
+    public static Task<string> AdminAsync(IReadOnlyDictionary<string, string> environment, IReadOnlyList<string> arguments, CancellationToken cancellationToken) =>
+        AdminAsync(environment, arguments, standardInput: null, cancellationToken);
+
+    /// <summary>As <see cref="AdminAsync(IReadOnlyDictionary{string, string}, IReadOnlyList{string}, CancellationToken)"/>, with one line on its standard input (e.g. for <c>--password-stdin</c>).</summary>
+    public static async Task<string> AdminAsync(IReadOnlyDictionary<string, string> environment, IReadOnlyList<string> arguments, string? standardInput, CancellationToken cancellationToken)
     {
         var dll = BuildOutput("IrisIde.Web");
         var start = new ProcessStartInfo("dotnet")
@@ -120,6 +124,11 @@ internal sealed class WebAppProcess(Process process, int port) : IAsyncDisposabl
         }
 
         using var process = Process.Start(start)!;
+        if (standardInput is not null)
+        {
+            await process.StandardInput.WriteLineAsync(standardInput.AsMemory(), cancellationToken);
+        }
+
         process.StandardInput.Close();
         var output = process.StandardOutput.ReadToEndAsync(cancellationToken);
         var error = process.StandardError.ReadToEndAsync(cancellationToken);
