@@ -61,7 +61,7 @@ public static class RunHistoryApi
     }
 
     internal static async Task<Results<Ok<RunPage>, ProblemHttpResult>> ListRunsAsync(
-        HttpContext context, RunVisibility visibility, LanguageCatalog catalog, CancellationToken cancellationToken)
+        HttpContext context, RunVisibility visibility, LanguageCatalog catalog, IrisDbContext db, CancellationToken cancellationToken)
     {
         var (query, error) = RunListQuery.Parse(context.Request.Query, catalog);
         if (query is null)
@@ -71,12 +71,12 @@ public static class RunHistoryApi
 
         var runs = query.Apply(await visibility.VisibleAsync(context.User, cancellationToken));
         var total = await runs.CountAsync(cancellationToken);
-        var items = await runs
-            .OrderByDescending(r => r.QueuedAtUtc)
-            .ThenByDescending(r => r.Id)
-            .Skip((query.Page - 1) * query.PageSize)
-            .Take(query.PageSize)
-            .Select(r => new
+        var items = await RunPaging.PageAsync(
+            db,
+            runs,
+            query.Page,
+            query.PageSize,
+            r => new
             {
                 r.Id,
                 r.Surface,
@@ -93,8 +93,9 @@ public static class RunHistoryApi
                 r.Course,
                 r.TranscriptTruncated,
                 r.TranscriptIncomplete,
-            })
-            .ToListAsync(cancellationToken);
+            },
+            r => r.Id,
+            cancellationToken);
         return TypedResults.Ok(new RunPage(query.Page, query.PageSize, total, [.. items.Select(r => new RunListItem(
             r.Id, r.Surface, r.Backend, r.Language, r.Status.ToString().ToLowerInvariant(), r.Verdict, r.ExitCode, r.Signal,
             Utc(r.StartedAt), r.FinishedAtUtc is { } f ? Utc(f) : null, r.WallMs, r.Owner, r.Course, r.TranscriptTruncated, r.TranscriptIncomplete))]));

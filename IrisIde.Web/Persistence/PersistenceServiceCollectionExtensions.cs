@@ -36,6 +36,7 @@ public static class PersistenceServiceCollectionExtensions
         if (migrateAtStart)
         {
             services.AddHostedService<DatabaseMigrator>();
+            services.AddHostedService<SqliteStatistics>();
         }
 
         return services;

@@ -66,7 +66,7 @@ public sealed class RunViewReader(IrisDbContext db, RunVisibility visibility, Co
     public async Task<RunRowPage> PageAsync(IQueryable<RunRecord> runs, int page, int pageSize, CancellationToken cancellationToken)
     {
         var total = await runs.CountAsync(cancellationToken);
-        var rows = await OnePage(runs, page, pageSize).Select(Projection).ToListAsync(cancellationToken);
+        var rows = await RunPaging.PageAsync(db, runs, page, pageSize, Projection, r => r.Id, cancellationToken);
         return new RunRowPage(page, pageSize, total, await NamedAsync(rows, cancellationToken));
     }
 
@@ -74,10 +74,9 @@ public sealed class RunViewReader(IrisDbContext db, RunVisibility visibility, Co
     public async IAsyncEnumerable<RunRow> AllAsync(IQueryable<RunRecord> runs, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         const int batch = 500;
-        var ordered = Newest(runs);
-        for (var skip = 0; ; skip += batch)
+        for (var page = 1; ; page++)
         {
-            var rows = await ordered.Skip(skip).Take(batch).Select(Projection).ToListAsync(cancellationToken);
+            var rows = await RunPaging.PageAsync(db, runs, page, batch, Projection, r => r.Id, cancellationToken);
             foreach (var row in await NamedAsync(rows, cancellationToken))
             {
                 yield return row;
@@ -152,13 +151,6 @@ public sealed class RunViewReader(IrisDbContext db, RunVisibility visibility, Co
             return [];
         }
     }
-
-    /// <summary>One page of the runs, newest first (internal for the test that checks the database serves it from an index).</summary>
-    internal static IQueryable<RunRecord> OnePage(IQueryable<RunRecord> runs, int page, int pageSize) =>
-        Newest(runs).Skip((page - 1) * pageSize).Take(pageSize);
-
-    private static IQueryable<RunRecord> Newest(IQueryable<RunRecord> runs) =>
-        runs.OrderByDescending(r => r.QueuedAtUtc).ThenByDescending(r => r.Id);
 
     private static readonly System.Linq.Expressions.Expression<Func<RunRecord, RunRow>> Projection = r => new RunRow(
         r.Id, r.Surface, r.Language, r.Status, r.Verdict, r.ExitCode, r.Signal, r.StartedAtUtc ?? r.QueuedAtUtc,

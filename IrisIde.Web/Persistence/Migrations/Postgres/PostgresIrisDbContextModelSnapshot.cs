@@ -479,11 +479,12 @@ namespace IrisIde.Web.Persistence.Migrations.Postgres
 
                     b.HasIndex("ContentExpiredAtUtc", "FinishedAtUtc");
 
-                    b.HasIndex("Course", "QueuedAtUtc");
-
                     b.HasIndex("Owner", "QueuedAtUtc");
 
                     b.HasIndex("Status", "QueuedAtUtc");
+
+                    b.HasIndex("Course", "QueuedAtUtc", "Id", "Owner", "Language", "Verdict", "Surface")
+                        .HasDatabaseName("IX_runs_Course_QueuedAtUtc");
 
                     b.ToTable("runs", (string)null);
                 });
