@@ -2,7 +2,7 @@ using System.Globalization;
 
 namespace IrisIde.Bench;
 
-internal sealed record BenchOptions(int Runs, int Parallel, int ThroughputRuns, int Sessions, bool MemoryOnly, int BatchJobs, int BatchWarmUpJobs, bool BatchOnly, bool InteractiveOnly, bool HistoryOnly, bool PagingOnly)
+internal sealed record BenchOptions(int Runs, int Parallel, int ThroughputRuns, int Sessions, bool MemoryOnly, int BatchJobs, int BatchWarmUpJobs, bool BatchOnly, bool InteractiveOnly, bool HistoryOnly, bool PagingOnly, bool DashboardOnly)
 {
     public static BenchOptions Parse(string[] args)
     {
@@ -21,6 +21,7 @@ internal sealed record BenchOptions(int Runs, int Parallel, int ThroughputRuns, 
         var interactiveOnly = false;
         var historyOnly = false;
         var pagingOnly = false;
+        var dashboardOnly = false;
         for (var i = 0; i < args.Length; i++)
         {
             switch (args[i])
@@ -58,11 +59,14 @@ internal sealed record BenchOptions(int Runs, int Parallel, int ThroughputRuns, 
                 case "--paging-only":
                     pagingOnly = true;
                     break;
+                case "--dashboard-only":
+                    dashboardOnly = true;
+                    break;
                 default:
-                    throw new ArgumentException($"unknown argument '{args[i]}' (use --runs N, --parallel N, --throughput-runs N, --sessions N, --memory-only, --batch-jobs N, --batch-warm-up N, --batch-only, --interactive-only, --history-only, --paging-only)");
+                    throw new ArgumentException($"unknown argument '{args[i]}' (use --runs N, --parallel N, --throughput-runs N, --sessions N, --memory-only, --batch-jobs N, --batch-warm-up N, --batch-only, --interactive-only, --history-only, --paging-only, --dashboard-only)");
             }
         }
 
-        return new BenchOptions(runs, parallel, throughputRuns, sessions, memoryOnly, batchJobs, batchWarmUpJobs, batchOnly, interactiveOnly, historyOnly, pagingOnly);
+        return new BenchOptions(runs, parallel, throughputRuns, sessions, memoryOnly, batchJobs, batchWarmUpJobs, batchOnly, interactiveOnly, historyOnly, pagingOnly, dashboardOnly);
     }
 }

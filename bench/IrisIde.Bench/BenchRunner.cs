@@ -43,6 +43,13 @@ internal sealed class BenchRunner(BenchOptions options)
             return 0;
         }
 
+        if (options.DashboardOnly)
+        {
+            // The figure issue 12 asks for: 200 active sessions.
+            await new DashboardBenchmark(200).RunAsync(cancellationToken);
+            return 0;
+        }
+
         await using var services = BuildServices();
         var pipeline = services.GetRequiredService<RunPipeline>();
         if (options.BatchOnly)
