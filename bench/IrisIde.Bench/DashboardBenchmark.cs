@@ -1,7 +1,5 @@
 using System.Globalization;
 using System.Net.WebSockets;
-using System.Text;
-using System.Text.Json;
 using Microsoft.Playwright;
 
 namespace IrisIde.Bench;
@@ -107,39 +105,19 @@ internal sealed class DashboardBenchmark(int sessions)
     /// <summary>A /ws session whose program printed and now waits for input (idle, as most of a class's are).</summary>
     private static async Task<ClientWebSocket> OpenIdleSessionAsync(int port, CancellationToken cancellationToken)
     {
-        var socket = new ClientWebSocket();
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(Timeout);
-        await socket.ConnectAsync(new Uri($"ws://127.0.0.1:{port}/ws"), timeout.Token);
-        var code = JsonSerializer.SerializeToUtf8Bytes(new Dictionary<string, string> { ["type"] = "code", ["language"] = "python", ["source"] = "print('up', flush=True)\ninput()\n" });
-        await socket.SendAsync(code, WebSocketMessageType.Text, true, timeout.Token);
-        var buffer = new byte[16 * 1024];
-        var message = new StringBuilder();
+        var socket = await RunnerSocket.StartPythonAsync(port, "print('up', flush=True)\ninput()\n", timeout.Token);
         while (true)
         {
-            var received = await socket.ReceiveAsync(buffer, timeout.Token);
-            if (received.MessageType == WebSocketMessageType.Close)
+            using var message = await RunnerSocket.ReceiveAsync(socket, timeout.Token)
+                ?? throw new InvalidOperationException("/ws closed before the session's program printed");
+            switch (message.RootElement.GetProperty("type").GetString())
             {
-                throw new InvalidOperationException("/ws closed before the session's program printed");
-            }
-
-            message.Append(Encoding.UTF8.GetString(buffer, 0, received.Count));
-            if (!received.EndOfMessage)
-            {
-                continue;
-            }
-
-            using var parsed = JsonDocument.Parse(message.ToString());
-            message.Clear();
-            var type = parsed.RootElement.GetProperty("type").GetString();
-            if (type == "stdout")
-            {
-                return socket;
-            }
-
-            if (type == "exit")
-            {
-                throw new InvalidOperationException($"a session ended before it waited for input: {parsed.RootElement}");
+                case "stdout":
+                    return socket;
+                case "exit":
+                    throw new InvalidOperationException($"a session ended before it waited for input: {message.RootElement}");
             }
         }
     }

@@ -3,7 +3,6 @@ using System.Globalization;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Net.WebSockets;
-using System.Text;
 using System.Text.Json;
 
 namespace IrisIde.Bench;
@@ -114,29 +113,12 @@ internal sealed class HistoryBenchmark(BenchOptions options)
     private static async Task PrintAsync(int port, CancellationToken cancellationToken)
     {
         var source = $"import sys, time\nfor i in range({LinesPerPrinter}):\n    sys.stdout.write(f'line {{i}}\\n')\n    sys.stdout.flush()\n    time.sleep(0.001)\n";
-        using var socket = new ClientWebSocket();
-        await socket.ConnectAsync(new Uri($"ws://127.0.0.1:{port}/ws"), cancellationToken);
-        var code = JsonSerializer.SerializeToUtf8Bytes(new Dictionary<string, string> { ["type"] = "code", ["language"] = "python", ["source"] = source });
-        await socket.SendAsync(code, WebSocketMessageType.Text, true, cancellationToken);
-        var buffer = new byte[64 * 1024];
-        var message = new StringBuilder();
+        using var socket = await RunnerSocket.StartPythonAsync(port, source, cancellationToken);
         while (true)
         {
-            var received = await socket.ReceiveAsync(buffer, cancellationToken);
-            if (received.MessageType == WebSocketMessageType.Close)
-            {
-                throw new InvalidOperationException("/ws closed before the program's exit");
-            }
-
-            message.Append(Encoding.UTF8.GetString(buffer, 0, received.Count));
-            if (!received.EndOfMessage)
-            {
-                continue;
-            }
-
-            using var parsed = JsonDocument.Parse(message.ToString());
-            message.Clear();
-            if (parsed.RootElement.GetProperty("type").GetString() == "exit")
+            using var message = await RunnerSocket.ReceiveAsync(socket, cancellationToken)
+                ?? throw new InvalidOperationException("/ws closed before the program's exit");
+            if (message.RootElement.GetProperty("type").GetString() == "exit")
             {
                 break;
             }
