@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using OpenTelemetry;
@@ -18,6 +19,13 @@ public static class TelemetryServiceCollectionExtensions
     public static OpenTelemetryBuilder AddIrisTelemetry(this IServiceCollection services, IConfiguration configuration, Action<MeterProviderBuilder>? exporters = null)
     {
         ArgumentNullException.ThrowIfNull(configuration);
+        // OpenTelemetry listens by meter name, process-wide: this host exports only the instruments of its own meter
+        // factory, not those of another host in the same process (the tests start many apps in one).
+        services.ConfigureOpenTelemetryMeterProvider(static (provider, builder) =>
+        {
+            var own = provider.GetRequiredService<IMeterFactory>();
+            builder.AddView(instrument => instrument.Meter.Name == IrisMetrics.MeterName && instrument.Meter.Scope != own ? MetricStreamConfiguration.Drop : null);
+        });
         return services.AddOpenTelemetry().WithMetrics(metrics =>
         {
             metrics.AddMeter(IrisMetrics.MeterName);
