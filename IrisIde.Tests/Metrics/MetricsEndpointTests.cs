@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Http.Json;
 using IrisIde.Tests.History;
 using IrisIde.Tests.Web;
 using IrisIde.Web.Accounts;
@@ -102,6 +103,47 @@ public sealed partial class MetricsEndpointTests(MetricsAppFixture fixture) : IC
 
         Assert.Equal(HttpStatusCode.OK, status);
         Assert.Contains("iris_queue_depth", body, StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// A batch job run by the web app's own consumer (no RabbitMQ here) is counted there, with its queue wait. Its own
+    /// app (uids of the fixture's, which runs nothing meanwhile: tests of one class run one at a time), read from
+    /// loopback without a token.
+    /// </summary>
+    [Fact]
+    public async Task A_batch_job_is_counted_by_the_process_that_runs_it_with_its_queue_wait()
+    {
+        await using var app = await IrisWebApp.StartAsync(new Dictionary<string, string?>(MetricsAppFixture.MetricsSettings)
+        {
+            ["Iris:Metrics:AllowedNetworks:0"] = "127.0.0.1/32",
+        });
+        using var http = app.CreateHttpClient();
+        using (var posted = await http.PostAsJsonAsync(new Uri("/run-code", UriKind.Relative), new { language = "python", code = "print(42)\n" }).WaitAsync(Timeout))
+        {
+            Assert.Equal(HttpStatusCode.OK, posted.StatusCode);
+        }
+
+        var deadline = DateTime.UtcNow + Timeout;
+        string text;
+        do
+        {
+            await Task.Delay(250);
+            text = (await GetAsync(app, authorization: null)).Body;
+        }
+        while (Sample(text, "iris_runs_total", "surface=\"batch\"", "verdict=\"ok\"", "language=\"python\"") is null && DateTime.UtcNow < deadline);
+
+        Assert.Equal(1, Sample(text, "iris_runs_total", "surface=\"batch\"", "verdict=\"ok\"", "language=\"python\""));
+        Assert.Equal(1, Sample(text, "iris_queue_wait_seconds_count", "language=\"python\""));
+        Assert.Equal(1, Sample(text, "iris_run_duration_seconds_count", "surface=\"batch\""));
+    }
+
+    /// <summary>The value of the one sample of <paramref name="name"/> whose labels include all of <paramref name="labels"/>, or null.</summary>
+    private static double? Sample(string text, string name, params string[] labels)
+    {
+        var lines = text.Split('\n').Where(l => l.StartsWith(name + "{", StringComparison.Ordinal) && labels.All(label => l.Contains(label, StringComparison.Ordinal))).ToList();
+        return lines.Count == 1
+            ? double.Parse(lines[0][(lines[0].LastIndexOf('}') + 1)..].Trim().Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture)
+            : null;
     }
 
     private static async Task<(HttpStatusCode Status, string Body, string ContentType)> GetAsync(IrisWebApp app, string? authorization)
