@@ -135,6 +135,19 @@ public sealed partial class MetricsEndpointTests(MetricsAppFixture fixture) : IC
         Assert.Equal(1, Sample(text, "iris_runs_total", "surface=\"batch\"", "verdict=\"ok\"", "language=\"python\""));
         Assert.Equal(1, Sample(text, "iris_queue_wait_seconds_count", "language=\"python\""));
         Assert.Equal(1, Sample(text, "iris_run_duration_seconds_count", "surface=\"batch\""));
+
+        // The default worker gauge reads the job's worker (this process) from its record at the sampler's next tick.
+        var workerId = $"{Environment.MachineName}:{Environment.ProcessId}";
+        do
+        {
+            await Task.Delay(250);
+            text = (await GetAsync(app, authorization: null)).Body;
+        }
+        while (Sample(text, "iris_worker_jobs_in_flight", $"worker=\"{workerId}\"") is null && DateTime.UtcNow < deadline + Timeout);
+
+        Assert.Equal(0, Sample(text, "iris_worker_jobs_in_flight", $"worker=\"{workerId}\""));
+        Assert.Contains("\niris_workers", text, StringComparison.Ordinal);
+        Assert.Matches("(?m)^iris_workers(\\{[^}]*\\})? 1( |$)", text);
     }
 
     /// <summary>The value of the one sample of <paramref name="name"/> whose labels include all of <paramref name="labels"/>, or null.</summary>
