@@ -58,6 +58,6 @@ public sealed partial class BatchGaugeSampler(
         }
     }
 
-    [LoggerMessage(EventId = 4801, Level = LogLevel.Warning, Message = "Reading the batch queue gauges failed; they keep their last values")]
+    [LoggerMessage(EventId = 6800, Level = LogLevel.Warning, Message = "Reading the batch queue gauges failed; they keep their last values")]
     private static partial void SampleFailed(ILogger logger, Exception exception);
 }
