@@ -1,6 +1,7 @@
 using IrisIde.Execution.Languages;
 using IrisIde.Execution.Runs;
 using IrisIde.Execution.Sandboxing;
+using IrisIde.Execution.Telemetry;
 using IrisIde.Execution.Workspaces;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -46,6 +47,8 @@ public static class ExecutionServiceCollectionExtensions
         services.TryAddSingleton<WorkspaceArea>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, WorkspaceSweeper>());
         services.TryAddSingleton<RunPipeline>();
+        services.AddMetrics();
+        services.TryAddSingleton<IrisMetrics>();
         return new IrisExecutionBuilder(services, configuration);
     }
 }

@@ -1,6 +1,7 @@
 using IrisIde.Execution;
 using IrisIde.Execution.Protocol;
 using IrisIde.Execution.Sessions;
+using IrisIde.Execution.Telemetry;
 
 namespace IrisIde.Worker;
 
@@ -32,6 +33,7 @@ public static class RunnerHost
         }
 
         builder.Services.AddIrisExecution(builder.Configuration).AddConfiguredBackends().AddRunnerProtocol();
+        builder.Services.AddIrisTelemetry(builder.Configuration);
         builder.Services.AddHealthChecks();
         configure?.Invoke(builder);
 

@@ -1,6 +1,7 @@
 using IrisIde.Execution;
 using IrisIde.Execution.Batch;
 using IrisIde.Execution.Sessions;
+using IrisIde.Execution.Telemetry;
 using MassTransit;
 using Microsoft.Extensions.Options;
 
@@ -41,6 +42,8 @@ public static class WorkerHost
 
         builder.Services.AddIrisExecution(builder.Configuration).AddConfiguredBackends();
         builder.Services.AddBatchOptions(builder.Configuration);
+        // Workers record the jobs they run; they export over OTLP (OTEL_EXPORTER_OTLP_ENDPOINT), no /metrics of their own.
+        builder.Services.AddIrisTelemetry(builder.Configuration);
         builder.Services.AddBatchBusLifetime();
         builder.Services.AddBatchBusHealth();
         builder.Services.AddOptions<WorkerHealthOptions>().Bind(builder.Configuration.GetSection(WorkerHealthOptions.SectionName)).ValidateOnStart();

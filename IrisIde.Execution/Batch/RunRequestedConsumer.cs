@@ -3,6 +3,8 @@ using IrisIde.Execution.Admission;
 using IrisIde.Execution.Batch.Contracts;
 using IrisIde.Execution.Runs;
 using IrisIde.Execution.Sandboxing;
+using IrisIde.Execution.Sessions;
+using IrisIde.Execution.Telemetry;
 using MassTransit;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -22,6 +24,7 @@ public sealed class RunRequestedConsumer(
     BatchMemoryBudget memory,
     IOptions<BatchJobOptions> options,
     TimeProvider timeProvider,
+    IrisMetrics metrics,
     ILogger<RunRequestedConsumer> logger) : IConsumer<RunRequested>
 {
     public async Task Consume(ConsumeContext<RunRequested> context)
@@ -34,6 +37,9 @@ public sealed class RunRequestedConsumer(
         var workerId = options.Value.ResolveWorkerId();
         var started = timeProvider.GetUtcNow().UtcDateTime;
         var request = RunRequestFactory.Batch(job);
+        // Measured where the job runs (the web app's own consumer, or a worker, which exports over OTLP); a
+        // redelivered job waited (and runs) again and is counted again.
+        metrics.JobDequeued(job.Language, started - job.QueuedAtUtc);
 
         RunCompleted completed;
         using (var over = new CancellationTokenSource())
@@ -59,6 +65,7 @@ public sealed class RunRequestedConsumer(
         }
 
         await context.Publish(completed, context.CancellationToken);
+        metrics.RunEnded(SessionSurface.Batch, job.Language, completed.Verdict ?? Verdict.InternalError.ToWireName(), completed.FinishedAtUtc - completed.StartedAtUtc);
         BatchLog.JobCompleted(logger, job.JobId, completed.Status, completed.Verdict);
     }
 

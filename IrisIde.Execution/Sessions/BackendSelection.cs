@@ -1,5 +1,6 @@
 using IrisIde.Execution.Admission;
 using IrisIde.Execution.Sandboxing;
+using IrisIde.Execution.Telemetry;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -47,8 +48,11 @@ public static class BackendSelection
         builder.Services.TryAddSingleton<LocalSessionHost>();
         builder.AddAdmission();
 
-        // Every surface gets the configured host behind admission; nothing reaches a backend around it.
-        builder.Services.TryAddSingleton<ISessionHost>(provider => new AdmittingSessionHost(inner(provider), provider.GetRequiredService<RunAdmission>()));
+        // Every surface gets the configured host behind admission; nothing reaches a backend around it. Metering sits
+        // outside admission so it counts refusals too.
+        builder.Services.TryAddSingleton<ISessionHost>(provider => new MeteringSessionHost(
+            new AdmittingSessionHost(inner(provider), provider.GetRequiredService<RunAdmission>()),
+            provider.GetRequiredService<IrisMetrics>()));
         return builder;
     }
 

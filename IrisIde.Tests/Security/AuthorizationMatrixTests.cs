@@ -90,6 +90,7 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixFixture fixture)
         Http("GET /results/{random guid}", "GET", "/results/{task_id}", $"/results/{Guid.CreateVersion7()}"),
         Http("GET /results/{malformed id}", "GET", "/results/{task_id}", "/results/not-a-guid"),
         Http("GET /healthz", "GET", "/healthz", "/healthz"),
+        Http("GET /metrics", "GET", "/metrics", "/metrics"),
         new("POST /account/signout without anti-forgery", "POST", "/account/signout", (f, p) => SignOutAsync(p, withAntiforgery: false)),
         new("POST /account/signout with anti-forgery", "POST", "/account/signout", (f, p) => SignOutAsync(p, withAntiforgery: true)),
 
@@ -310,6 +311,13 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixFixture fixture)
         }
 
         foreach (var cell in Row("GET /healthz", Ok, tokensRefused))
+        {
+            yield return cell;
+        }
+
+        // Metrics: admins by cookie only (no scrape token or allowed network is configured here). An access token is no
+        // scrape token: as a bearer on /metrics it is a wrong scrape token, whoever it belongs to.
+        foreach (var cell in Row("GET /metrics", NotFound, [(Admin, Ok), .. Tokens.Select(t => (t, "401 Invalid scrape token"))]))
         {
             yield return cell;
         }

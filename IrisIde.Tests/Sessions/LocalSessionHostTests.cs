@@ -3,6 +3,7 @@ using IrisIde.Execution.Admission;
 using IrisIde.Execution.Runs;
 using IrisIde.Execution.Sandboxing;
 using IrisIde.Execution.Sessions;
+using IrisIde.Execution.Telemetry;
 using IrisIde.Tests.Runs;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -77,8 +78,9 @@ public sealed class LocalSessionHostTests : IAsyncLifetime
     {
         using var services = Build(new() { [BackendSelection.SessionHostKey] = "local", [BackendSelection.SandboxKindKey] = "process" });
 
-        // Whatever the backend, surfaces get it behind admission.
-        var host = Assert.IsType<AdmittingSessionHost>(services.GetRequiredService<ISessionHost>());
+        // Whatever the backend, surfaces get it behind admission (and measured).
+        var metered = Assert.IsType<MeteringSessionHost>(services.GetRequiredService<ISessionHost>());
+        var host = Assert.IsType<AdmittingSessionHost>(metered.Inner);
         Assert.IsType<LocalSessionHost>(host.Inner);
         Assert.Equal("process", services.GetRequiredService<ISandbox>().Name);
     }

@@ -60,6 +60,7 @@ public sealed class EventIdTests
         (6100, 6199, "IrisIde.Web.Accounts"),
         (6300, 6399, "IrisIde.Web.History"),
         (6700, 6799, "IrisIde.Web.Audit"),
+        (6800, 6819, "IrisIde.Web.Metrics"),
         (6000, 6999, "IrisIde.Web"),
     ];
 

@@ -4,6 +4,7 @@ using IrisIde.Execution.Batch;
 using IrisIde.Execution.Batch.Contracts;
 using IrisIde.Execution.Runs;
 using IrisIde.Execution.Sessions;
+using IrisIde.Execution.Telemetry;
 using IrisIde.Web.Courses;
 using IrisIde.Web.Persistence;
 using MassTransit;
@@ -24,6 +25,7 @@ public sealed class RunSubmitter(
     RunStore store,
     ISendEndpointProvider sendEndpoints,
     TimeProvider timeProvider,
+    IrisMetrics metrics,
     ILogger<RunSubmitter> logger)
 {
     /// <summary>
@@ -41,7 +43,16 @@ public sealed class RunSubmitter(
             ? await pipeline.ValidateAsync(request, [.. testCases.Select(c => c.Stdin)], cancellationToken)
             : await pipeline.ValidateAsync(request, cancellationToken);
 
-        await AdmitAsync(owner, cancellationToken);
+        try
+        {
+            await AdmitAsync(owner, cancellationToken);
+        }
+        catch (SessionRefusedException e)
+        {
+            metrics.AdmissionRefused(owner.Surface, e.Refusal);
+            throw;
+        }
+
         var limits = RunRequestFactory.ToBatchLimits(runLimits);
         var files = request.Files.Select(f => new BatchFile(f.Name, f.Content)).ToList();
         var record = new RunRecord

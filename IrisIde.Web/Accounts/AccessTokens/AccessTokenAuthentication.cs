@@ -2,6 +2,7 @@ using System.Security.Claims;
 using System.Text.Encodings.Web;
 using IrisIde.Web.Audit;
 using IrisIde.Web.Hubs;
+using IrisIde.Web.Metrics;
 using IrisIde.Web.Security;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Identity;
@@ -46,7 +47,8 @@ internal static class AccessTokenRequest
     public static (string Token, bool FromQuery)? Presented(HttpContext context)
     {
         var authorization = context.Request.Headers.Authorization.ToString();
-        if (authorization.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
+        // /metrics reads its own bearer (the scrape token), which is no access token: left alone, not refused.
+        if (authorization.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) && !context.Request.Path.StartsWithSegments(MetricsEndpoint.Path, StringComparison.OrdinalIgnoreCase))
         {
             return (authorization["Bearer ".Length..].Trim(), false);
         }
