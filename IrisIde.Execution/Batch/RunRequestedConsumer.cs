@@ -20,6 +20,7 @@ namespace IrisIde.Execution.Batch;
 public sealed class RunRequestedConsumer(
     RunPipeline pipeline,
     BatchMemoryBudget memory,
+    BatchJobsInFlight inFlight,
     IOptions<BatchJobOptions> options,
     TimeProvider timeProvider,
     ILogger<RunRequestedConsumer> logger) : IConsumer<RunRequested>
@@ -28,6 +29,7 @@ public sealed class RunRequestedConsumer(
     {
         var job = context.Message;
         InvalidJobException.ThrowIfMalformed(job);
+        using var counted = inFlight.Enter();
 
         // Waits (still unacknowledged, so a restart loses nothing) until the memory it was granted is free.
         using var grant = await memory.AcquireAsync(memory.WeightOf(job), context.CancellationToken);
