@@ -1,5 +1,4 @@
 using IrisIde.Execution;
-using IrisIde.Execution.Batch;
 using IrisIde.Execution.Protocol;
 using IrisIde.Execution.Sessions;
 using IrisIde.Web.Accounts;
@@ -9,12 +8,14 @@ using IrisIde.Web.Audit;
 using IrisIde.Web.Batch;
 using IrisIde.Web.Components;
 using IrisIde.Web.Courses;
+using IrisIde.Web.Health;
 using IrisIde.Web.History;
 using IrisIde.Web.Hubs;
 using IrisIde.Web.Languages;
 using IrisIde.Web.Runner;
 using IrisIde.Web.RunViews;
 using IrisIde.Web.Security;
+using IrisIde.Web.Workers;
 
 if (AdminCommandLine.IsAdminCommand(args))
 {
@@ -35,7 +36,7 @@ builder.Services.AddAudit(builder.Configuration);
 builder.Services.AddRunHistory(builder.Configuration);
 builder.Services.AddCourses(builder.Configuration);
 builder.Services.AddRunViews();
-builder.Services.AddHealthChecks();
+builder.Services.AddIrisHealthChecks(builder.Configuration);
 builder.AddIdeUi();
 
 var app = builder.Build();
@@ -52,7 +53,8 @@ app.MapLanguagesApi();
 app.MapBatchApi();
 app.MapRunHistoryApi();
 app.MapRunViews();
-app.MapBatchHealthChecks("/healthz");
+app.MapIrisHealthChecks();
+app.MapWorkersApi();
 app.MapAccounts();
 app.MapOidcSignIn();
 app.MapIdeUi();
