@@ -1,6 +1,8 @@
+using IrisIde.Execution.Batch;
 using IrisIde.Execution.Languages;
 using IrisIde.Execution.Runs;
 using IrisIde.Execution.Sandboxing;
+using IrisIde.Execution.Sessions;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 
@@ -12,17 +14,30 @@ public sealed class HealthOptions
     public const string SectionName = "Iris:Health";
 
     /// <summary>
-    /// Run one tiny program through the real pipeline at start-up and keep the replica unready until it
-    /// passed. Off only where this process never runs code itself (sessions in runner pods and batch jobs on
-    /// workers).
+    /// Whether to run one tiny program through the real pipeline at start-up and keep the replica unready until
+    /// it passed. <see cref="SelfTestMode.Auto"/>: when this process runs code itself (local sessions, or batch
+    /// jobs on the in-memory bus); a web app whose sessions run in runner containers or pods and whose jobs go to
+    /// workers has no sandbox of its own to test (the session-backend check covers its runners).
     /// </summary>
-    public bool SandboxSelfTest { get; set; } = true;
+    public SelfTestMode SandboxSelfTest { get; set; } = SelfTestMode.Auto;
 
     /// <summary>How long after a failed self-test it is tried again (a transient failure should not keep a replica out for good).</summary>
     public double SelfTestRetrySeconds { get; set; } = 30;
 
     /// <summary>The longest the self-test run may take, compile included.</summary>
     public double SelfTestTimeoutSeconds { get; set; } = 60;
+}
+
+public enum SelfTestMode
+{
+    /// <summary>When this process runs code itself.</summary>
+    Auto,
+
+    /// <summary>Always (a web image that does carry a sandbox and toolchains).</summary>
+    Always,
+
+    /// <summary>Never.</summary>
+    Never,
 }
 
 internal sealed class HealthOptionsValidator : IValidateOptions<HealthOptions>
@@ -45,6 +60,8 @@ internal sealed class HealthOptionsValidator : IValidateOptions<HealthOptions>
 public sealed class SandboxSelfTest(
     RunPipeline pipeline,
     LanguageAvailability languages,
+    ISessionHost sessions,
+    IConfiguration configuration,
     IOptions<HealthOptions> options,
     ILogger<SandboxSelfTest> logger) : BackgroundService, IHealthCheck
 {
@@ -80,9 +97,9 @@ public sealed class SandboxSelfTest(
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        if (!options.Value.SandboxSelfTest)
+        if (SkipReason() is { } skipped)
         {
-            Latest = HealthCheckResult.Healthy($"off ({HealthOptions.SectionName}:SandboxSelfTest is false)");
+            Latest = HealthCheckResult.Healthy(skipped);
             return;
         }
 
@@ -108,6 +125,24 @@ public sealed class SandboxSelfTest(
                 return;
             }
         }
+    }
+
+    /// <summary>Why the self-test does not run here, or null when it does.</summary>
+    private string? SkipReason()
+    {
+        switch (options.Value.SandboxSelfTest)
+        {
+            case SelfTestMode.Never:
+                return $"off ({HealthOptions.SectionName}:SandboxSelfTest is Never)";
+            case SelfTestMode.Always:
+                return null;
+        }
+
+        var runsJobs = BatchTransport.ReadRabbitMqAddress(configuration) is null;
+        var runsSessions = sessions.Name == LocalSessionHost.HostName;
+        return runsJobs || runsSessions
+            ? null
+            : $"skipped: this process runs no code itself (sessions: {sessions.Name}, batch jobs: workers)";
     }
 
     private async Task<HealthCheckResult> RunOnceAsync(CancellationToken stoppingToken)
