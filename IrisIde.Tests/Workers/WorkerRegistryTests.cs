@@ -104,10 +104,14 @@ public sealed class WorkerRegistryTests
         var batch = app.Services.GetRequiredService<IOptions<BatchJobOptions>>().Value;
 
         var self = await WaitForAsync(registry, batch.ResolveWorkerId(), WorkerStates.Alive);
+        using var http = app.CreateHttpClient();
+        await BatchApiTests.SubmitSeedAsync(http, "python", "import time\ntime.sleep(4)\n");
+        var busy = await WaitForAsync(registry, batch.ResolveWorkerId(), WorkerStates.Alive, w => w.InFlight == 1);
 
         Assert.True(self.InProcess);
         Assert.Equal(batch.ConcurrentJobs, self.Concurrency);
         Assert.Single(registry.List());
+        Assert.True(busy.StartedAtUtc <= busy.LastSeenUtc);
     }
 
     [Fact]
@@ -141,12 +145,12 @@ public sealed class WorkerRegistryTests
         Assert.Equal(HttpStatusCode.Unauthorized, forAnonymous.StatusCode);
     }
 
-    private static async Task<WorkerStatus> WaitForAsync(WorkerRegistry registry, string workerId, string state)
+    private static async Task<WorkerStatus> WaitForAsync(WorkerRegistry registry, string workerId, string state, Func<WorkerStatus, bool>? also = null)
     {
         var deadline = DateTime.UtcNow + Timeout;
         while (true)
         {
-            if (registry.List().FirstOrDefault(w => w.WorkerId == workerId && w.State == state) is { } found)
+            if (registry.List().FirstOrDefault(w => w.WorkerId == workerId && w.State == state && (also is null || also(w))) is { } found)
             {
                 return found;
             }
