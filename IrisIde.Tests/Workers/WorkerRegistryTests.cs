@@ -90,10 +90,20 @@ public sealed class WorkerRegistryTests
 
         var seenByFirst = await WaitForAsync(first.Services.GetRequiredService<WorkerRegistry>(), "shared-worker", WorkerStates.Alive);
         var seenBySecond = await WaitForAsync(second.Services.GetRequiredService<WorkerRegistry>(), "shared-worker", WorkerStates.Alive);
+        // Seeing the worker is not enough: replicas sharing one queue would each get every other heartbeat and
+        // still see it alive. Each must have a queue of its own (the broker copies every heartbeat into each),
+        // gone a minute after its replica (x-expires: MassTransit's temporary endpoint).
+        var table = await TestServices.RunToolAsync("rabbitmqctl", "-q", "list_queues", "-p", broker.Name, "--no-table-headers", "name", "auto_delete", "durable", "consumers", "arguments");
+        var heartbeatQueues = table.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.Split('\t'))
+            .Where(c => c[0].StartsWith("worker-heartbeat", StringComparison.Ordinal)).ToList();
 
         Assert.Equal(2, seenByFirst.Concurrency);
         Assert.Equal(2, seenBySecond.Concurrency);
         Assert.NotEqual(first.Services.GetRequiredService<WebReplica>().Id, second.Services.GetRequiredService<WebReplica>().Id);
+        Assert.Equal(
+            new[] { first, second }.Select(a => $"worker-heartbeat-{a.Services.GetRequiredService<WebReplica>().Id}").Order(StringComparer.Ordinal),
+            heartbeatQueues.Select(q => q[0]).Order(StringComparer.Ordinal));
+        Assert.All(heartbeatQueues, q => Assert.Equal(["false", "false", "1", "[{\"x-expires\",60000}]"], q[1..]));
     }
 
     [Fact]

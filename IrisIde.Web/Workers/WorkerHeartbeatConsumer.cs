@@ -24,8 +24,9 @@ public sealed class WebReplica
 /// load balancer may send an admin's request to any replica. A shared (competing-consumer) queue would hand
 /// each heartbeat to one replica only, so each replica gets a receive endpoint of its own instead, named
 /// after it (<c>worker-heartbeat-{replica}</c>) and bound to the heartbeat exchange: the broker copies every
-/// heartbeat into each. The endpoint is temporary (auto-delete, not durable): it disappears with its
-/// replica, so a scaled-down or crashed replica leaves no queue filling up with heartbeats nobody reads.
+/// heartbeat into each. The endpoint is temporary: on RabbitMQ a queue that is not durable and expires
+/// (<c>x-expires</c>, 60 s) once no consumer has used it for that long, so a scaled-down or crashed replica
+/// leaves no queue filling up with heartbeats nobody reads, while a replica's brief reconnect keeps its queue.
 /// Heartbeats carry a time-to-live too, so a replica that was cut off gets no stale ones when it returns.
 /// </summary>
 public sealed class WorkerHeartbeatConsumerDefinition : ConsumerDefinition<WorkerHeartbeatConsumer>
