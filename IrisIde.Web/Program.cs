@@ -1,5 +1,4 @@
 using IrisIde.Execution;
-using IrisIde.Execution.Batch;
 using IrisIde.Execution.Protocol;
 using IrisIde.Execution.Sessions;
 using IrisIde.Web.Accounts;
@@ -10,6 +9,7 @@ using IrisIde.Web.Batch;
 using IrisIde.Web.Components;
 using IrisIde.Web.Courses;
 using IrisIde.Web.Dashboard;
+using IrisIde.Web.Health;
 using IrisIde.Web.History;
 using IrisIde.Web.Hubs;
 using IrisIde.Web.Languages;
@@ -17,6 +17,7 @@ using IrisIde.Web.Metrics;
 using IrisIde.Web.Runner;
 using IrisIde.Web.RunViews;
 using IrisIde.Web.Security;
+using IrisIde.Web.Workers;
 
 if (AdminCommandLine.IsAdminCommand(args))
 {
@@ -39,7 +40,7 @@ builder.Services.AddCourses(builder.Configuration);
 builder.Services.AddRunViews();
 builder.Services.AddAdminDashboard();
 builder.Services.AddMetricsEndpoint(builder.Configuration);
-builder.Services.AddHealthChecks();
+builder.Services.AddIrisHealthChecks(builder.Configuration);
 builder.AddIdeUi();
 
 var app = builder.Build();
@@ -56,7 +57,8 @@ app.MapLanguagesApi();
 app.MapBatchApi();
 app.MapRunHistoryApi();
 app.MapRunViews();
-app.MapBatchHealthChecks("/healthz");
+app.MapIrisHealthChecks();
+app.MapWorkersApi();
 app.MapMetricsEndpoint();
 app.MapAccounts();
 app.MapOidcSignIn();

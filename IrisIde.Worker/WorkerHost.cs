@@ -55,6 +55,7 @@ public static class WorkerHost
             bus.AddRunConsumers();
             bus.UsingIrisTransport(rabbitMq, "iris-worker");
         });
+        builder.Services.AddWorkerHeartbeats(builder.Configuration, inProcess: false);
         builder.Services.AddHostedService<WorkerAnnouncer>();
         return builder.Build();
     }

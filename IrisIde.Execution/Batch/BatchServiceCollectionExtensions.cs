@@ -21,6 +21,7 @@ public static class BatchServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<BatchJobOptions>, BatchCapacityValidator>());
         services.AddRunCapacity();
         services.TryAddSingleton<BatchMemoryBudget>();
+        services.TryAddSingleton<BatchJobsInFlight>();
         return services;
     }
 
@@ -58,6 +59,12 @@ public static class BatchServiceCollectionExtensions
 
     /// <summary>The tag MassTransit gives its own bus health check.</summary>
     public const string BusReadinessTag = "masstransit";
+
+    /// <summary>
+    /// The tag of a host's readiness checks (its dependencies: database, session backend, sandbox self-test),
+    /// served on a readiness endpoint and kept off liveness ones.
+    /// </summary>
+    public const string ReadinessTag = "ready";
 
     /// <summary>The job runner side of the bus: whichever host runs jobs (web app embedded, or a worker) adds this.</summary>
     public static IBusRegistrationConfigurator AddRunConsumers(this IBusRegistrationConfigurator bus)

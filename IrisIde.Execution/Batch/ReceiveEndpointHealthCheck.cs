@@ -132,11 +132,13 @@ public static class BatchHealthEndpoints
     /// <summary>
     /// A liveness endpoint: every health check of the host except MassTransit's own bus check, which is
     /// Unhealthy for as long as any broker hiccup lasts; <see cref="ReceiveEndpointHealthCheck"/> stands in
-    /// for it with a grace period.
+    /// for it with a grace period. Readiness checks (tag <see cref="BatchServiceCollectionExtensions.ReadinessTag"/>)
+    /// are left out too: a dependency that is down makes a process unready, not dead.
     /// </summary>
     public static IEndpointConventionBuilder MapBatchHealthChecks(this IEndpointRouteBuilder endpoints, string pattern) =>
         endpoints.MapHealthChecks(pattern, new HealthCheckOptions
         {
-            Predicate = registration => !registration.Tags.Contains(BatchServiceCollectionExtensions.BusReadinessTag),
+            Predicate = registration => !registration.Tags.Contains(BatchServiceCollectionExtensions.BusReadinessTag)
+                && !registration.Tags.Contains(BatchServiceCollectionExtensions.ReadinessTag),
         });
 }

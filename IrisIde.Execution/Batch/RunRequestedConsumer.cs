@@ -22,6 +22,7 @@ namespace IrisIde.Execution.Batch;
 public sealed class RunRequestedConsumer(
     RunPipeline pipeline,
     BatchMemoryBudget memory,
+    BatchJobsInFlight inFlight,
     IOptions<BatchJobOptions> options,
     TimeProvider timeProvider,
     IrisMetrics metrics,
@@ -31,6 +32,7 @@ public sealed class RunRequestedConsumer(
     {
         var job = context.Message;
         InvalidJobException.ThrowIfMalformed(job);
+        using var counted = inFlight.Enter();
 
         // Waits (still unacknowledged, so a restart loses nothing) until the memory it was granted is free.
         using var grant = await memory.AcquireAsync(memory.WeightOf(job), context.CancellationToken);

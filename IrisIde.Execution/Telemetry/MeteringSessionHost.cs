@@ -89,6 +89,10 @@ public sealed class MeteringSessionHost(ISessionHost inner, IrisMetrics metrics)
 
         public void Stop(Verdict verdict = Verdict.Killed, string message = "stopped by user") => _session.Stop(verdict, message);
 
+        public SandboxUsage? ReadUsage() => _session.ReadUsage();
+
+        public TimeSpan? IdleFor => _session.IdleFor;
+
         public ValueTask DisposeAsync() => _session.DisposeAsync();
 
         private void Observe(RunEvent e)

@@ -91,6 +91,9 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixFixture fixture)
         Http("GET /results/{malformed id}", "GET", "/results/{task_id}", "/results/not-a-guid"),
         Http("GET /healthz", "GET", "/healthz", "/healthz"),
         Http("GET /metrics", "GET", "/metrics", "/metrics"),
+        Http("GET /healthz/live", "GET", "/healthz/live", "/healthz/live"),
+        new("GET /healthz/ready (once the self-test passed)", "GET", "/healthz/ready", (f, p) => ReadyAsync(p)),
+        Http("GET /api/v1/workers", "GET", "/api/v1/workers", "/api/v1/workers"),
         new("POST /account/signout without anti-forgery", "POST", "/account/signout", (f, p) => SignOutAsync(p, withAntiforgery: false)),
         new("POST /account/signout with anti-forgery", "POST", "/account/signout", (f, p) => SignOutAsync(p, withAntiforgery: true)),
 
@@ -310,7 +313,20 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixFixture fixture)
             yield return cell;
         }
 
-        foreach (var cell in Row("GET /healthz", Ok, tokensRefused))
+        foreach (var probe in new[] { "GET /healthz", "GET /healthz/live", "GET /healthz/ready (once the self-test passed)" })
+        {
+            foreach (var cell in Row(probe, Ok, tokensRefused))
+            {
+                yield return cell;
+            }
+        }
+
+        // The worker list: admins signed in with the cookie; a good token (any scope) is no admin.
+        foreach (var cell in Row("GET /api/v1/workers", "403 Admins only",
+        [
+            (Anonymous, SignInRequired), (DisabledCookie, SignInRequired), (Admin, Ok),
+            .. BadTokens.Select(t => (t, InvalidToken)),
+        ]))
         {
             yield return cell;
         }
@@ -923,6 +939,22 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixFixture fixture)
             .Select(i => i.GetProperty("id").GetGuid()).ToHashSet();
         var shown = new[] { (fixture.StudentARun, "run"), (fixture.StudentACourseRun, "course run") }.Where(r => ids.Contains(r.Item1)).Select(r => r.Item2).ToList();
         return shown.Count == 0 ? "200 none" : "200 " + string.Join(", ", shown);
+    }
+
+    /// <summary>The readiness probe once the app's start-up self-test is over (503 until then, for everyone alike).</summary>
+    private static async Task<string> ReadyAsync(MatrixPrincipal principal)
+    {
+        var deadline = DateTime.UtcNow + Timeout;
+        while (true)
+        {
+            var answer = await SendAsync(principal, HttpMethod.Get, "/healthz/ready");
+            if (answer != "503" || DateTime.UtcNow > deadline)
+            {
+                return answer;
+            }
+
+            await Task.Delay(250);
+        }
     }
 
     private static async Task<string> SendAsync(MatrixPrincipal principal, HttpMethod method, string path, HttpContent? content = null, string? origin = null)

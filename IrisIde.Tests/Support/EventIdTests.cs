@@ -56,11 +56,15 @@ public sealed class EventIdTests
         (4000, 4099, "IrisIde.Execution.Batch"),
         (4100, 4199, "IrisIde.Web.Batch"),
         (4200, 4299, "IrisIde.Worker"),
+        (4300, 4399, "IrisIde.Execution.Batch"),
         (5000, 5099, "IrisIde.Web.Hubs"),
+        (5100, 5199, "IrisIde.Web.Health"),
         (6100, 6199, "IrisIde.Web.Accounts"),
         (6300, 6399, "IrisIde.Web.History"),
         (6700, 6799, "IrisIde.Web.Audit"),
         (6800, 6819, "IrisIde.Web.Metrics"),
+        (6820, 6829, "IrisIde.Web.Dashboard"),
+        (6830, 6839, "IrisIde.Web.Persistence"),
         (6000, 6999, "IrisIde.Web"),
     ];
 

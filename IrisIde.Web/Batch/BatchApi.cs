@@ -11,6 +11,7 @@ using IrisIde.Web.Courses;
 using IrisIde.Web.History;
 using IrisIde.Web.Persistence;
 using IrisIde.Web.Security;
+using IrisIde.Web.Workers;
 using MassTransit;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Http.Metadata;
@@ -102,11 +103,15 @@ public static class BatchApi
                 bus.AddRunConsumers();
             }
 
+            bus.AddWorkerHeartbeatConsumer();
             bus.AddConsumer<RunStartedConsumer>();
             bus.AddConsumer<RunCompletedConsumer>();
             bus.AddConsumer<RunRequestedFaultConsumer>();
             bus.UsingIrisTransport(rabbitMq, "iris-web");
         });
+
+        // After the bus, so the embedded runner's heartbeats start once it is up.
+        services.AddWorkerRegistry(configuration, runsJobs: rabbitMq is null);
         return services;
     }
 

@@ -233,7 +233,7 @@ public sealed partial class AdminDashboard(
         Charted?.Invoke(point);
     }
 
-    [LoggerMessage(EventId = 6800, Level = LogLevel.Warning, Message = "Admin dashboard: reading the figures failed; trying again in a second")]
+    [LoggerMessage(EventId = 6820, Level = LogLevel.Warning, Message = "Admin dashboard: reading the figures failed; trying again in a second")]
     private static partial void SnapshotFailed(ILogger logger, Exception exception);
 
     private sealed class Viewer(AdminDashboard dashboard) : IDisposable

@@ -5,10 +5,9 @@ using Microsoft.EntityFrameworkCore;
 namespace IrisIde.Web.Metrics;
 
 /// <summary>
-/// Feeds the gauges that live in the database: <c>iris_queue_depth</c> (batch jobs queued and not started, all web
-/// replicas alike) and, while the default <see cref="RecentRunWorkerGauge"/> is the <see cref="IWorkerGauge"/>, the
-/// workers seen. A scrape must not query the database, so this reads every <see cref="Interval"/> and the gauges
-/// report the last reading.
+/// Feeds the batch gauges: <c>iris_queue_depth</c> (batch jobs queued and not started, all web replicas alike), read
+/// from the database every <see cref="Interval"/> because a scrape must not query it, and the workers from the
+/// <see cref="IWorkerGauge"/> (heartbeats, in memory) at each scrape.
 /// </summary>
 public sealed partial class BatchGaugeSampler(
     IServiceScopeFactory scopes,
@@ -52,10 +51,6 @@ public sealed partial class BatchGaugeSampler(
         var db = scope.ServiceProvider.GetRequiredService<IrisDbContext>();
         var queued = await db.Runs.CountAsync(r => r.Kind == RunKind.Batch && r.Status == RunRecordStatus.Queued, cancellationToken);
         Interlocked.Exchange(ref _queued, queued);
-        if (workers is RecentRunWorkerGauge recent)
-        {
-            await recent.RefreshAsync(db, time.GetUtcNow().UtcDateTime, cancellationToken);
-        }
     }
 
     [LoggerMessage(EventId = 6800, Level = LogLevel.Warning, Message = "Reading the batch queue gauges failed; they keep their last values")]

@@ -34,7 +34,6 @@ public static class MetricsEndpoint
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<MetricsOptions>, MetricsOptionsValidator>());
         services.AddIrisTelemetry(configuration, metrics => metrics.AddPrometheusExporter());
         // A heartbeat-fed registry registered earlier wins; otherwise workers are guessed from recent runs.
-        services.TryAddSingleton<IWorkerGauge, RecentRunWorkerGauge>();
         services.AddHostedService<BatchGaugeSampler>();
         return services;
     }

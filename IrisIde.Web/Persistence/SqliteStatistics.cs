@@ -47,6 +47,6 @@ internal sealed partial class SqliteStatistics(IServiceScopeFactory scopes, Time
         }
     }
 
-    [LoggerMessage(EventId = 1401, Level = LogLevel.Warning, Message = "Refreshing SQLite's query statistics failed; trying again in an hour")]
+    [LoggerMessage(EventId = 6830, Level = LogLevel.Warning, Message = "Refreshing SQLite's query statistics failed; trying again in an hour")]
     private static partial void OptimizeFailed(ILogger logger, Exception exception);
 }
