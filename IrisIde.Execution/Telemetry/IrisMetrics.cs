@@ -33,6 +33,8 @@ public sealed class IrisMetrics
     private readonly Histogram<double> _queueWait;
     private readonly Counter<long> _admissionRefused;
     private readonly Lock _gate = new();
+    private readonly RecentValues _recentStarts = new();
+    private readonly RecentValues _recentRefusals = new();
     private bool _queueObserved;
     private bool _workersObserved;
 
@@ -93,8 +95,17 @@ public sealed class IrisMetrics
     }
 
     /// <summary>The program of a run started, <paramref name="sinceRequest"/> after it was asked for.</summary>
-    public void ProgramStarted(SessionSurface surface, string language, TimeSpan sinceRequest) =>
+    public void ProgramStarted(SessionSurface surface, string language, TimeSpan sinceRequest)
+    {
         _sandboxStart.Record(Math.Max(0, sinceRequest.TotalSeconds), new KeyValuePair<string, object?>("surface", SurfaceName(surface)), new KeyValuePair<string, object?>("language", language));
+        _recentStarts.Add(Math.Max(0, sinceRequest.TotalSeconds));
+    }
+
+    /// <summary>This process's latest start latencies (seconds, at most <see cref="RecentValues.Capacity"/>), with when each was taken: the admin dashboard's p50/p95.</summary>
+    public IReadOnlyList<(long Timestamp, double Value)> RecentStarts() => _recentStarts.Snapshot();
+
+    /// <summary>This process's latest admission refusals, with when each happened (the value is unused).</summary>
+    public IReadOnlyList<(long Timestamp, double Value)> RecentRefusals() => _recentRefusals.Snapshot();
 
     /// <summary>The program wrote its first output, <paramref name="sinceRequest"/> after the run was asked for.</summary>
     public void FirstOutput(SessionSurface surface, string language, TimeSpan sinceRequest) =>
@@ -105,8 +116,11 @@ public sealed class IrisMetrics
         _queueWait.Record(Math.Max(0, waited.TotalSeconds), new KeyValuePair<string, object?>("language", language));
 
     /// <summary>Admission turned a session or a batch job away.</summary>
-    public void AdmissionRefused(SessionSurface surface, AdmissionRefusal refusal) =>
+    public void AdmissionRefused(SessionSurface surface, AdmissionRefusal refusal)
+    {
         _admissionRefused.Add(1, new KeyValuePair<string, object?>("surface", SurfaceName(surface)), new KeyValuePair<string, object?>("reason", ReasonName(refusal)));
+        _recentRefusals.Add(1);
+    }
 
     /// <summary>
     /// Publishes <c>iris.queue.depth</c> (batch jobs queued now) from <paramref name="queuedJobs"/>, read at each
@@ -148,6 +162,36 @@ public sealed class IrisMetrics
                 () => aliveWorkers().Select(w => new Measurement<long>(w.InFlight, new KeyValuePair<string, object?>("worker", w.WorkerId))),
                 unit: null,
                 "Batch jobs each alive worker runs now");
+        }
+    }
+}
+
+/// <summary>The latest values of one figure, each with its <see cref="Stopwatch"/> timestamp; the oldest go past <see cref="Capacity"/>.</summary>
+public sealed class RecentValues
+{
+    public const int Capacity = 2048;
+
+    private readonly Lock _gate = new();
+    private readonly Queue<(long Timestamp, double Value)> _values = new();
+
+    public void Add(double value)
+    {
+        lock (_gate)
+        {
+            if (_values.Count == Capacity)
+            {
+                _values.Dequeue();
+            }
+
+            _values.Enqueue((Stopwatch.GetTimestamp(), value));
+        }
+    }
+
+    public IReadOnlyList<(long Timestamp, double Value)> Snapshot()
+    {
+        lock (_gate)
+        {
+            return [.. _values];
         }
     }
 }

@@ -39,6 +39,9 @@ public sealed class DashboardBrowserTests(IdeFixture ide, ITestOutputHelper outp
         await admin.GetByTestId("admin-dashboard-link").ClickAsync().WaitAsync(Timeout);
         await admin.GetByTestId("no-sessions").WaitForAsync().WaitAsync(Timeout);
         await admin.GetByTestId("chart-sessions").WaitForAsync().WaitAsync(Timeout);
+        // The embedded mode runs batch jobs in this process: it heartbeats as its own worker.
+        Assert.Equal("alive", await admin.GetByTestId("worker").GetAttributeAsync("data-state").WaitAsync(Timeout));
+        var killedBefore = KilledIdeRuns(await MetricsAsync(admin));
 
         await using var studentContext = await ide.NewContextAsync(app);
         await SignInForm.SignedInPageAsync(studentContext, studentEmail);
@@ -61,5 +64,32 @@ public sealed class DashboardBrowserTests(IdeFixture ide, ITestOutputHelper outp
         Assert.Equal("The session was ended.", (await admin.GetByTestId("end-result").TextContentAsync().WaitAsync(Timeout))?.Trim());
         Assert.Contains($"killed: ended by an admin ({adminEmail})", await student.WaitForExitAsync(), StringComparison.Ordinal);
         await admin.GetByTestId("no-sessions").WaitForAsync().WaitAsync(Timeout);
+        Assert.EndsWith(" s", (await admin.GetByTestId("start-latency").TextContentAsync().WaitAsync(Timeout))?.Trim(), StringComparison.Ordinal);
+
+        // The metrics moved: the ended run is counted as a killed IDE run on /metrics (read with the admin's cookie).
+        var deadline = DateTime.UtcNow + Timeout;
+        var killedAfter = KilledIdeRuns(await MetricsAsync(admin));
+        while (killedAfter == killedBefore && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(250);
+            killedAfter = KilledIdeRuns(await MetricsAsync(admin));
+        }
+
+        Assert.Equal(killedBefore + 1, killedAfter);
     }
+
+    private static async Task<string> MetricsAsync(IPage page)
+    {
+        var response = await page.APIRequest.GetAsync("/metrics").WaitAsync(Timeout);
+        Assert.Equal(200, response.Status);
+        return await response.TextAsync().WaitAsync(Timeout);
+    }
+
+    /// <summary>The sum of <c>iris_runs_total</c> samples for killed runs of the IDE (0 before the first).</summary>
+    private static double KilledIdeRuns(string metrics) =>
+        metrics.Split('\n')
+            .Where(line => line.StartsWith("iris_runs_total{", StringComparison.Ordinal)
+                && line.Contains("surface=\"ide\"", StringComparison.Ordinal)
+                && line.Contains("verdict=\"killed\"", StringComparison.Ordinal))
+            .Sum(line => double.Parse(line.Split(' ')[1], System.Globalization.CultureInfo.InvariantCulture));
 }

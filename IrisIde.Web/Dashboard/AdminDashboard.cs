@@ -1,8 +1,10 @@
 using System.Globalization;
 using IrisIde.Execution.Admission;
 using IrisIde.Execution.Runs;
+using IrisIde.Execution.Telemetry;
 using IrisIde.Web.History;
 using IrisIde.Web.Persistence;
+using IrisIde.Web.Workers;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 
@@ -36,7 +38,11 @@ public sealed record DashboardSnapshot(
     int RunsLastMinute,
     IReadOnlyList<(string Verdict, int Count)> VerdictsLastHour,
     int SessionCapacity,
-    int SessionsInUseHere);
+    int SessionsInUseHere,
+    IReadOnlyList<WorkerStatus> Workers,
+    double? StartP50Seconds,
+    double? StartP95Seconds,
+    int RefusedLastHourHere);
 
 /// <summary>One point of the dashboard's charts.</summary>
 public sealed record DashboardPoint(DateTime AtUtc, int Sessions, int QueueDepth, int RunsLastMinute);
@@ -45,13 +51,16 @@ public sealed record DashboardPoint(DateTime AtUtc, int Sessions, int QueueDepth
 /// The admin dashboard's figures, pushed to every open dashboard about once a second (<see cref="Updated"/>), and
 /// a point every <see cref="ChartInterval"/> kept for the charts' last hour. Sessions, queue and run counts are read
 /// from the database, so every replica shows every replica's work; a session's CPU, memory and idle time, the
-/// capacity in use and the actions are this replica's (a session elsewhere says so). Nothing is read while no
-/// dashboard is open except the chart point.
+/// capacity in use, the start latency and refusals (this process's recent ones), the workers (heartbeats each
+/// replica hears for itself, from every worker) and the actions are this replica's (a session elsewhere says so).
+/// Nothing is read while no dashboard is open except the chart point.
 /// </summary>
 public sealed partial class AdminDashboard(
     IServiceScopeFactory scopes,
     LiveRuns live,
     RunAdmission admission,
+    WorkerRegistry workers,
+    IrisMetrics metrics,
     IOptions<ExecutionOptions> execution,
     TimeProvider time,
     ILogger<AdminDashboard> logger) : BackgroundService
@@ -168,6 +177,8 @@ public sealed partial class AdminDashboard(
 
         var sessions = await DescribeAsync(db, [.. running.Select(r => (r.Id, r.Owner, r.Course, r.Language, r.Surface ?? RunSurfaces.Ide, r.Backend, r.Started))], cancellationToken);
         var sortedWaits = waits.Select(w => (w.Started - w.QueuedAtUtc).TotalSeconds).Order().ToList();
+        var starts = metrics.RecentStarts().Where(s => time.GetElapsedTime(s.Timestamp) <= ChartSpan).Select(s => s.Value).Order().ToList();
+        var refused = metrics.RecentRefusals().Count(r => time.GetElapsedTime(r.Timestamp) <= ChartSpan);
         return new DashboardSnapshot(
             DateTime.SpecifyKind(now, DateTimeKind.Utc),
             sessions,
@@ -177,7 +188,11 @@ public sealed partial class AdminDashboard(
             ended.Sum(e => e.LastMinute),
             [.. ended.OrderByDescending(e => e.Count).Select(e => (e.Verdict ?? "unknown", e.Count))],
             admission.SessionCapacity,
-            admission.ActiveSessions);
+            admission.ActiveSessions,
+            workers.List(),
+            Percentile(starts, 0.5),
+            Percentile(starts, 0.95),
+            refused);
     }
 
     private async Task<IReadOnlyList<DashboardSession>> DescribeAsync(
