@@ -36,7 +36,15 @@ public sealed class DashboardBrowserTests(IdeFixture ide, ITestOutputHelper outp
 
         await using var adminContext = await ide.NewContextAsync(app);
         var admin = await SignInForm.SignedInPageAsync(adminContext, adminEmail);
+        // The charts are drawn by a module: its errors are what a failure here needs to show.
+        admin.Console += (_, message) => output.WriteLine($"admin console {message.Type}: {message.Text}");
+        admin.PageError += (_, error) => output.WriteLine($"admin page error: {error}");
+        // The menu link is followed once the signed-in page is interactive: a click before its circuit has
+        // started is an enhanced navigation that can leave the circuit on the previous page (a Blazor race), and
+        // the dashboard then stays its prerendered "not live" self.
+        await IdePage.Watch(adminContext, admin).WaitUntilReadyAsync();
         await admin.GetByTestId("admin-dashboard-link").ClickAsync().WaitAsync(Timeout);
+        await admin.GetByTestId("live").WaitForAsync().WaitAsync(Timeout);
         await admin.GetByTestId("no-sessions").WaitForAsync().WaitAsync(Timeout);
         await admin.GetByTestId("chart-sessions").WaitForAsync().WaitAsync(Timeout);
         // The embedded mode runs batch jobs in this process: it heartbeats as its own worker.

@@ -48,6 +48,15 @@ public sealed class IdePage : IAsyncDisposable
     {
         context.SetDefaultTimeout((float)Timeout.TotalMilliseconds);
         var page = await context.NewPageAsync().WaitAsync(Timeout);
+        var ide = Watch(context, page);
+        await page.GotoAsync("/").WaitAsync(Timeout);
+        await ide.WaitUntilReadyAsync();
+        return ide;
+    }
+
+    /// <summary>The IDE already open (or about to be) in <paramref name="page"/>, its problems collected from now on.</summary>
+    public static IdePage Watch(IBrowserContext context, IPage page)
+    {
         var ide = new IdePage(context, page);
         page.Console += (_, message) =>
         {
@@ -65,8 +74,6 @@ public sealed class IdePage : IAsyncDisposable
                 ide.Problems.Add($"HTTP {response.Status}: {response.Url}");
             }
         };
-        await page.GotoAsync("/").WaitAsync(Timeout);
-        await ide.WaitUntilReadyAsync();
         return ide;
     }
 
