@@ -4,6 +4,7 @@ using IrisIde.Execution.Runs;
 using IrisIde.Execution.Telemetry;
 using IrisIde.Web.History;
 using IrisIde.Web.Persistence;
+using IrisIde.Web.RunViews;
 using IrisIde.Web.Workers;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
@@ -205,10 +206,7 @@ public sealed partial class AdminDashboard(
             return [];
         }
 
-        var userIds = running.Select(r => r.Owner).OfType<string>().Distinct().ToList();
-        var courseIds = running.Select(r => Guid.TryParse(r.Course, out var id) ? id : (Guid?)null).OfType<Guid>().Distinct().ToList();
-        var emails = await db.Users.AsNoTracking().Where(u => userIds.Contains(u.Id)).ToDictionaryAsync(u => u.Id, u => u.Email ?? u.Id, cancellationToken);
-        var courses = await db.Courses.AsNoTracking().Where(c => courseIds.Contains(c.Id)).ToDictionaryAsync(c => c.Id.ToString(), c => c.Code, cancellationToken);
+        var names = await RunNames.LookUpAsync(db, running.Select(r => r.Owner), running.Select(r => r.Course), cancellationToken);
         return [.. running.Select(r =>
         {
             var here = live.Find(r.Id);
@@ -216,9 +214,9 @@ public sealed partial class AdminDashboard(
             return new DashboardSession(
                 r.Id,
                 r.Owner,
-                r.Owner is { } owner && emails.TryGetValue(owner, out var email) ? email : "anonymous",
+                names.Email(r.Owner) ?? "anonymous",
                 r.Course,
-                r.Course is { } course && courses.TryGetValue(course, out var code) ? code : "—",
+                names.Course(r.Course)?.Code ?? "—",
                 r.Language,
                 r.Surface,
                 r.Backend,

@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization;
@@ -87,30 +88,23 @@ public sealed class RecordingSessionHost(
 }
 
 /// <summary>
-/// A session as its surface sees it, recorded. A pump reads the session's events, records each and forwards it,
-/// in order, into a channel the surface reads as before; that channel is bounded like the session's own, so a
-/// surface that reads slowly still holds the program back exactly as without recording. Recording is in-memory
-/// work only (the queue never waits), so it adds no latency worth the name. Input, signals and stops are recorded
-/// as the surface makes them; the pump stores the result once the run is over.
+/// A session as its surface sees it, recorded. The surface reads the session's own event channel through a reader
+/// that records each event as it is read (<see cref="ObservingReader"/>): no task or channel of its own, so recording
+/// adds no hop between the program and the terminal, and a surface that reads slowly still holds the program back
+/// exactly as without recording. Input, signals and stops are recorded as the surface makes them; the result is
+/// stored once the surface has read the exit, or at disposal (events the surface never read are recorded then).
 /// </summary>
 internal sealed class RecordedSession : IRunSession
 {
-    private const int ForwardCapacity = 1024;
-
     private readonly IRunSession _session;
     private readonly RunTranscript _transcript;
     private readonly LiveRun _live;
     private readonly RunHistoryQueue _queue;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
-    private readonly Channel<RunEvent> _events = Channel.CreateBounded<RunEvent>(new BoundedChannelOptions(ForwardCapacity)
-    {
-        SingleWriter = true,
-        FullMode = BoundedChannelFullMode.Wait,
-    });
-
-    private readonly CancellationTokenSource _disposed = new();
-    private readonly Task _pump;
+    private readonly ObservingReader _events;
+    private readonly Lock _readGate = new();
+    private int _closed;
 
     // Set once the exit is recorded: a surface that stops or signals a session already over (as it closes) adds
     // nothing after the exit, which stays the transcript's last event.
@@ -124,12 +118,11 @@ internal sealed class RecordedSession : IRunSession
         _queue = queue;
         _time = time;
         _logger = logger;
+        _events = new ObservingReader(this);
         if (session.Request.Stdin is { Length: > 0 } stdin)
         {
             Record(TranscriptStreams.Stdin, stdin, TimeSpan.Zero);
         }
-
-        _pump = Task.Run(PumpAsync);
     }
 
     public Guid Id => _session.Id;
@@ -140,7 +133,7 @@ internal sealed class RecordedSession : IRunSession
 
     public BatchLimits? Limits => _session.Limits;
 
-    public ChannelReader<RunEvent> Events => _events.Reader;
+    public ChannelReader<RunEvent> Events => _events;
 
     public Task<RunOutcome> Completion => _session.Completion;
 
@@ -178,45 +171,46 @@ internal sealed class RecordedSession : IRunSession
         }
         finally
         {
-            // A surface that stopped reading leaves the pump waiting on the forward channel: release it.
-            await _disposed.CancelAsync();
-            await _pump;
-            _disposed.Dispose();
-        }
-    }
-
-    private async Task PumpAsync()
-    {
-        Exception? failure = null;
-        try
-        {
-            var source = _session.Events;
-            while (await source.WaitToReadAsync(_disposed.Token))
+            // What the surface never read (it went away) is still the run's: record it, then the result.
+            while (_events.TryRead(out _))
             {
-                while (source.TryRead(out var item))
-                {
-                    Observe(item);
-                    if (!_events.Writer.TryWrite(item))
-                    {
-                        await _events.Writer.WriteAsync(item, _disposed.Token);
-                    }
-                }
             }
+
+            await CloseOnceAsync();
         }
-        catch (OperationCanceledException) when (_disposed.IsCancellationRequested)
+    }
+
+    /// <summary>Reads the session's own channel; records each event as it is handed out, in order.</summary>
+    private sealed class ObservingReader(RecordedSession owner) : ChannelReader<RunEvent>
+    {
+        public override Task Completion => owner._session.Events.Completion;
+
+        public override bool TryRead([MaybeNullWhen(false)] out RunEvent item)
         {
-        }
-        catch (Exception e)
-        {
-            failure = e;
-        }
-        finally
-        {
-            _events.Writer.TryComplete(failure);
+            // One lock: a surface's reader and the disposal's drain never record out of order.
+            lock (owner._readGate)
+            {
+                if (!owner._session.Events.TryRead(out item))
+                {
+                    return false;
+                }
+
+                owner.Observe(item);
+            }
+
+            if (item is RunExited)
+            {
+                _ = owner.CloseOnceAsync();
+            }
+
+            return true;
         }
 
-        await CloseAsync();
+        public override ValueTask<bool> WaitToReadAsync(CancellationToken cancellationToken = default) =>
+            owner._session.Events.WaitToReadAsync(cancellationToken);
     }
+
+    private Task CloseOnceAsync() => Interlocked.Exchange(ref _closed, 1) == 0 ? CloseAsync() : Task.CompletedTask;
 
     private void Observe(RunEvent item)
     {

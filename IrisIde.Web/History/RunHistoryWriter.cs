@@ -42,12 +42,22 @@ public sealed class RunHistoryWriter(
     /// <summary>Chunks stored, since start.</summary>
     public long StoredChunks => Interlocked.Read(ref _storedChunks);
 
+    /// <summary>How long the writer waits, once something is queued, for more to write with it.</summary>
+    public static readonly TimeSpan Linger = TimeSpan.FromMilliseconds(100);
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         try
         {
             while (_pending.Count > 0 || await queue.Reader.WaitToReadAsync(stoppingToken))
             {
+                // Let a moment's chunks gather: a terminal's keystroke or line is one write per moment, not per
+                // chunk, so the database's work (and its CPU beside the session) does not follow every event.
+                if (_pending.Count == 0 && queue.Reader.Count < BatchSize)
+                {
+                    await Task.Delay(Linger, time, stoppingToken);
+                }
+
                 if (!await WriteBatchAsync(stoppingToken))
                 {
                     await Task.Delay(Pause(_attempts), time, stoppingToken);

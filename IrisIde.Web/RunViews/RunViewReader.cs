@@ -163,17 +163,12 @@ public sealed class RunViewReader(IrisDbContext db, RunVisibility visibility, Co
     /// <summary>The page's owners' emails and courses' codes, in two small look-ups instead of joins on text ids.</summary>
     private async Task<IReadOnlyList<RunRow>> NamedAsync(List<RunRow> rows, CancellationToken cancellationToken)
     {
-        var ownerIds = rows.Select(r => r.OwnerId).OfType<string>().Distinct(StringComparer.Ordinal).ToList();
-        var courseIds = rows.Select(r => r.CourseId).Select(c => Guid.TryParse(c, out var g) ? g : (Guid?)null).OfType<Guid>().Distinct().ToList();
-        var emails = ownerIds.Count == 0 ? [] : await db.Users.AsNoTracking().Where(u => ownerIds.Contains(u.Id))
-            .Select(u => new { u.Id, Email = u.Email ?? u.UserName ?? u.Id }).ToDictionaryAsync(u => u.Id, u => u.Email, cancellationToken);
-        var codes = courseIds.Count == 0 ? [] : await db.Courses.AsNoTracking().Where(c => courseIds.Contains(c.Id))
-            .Select(c => new { c.Id, c.Code }).ToDictionaryAsync(c => c.Id.ToString(), c => c.Code, cancellationToken);
+        var names = await RunNames.LookUpAsync(db, rows.Select(r => r.OwnerId), rows.Select(r => r.CourseId), cancellationToken);
         return [.. rows.Select(r => r with
         {
             StartedAtUtc = DateTime.SpecifyKind(r.StartedAtUtc, DateTimeKind.Utc),
-            OwnerEmail = r.OwnerId is { } o && emails.TryGetValue(o, out var email) ? email : null,
-            CourseCode = r.CourseId is { } c && codes.TryGetValue(c, out var code) ? code : null,
+            OwnerEmail = names.Email(r.OwnerId),
+            CourseCode = names.Course(r.CourseId)?.Code,
         })];
     }
 }

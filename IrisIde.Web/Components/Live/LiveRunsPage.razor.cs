@@ -1,9 +1,9 @@
 using IrisIde.Web.Accounts;
 using IrisIde.Web.History;
 using IrisIde.Web.Persistence;
+using IrisIde.Web.RunViews;
 using Microsoft.AspNetCore.Components;
 using Microsoft.AspNetCore.Components.Authorization;
-using Microsoft.EntityFrameworkCore;
 
 namespace IrisIde.Web.Components.Live;
 
@@ -49,14 +49,11 @@ internal sealed record LiveRunRow(Guid RunId, string Student, string Course, str
 
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<IrisDbContext>();
-        var userIds = runs.Select(r => r.Info.Owner).OfType<string>().Distinct().ToList();
-        var courseIds = runs.Select(r => Guid.TryParse(r.Info.Course, out var id) ? id : (Guid?)null).OfType<Guid>().Distinct().ToList();
-        var emails = await db.Users.AsNoTracking().Where(u => userIds.Contains(u.Id)).ToDictionaryAsync(u => u.Id, u => u.Email ?? u.Id, cancellationToken);
-        var courses = await db.Courses.AsNoTracking().Where(c => courseIds.Contains(c.Id)).ToDictionaryAsync(c => c.Id.ToString(), c => $"{c.Code} {c.Name}", cancellationToken);
+        var names = await RunNames.LookUpAsync(db, runs.Select(r => r.Info.Owner), runs.Select(r => r.Info.Course), cancellationToken);
         return [.. runs.Select(r => new LiveRunRow(
             r.Info.RunId,
-            r.Info.Owner is { } owner && emails.TryGetValue(owner, out var email) ? email : "anonymous",
-            r.Info.Course is { } course && courses.TryGetValue(course, out var name) ? name : "—",
+            names.Email(r.Info.Owner) ?? "anonymous",
+            names.Course(r.Info.Course) is { } course ? $"{course.Code} {course.Name}" : "—",
             r.Info.Language,
             r.Info.Surface == "ide" ? "IDE" : "/ws",
             r.Info.StartedAtUtc,
