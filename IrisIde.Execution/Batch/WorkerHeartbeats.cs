@@ -89,6 +89,8 @@ internal sealed class WorkerHeartbeatPublisher(
         ?? typeof(WorkerHeartbeat).Assembly.GetName().Version?.ToString()
         ?? "unknown";
 
+    private static readonly TimeSpan GoodbyeTimeout = TimeSpan.FromSeconds(3);
+
     private readonly CpuSampler _cpu = new();
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -133,6 +135,29 @@ internal sealed class WorkerHeartbeatPublisher(
             }
         }
         while (await WaitAsync(timer, stoppingToken));
+
+        await SayGoodbyeAsync(workerId, startedAt);
+    }
+
+    /// <summary>
+    /// Publishes <see cref="WorkerStopped"/> on a graceful stop. The host stops this service before the bus (it is
+    /// registered after it), so the bus still carries it; a broker that does not answer within a few seconds
+    /// leaves the replicas to notice the silence instead.
+    /// </summary>
+    private async Task SayGoodbyeAsync(string workerId, DateTime startedAt)
+    {
+        using var patience = new CancellationTokenSource(GoodbyeTimeout);
+        try
+        {
+            var goodbye = new WorkerStopped(workerId, startedAt, timeProvider.GetUtcNow().UtcDateTime);
+            var timeToLive = TimeSpan.FromSeconds(options.Value.HeartbeatSeconds * options.Value.MissingAfterHeartbeats);
+            await bus.Publish(goodbye, context => context.TimeToLive = timeToLive, patience.Token);
+            WorkerHeartbeatLog.SaidGoodbye(logger, workerId);
+        }
+        catch (Exception e)
+        {
+            WorkerHeartbeatLog.GoodbyeFailed(logger, workerId, e.GetBaseException().Message);
+        }
     }
 
     private static async Task<bool> WaitAsync(PeriodicTimer timer, CancellationToken stoppingToken)
@@ -195,4 +220,10 @@ internal static partial class WorkerHeartbeatLog
 
     [LoggerMessage(EventId = 4302, Level = LogLevel.Information, Message = "Worker {WorkerId} publishes its heartbeat again")]
     public static partial void PublishRecovered(ILogger logger, string workerId);
+
+    [LoggerMessage(EventId = 4303, Level = LogLevel.Information, Message = "Worker {WorkerId} stops: told the web replicas")]
+    public static partial void SaidGoodbye(ILogger logger, string workerId);
+
+    [LoggerMessage(EventId = 4304, Level = LogLevel.Warning, Message = "Worker {WorkerId} stops without telling the web replicas (they will notice its silence): {Reason}")]
+    public static partial void GoodbyeFailed(ILogger logger, string workerId, string reason);
 }

@@ -68,4 +68,29 @@ public sealed class WorkerRegistryRulesTests
 
         Assert.Equal(["b-new", "a-old"], _registry.List().Select(w => w.WorkerId));
     }
+
+    [Fact]
+    public void A_goodbye_removes_the_worker_at_once()
+    {
+        var beat = Beat("leaving");
+        _registry.Record(beat);
+        _registry.Record(Beat("staying"));
+
+        _registry.Stopped(new WorkerStopped("leaving", beat.StartedAtUtc, _time.GetUtcNow().UtcDateTime));
+
+        Assert.Equal(["staying"], _registry.List().Select(w => w.WorkerId));
+    }
+
+    [Fact]
+    public void A_goodbye_from_an_earlier_process_under_the_same_id_leaves_its_successor_listed()
+    {
+        var predecessorStarted = _time.GetUtcNow().UtcDateTime;
+        _time.Advance(TimeSpan.FromSeconds(30));
+        _registry.Record(Beat("restarted"));
+
+        _registry.Stopped(new WorkerStopped("restarted", predecessorStarted, _time.GetUtcNow().UtcDateTime));
+        _registry.Stopped(new WorkerStopped("never-heard-of", predecessorStarted, _time.GetUtcNow().UtcDateTime));
+
+        Assert.Equal(WorkerStates.Alive, Assert.Single(_registry.List()).State);
+    }
 }

@@ -3,12 +3,18 @@ using MassTransit;
 
 namespace IrisIde.Web.Workers;
 
-/// <summary>Puts each <see cref="WorkerHeartbeat"/> into this replica's <see cref="WorkerRegistry"/>.</summary>
-public sealed class WorkerHeartbeatConsumer(WorkerRegistry registry) : IConsumer<WorkerHeartbeat>
+/// <summary>Puts each <see cref="WorkerHeartbeat"/> and <see cref="WorkerStopped"/> into this replica's <see cref="WorkerRegistry"/>.</summary>
+public sealed class WorkerHeartbeatConsumer(WorkerRegistry registry) : IConsumer<WorkerHeartbeat>, IConsumer<WorkerStopped>
 {
     public Task Consume(ConsumeContext<WorkerHeartbeat> context)
     {
         registry.Record(context.Message);
+        return Task.CompletedTask;
+    }
+
+    public Task Consume(ConsumeContext<WorkerStopped> context)
+    {
+        registry.Stopped(context.Message);
         return Task.CompletedTask;
     }
 }

@@ -47,6 +47,19 @@ public sealed class WorkerRegistry(IOptions<WorkerHeartbeatOptions> options, Tim
         _workers[heartbeat.WorkerId] = (heartbeat, timeProvider.GetUtcNow().UtcDateTime);
     }
 
+    /// <summary>
+    /// Forgets a worker that said goodbye, unless what is listed under its id is a later process (a restarted
+    /// worker's first heartbeat can arrive before its predecessor's goodbye).
+    /// </summary>
+    public void Stopped(WorkerStopped goodbye)
+    {
+        ArgumentNullException.ThrowIfNull(goodbye);
+        if (_workers.TryGetValue(goodbye.WorkerId, out var entry) && entry.Heartbeat.StartedAtUtc <= goodbye.StartedAtUtc)
+        {
+            _workers.TryRemove(new KeyValuePair<string, (WorkerHeartbeat, DateTime)>(goodbye.WorkerId, entry));
+        }
+    }
+
     /// <summary>Every worker heard from recently, alive ones first, each with its state; forgets the long gone.</summary>
     public IReadOnlyList<WorkerStatus> List()
     {
