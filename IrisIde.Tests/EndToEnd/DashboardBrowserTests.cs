@@ -67,6 +67,7 @@ public sealed class DashboardBrowserTests(IdeFixture ide, ITestOutputHelper outp
         Assert.EndsWith("MiB", (await row.GetByTestId("memory").TextContentAsync().WaitAsync(Timeout))?.Trim(), StringComparison.Ordinal);
         Assert.Equal("1", (await admin.GetByTestId("session-count").TextContentAsync().WaitAsync(Timeout))?.Trim());
 
+        var studentRuns = await row.GetByTestId("student-runs").GetAttributeAsync("href").WaitAsync(Timeout);
         await row.GetByTestId("end").ClickAsync().WaitAsync(Timeout);
 
         Assert.Equal("The session was ended.", (await admin.GetByTestId("end-result").TextContentAsync().WaitAsync(Timeout))?.Trim());
@@ -84,6 +85,15 @@ public sealed class DashboardBrowserTests(IdeFixture ide, ITestOutputHelper outp
         }
 
         Assert.Equal(killedBefore + 1, killedAfter);
+
+        // The student's name on the dashboard leads to their runs: the one just ended is there, killed.
+        Assert.StartsWith("/admin/runs?user=", studentRuns, StringComparison.Ordinal);
+        await admin.GotoAsync(studentRuns!).WaitAsync(Timeout);
+        Assert.Contains(studentEmail, await admin.GetByTestId("admin-runs-title").TextContentAsync().WaitAsync(Timeout), StringComparison.Ordinal);
+        var run = admin.GetByTestId("run-row");
+        await run.WaitForAsync().WaitAsync(Timeout);
+        Assert.Equal(1, await run.CountAsync().WaitAsync(Timeout));
+        Assert.Contains("killed", await run.GetByTestId("run-verdict").TextContentAsync().WaitAsync(Timeout), StringComparison.Ordinal);
     }
 
     private static async Task<string> MetricsAsync(IPage page)

@@ -285,6 +285,39 @@ public abstract partial class RunPagesTestsBase
         Assert.Equal(HttpStatusCode.NotFound, (await s.Instructor.Browser.GetAsync($"/courses/{s.Course.Id}/students/{Guid.NewGuid()}")).Status);
     }
 
+    /// <summary>
+    /// Admins' "All runs" page narrowed to one user (the dashboard's and the users page's links pass the id; an
+    /// email works too): that user's runs only, across courses, with the other filters; a user nobody has is said
+    /// so and lists nothing rather than everyone's runs; nobody but admins reads the page.
+    /// </summary>
+    [Fact]
+    public async Task An_admin_reads_one_users_runs_by_id_or_email_and_nobody_else_reads_them_there()
+    {
+        using var s = await ScenarioAsync();
+
+        var (status, byId) = await s.Admin.Browser.GetAsync($"/admin/runs?user={s.StudentA.Id}");
+        var byEmail = (await s.Admin.Browser.GetAsync($"/admin/runs?user={Uri.EscapeDataString(s.StudentA.Email.ToUpperInvariant())}")).Html;
+        var filtered = (await s.Admin.Browser.GetAsync($"/admin/runs?user={s.StudentA.Id}&language=c")).Html;
+        var unknown = (await s.Admin.Browser.GetAsync("/admin/runs?user=nobody%40example.invalid")).Html;
+        var everyone = (await s.Admin.Browser.GetAsync("/admin/runs?pageSize=100")).Html;
+
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Equal([s.FormulaRun, s.CompileErrorRun, s.CourseRun], RunIds(byId));
+        Assert.Contains($"Runs of {s.StudentA.Email}", WebUtility.HtmlDecode(byId), StringComparison.Ordinal);
+        Assert.Equal([s.FormulaRun, s.CompileErrorRun, s.CourseRun], RunIds(byEmail));
+        Assert.Equal([s.CompileErrorRun], RunIds(filtered));
+        Assert.Empty(RunIds(unknown));
+        Assert.Contains("No user 'nobody@example.invalid'.", WebUtility.HtmlDecode(unknown), StringComparison.Ordinal);
+        Assert.Contains(s.StudentBRun, RunIds(everyone));
+        Assert.Contains($"href=\"/admin/runs?user={s.StudentB.Id}\"", everyone, StringComparison.Ordinal);
+        foreach (var refused in new[] { s.StudentA, s.Instructor, s.Ta })
+        {
+            var (refusedStatus, refusedHtml) = await refused.Browser.GetAsync($"/admin/runs?user={s.StudentA.Id}");
+            Assert.DoesNotContain(s.CourseRun, RunIds(refusedHtml));
+            Assert.NotEqual(HttpStatusCode.OK, refusedStatus);
+        }
+    }
+
     [Theory]
     [InlineData("=1+1", "'=1+1")]
     [InlineData("+1", "'+1")]

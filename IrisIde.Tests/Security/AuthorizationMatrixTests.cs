@@ -107,6 +107,7 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixFixture fixture)
         Http("GET /admin", "GET", "/admin", "/admin"),
         Http("GET /admin/users", "GET", "/admin/users", "/admin/users"),
         Http("GET /admin/audit", "GET", "/admin/audit", "/admin/audit"),
+        Http("GET /admin/runs", "GET", "/admin/runs", "/admin/runs"),
         Http("GET /setup/{wrong token}", "GET", "/setup/{Token}", "/setup/not-the-set-up-token"),
         Http("GET /not-found", "GET", "/not-found", "/not-found"),
 
@@ -126,6 +127,7 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixFixture fixture)
         .. FormlessPost("/account/denied"),
         .. FormlessPost("/admin/audit"),
         .. FormlessPost("/admin"),
+        .. FormlessPost("/admin/runs"),
         .. FormlessPost("/live"),
         new("POST /live/" + GuessedRunId + " without a form", "POST", "/live/{RunId}", (f, p) => PostFormAsync(p, "/live/" + GuessedRunId, null, [], withAntiforgery: true)),
         .. FormlessPost("/not-found"),
@@ -372,7 +374,7 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixFixture fixture)
             .. tokensRefused, (Anonymous, ToSignIn(path)), (DisabledCookie, ToSignIn(path)),
             (StudentA, Denied(path)), (StudentB, Denied(path)), (Instructor, Denied(path)), (Admin, forAdmin), (MustChangePassword, Denied(path)),
         ];
-        foreach (var page in new[] { "/admin", "/admin/users", "/admin/audit" })
+        foreach (var page in new[] { "/admin", "/admin/users", "/admin/audit", "/admin/runs" })
         {
             foreach (var cell in Row($"GET {page}", Ok, adminOnly(page, Ok)))
             {
@@ -449,6 +451,11 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixFixture fixture)
         }
 
         foreach (var cell in Row("POST /admin without a form", NoAntiforgery, adminOnly("/admin", NoAntiforgery)))
+        {
+            yield return cell;
+        }
+
+        foreach (var cell in Row("POST /admin/runs without a form", NoAntiforgery, adminOnly("/admin/runs", NoAntiforgery)))
         {
             yield return cell;
         }
