@@ -33,7 +33,7 @@ public static class RunnerHost
         }
 
         builder.Services.AddIrisExecution(builder.Configuration).AddConfiguredBackends().AddRunnerProtocol();
-        builder.Services.AddIrisTelemetry(builder.Configuration);
+        builder.Services.AddIrisTelemetry(builder.Configuration, "iris-runner");
         builder.Services.AddHealthChecks();
         configure?.Invoke(builder);
 

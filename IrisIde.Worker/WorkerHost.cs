@@ -43,7 +43,7 @@ public static class WorkerHost
         builder.Services.AddIrisExecution(builder.Configuration).AddConfiguredBackends();
         builder.Services.AddBatchOptions(builder.Configuration);
         // Workers record the jobs they run; they export over OTLP (OTEL_EXPORTER_OTLP_ENDPOINT), no /metrics of their own.
-        builder.Services.AddIrisTelemetry(builder.Configuration);
+        builder.Services.AddIrisTelemetry(builder.Configuration, "iris-worker");
         builder.Services.AddBatchBusLifetime();
         builder.Services.AddBatchBusHealth();
         builder.Services.AddOptions<WorkerHealthOptions>().Bind(builder.Configuration.GetSection(WorkerHealthOptions.SectionName)).ValidateOnStart();

@@ -21,8 +21,8 @@ public sealed class OtlpExportTests
     /// <c>/ws</c>, one ok and one that exits 3. The receiver's protobuf bodies come to carry, under the
     /// <c>IrisIde</c> scope and the instruments' own names: <c>iris.runs</c> as a cumulative monotonic sum with one
     /// run per verdict (ok, runtime_error) for surface ws, <c>iris.run.duration</c> as a histogram in seconds
-    /// counting both, <c>iris.sessions.active</c> back at 0; every resource names its service (the app sets none:
-    /// the SDK's <c>unknown_service:</c> default).
+    /// counting both, <c>iris.sessions.active</c> back at 0; every resource names its service <c>iris-web</c>
+    /// (not the SDK's <c>unknown_service:</c> default), with a version.
     /// </summary>
     [Fact]
     public async Task The_runs_arrive_over_OTLP_under_their_instrument_names()
@@ -72,7 +72,8 @@ public sealed class OtlpExportTests
         Expect(unmet, "no request the receiver refused (wrong path, method or content type)", refused.Count == 0);
         var resources = requests.SelectMany(r => r.ResourceMetrics).ToList();
         Expect(unmet, "an export with a resource", resources.Count > 0);
-        Expect(unmet, "service.name on every resource", resources.All(r => !string.IsNullOrEmpty(r.Resource.GetValueOrDefault("service.name"))));
+        Expect(unmet, "service.name iris-web on every resource", resources.All(r => r.Resource.GetValueOrDefault("service.name") == "iris-web"));
+        Expect(unmet, "service.version on every resource", resources.All(r => !string.IsNullOrEmpty(r.Resource.GetValueOrDefault("service.version"))));
 
         var runs = Latest(requests, "iris.runs");
         Expect(unmet, "iris.runs: a cumulative monotonic sum", runs is { Kind: OtlpMetricKind.Sum, Temporality: OtlpMetric.Cumulative, IsMonotonic: true });

@@ -32,7 +32,7 @@ public static class MetricsEndpoint
             .Bind(configuration.GetSection(MetricsOptions.SectionName))
             .ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<MetricsOptions>, MetricsOptionsValidator>());
-        services.AddIrisTelemetry(configuration, metrics => metrics.AddPrometheusExporter());
+        services.AddIrisTelemetry(configuration, "iris-web", metrics => metrics.AddPrometheusExporter());
         // A heartbeat-fed registry registered earlier wins; otherwise workers are guessed from recent runs.
         services.AddHostedService<BatchGaugeSampler>();
         return services;
