@@ -1,4 +1,5 @@
 using IrisIde.Execution;
+using IrisIde.Execution.Health;
 using IrisIde.Execution.Protocol;
 using IrisIde.Execution.Sessions;
 using IrisIde.Web.Accounts;
@@ -22,6 +23,12 @@ using IrisIde.Web.Workers;
 if (AdminCommandLine.IsAdminCommand(args))
 {
     return await AdminCommandLine.RunAsync(args[1..], Console.In, Console.Out, Console.Error);
+}
+
+// The container's health check (no curl in the image): `IrisIde.Web.dll probe [URL]`.
+if (args is ["probe", .. var probe])
+{
+    return await HealthProbe.RunAsync(probe is [var url, ..] ? url : "http://127.0.0.1:8080/healthz/ready", Console.Out);
 }
 
 var builder = WebApplication.CreateBuilder(args);

@@ -1,3 +1,5 @@
+using IrisIde.Execution.Health;
+
 namespace IrisIde.Worker;
 
 /// <summary>One executable, two modes chosen by the first argument: <c>runner</c> and <c>worker</c>.</summary>
@@ -38,11 +40,15 @@ public static class Program
 
                 return 0;
 
+            case "probe":
+                return await HealthProbe.RunAsync(args.Length > 1 ? args[1] : "http://127.0.0.1:8080/healthz", Console.Out);
+
             default:
                 await Console.Error.WriteLineAsync("""
                     usage: IrisIde.Worker <mode> [options]
                       runner   serve the iris-runner protocol on /ws (and /languages, /healthz); listens on ASPNETCORE_URLS or http://0.0.0.0:8080
                       worker   run batch jobs from RabbitMQ (ConnectionStrings:RabbitMq), Iris:Batch:ConcurrentJobs at once
+                      probe    [URL] exit 0 if URL (default http://127.0.0.1:8080/healthz, the runner's) answers 2xx, else 1: a container health check
                     """);
                 return UsageExitCode;
         }

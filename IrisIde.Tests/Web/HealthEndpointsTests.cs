@@ -85,6 +85,56 @@ public sealed class HealthEndpointsTests
         Assert.Equal(HttpStatusCode.OK, live.StatusCode);
     }
 
+    /// <summary>
+    /// The containers' health check (<c>probe</c>, no curl in the images), run as the images run it: the web app's
+    /// and the worker's own executables exit 0 for an endpoint answering 2xx and 1 for a 503; 1 for a port nobody
+    /// listens on, 2 for a URL that is not http(s).
+    /// </summary>
+    [Fact]
+    public async Task The_probe_command_exits_0_for_healthy_1_for_unhealthy_or_silent_and_2_for_a_bad_url()
+    {
+        await using var app = await IrisWebApp.StartAsync(new Dictionary<string, string?>(Sandbox) { ["Iris:Sandbox:BwrapPath"] = "/bin/false" });
+        using var http = app.CreateHttpClient();
+        await WaitForReadyAsync(http, r => r.Status == HttpStatusCode.ServiceUnavailable && !Description(r.Body, SandboxSelfTest.Name).Contains("not finished", StringComparison.Ordinal));
+        var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var closedPort = ((IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop();
+
+        var webLive = await ProbeAsync(WebDll(), new Uri(app.BaseAddress, "/healthz/live"));
+        var webReady = await ProbeAsync(WebDll(), new Uri(app.BaseAddress, "/healthz/ready"));
+        var workerLive = await ProbeAsync(IrisIde.Tests.Batch.WorkerProcess.WorkerDll(), new Uri(app.BaseAddress, "/healthz/live"));
+        using var silentOutput = new StringWriter();
+        var silent = await IrisIde.Execution.Health.HealthProbe.RunAsync($"http://127.0.0.1:{closedPort}/healthz", silentOutput);
+        using var badOutput = new StringWriter();
+        var bad = await IrisIde.Execution.Health.HealthProbe.RunAsync("file:///etc/passwd", badOutput);
+
+        Assert.Equal((0, "healthy"), (webLive.Code, LastWord(webLive.Output)));
+        Assert.Equal((1, "unhealthy"), (webReady.Code, LastWord(webReady.Output)));
+        Assert.Contains("503", webReady.Output, StringComparison.Ordinal);
+        Assert.Equal((0, "healthy"), (workerLive.Code, LastWord(workerLive.Output)));
+        Assert.Equal((1, "unhealthy"), (silent, LastWord(silentOutput.ToString())));
+        Assert.Equal(2, bad);
+        Assert.Contains("not an http(s) URL", badOutput.ToString(), StringComparison.Ordinal);
+    }
+
+    private static string LastWord(string output) => output.Trim().Split(' ').Last();
+
+    private static string WebDll() => Path.Combine(AppContext.BaseDirectory, "IrisIde.Web.dll");
+
+    private static async Task<(int Code, string Output)> ProbeAsync(string dll, Uri url)
+    {
+        var start = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        start.ArgumentList.Add(dll);
+        start.ArgumentList.Add("probe");
+        start.ArgumentList.Add(url.ToString());
+        using var process = System.Diagnostics.Process.Start(start)!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync().WaitAsync(Timeout);
+        return (process.ExitCode, await output + await error);
+    }
+
     private static string Description(JsonElement body, string check) =>
         body.TryGetProperty("checks", out var checks) && checks.TryGetProperty(check, out var entry) ? entry.GetProperty("description").GetString() ?? "" : "";
 
