@@ -2,7 +2,6 @@ using System.Diagnostics;
 using System.Diagnostics.CodeAnalysis;
 using System.Threading.Channels;
 using IrisIde.Execution.Admission;
-using IrisIde.Execution.Batch.Contracts;
 using IrisIde.Execution.Languages;
 using IrisIde.Execution.Runs;
 using IrisIde.Execution.Sandboxing;
@@ -46,9 +45,8 @@ public sealed class MeteringSessionHost(ISessionHost inner, IrisMetrics metrics)
 
     public Task<IReadOnlyList<LanguageStatus>> GetLanguagesAsync(CancellationToken cancellationToken) => inner.GetLanguagesAsync(cancellationToken);
 
-    private sealed class MeteredSession : IRunSession
+    private sealed class MeteredSession : DelegatingRunSession
     {
-        private readonly IRunSession _session;
         private readonly SessionOwner _owner;
         private readonly string _backend;
         private readonly long _requested;
@@ -58,8 +56,8 @@ public sealed class MeteringSessionHost(ISessionHost inner, IrisMetrics metrics)
         private int _firstOutput;
 
         public MeteredSession(IRunSession session, SessionOwner owner, string backend, long requested, IrisMetrics metrics)
+            : base(session)
         {
-            _session = session;
             _owner = owner;
             _backend = backend;
             _requested = requested;
@@ -69,41 +67,17 @@ public sealed class MeteringSessionHost(ISessionHost inner, IrisMetrics metrics)
             _ = EndedAsync();
         }
 
-        public Guid Id => _session.Id;
-
-        public LanguageDefinition Language => _session.Language;
-
-        public RunRequest Request => _session.Request;
-
-        public BatchLimits? Limits => _session.Limits;
-
-        public ChannelReader<RunEvent> Events => _events;
-
-        public Task<RunOutcome> Completion => _session.Completion;
-
-        public ValueTask<bool> WriteInputAsync(string text, CancellationToken cancellationToken) => _session.WriteInputAsync(text, cancellationToken);
-
-        public void CloseInput() => _session.CloseInput();
-
-        public void Signal(int signal) => _session.Signal(signal);
-
-        public void Stop(Verdict verdict = Verdict.Killed, string message = "stopped by user") => _session.Stop(verdict, message);
-
-        public SandboxUsage? ReadUsage() => _session.ReadUsage();
-
-        public TimeSpan? IdleFor => _session.IdleFor;
-
-        public ValueTask DisposeAsync() => _session.DisposeAsync();
+        public override ChannelReader<RunEvent> Events => _events;
 
         private void Observe(RunEvent e)
         {
             switch (e)
             {
                 case ProgramStarted when Interlocked.Exchange(ref _programStarted, 1) == 0:
-                    _metrics.ProgramStarted(_owner.Surface, _session.Language.Id, Stopwatch.GetElapsedTime(_requested));
+                    _metrics.ProgramStarted(_owner.Surface, Inner.Language.Id, Stopwatch.GetElapsedTime(_requested));
                     break;
                 case OutputChunk when Interlocked.Exchange(ref _firstOutput, 1) == 0:
-                    _metrics.FirstOutput(_owner.Surface, _session.Language.Id, Stopwatch.GetElapsedTime(_requested));
+                    _metrics.FirstOutput(_owner.Surface, Inner.Language.Id, Stopwatch.GetElapsedTime(_requested));
                     break;
             }
         }
@@ -113,7 +87,7 @@ public sealed class MeteringSessionHost(ISessionHost inner, IrisMetrics metrics)
             Verdict verdict;
             try
             {
-                verdict = (await _session.Completion).Verdict;
+                verdict = (await Inner.Completion).Verdict;
             }
             catch (Exception)
             {
@@ -122,7 +96,7 @@ public sealed class MeteringSessionHost(ISessionHost inner, IrisMetrics metrics)
             }
 
             _metrics.SessionChanged(_backend, _owner.Course, -1);
-            _metrics.RunEnded(_owner.Surface, _session.Language.Id, verdict.ToWireName(), Stopwatch.GetElapsedTime(_requested));
+            _metrics.RunEnded(_owner.Surface, Inner.Language.Id, verdict.ToWireName(), Stopwatch.GetElapsedTime(_requested));
         }
     }
 

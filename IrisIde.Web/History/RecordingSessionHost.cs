@@ -94,9 +94,8 @@ public sealed class RecordingSessionHost(
 /// exactly as without recording. Input, signals and stops are recorded as the surface makes them; the result is
 /// stored once the surface has read the exit, or at disposal (events the surface never read are recorded then).
 /// </summary>
-internal sealed class RecordedSession : IRunSession
+internal sealed class RecordedSession : DelegatingRunSession
 {
-    private readonly IRunSession _session;
     private readonly RunTranscript _transcript;
     private readonly LiveRun _live;
     private readonly RunHistoryQueue _queue;
@@ -111,8 +110,8 @@ internal sealed class RecordedSession : IRunSession
     private volatile bool _exited;
 
     public RecordedSession(IRunSession session, RunTranscript transcript, LiveRun live, RunHistoryQueue queue, TimeProvider time, ILogger logger)
+        : base(session)
     {
-        _session = session;
         _transcript = transcript;
         _live = live;
         _queue = queue;
@@ -125,49 +124,34 @@ internal sealed class RecordedSession : IRunSession
         }
     }
 
-    public Guid Id => _session.Id;
+    public override ChannelReader<RunEvent> Events => _events;
 
-    public LanguageDefinition Language => _session.Language;
+    // WriteInputAsync is not overridden: what the program received is recorded from the session's echo event,
+    // after newline normalisation.
 
-    public RunRequest Request => _session.Request;
-
-    public BatchLimits? Limits => _session.Limits;
-
-    public ChannelReader<RunEvent> Events => _events;
-
-    public Task<RunOutcome> Completion => _session.Completion;
-
-    public ValueTask<bool> WriteInputAsync(string text, CancellationToken cancellationToken) =>
-        // What the program received is recorded from the session's echo event, after newline normalisation.
-        _session.WriteInputAsync(text, cancellationToken);
-
-    public void CloseInput()
+    public override void CloseInput()
     {
         RecordCall("stdin closed");
-        _session.CloseInput();
+        Inner.CloseInput();
     }
 
-    public void Signal(int signal)
+    public override void Signal(int signal)
     {
         RecordCall("signal " + (RunnerSignals.TryGetName(signal, out var name) ? name : signal.ToString(CultureInfo.InvariantCulture)));
-        _session.Signal(signal);
+        Inner.Signal(signal);
     }
 
-    public void Stop(Verdict verdict = Verdict.Killed, string message = "stopped by user")
+    public override void Stop(Verdict verdict = Verdict.Killed, string message = "stopped by user")
     {
         RecordCall($"stopped ({verdict.ToWireName()}): {message}");
-        _session.Stop(verdict, message);
+        Inner.Stop(verdict, message);
     }
 
-    public SandboxUsage? ReadUsage() => _session.ReadUsage();
-
-    public TimeSpan? IdleFor => _session.IdleFor;
-
-    public async ValueTask DisposeAsync()
+    public override async ValueTask DisposeAsync()
     {
         try
         {
-            await _session.DisposeAsync();
+            await base.DisposeAsync();
         }
         finally
         {
@@ -183,14 +167,14 @@ internal sealed class RecordedSession : IRunSession
     /// <summary>Reads the session's own channel; records each event as it is handed out, in order.</summary>
     private sealed class ObservingReader(RecordedSession owner) : ChannelReader<RunEvent>
     {
-        public override Task Completion => owner._session.Events.Completion;
+        public override Task Completion => owner.Inner.Events.Completion;
 
         public override bool TryRead([MaybeNullWhen(false)] out RunEvent item)
         {
             // One lock: a surface's reader and the disposal's drain never record out of order.
             lock (owner._readGate)
             {
-                if (!owner._session.Events.TryRead(out item))
+                if (!owner.Inner.Events.TryRead(out item))
                 {
                     return false;
                 }
@@ -207,7 +191,7 @@ internal sealed class RecordedSession : IRunSession
         }
 
         public override ValueTask<bool> WaitToReadAsync(CancellationToken cancellationToken = default) =>
-            owner._session.Events.WaitToReadAsync(cancellationToken);
+            owner.Inner.Events.WaitToReadAsync(cancellationToken);
     }
 
     private Task CloseOnceAsync() => Interlocked.Exchange(ref _closed, 1) == 0 ? CloseAsync() : Task.CompletedTask;
@@ -254,7 +238,7 @@ internal sealed class RecordedSession : IRunSession
 
     private void RecordCall(string what)
     {
-        if (!_exited && !_session.Completion.IsCompleted)
+        if (!_exited && !Inner.Completion.IsCompleted)
         {
             Record(TranscriptStreams.Event, what);
         }
@@ -273,7 +257,7 @@ internal sealed class RecordedSession : IRunSession
         RunOutcome outcome;
         try
         {
-            outcome = await _session.Completion;
+            outcome = await Inner.Completion;
         }
         catch (Exception e)
         {
@@ -285,7 +269,7 @@ internal sealed class RecordedSession : IRunSession
         }
 
         _queue.Enqueue(new HistoryRunClosed(
-            _session.Id,
+            Inner.Id,
             outcome.Verdict == Verdict.InternalError ? RunRecordStatus.Failed : RunRecordStatus.Completed,
             outcome.Verdict.ToWireName(),
             outcome.ExitCode,
