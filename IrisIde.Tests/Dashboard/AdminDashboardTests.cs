@@ -129,4 +129,14 @@ public sealed class AdminDashboardTests(DashboardAppFixture fixture) : IClassFix
         run.Verdict = verdict;
         return run;
     }
+
+    [Theory]
+    [InlineData(null, "—")]
+    [InlineData(0.0031, "3 ms")]
+    [InlineData(0.0619, "62 ms")]
+    [InlineData(0.9994, "999 ms")]
+    [InlineData(1.0, "1.00 s")]
+    [InlineData(12.345, "12.35 s")]
+    public void A_latency_under_a_second_reads_in_milliseconds_and_longer_ones_in_seconds(double? seconds, string shown) =>
+        Assert.Equal(shown, IrisIde.Web.Components.Dashboard.Dashboard.Seconds(seconds));
 }

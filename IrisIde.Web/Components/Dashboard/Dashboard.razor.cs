@@ -88,8 +88,13 @@ public sealed partial class Dashboard
         _endResult = Ending.End(user, runId) ? "The session was ended." : "That session is over already, or runs on another replica.";
     }
 
-    private static string Seconds(double? seconds) =>
-        seconds is { } s ? s.ToString("0.00 's'", CultureInfo.InvariantCulture) : "—";
+    /// <summary>Under a second in whole milliseconds (a warm start is a few), else seconds with two decimals.</summary>
+    internal static string Seconds(double? seconds) => seconds switch
+    {
+        null => "—",
+        < 1 and var s => (s * 1000).ToString("0 'ms'", CultureInfo.InvariantCulture),
+        var s => s.Value.ToString("0.00 's'", CultureInfo.InvariantCulture),
+    };
 
     public async ValueTask DisposeAsync()
     {
