@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Diagnostics.CodeAnalysis;
 using System.Threading.Channels;
 using IrisIde.Execution.Admission;
 using IrisIde.Execution.Languages;
@@ -51,7 +50,7 @@ public sealed class MeteringSessionHost(ISessionHost inner, IrisMetrics metrics)
         private readonly string _backend;
         private readonly long _requested;
         private readonly IrisMetrics _metrics;
-        private readonly ObservingReader _events;
+        private readonly ObservingEventReader _events;
         private int _programStarted;
         private int _firstOutput;
 
@@ -62,7 +61,7 @@ public sealed class MeteringSessionHost(ISessionHost inner, IrisMetrics metrics)
             _backend = backend;
             _requested = requested;
             _metrics = metrics;
-            _events = new ObservingReader(session.Events, Observe);
+            _events = new ObservingEventReader(session.Events, Observe);
             metrics.SessionChanged(backend, owner.Course, +1);
             _ = EndedAsync();
         }
@@ -97,40 +96,6 @@ public sealed class MeteringSessionHost(ISessionHost inner, IrisMetrics metrics)
 
             _metrics.SessionChanged(_backend, _owner.Course, -1);
             _metrics.RunEnded(_owner.Surface, Inner.Language.Id, verdict.ToWireName(), Stopwatch.GetElapsedTime(_requested));
-        }
-    }
-
-    /// <summary>The session's event reader, calling <c>observe</c> for each event as it is taken.</summary>
-    private sealed class ObservingReader(ChannelReader<RunEvent> inner, Action<RunEvent> observe) : ChannelReader<RunEvent>
-    {
-        public override Task Completion => inner.Completion;
-
-        public override bool CanCount => inner.CanCount;
-
-        public override int Count => inner.Count;
-
-        public override bool CanPeek => inner.CanPeek;
-
-        public override bool TryPeek([MaybeNullWhen(false)] out RunEvent item) => inner.TryPeek(out item);
-
-        public override bool TryRead([MaybeNullWhen(false)] out RunEvent item)
-        {
-            if (!inner.TryRead(out item))
-            {
-                return false;
-            }
-
-            observe(item);
-            return true;
-        }
-
-        public override ValueTask<bool> WaitToReadAsync(CancellationToken cancellationToken = default) => inner.WaitToReadAsync(cancellationToken);
-
-        public override async ValueTask<RunEvent> ReadAsync(CancellationToken cancellationToken = default)
-        {
-            var item = await inner.ReadAsync(cancellationToken);
-            observe(item);
-            return item;
         }
     }
 }

@@ -1,4 +1,3 @@
-using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization;
@@ -89,7 +88,7 @@ public sealed class RecordingSessionHost(
 
 /// <summary>
 /// A session as its surface sees it, recorded. The surface reads the session's own event channel through a reader
-/// that records each event as it is read (<see cref="ObservingReader"/>): no task or channel of its own, so recording
+/// that records each event as it is read (<see cref="ObservingEventReader"/>): no task or channel of its own, so recording
 /// adds no hop between the program and the terminal, and a surface that reads slowly still holds the program back
 /// exactly as without recording. Input, signals and stops are recorded as the surface makes them; the result is
 /// stored once the surface has read the exit, or at disposal (events the surface never read are recorded then).
@@ -101,7 +100,7 @@ internal sealed class RecordedSession : DelegatingRunSession
     private readonly RunHistoryQueue _queue;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
-    private readonly ObservingReader _events;
+    private readonly ObservingEventReader _events;
     private readonly Lock _readGate = new();
     private int _closed;
 
@@ -117,7 +116,8 @@ internal sealed class RecordedSession : DelegatingRunSession
         _queue = queue;
         _time = time;
         _logger = logger;
-        _events = new ObservingReader(this);
+        // One lock: a surface's reader and the disposal's drain never record out of order.
+        _events = new ObservingEventReader(session.Events, ObserveRead, _readGate);
         if (session.Request.Stdin is { Length: > 0 } stdin)
         {
             Record(TranscriptStreams.Stdin, stdin, TimeSpan.Zero);
@@ -164,34 +164,13 @@ internal sealed class RecordedSession : DelegatingRunSession
         }
     }
 
-    /// <summary>Reads the session's own channel; records each event as it is handed out, in order.</summary>
-    private sealed class ObservingReader(RecordedSession owner) : ChannelReader<RunEvent>
+    private void ObserveRead(RunEvent item)
     {
-        public override Task Completion => owner.Inner.Events.Completion;
-
-        public override bool TryRead([MaybeNullWhen(false)] out RunEvent item)
+        Observe(item);
+        if (item is RunExited)
         {
-            // One lock: a surface's reader and the disposal's drain never record out of order.
-            lock (owner._readGate)
-            {
-                if (!owner.Inner.Events.TryRead(out item))
-                {
-                    return false;
-                }
-
-                owner.Observe(item);
-            }
-
-            if (item is RunExited)
-            {
-                _ = owner.CloseOnceAsync();
-            }
-
-            return true;
+            _ = CloseOnceAsync();
         }
-
-        public override ValueTask<bool> WaitToReadAsync(CancellationToken cancellationToken = default) =>
-            owner.Inner.Events.WaitToReadAsync(cancellationToken);
     }
 
     private Task CloseOnceAsync() => Interlocked.Exchange(ref _closed, 1) == 0 ? CloseAsync() : Task.CompletedTask;
