@@ -157,6 +157,15 @@ public sealed class BubblewrapWarmSandboxTests : IAsyncLifetime
         await SandboxRunner.RunAsync(sandbox, workspace, ["true"]);
         await WaitUntilReadyAsync(sandbox);
 
+        // The pool counts a sandbox as ready once its launch has started; its init takes the run's uid a moment
+        // later (seconds on a loaded host). Killed before that, the init would come up after the kill and wait on.
+        var deadline = DateTime.UtcNow + SandboxRunner.Timeout;
+        while (!SandboxRunner.ProcessesOwnedBy(Uid, UidCount).Any(line => line.Contains("Name:\tinit", StringComparison.Ordinal)))
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the ready sandbox's init never took its uid");
+            await Task.Delay(20);
+        }
+
         // Something on the host ends the waiting sandbox (an operator, the OOM killer).
         foreach (var line in SandboxRunner.ProcessesOwnedBy(Uid, UidCount))
         {
@@ -164,10 +173,10 @@ public sealed class BubblewrapWarmSandboxTests : IAsyncLifetime
             Execution.Sandboxing.Interop.Kill(pid, 9);
         }
 
-        var deadline = DateTime.UtcNow + SandboxRunner.Timeout;
-        while (SandboxRunner.ProcessesOwnedBy(Uid, UidCount).Any(line => !line.Contains("State:\tZ", StringComparison.Ordinal)))
+        deadline = DateTime.UtcNow + SandboxRunner.Timeout;
+        while (SandboxRunner.ProcessesOwnedBy(Uid, UidCount).Where(line => !line.Contains("State:\tZ", StringComparison.Ordinal)).ToList() is { Count: > 0 } left)
         {
-            Assert.True(DateTime.UtcNow < deadline, "the killed sandbox did not go");
+            Assert.True(DateTime.UtcNow < deadline, "the killed sandbox did not go: " + string.Join(" | ", left));
             await Task.Delay(20);
         }
 
