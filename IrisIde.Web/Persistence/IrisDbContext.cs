@@ -130,10 +130,18 @@ public abstract class IrisDbContext(DbContextOptions options) : IdentityDbContex
         run.HasIndex(r => new { r.Course, r.QueuedAtUtc, r.Id, r.Owner, r.Language, r.Verdict, r.Surface })
             .HasDatabaseName("IX_runs_Course_QueuedAtUtc");
         run.HasIndex(r => r.QueuedAtUtc);
-        // Admission counts a client's unfinished jobs.
-        run.HasIndex(r => new { r.ClientKey, r.Status });
-        // The callback dispatcher's work list.
-        run.HasIndex(r => r.CallbackPending);
+        // Admission counts the unfinished batch jobs, in all and of one client, at every submission. Partial
+        // indexes hold only the rows such a list wants, so it costs what is waiting, not the whole history: with a
+        // plain index on a column nearly every row shares (Status, CallbackPending), SQLite's statistics made
+        // it scan every run instead (a fifth of the web app's CPU per job after 4,000 jobs, and growing). The
+        // filters are written as EF Core writes the queries' conditions, so SQLite sees that they imply them.
+        run.HasIndex(r => new { r.Kind, r.Status, r.ClientKey })
+            .HasDatabaseName("IX_runs_UnfinishedBatch")
+            .HasFilter("\"Kind\" = 'Batch' AND \"Status\" IN ('Queued', 'Running')");
+        // The callback dispatcher's work list, oldest result first.
+        run.HasIndex(r => r.FinishedAtUtc)
+            .HasDatabaseName("IX_runs_CallbackDue")
+            .HasFilter("\"CallbackPending\"");
         // The retention purge's work list: runs whose content is still kept, by end time.
         run.HasIndex(r => new { r.ContentExpiredAtUtc, r.FinishedAtUtc });
 

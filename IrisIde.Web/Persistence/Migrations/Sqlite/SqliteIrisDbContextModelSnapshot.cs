@@ -462,17 +462,21 @@ namespace IrisIde.Web.Persistence.Migrations.Sqlite
 
                     b.HasKey("Id");
 
-                    b.HasIndex("CallbackPending");
+                    b.HasIndex("FinishedAtUtc")
+                        .HasDatabaseName("IX_runs_CallbackDue")
+                        .HasFilter("\"CallbackPending\"");
 
                     b.HasIndex("QueuedAtUtc");
-
-                    b.HasIndex("ClientKey", "Status");
 
                     b.HasIndex("ContentExpiredAtUtc", "FinishedAtUtc");
 
                     b.HasIndex("Owner", "QueuedAtUtc");
 
                     b.HasIndex("Status", "QueuedAtUtc");
+
+                    b.HasIndex("Kind", "Status", "ClientKey")
+                        .HasDatabaseName("IX_runs_UnfinishedBatch")
+                        .HasFilter("\"Kind\" = 'Batch' AND \"Status\" IN ('Queued', 'Running')");
 
                     b.HasIndex("Course", "QueuedAtUtc", "Id", "Owner", "Language", "Verdict", "Surface")
                         .HasDatabaseName("IX_runs_Course_QueuedAtUtc");
