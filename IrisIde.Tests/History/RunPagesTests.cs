@@ -93,18 +93,10 @@ public sealed class RunPagesTests(RunPagesAppFixture fixture) : RunPagesTestsBas
     private static async Task<string> PlanAsync<T>(IQueryable<T> query)
     {
         await using var command = query.CreateDbCommand();
-        command.CommandText = "EXPLAIN QUERY PLAN " + command.CommandText;
         await command.Connection!.OpenAsync();
         try
         {
-            var details = new List<string>();
-            await using var plan = await command.ExecuteReaderAsync();
-            while (await plan.ReadAsync())
-            {
-                details.Add(plan.GetString(plan.GetOrdinal("detail")));
-            }
-
-            return string.Join("; ", details);
+            return await SqliteQueryPlan.ExplainAsync(command);
         }
         finally
         {

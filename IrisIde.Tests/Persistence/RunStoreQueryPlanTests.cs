@@ -1,4 +1,5 @@
 using System.Data.Common;
+using IrisIde.Tests.Support;
 using IrisIde.Web.Persistence;
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
@@ -99,20 +100,13 @@ public sealed class RunStoreQueryPlanTests : IAsyncLifetime
     private async Task<string> PlanAsync(CapturedCommand captured)
     {
         await using var command = _connection.CreateCommand();
-        command.CommandText = "EXPLAIN QUERY PLAN " + captured.Text;
+        command.CommandText = captured.Text;
         foreach (var (name, value) in captured.Parameters)
         {
             command.Parameters.AddWithValue(name, value ?? DBNull.Value);
         }
 
-        var details = new List<string>();
-        await using var plan = await command.ExecuteReaderAsync();
-        while (await plan.ReadAsync())
-        {
-            details.Add(plan.GetString(plan.GetOrdinal("detail")));
-        }
-
-        return string.Join("; ", details);
+        return await SqliteQueryPlan.ExplainAsync(command);
     }
 
     private sealed record CapturedCommand(string Text, IReadOnlyList<(string Name, object? Value)> Parameters);
