@@ -17,6 +17,9 @@ public sealed class AuditWriter(AuditRecorder recorder, IServiceScopeFactory sco
 
     private static readonly TimeSpan ShutdownDrainLimit = TimeSpan.FromSeconds(5);
 
+    // One batch at a time: a drain waits for the batch the background loop has taken but not yet stored.
+    private readonly SemaphoreSlim _writing = new(1, 1);
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var flusher = FlushRefusalsPeriodicallyAsync(stoppingToken);
@@ -40,13 +43,17 @@ public sealed class AuditWriter(AuditRecorder recorder, IServiceScopeFactory sco
         await flusher;
     }
 
-    /// <summary>Writes everything queued now, refusal counts included (the <c>admin</c> commands call this before they exit).</summary>
+    /// <summary>
+    /// Writes everything queued now, refusal counts included (the <c>admin</c> commands call this before they exit);
+    /// what the background loop took before the call is stored when it returns too.
+    /// </summary>
     public async Task DrainAsync(CancellationToken cancellationToken)
     {
         recorder.FlushRefusals(force: true);
         try
         {
-            while (recorder.Reader.Count > 0 && await WriteBatchAsync(cancellationToken))
+            // At least one turn, even with nothing queued: it waits for a batch in flight.
+            while (await WriteBatchAsync(cancellationToken) && recorder.Reader.Count > 0)
             {
             }
         }
@@ -56,7 +63,26 @@ public sealed class AuditWriter(AuditRecorder recorder, IServiceScopeFactory sco
         }
     }
 
+    public override void Dispose()
+    {
+        _writing.Dispose();
+        base.Dispose();
+    }
+
     private async Task<bool> WriteBatchAsync(CancellationToken cancellationToken)
+    {
+        await _writing.WaitAsync(cancellationToken);
+        try
+        {
+            return await TakeAndWriteBatchAsync(cancellationToken);
+        }
+        finally
+        {
+            _writing.Release();
+        }
+    }
+
+    private async Task<bool> TakeAndWriteBatchAsync(CancellationToken cancellationToken)
     {
         var batch = new List<AuditEntry>(BatchSize);
         while (batch.Count < BatchSize && recorder.Reader.TryRead(out var entry))
