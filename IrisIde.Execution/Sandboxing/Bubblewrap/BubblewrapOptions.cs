@@ -52,10 +52,9 @@ public sealed class BubblewrapOptions
     /// The most sandboxes kept set up ahead of the runs that will take them (as root only), for the
     /// recently used kinds of run (limits, environment, toolchain): as many of a kind as run at once,
     /// one when runs come one at a time. A run that finds one skips bwrap's set-up. Each holds a uid
-    /// of the range, a cgroup and three idle processes (~2 MiB). 0 (the default for now) turns this off:
-    /// once in CI a run that took a ready sandbox never showed its first output (open bug, see README).
+    /// of the range, a cgroup and three idle processes (~2 MiB); 0 turns this off.
     /// </summary>
-    public int WarmSandboxes { get; set; }
+    public int WarmSandboxes { get; set; } = 4;
 
     /// <summary>Host name inside the sandbox.</summary>
     public string Hostname { get; set; } = "iris";

@@ -44,9 +44,9 @@ internal sealed class BubblewrapOptionsValidator : IValidateOptions<BubblewrapOp
             failures.Add("TmpfsSizeBytes must be at least 1 MiB.");
         }
 
-        if (options.WarmSandboxes < 0 || options.WarmSandboxes > 64 || options.WarmSandboxes >= options.UidCount)
+        if (options.WarmSandboxes is < 0 or > 64)
         {
-            failures.Add("WarmSandboxes must be between 0 and 64, and below UidCount.");
+            failures.Add("WarmSandboxes must be between 0 and 64.");
         }
 
         if (!(options.SweepIntervalSeconds >= 1))

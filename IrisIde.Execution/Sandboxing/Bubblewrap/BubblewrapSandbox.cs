@@ -56,8 +56,9 @@ public sealed class BubblewrapSandbox : ISandbox, IDisposable, IAsyncDisposable
         _mounts = new BubblewrapMounts(options, () => _runtimeDirectory.Value);
         _uids = new SandboxUidPool(options.Uid, options.UidCount, Path.Combine(options.ResolveStateDirectory(), "uids"));
 
-        // Slots are mount points, so ready sandboxes need root, as the tmpfs workspaces do.
-        _warm = new WarmSandboxPool(_isRoot ? options.WarmSandboxes : 0, PrepareWarmAsync, logger);
+        // Slots are mount points, so ready sandboxes need root, as the tmpfs workspaces do; a small uid
+        // range keeps one uid for a run (a run would take a ready sandbox's uid anyway, at a set-up's cost).
+        _warm = new WarmSandboxPool(_isRoot ? Math.Min(options.WarmSandboxes, options.UidCount - 1) : 0, PrepareWarmAsync, logger);
         if (!_isRoot)
         {
             BubblewrapSandboxLog.NotRoot(logger);
