@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Http.Json;
+using System.Text.Json;
 using System.Text.Json.Nodes;
 using IrisIde.Execution.Batch.Contracts;
 using IrisIde.Tests.Support;
@@ -106,6 +107,54 @@ public abstract class BatchPersistenceTests(BatchPersistenceFixture fixture)
         Assert.Equal(RunRecordStatus.Completed, calledBackRecord.Status);
         Assert.Equal("called\n", calledBackRecord.Stdout);
         Assert.True(calledBackRecord.CallbackPending || calledBackRecord.CallbackAttempts > 0, "the callback was not made due with the result");
+    }
+
+    [Fact]
+    public async Task Starting_and_ending_a_run_store_every_field_as_the_entity_model_reads_and_queries_it()
+    {
+        // The two state changes are SQL, not the entity model: each value must land in the form EF Core
+        // writes and compares (SQLite keeps times as text, so another format would break equality and order).
+        var fresh = Guid.CreateVersion7();
+        var started = Guid.CreateVersion7();
+        var startedAt = new DateTime(2026, 12, 1, 9, 30, 15, 123, 456, DateTimeKind.Utc);
+        var finishedAt = startedAt.AddSeconds(2);
+        TestCaseResult[] cases = [new(0, "first", "wrong_answer", "out", "err", 1, 12, 3, 4096)];
+        await using (var scope = fixture.App.Services.CreateAsyncScope())
+        {
+            var store = scope.ServiceProvider.GetRequiredService<RunStore>();
+            await store.AddAsync(Queued(fresh), CancellationToken.None).WaitAsync(Timeout);
+            await store.AddAsync(Queued(started), CancellationToken.None).WaitAsync(Timeout);
+
+            Assert.True(await store.MarkStartedAsync(new RunStarted(started, "worker-a", startedAt), CancellationToken.None).WaitAsync(Timeout));
+            Assert.False(await store.MarkStartedAsync(new RunStarted(started, "worker-b", finishedAt), CancellationToken.None).WaitAsync(Timeout));
+            foreach (var id in new[] { fresh, started })
+            {
+                var completed = new RunCompleted(
+                    id, RunCompletedStatus.Failed, "runtime_error", "reason 'quoted'", "compiled\n", "out ü\n", "err\n", 3, 9, 1500, 1400, 65536,
+                    "worker-c", finishedAt.AddSeconds(-1), finishedAt, cases);
+                Assert.Equal(StoredResult.Stored, await store.StoreResultAsync(completed, CancellationToken.None).WaitAsync(Timeout));
+            }
+
+            var db = scope.ServiceProvider.GetRequiredService<IrisDbContext>();
+            Assert.Equal(1, await db.Runs.CountAsync(r => r.Id == started && r.StartedAtUtc == startedAt && r.Status == RunRecordStatus.Failed).WaitAsync(Timeout));
+            Assert.Equal(1, await db.Runs.CountAsync(r => r.Id == fresh && r.StartedAtUtc == finishedAt.AddSeconds(-1)).WaitAsync(Timeout));
+            Assert.Equal(2, await db.Runs.CountAsync(r => (r.Id == fresh || r.Id == started) && r.FinishedAtUtc == finishedAt).WaitAsync(Timeout));
+            Assert.Equal(0, await db.Runs.CountAsync(r => r.Id == started && r.FinishedAtUtc > finishedAt).WaitAsync(Timeout));
+        }
+
+        var record = await FindAsync(fixture.App, started);
+        Assert.Equal(RunRecordStatus.Failed, record.Status);
+        Assert.Equal("runtime_error", record.Verdict);
+        Assert.Equal("reason 'quoted'", record.FailureReason);
+        Assert.Equal("compiled\n", record.CompileOutput);
+        Assert.Equal("out ü\n", record.Stdout);
+        Assert.Equal("err\n", record.Stderr);
+        Assert.Equal((3, 9, 1500L, 1400L, 65536L), (record.ExitCode, record.Signal, record.WallMs, record.CpuMs, record.PeakMemoryBytes));
+        Assert.Equal("worker-c", record.WorkerId);
+        Assert.Equal((startedAt, finishedAt), (DateTime.SpecifyKind(record.StartedAtUtc!.Value, DateTimeKind.Utc), DateTime.SpecifyKind(record.FinishedAtUtc!.Value, DateTimeKind.Utc)));
+        Assert.False(record.CallbackPending);
+        var stored = JsonSerializer.Deserialize<List<TestCaseResult>>(record.TestResultsJson!, JsonSerializerOptions.Web);
+        Assert.Equal(cases, stored);
     }
 
     [Fact]

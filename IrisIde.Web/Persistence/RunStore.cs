@@ -36,14 +36,16 @@ public sealed class RunStore(IrisDbContext db)
     public Task<int> QueuePositionAsync(RunRecord record, CancellationToken cancellationToken) =>
         db.Runs.CountAsync(r => r.Status == RunRecordStatus.Queued && r.QueuedAtUtc < record.QueuedAtUtc, cancellationToken);
 
-    public async Task<bool> MarkStartedAsync(RunStarted started, CancellationToken cancellationToken) =>
-        await db.Runs
-            .Where(r => r.Id == started.JobId && r.Status == RunRecordStatus.Queued)
-            .ExecuteUpdateAsync(
-                s => s.SetProperty(r => r.Status, RunRecordStatus.Running)
-                    .SetProperty(r => r.StartedAtUtc, started.StartedAtUtc)
-                    .SetProperty(r => r.WorkerId, started.WorkerId),
-                cancellationToken) == 1;
+    public async Task<bool> MarkStartedAsync(RunStarted started, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(started);
+        return await db.Database.ExecuteSqlAsync(
+            $"""
+            UPDATE runs SET "Status" = {nameof(RunRecordStatus.Running)}, "StartedAtUtc" = {started.StartedAtUtc}, "WorkerId" = {started.WorkerId}
+            WHERE "Id" = {started.JobId} AND "Status" = 'Queued'
+            """,
+            cancellationToken) == 1;
+    }
 
     /// <summary>Stores a job's result; false when the run had already ended (a duplicate completion).</summary>
     public async Task<bool> CompleteAsync(RunCompleted completed, CancellationToken cancellationToken) =>
@@ -62,38 +64,34 @@ public sealed class RunStore(IrisDbContext db)
     public async Task<StoredResult> StoreResultAsync(RunCompleted completed, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(completed);
-        var unended = db.Runs.Where(r => r.Id == completed.JobId && (r.Status == RunRecordStatus.Queued || r.Status == RunRecordStatus.Running));
-        if (await SetResultAsync(unended.Where(r => r.CallbackUrl == null), completed, callbackPending: false, cancellationToken) == 1)
+        if (await SetResultAsync(completed, callbackPending: false, cancellationToken) == 1)
         {
             return StoredResult.Stored;
         }
 
-        return await SetResultAsync(unended.Where(r => r.CallbackUrl != null), completed, callbackPending: true, cancellationToken) == 1
+        return await SetResultAsync(completed, callbackPending: true, cancellationToken) == 1
             ? StoredResult.StoredWithCallback
             : StoredResult.AlreadyEnded;
     }
 
-    private static Task<int> SetResultAsync(IQueryable<RunRecord> run, RunCompleted completed, bool callbackPending, CancellationToken cancellationToken)
+    private Task<int> SetResultAsync(RunCompleted completed, bool callbackPending, CancellationToken cancellationToken)
     {
-        var status = completed.Status == RunCompletedStatus.Completed ? RunRecordStatus.Completed : RunRecordStatus.Failed;
+        var status = completed.Status == RunCompletedStatus.Completed ? nameof(RunRecordStatus.Completed) : nameof(RunRecordStatus.Failed);
         var testResults = completed.TestCases is { } cases ? JsonSerializer.Serialize([.. cases], RunStoreJsonContext.Default.ListTestCaseResult) : null;
-        return run.ExecuteUpdateAsync(
-            s => s.SetProperty(r => r.Status, status)
-                .SetProperty(r => r.Verdict, completed.Verdict)
-                .SetProperty(r => r.FailureReason, completed.FailureReason)
-                .SetProperty(r => r.CompileOutput, completed.CompileOutput)
-                .SetProperty(r => r.Stdout, completed.Stdout)
-                .SetProperty(r => r.Stderr, completed.Stderr)
-                .SetProperty(r => r.ExitCode, completed.ExitCode)
-                .SetProperty(r => r.Signal, completed.Signal)
-                .SetProperty(r => r.WallMs, completed.WallMs)
-                .SetProperty(r => r.CpuMs, completed.CpuMs)
-                .SetProperty(r => r.PeakMemoryBytes, completed.PeakMemoryBytes)
-                .SetProperty(r => r.WorkerId, completed.WorkerId)
-                .SetProperty(r => r.StartedAtUtc, r => r.StartedAtUtc ?? completed.StartedAtUtc)
-                .SetProperty(r => r.FinishedAtUtc, completed.FinishedAtUtc)
-                .SetProperty(r => r.TestResultsJson, testResults)
-                .SetProperty(r => r.CallbackPending, callbackPending),
+        // Written as SQL: the same UPDATE as an ExecuteUpdate, without walking and hashing a tree of sixteen
+        // setters at every job (a tenth of the web app's CPU per job). Both providers quote the model's names
+        // alike; the values are parameters EF Core maps as it maps the columns (BatchPersistenceTests, both databases).
+        return db.Database.ExecuteSqlAsync(
+            $"""
+            UPDATE runs SET "Status" = {status}, "Verdict" = {completed.Verdict}, "FailureReason" = {completed.FailureReason},
+                "CompileOutput" = {completed.CompileOutput}, "Stdout" = {completed.Stdout}, "Stderr" = {completed.Stderr},
+                "ExitCode" = {completed.ExitCode}, "Signal" = {completed.Signal}, "WallMs" = {completed.WallMs}, "CpuMs" = {completed.CpuMs},
+                "PeakMemoryBytes" = {completed.PeakMemoryBytes}, "WorkerId" = {completed.WorkerId},
+                "StartedAtUtc" = COALESCE("StartedAtUtc", {completed.StartedAtUtc}), "FinishedAtUtc" = {completed.FinishedAtUtc},
+                "TestResultsJson" = {testResults}, "CallbackPending" = {callbackPending}
+            WHERE "Id" = {completed.JobId} AND "Status" IN ('Queued', 'Running')
+                AND ("CallbackUrl" IS NOT NULL) = {callbackPending}
+            """,
             cancellationToken);
     }
 
