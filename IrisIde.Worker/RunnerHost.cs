@@ -42,6 +42,24 @@ public static class RunnerHost
         app.MapRunnerWebSocket("/ws");
         app.MapSessionLanguages("/languages");
         app.MapHealthChecks("/healthz");
+        app.Lifetime.ApplicationStarted.Register(() => OpenUnixSockets(app.Urls));
         return app;
+    }
+
+    /// <summary>
+    /// A runner without a network listens on a unix socket in a folder only its session host sees (the Docker
+    /// session host): the socket is made connectable for that host's user, whatever the runner's own uid is.
+    /// </summary>
+    private static void OpenUnixSockets(IEnumerable<string> urls)
+    {
+        const string UnixPrefix = "http://unix:";
+        foreach (var url in urls.Where(u => u.StartsWith(UnixPrefix, StringComparison.OrdinalIgnoreCase)))
+        {
+            var path = url[UnixPrefix.Length..];
+            if (OperatingSystem.IsLinux() && File.Exists(path))
+            {
+                File.SetUnixFileMode(path, (UnixFileMode)0b110_110_110);
+            }
+        }
     }
 }

@@ -20,7 +20,7 @@ namespace IrisIde.Execution.Protocol;
 /// each and come out here as the same <see cref="RunEvent"/>s, in the same order.
 /// </summary>
 /// <remarks>
-/// Lifecycle: <see cref="ConnectAsync"/> connects, sends <c>code</c> and waits for <c>accepted</c> (or the
+/// Lifecycle: <c>ConnectAsync</c> connects, sends <c>code</c> and waits for <c>accepted</c> (or the
 /// refusal, thrown as a local host would throw it). Then two loops share the socket: the receive loop
 /// turns messages into events on a bounded channel (a slow reader stops it reading, so a flooding runner
 /// is held back by TCP, not buffered), and the send loop writes the controls (<c>input</c>, <c>eof</c>,
@@ -123,8 +123,22 @@ public sealed class RunnerProtocolClient : IRunSession
     /// <exception cref="RunValidationException">The runner refused the request (unknown language, bad file name, ...).</exception>
     /// <exception cref="SessionRefusedException">The runner is full (close 1013) or its admission said no.</exception>
     /// <exception cref="RunnerUnavailableException">The runner could not be reached, or broke the protocol before accepting.</exception>
+    public static Task<RunnerProtocolClient> ConnectAsync(
+        Uri runner,
+        RunRequest request,
+        LanguageCatalog catalog,
+        RunnerProtocolClientOptions options,
+        ILogger logger,
+        CancellationToken cancellationToken) =>
+        ConnectAsync(runner, null, request, catalog, options, logger, cancellationToken);
+
+    /// <summary>
+    /// As <see cref="ConnectAsync(Uri, RunRequest, LanguageCatalog, RunnerProtocolClientOptions, ILogger, CancellationToken)"/>,
+    /// through <paramref name="invoker"/> (for example one that reaches a runner's unix socket); null: a direct connection.
+    /// </summary>
     public static async Task<RunnerProtocolClient> ConnectAsync(
         Uri runner,
+        HttpMessageInvoker? invoker,
         RunRequest request,
         LanguageCatalog catalog,
         RunnerProtocolClientOptions options,
@@ -151,7 +165,7 @@ public sealed class RunnerProtocolClient : IRunSession
             (Received Kind, RunnerServerMessage? Message) first;
             try
             {
-                await socket.ConnectAsync(runner, connecting.Token);
+                await socket.ConnectAsync(runner, invoker, connecting.Token);
                 await SendAsync(socket, CodeMessage(request), buffer, connecting.Token);
                 first = await ReceiveAsync(socket, buffer, options.MaxMessageBytes, connecting.Token);
             }

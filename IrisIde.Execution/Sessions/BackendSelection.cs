@@ -19,8 +19,8 @@ public static class BackendSelection
 
     public const string SandboxKindKey = "Iris:Sandbox:Kind";
 
-    /// <summary>Session hosts this build knows; <c>Docker</c> and <c>Kubernetes</c> are not built yet.</summary>
-    public static IReadOnlyList<string> SessionHosts { get; } = ["Local"];
+    /// <summary>Session hosts this build knows; <c>Kubernetes</c> is not built yet.</summary>
+    public static IReadOnlyList<string> SessionHosts { get; } = ["Local", "Docker"];
 
     public static IReadOnlyList<string> SandboxKinds { get; } = ["Bubblewrap", "Process"];
 
@@ -43,9 +43,15 @@ public static class BackendSelection
         Func<IServiceProvider, ISessionHost> inner = host switch
         {
             "Local" => provider => provider.GetRequiredService<LocalSessionHost>(),
+            "Docker" => provider => provider.GetRequiredService<Docker.DockerSessionHost>(),
             _ => throw new InvalidOperationException($"{SessionHostKey}='{host}' has no registration."),
         };
         builder.Services.TryAddSingleton<LocalSessionHost>();
+        if (host == "Docker")
+        {
+            Docker.DockerServiceCollectionExtensions.AddDockerSessions(builder.Services, builder.Configuration);
+        }
+
         builder.AddAdmission();
 
         // Every surface gets the configured host behind admission; nothing reaches a backend around it. Metering sits

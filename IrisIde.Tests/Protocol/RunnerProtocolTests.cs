@@ -6,10 +6,16 @@ using IrisIde.Tests.Web;
 
 namespace IrisIde.Tests.Protocol;
 
-/// <summary>The iris-runner protocol over a real WebSocket to the real web app (default settings).</summary>
+/// <summary>The iris-runner protocol over a real WebSocket to the real web app (default settings, local sessions).</summary>
 [Collection(IrisWebCollection.Name)]
 [Trait("Needs", "Bubblewrap")]
-public sealed class RunnerProtocolTests(IrisWebAppFixture fixture)
+public sealed class RunnerProtocolTests(IrisWebAppFixture fixture) : RunnerProtocolSuite(fixture);
+
+/// <summary>
+/// The iris-runner protocol over a real WebSocket to the real web app, whatever session host its fixture
+/// configures: the same messages, in the same order, must come back from every backend.
+/// </summary>
+public abstract class RunnerProtocolSuite(IrisWebAppFixture fixture)
 {
     private static readonly TimeSpan Timeout = RunnerTestClient.Timeout;
 

@@ -14,6 +14,12 @@ public static class TestServices
 
     public const string PostgresVariable = "IRIS_TEST_POSTGRES";
 
+    /// <summary>The test dockerd's address (<c>unix:///...</c>).</summary>
+    public const string DockerVariable = "IRIS_TEST_DOCKER";
+
+    /// <summary>The runner image built offline on the test dockerd.</summary>
+    public const string RunnerImageVariable = "IRIS_TEST_RUNNER_IMAGE";
+
     public static string Required(string variable) =>
         Environment.GetEnvironmentVariable(variable) is { Length: > 0 } value
             ? value

@@ -1,0 +1,238 @@
+using System.Diagnostics;
+using System.Globalization;
+using Docker.DotNet.Models;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace IrisIde.Execution.Sessions.Docker;
+
+/// <summary>
+/// Makes runner containers: fresh, started, answering on their socket, with the labels the reaper reads,
+/// and removes them (container and socket folder). Every container is made the same way, so one in the
+/// pool and one made for a waiting session differ only in when they were made.
+/// </summary>
+internal sealed class DockerRunnerFactory(DockerEngine engine, IOptions<DockerRunnerOptions> options, DockerReplica replica, ILogger<DockerRunnerFactory> logger)
+{
+    private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(50);
+
+    private readonly DockerRunnerOptions _options = options.Value;
+
+    /// <summary>The host folder that holds one sub-folder per runner.</summary>
+    public string SocketRoot { get; } = options.Value.ResolveSocketDirectory();
+
+    /// <summary>
+    /// Creates and starts a runner, then waits until it answers <c>/healthz</c> on its socket (at most
+    /// <see cref="DockerRunnerOptions.ReadyTimeoutSeconds"/>). <paramref name="owner"/> goes on its labels
+    /// when known (a runner made for a waiting session); a pool runner's is empty.
+    /// </summary>
+    /// <exception cref="DockerUnavailableException">The engine failed, or the runner did not get ready.</exception>
+    public async Task<DockerRunner> StartAsync(string? owner, DateTimeOffset expiresAt, CancellationToken cancellationToken)
+    {
+        var runnerId = Guid.NewGuid().ToString("N")[..16];
+        var folder = CreateSocketFolder(runnerId);
+        string? containerId = null;
+        try
+        {
+            var created = await engine.CallAsync(
+                "create runner container",
+                (client, token) => client.Containers.CreateContainerAsync(Parameters(runnerId, folder, owner, expiresAt), token),
+                cancellationToken,
+                _options.Image);
+            containerId = created.ID;
+            await engine.CallAsync("start runner container", (client, token) => client.Containers.StartContainerAsync(containerId, new ContainerStartParameters(), token), cancellationToken);
+            var runner = new DockerRunner(containerId, runnerId, folder, DateTimeOffset.UtcNow);
+            var stopwatch = Stopwatch.StartNew();
+            await WaitReadyAsync(runner, cancellationToken);
+            DockerSessionLog.RunnerReady(logger, runnerId, containerId[..12], stopwatch.ElapsedMilliseconds);
+            return runner;
+        }
+        catch
+        {
+            // A create cancelled in flight may still have made the container: then only its name is known.
+            await RemoveAsync(containerId ?? ContainerName(runnerId), folder);
+            throw;
+        }
+    }
+
+    /// <summary>Removes the runner's container and its socket folder; never throws (the reaper retries what is left).</summary>
+    public Task RemoveAsync(DockerRunner runner)
+    {
+        ArgumentNullException.ThrowIfNull(runner);
+        runner.Dispose();
+        return RemoveAsync(runner.ContainerId, runner.SocketFolder);
+    }
+
+    /// <summary>Removes a container by id (and, when given, its socket folder); failures are logged, not thrown.</summary>
+    public async Task RemoveAsync(string? containerId, string? folder)
+    {
+        if (containerId is not null)
+        {
+            try
+            {
+                await engine.RemoveContainerAsync(containerId, CancellationToken.None);
+            }
+            catch (DockerUnavailableException e)
+            {
+                DockerSessionLog.RemoveFailed(logger, containerId, e.Message);
+            }
+        }
+
+        if (folder is not null)
+        {
+            try
+            {
+                Directory.Delete(folder, recursive: true);
+            }
+            catch (DirectoryNotFoundException)
+            {
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                DockerSessionLog.RemoveFailed(logger, folder, e.Message);
+            }
+        }
+    }
+
+    private static string ContainerName(string runnerId) => $"iris-runner-{runnerId}";
+
+    /// <summary>The socket folder of a runner, by its id (for the reaper, which knows runners by their labels).</summary>
+    public string SocketFolderOf(string runnerId) => Path.Combine(SocketRoot, runnerId);
+
+    private CreateContainerParameters Parameters(string runnerId, string folder, string? owner, DateTimeOffset expiresAt) => new()
+    {
+        Name = ContainerName(runnerId),
+        Image = _options.Image,
+        Cmd = ["runner"],
+        User = _options.User,
+        Env =
+        [
+            $"ASPNETCORE_URLS=http://unix:{DockerRunner.ContainerSocketFolder}/{DockerRunner.SocketName}",
+            // Inside the container the container is the boundary: a process sandbox with rlimits, as in a runner pod.
+            "Iris__Sandbox__Kind=Process",
+            // One session per container: its run may have all of the container's memory and pids. The default
+            // capacity (the host less a reserve of at least 512 MiB and 1024 pids) would leave nothing here.
+            $"Iris__Sandbox__Capacity__MemoryBytes={_options.MemoryBytes.ToString(CultureInfo.InvariantCulture)}",
+            // The workspaces go to the one writable, executable place: the container's /tmp (its memory counts).
+            "Iris__Limits__WorkspaceRoot=/tmp/iris-runs",
+            $"Iris__Sandbox__Capacity__MaxProcesses={_options.PidsLimit.ToString(CultureInfo.InvariantCulture)}",
+        ],
+        Labels = new Dictionary<string, string>
+        {
+            [DockerLabels.App] = DockerLabels.RunnerApp,
+            [DockerLabels.Runner] = runnerId,
+            [DockerLabels.Replica] = replica.Id,
+            [DockerLabels.Owner] = owner ?? string.Empty,
+            [DockerLabels.Expires] = expiresAt.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture),
+        },
+        NetworkDisabled = true,
+        HostConfig = new HostConfig
+        {
+            NetworkMode = "none",
+            Runtime = engine.Options.Runtime,
+            ReadonlyRootfs = true,
+            Tmpfs = new Dictionary<string, string>
+            {
+                // exec: compiled programs run from here (Docker's tmpfs default is noexec, as is its /dev/shm).
+                ["/tmp"] = $"rw,exec,nosuid,nodev,size={_options.TmpfsBytes.ToString(CultureInfo.InvariantCulture)}",
+            },
+            Binds = [$"{folder}:{DockerRunner.ContainerSocketFolder}:rw"],
+            Memory = _options.MemoryBytes,
+            MemorySwap = _options.MemoryBytes,
+            NanoCPUs = (long)(_options.CpuCores * 1_000_000_000),
+            PidsLimit = _options.PidsLimit,
+            CapDrop = ["ALL"],
+            SecurityOpt = ["no-new-privileges"],
+            OomScoreAdj = 1000,
+            Init = true,
+            RestartPolicy = new RestartPolicy { Name = RestartPolicyKind.No },
+            LogConfig = new LogConfig { Type = "json-file", Config = new Dictionary<string, string> { ["max-size"] = "1m", ["max-file"] = "1" } },
+        },
+    };
+
+    private string CreateSocketFolder(string runnerId)
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            throw new PlatformNotSupportedException("Docker runners are reached through unix sockets: Linux only.");
+        }
+
+        // The root is the web app's alone; each runner's folder is open to the runner's uid, which makes its
+        // socket there, and is mounted into that runner only, so no runner can reach another one's socket.
+        Directory.CreateDirectory(SocketRoot);
+        File.SetUnixFileMode(SocketRoot, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        var folder = SocketFolderOf(runnerId);
+        Directory.CreateDirectory(folder);
+        File.SetUnixFileMode(folder, (UnixFileMode)0b111_111_111);
+        return folder;
+    }
+
+    private async Task WaitReadyAsync(DockerRunner runner, CancellationToken cancellationToken)
+    {
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(TimeSpan.FromSeconds(_options.ReadyTimeoutSeconds));
+        var lastCheck = Stopwatch.StartNew();
+        string? lastError = null;
+        try
+        {
+            while (true)
+            {
+                if (File.Exists(runner.SocketPath))
+                {
+                    try
+                    {
+                        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(UnixSocketHttp.BaseAddress, "healthz"));
+                        using var response = await runner.Invoker.SendAsync(request, deadline.Token);
+                        if (response.IsSuccessStatusCode)
+                        {
+                            return;
+                        }
+
+                        lastError = $"/healthz answered {(int)response.StatusCode}";
+                    }
+                    catch (HttpRequestException e)
+                    {
+                        lastError = e.Message;
+                    }
+                }
+
+                // Not every poll: a container that died will not get ready, and says why in its state and log.
+                if (lastCheck.Elapsed > TimeSpan.FromSeconds(1))
+                {
+                    lastCheck.Restart();
+                    var state = await engine.CallAsync("inspect runner container", (client, token) => client.Containers.InspectContainerAsync(runner.ContainerId, token), deadline.Token);
+                    if (state.State is { Running: false } stopped)
+                    {
+                        var log = await engine.LogTailAsync(runner.ContainerId, lines: 20, maxChars: 2000, cancellationToken);
+                        throw new DockerUnavailableException(
+                            DockerFailure.RunnerFailed,
+                            $"Docker: the runner container stopped before it was ready (exit {stopped.ExitCode}{(stopped.OOMKilled ? ", out of memory" : string.Empty)}{(string.IsNullOrEmpty(stopped.Error) ? string.Empty : ", " + stopped.Error)}){(log.Length == 0 ? string.Empty : "; its last output: " + log)}");
+                    }
+                }
+
+                await Task.Delay(PollInterval, deadline.Token);
+            }
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new DockerUnavailableException(
+                DockerFailure.RunnerFailed,
+                $"Docker: the runner did not get ready within {_options.ReadyTimeoutSeconds:0.###} s (Iris:Sessions:Docker:ReadyTimeoutSeconds){(lastError is null ? string.Empty : ": " + lastError)}");
+        }
+    }
+}
+
+/// <summary>The labels on every runner container; the reaper finds runners by them.</summary>
+internal static class DockerLabels
+{
+    public const string App = "iris.app";
+
+    public const string RunnerApp = "iris-runner";
+
+    public const string Runner = "iris.runner";
+
+    public const string Replica = "iris.replica";
+
+    public const string Owner = "iris.owner";
+
+    public const string Expires = "iris.expires";
+}

@@ -1,0 +1,123 @@
+using Microsoft.Extensions.Options;
+
+namespace IrisIde.Execution.Sessions.Docker;
+
+/// <summary>
+/// Runner containers of the Docker session host (<c>Iris:Sessions:Docker</c>): one fresh container per
+/// session from <see cref="Image"/>, limited as the seed's runner pods, with no network: the web app reaches
+/// its <c>/ws</c> through a unix socket in a folder of its own that only that container sees.
+/// </summary>
+public sealed class DockerRunnerOptions
+{
+    public const string SectionName = "Iris:Sessions:Docker";
+
+    /// <summary>The runner image (<c>IrisIde.Worker runner</c> and the toolchains); <c>./iris images</c> builds <c>iris-runner:local</c>.</summary>
+    public string Image { get; set; } = "iris-runner:local";
+
+    /// <summary>CPU of one runner, in cores (the seed's pods: 0.5).</summary>
+    public double CpuCores { get; set; } = 0.5;
+
+    /// <summary>Memory of one runner, program and runner together, without swap (the seed's pods: 512 MiB).</summary>
+    public long MemoryBytes { get; set; } = 512L * 1024 * 1024;
+
+    /// <summary>Processes and threads of one runner. gVisor counts its own threads too: give <c>runsc</c> more.</summary>
+    public long PidsLimit { get; set; } = 512;
+
+    /// <summary>Size of the runner's writable <c>/tmp</c> (a tmpfs: the root filesystem is read-only).</summary>
+    public long TmpfsBytes { get; set; } = 64L * 1024 * 1024;
+
+    /// <summary>The user the runner runs as (never root).</summary>
+    public string User { get; set; } = "10001:10001";
+
+    /// <summary>How long a new runner may take to answer on its socket before the session fails with an error.</summary>
+    public double ReadyTimeoutSeconds { get; set; } = 90;
+
+    /// <summary>Runners started ahead and waiting for a session (each serves one session, then goes).</summary>
+    public int PoolSize { get; set; } = 2;
+
+    /// <summary>The most waiting runners when demand grows (a start that found the pool empty adds one, up to this).</summary>
+    public int MaxPoolSize { get; set; } = 8;
+
+    /// <summary>The most runners at once, waiting and in use: past it a session is refused as the server being full.</summary>
+    public int MaxRunners { get; set; } = 40;
+
+    /// <summary>A waiting runner older than this is replaced by a fresh one.</summary>
+    public double PoolMaxIdleSeconds { get; set; } = 1800;
+
+    /// <summary>How often runners whose web app is gone, or whose time is up, are looked for and removed.</summary>
+    public double ReaperIntervalSeconds { get; set; } = 60;
+
+    /// <summary>
+    /// Host folder for the runners' sockets (one sub-folder per runner, bind-mounted into that runner only). Empty:
+    /// <c>/run/iris/runners</c> as root, else a folder under the temp path. Behind Docker-in-Docker (the web app
+    /// in a container) it must be the same path on the host and in the web app's container.
+    /// </summary>
+    public string? SocketDirectory { get; set; }
+
+    /// <summary>This web app's name on the runners it owns (label <c>iris.replica</c>); empty: host name, process id and start time.</summary>
+    public string? ReplicaId { get; set; }
+
+    public string ResolveSocketDirectory() =>
+        SocketDirectory is { Length: > 0 } configured ? Path.GetFullPath(configured)
+        : Environment.IsPrivilegedProcess ? "/run/iris/runners"
+        : Path.Combine(Path.GetTempPath(), $"iris-runners-{Environment.UserName}");
+}
+
+internal sealed class DockerRunnerOptionsValidator : IValidateOptions<DockerRunnerOptions>
+{
+    public ValidateOptionsResult Validate(string? name, DockerRunnerOptions options)
+    {
+        var problems = new List<string>();
+        if (string.IsNullOrWhiteSpace(options.Image))
+        {
+            problems.Add("Iris:Sessions:Docker:Image must name the runner image");
+        }
+
+        if (!(options.CpuCores is > 0 and <= 64))
+        {
+            problems.Add("Iris:Sessions:Docker:CpuCores must be between 0 and 64");
+        }
+
+        if (options.MemoryBytes < 64L * 1024 * 1024)
+        {
+            problems.Add("Iris:Sessions:Docker:MemoryBytes must be at least 64 MiB (the runner itself needs about 60)");
+        }
+
+        if (options.PidsLimit < 32)
+        {
+            problems.Add("Iris:Sessions:Docker:PidsLimit must be at least 32");
+        }
+
+        if (options.TmpfsBytes < 1024 * 1024)
+        {
+            problems.Add("Iris:Sessions:Docker:TmpfsBytes must be at least 1 MiB");
+        }
+
+        if (string.IsNullOrWhiteSpace(options.User) || options.User.Split(':')[0] is "0" or "root")
+        {
+            problems.Add("Iris:Sessions:Docker:User must be a non-root user (uid:gid)");
+        }
+
+        if (!(options.ReadyTimeoutSeconds > 0))
+        {
+            problems.Add("Iris:Sessions:Docker:ReadyTimeoutSeconds must be positive");
+        }
+
+        if (options.PoolSize < 0 || options.MaxPoolSize < options.PoolSize)
+        {
+            problems.Add("Iris:Sessions:Docker:PoolSize must be at least 0 and MaxPoolSize at least PoolSize");
+        }
+
+        if (options.MaxRunners < 1 || options.MaxRunners < options.MaxPoolSize)
+        {
+            problems.Add("Iris:Sessions:Docker:MaxRunners must be at least 1 and at least MaxPoolSize");
+        }
+
+        if (!(options.PoolMaxIdleSeconds > 0) || !(options.ReaperIntervalSeconds > 0))
+        {
+            problems.Add("Iris:Sessions:Docker:PoolMaxIdleSeconds and ReaperIntervalSeconds must be positive");
+        }
+
+        return problems.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(problems);
+    }
+}

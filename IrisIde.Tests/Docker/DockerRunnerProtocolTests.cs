@@ -1,0 +1,40 @@
+using IrisIde.Execution.Sessions.Docker;
+using IrisIde.Tests.Protocol;
+using IrisIde.Tests.Web;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace IrisIde.Tests.Docker;
+
+/// <summary>The web app with its sessions on runner containers (runc) of the test dockerd.</summary>
+public sealed class DockerWebAppFixture : IrisWebAppFixture
+{
+    protected override IReadOnlyDictionary<string, string?> Settings { get; } = DockerTestEngine.SessionSettings(poolSize: 2);
+
+    /// <summary>Stops the app, then fails the class if any runner container of it is left (waiting, starting or used).</summary>
+    public override async Task DisposeAsync()
+    {
+        var replica = App.Services.GetRequiredService<DockerReplica>().Id;
+        var socketRoot = Settings["Iris:Sessions:Docker:SocketDirectory"]!;
+        await base.DisposeAsync();
+        if (Directory.Exists(socketRoot))
+        {
+            Directory.Delete(socketRoot, recursive: true);
+        }
+
+        var left = await DockerTestEngine.RunnersAsync(replica);
+        if (left.Count > 0)
+        {
+            using var client = DockerTestEngine.CreateClient();
+            foreach (var runner in left)
+            {
+                await client.Containers.RemoveContainerAsync(runner.ID, new global::Docker.DotNet.Models.ContainerRemoveParameters { Force = true });
+            }
+
+            throw new InvalidOperationException($"The stopped web app left {left.Count} runner container(s): {string.Join(", ", left.Select(r => r.Names.FirstOrDefault()))}");
+        }
+    }
+}
+
+/// <summary>The whole iris-runner protocol suite, each session relayed to a runner container of its own.</summary>
+[Trait("Needs", "Docker")]
+public sealed class DockerRunnerProtocolTests(DockerWebAppFixture fixture) : RunnerProtocolSuite(fixture), IClassFixture<DockerWebAppFixture>;
