@@ -66,6 +66,8 @@ public sealed class EventIdTests
         (6820, 6829, "IrisIde.Web.Dashboard"),
         (6830, 6839, "IrisIde.Web.Persistence"),
         (6000, 6999, "IrisIde.Web"),
+        (7000, 7099, "IrisIde.Execution.Sessions.Docker"),
+        (7100, 7199, "IrisIde.Execution.Sandboxing.Docker"),
     ];
 
     private static IEnumerable<(int EventId, string Method)> LogMessages() =>
