@@ -6,9 +6,15 @@ using Microsoft.Extensions.DependencyInjection;
 namespace IrisIde.Tests.Docker;
 
 /// <summary>The web app with its sessions on runner containers (runc) of the test dockerd.</summary>
-public sealed class DockerWebAppFixture : IrisWebAppFixture
+public class DockerWebAppFixture : IrisWebAppFixture
 {
-    protected override IReadOnlyDictionary<string, string?> Settings { get; } = DockerTestEngine.SessionSettings(poolSize: 2);
+    private Dictionary<string, string?>? _settings;
+
+    // Made once, on first use: the socket folder in it must be the same when the fixture cleans up.
+    protected override IReadOnlyDictionary<string, string?> Settings => _settings ??= DockerTestEngine.SessionSettings(Runtime, poolSize: 2);
+
+    /// <summary>The OCI runtime of the runner containers.</summary>
+    protected virtual string Runtime => "runc";
 
     /// <summary>Stops the app, then fails the class if any runner container of it is left (waiting, starting or used).</summary>
     public override async Task DisposeAsync()

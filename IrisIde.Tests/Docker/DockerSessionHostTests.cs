@@ -63,6 +63,30 @@ public sealed class DockerSessionHostTests
     }
 
     [Fact]
+    public async Task Under_gVisor_a_session_runs_in_a_runner_with_a_kernel_of_its_own_and_is_removed_at_its_end()
+    {
+        await using var harness = DockerHostHarness.Create(runtime: "runsc");
+        var session = await harness.Host.StartAsync(
+            Interactive("import platform\nname = input()\nprint(platform.release(), name)\n"), Owner, CancellationToken.None).WaitAsync(Timeout);
+        var runner = Assert.Single(await DockerTestEngine.RunnersAsync(harness.Replica));
+        using (var client = DockerTestEngine.CreateClient())
+        {
+            Assert.Equal("runsc", (await client.Containers.InspectContainerAsync(runner.ID)).HostConfig!.Runtime);
+        }
+
+        Assert.True(await session.WriteInputAsync("gvisor\n", CancellationToken.None));
+        var (output, outcome) = await ReadToEndAsync(session);
+        Assert.Equal(Verdict.Ok, outcome.Verdict);
+
+        // gVisor answers with its own kernel's release, not the host's.
+        Assert.EndsWith(" gvisor\n", output, StringComparison.Ordinal);
+        Assert.NotEqual(Environment.OSVersion.Version.ToString(3), output.Split(' ')[0]);
+        Assert.StartsWith("4.4.0", output, StringComparison.Ordinal);
+        await session.DisposeAsync();
+        Assert.Empty(await DockerTestEngine.WaitForRunnersAsync(harness.Replica, r => r.Count == 0, Timeout));
+    }
+
+    [Fact]
     public async Task The_runner_side_ending_the_session_removes_the_container_without_the_client_disposing_it()
     {
         await using var harness = DockerHostHarness.Create();

@@ -39,8 +39,8 @@ internal sealed record HostResources(long MemTotalBytes, long? CgroupMemoryLimit
             .Where(fields => fields is ["MemTotal:", _, "kB"])
             .Select(fields => long.Parse(fields[1], CultureInfo.InvariantCulture) * 1024)
             .First();
-        var pidMax = int.Parse(File.ReadAllText("/proc/sys/kernel/pid_max").Trim(), CultureInfo.InvariantCulture);
-        var threadsMax = int.Parse(File.ReadAllText("/proc/sys/kernel/threads-max").Trim(), CultureInfo.InvariantCulture);
+        var pidMax = ReadKernelLimit("/proc/sys/kernel/pid_max");
+        var threadsMax = ReadKernelLimit("/proc/sys/kernel/threads-max");
 
         CgroupLayout? layout;
         try
@@ -75,6 +75,23 @@ internal sealed record HostResources(long MemTotalBytes, long? CgroupMemoryLimit
         }
 
         return new HostResources(memTotal, memoryLimit, pidMax, threadsMax, processLimit);
+    }
+
+    /// <summary>
+    /// A kernel-wide limit; gVisor's /proc has neither pid_max nor threads-max, and there the largest pid space
+    /// Linux allows (PID_MAX_LIMIT) stands in: the container's pids limit, read below, is what binds.
+    /// </summary>
+    private static int ReadKernelLimit(string path)
+    {
+        const int PidMaxLimit = 4_194_304;
+        try
+        {
+            return int.Parse(File.ReadAllText(path).Trim(), CultureInfo.InvariantCulture);
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            return PidMaxLimit;
+        }
     }
 
     /// <summary>The smallest value of <paramref name="file"/> from the own cgroup up to the hierarchy's root (which has none).</summary>
