@@ -22,7 +22,7 @@ public static class BackendSelection
     /// <summary>Session hosts this build knows; <c>Kubernetes</c> is not built yet.</summary>
     public static IReadOnlyList<string> SessionHosts { get; } = ["Local", "Docker"];
 
-    public static IReadOnlyList<string> SandboxKinds { get; } = ["Bubblewrap", "Process"];
+    public static IReadOnlyList<string> SandboxKinds { get; } = ["Bubblewrap", "Process", "Docker"];
 
     /// <summary>Adds the configured sandbox and session host (defaults: <c>Bubblewrap</c>, <c>Local</c>).</summary>
     public static IrisExecutionBuilder AddConfiguredBackends(this IrisExecutionBuilder builder)
@@ -36,6 +36,9 @@ public static class BackendSelection
                 break;
             case "Process":
                 builder.Services.AddProcessSandbox();
+                break;
+            case "Docker":
+                Docker.DockerServiceCollectionExtensions.AddDockerSandbox(builder.Services, builder.Configuration);
                 break;
         }
 

@@ -107,7 +107,9 @@ public sealed class DockerEngine : IDisposable
                 return new DockerUnavailableException(DockerFailure.NotFound, $"Docker: {what}: no such container", exception);
             case DockerApiException api when api.ResponseBody is { } body && body.Contains("No such image", StringComparison.OrdinalIgnoreCase):
                 return new DockerUnavailableException(DockerFailure.ImageMissing, $"Docker: the image {image ?? "asked for"} is not on the engine at {Endpoint} (build it with './iris images', or pull it)", exception);
-            case DockerApiException api when api.ResponseBody is { } body && body.Contains("runtime", StringComparison.OrdinalIgnoreCase) && (body.Contains("unknown", StringComparison.OrdinalIgnoreCase) || body.Contains("invalid", StringComparison.OrdinalIgnoreCase)):
+            // "Unknown runtime specified X" (create), "unknown or invalid runtime name: X" (start); an "OCI runtime create
+            // failed ...: unknown" is the runtime failing, not a missing one.
+            case DockerApiException api when api.ResponseBody is { } body && (body.Contains("Unknown runtime specified", StringComparison.OrdinalIgnoreCase) || body.Contains("invalid runtime name", StringComparison.OrdinalIgnoreCase)):
                 return new DockerUnavailableException(DockerFailure.RuntimeUnknown, $"Docker: the runtime '{Options.Runtime}' (Iris:Docker:Runtime) is not registered with the engine at {Endpoint}: {Trim(body)}", exception);
             case DockerApiException { StatusCode: HttpStatusCode.NotFound } api:
                 return new DockerUnavailableException(DockerFailure.NotFound, $"Docker: {what}: {Trim(api.ResponseBody)}", exception);

@@ -1,4 +1,5 @@
 using IrisIde.Execution.Protocol;
+using IrisIde.Execution.Sandboxing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -14,6 +15,21 @@ public static class DockerServiceCollectionExtensions
         services.AddOptions<DockerOptions>().Bind(configuration.GetSection(DockerOptions.SectionName)).ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<DockerOptions>, DockerOptionsValidator>());
         services.TryAddSingleton<DockerEngine>();
+        return services;
+    }
+
+    /// <summary>
+    /// <c>Iris:Sandbox:Kind=Docker</c>: each step of a run in a fresh container (<c>Iris:Sandbox:Docker</c>), with the
+    /// run capacity admission sizes its budgets from.
+    /// </summary>
+    public static IServiceCollection AddDockerSandbox(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddDockerEngine(configuration);
+        services.AddRunCapacity();
+        services.AddOptions<Sandboxing.Docker.DockerSandboxOptions>().Bind(configuration.GetSection(Sandboxing.Docker.DockerSandboxOptions.SectionName)).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<Sandboxing.Docker.DockerSandboxOptions>, Sandboxing.Docker.DockerSandboxOptionsValidator>());
+        services.TryAddSingleton<Sandboxing.Docker.DockerSandbox>();
+        services.TryAddSingleton<Sandboxing.ISandbox>(provider => provider.GetRequiredService<Sandboxing.Docker.DockerSandbox>());
         return services;
     }
 
