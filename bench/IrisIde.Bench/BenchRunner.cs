@@ -43,6 +43,12 @@ internal sealed class BenchRunner(BenchOptions options)
             return 0;
         }
 
+        if (options.DockerOnly)
+        {
+            await new DockerSessionBenchmark(options).RunAsync(cancellationToken);
+            return 0;
+        }
+
         if (options.DashboardOnly)
         {
             // The figure issue 12 asks for: 200 active sessions.
