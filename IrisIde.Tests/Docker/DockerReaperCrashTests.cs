@@ -25,6 +25,12 @@ public sealed class DockerReaperCrashTests
         start.Environment["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}";
         start.Environment["Iris__DataDirectory"] = data;
         start.Environment["Iris__Auth__AllowAnonymousRuns"] = "true";
+        // The app runs its start-up self-test in bubblewrap, and a killed app leaves what it had set up: no sandboxes
+        // made ahead, and a uid range of its own, so nothing of it can pass for another test's leftover.
+        start.Environment["Iris__Sandbox__WarmSandboxes"] = "0";
+        start.Environment["Iris__Sandbox__Uid"] = "63600";
+        start.Environment["Iris__Sandbox__UidCount"] = "16";
+        start.Environment["Iris__Sandbox__CgroupParent"] = "iris-docker-crash-test";
         foreach (var (key, value) in DockerTestEngine.SessionSettings(poolSize: 0))
         {
             start.Environment[key.Replace(":", "__", StringComparison.Ordinal)] = value;

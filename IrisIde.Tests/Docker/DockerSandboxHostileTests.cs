@@ -130,6 +130,9 @@ public abstract class DockerSandboxSuite(DockerSandboxFixture fixture)
         Assert.Equal(Verdict.Ok, run.Result.Verdict);
         Assert.Equal("hello docker\n", run.Stdout);
         Assert.Equal("to stderr\n", run.Stderr);
+
+        // Other host users can neither list the steps' status folders nor plant a status in one.
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, File.GetUnixFileMode(fixture.Options.StatusDirectory));
         await fixture.AssertNothingLeftAndHelloWorldWorksAsync();
     }
 

@@ -59,6 +59,10 @@ public sealed class DockerSandbox : ISandbox
 
         var stepId = Guid.NewGuid().ToString("N")[..16];
         var statusFolder = Path.Combine(_options.StatusDirectory, stepId);
+        // The root is the server's alone (no other host user may list the steps or plant a status in one); each
+        // step's folder is open to the step's user and mounted into that step only.
+        Directory.CreateDirectory(_options.StatusDirectory);
+        File.SetUnixFileMode(_options.StatusDirectory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         Directory.CreateDirectory(statusFolder);
         File.SetUnixFileMode(statusFolder, (UnixFileMode)0b111_111_111);
 
