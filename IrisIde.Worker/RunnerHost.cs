@@ -1,3 +1,5 @@
+using System.Security.Cryptography;
+using System.Text;
 using IrisIde.Execution;
 using IrisIde.Execution.Protocol;
 using IrisIde.Execution.Sessions;
@@ -13,6 +15,13 @@ namespace IrisIde.Worker;
 public static class RunnerHost
 {
     public const string DefaultUrl = "http://0.0.0.0:8080";
+
+    /// <summary>
+    /// When set, <c>/ws</c> and <c>/languages</c> answer only requests carrying it as a bearer token; <c>/healthz</c> stays
+    /// open for readiness probes. The session host gives each runner a token of its own, so a program in one runner
+    /// cannot open a session on another runner of the same network.
+    /// </summary>
+    public const string AccessTokenKey = "Iris:Runner:AccessToken";
 
     /// <summary>
     /// Builds the runner. <paramref name="configure"/> lets tests adjust services and configuration
@@ -38,12 +47,39 @@ public static class RunnerHost
         configure?.Invoke(builder);
 
         var app = builder.Build();
+        if (app.Configuration[AccessTokenKey] is { Length: > 0 } accessToken)
+        {
+            app.Use(RequireAccessToken(accessToken));
+        }
+
         app.UseRunnerWebSockets();
         app.MapRunnerWebSocket("/ws");
         app.MapSessionLanguages("/languages");
         app.MapHealthChecks("/healthz");
         app.Lifetime.ApplicationStarted.Register(() => OpenUnixSockets(app.Urls));
         return app;
+    }
+
+    private static Func<HttpContext, RequestDelegate, Task> RequireAccessToken(string accessToken)
+    {
+        var expected = Encoding.UTF8.GetBytes("Bearer " + accessToken);
+        return (context, next) =>
+        {
+            if (context.Request.Path.StartsWithSegments("/healthz", StringComparison.Ordinal))
+            {
+                return next(context);
+            }
+
+            var presented = Encoding.UTF8.GetBytes(context.Request.Headers.Authorization.ToString());
+            if (CryptographicOperations.FixedTimeEquals(presented, expected))
+            {
+                return next(context);
+            }
+
+            context.Response.StatusCode = StatusCodes.Status401Unauthorized;
+            context.Response.Headers.WWWAuthenticate = "Bearer";
+            return Task.CompletedTask;
+        };
     }
 
     /// <summary>

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Security.Cryptography;
 using Docker.DotNet.Models;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -17,6 +18,8 @@ internal sealed class DockerRunnerFactory(DockerEngine engine, IOptions<DockerRu
 
     private readonly DockerRunnerOptions _options = options.Value;
 
+    private volatile bool _networkChecked;
+
     /// <summary>The host folder that holds one sub-folder per runner.</summary>
     public string SocketRoot { get; } = options.Value.ResolveSocketDirectory();
 
@@ -29,18 +32,32 @@ internal sealed class DockerRunnerFactory(DockerEngine engine, IOptions<DockerRu
     public async Task<DockerRunner> StartAsync(string? owner, DateTimeOffset expiresAt, CancellationToken cancellationToken)
     {
         var runnerId = Guid.NewGuid().ToString("N")[..16];
-        var folder = CreateSocketFolder(runnerId);
+        // Only the web app and the runner know it: another runner on the same network cannot use this one.
+        var accessToken = Convert.ToHexString(RandomNumberGenerator.GetBytes(32));
+        var network = _options.Network is { Length: > 0 } name ? name : null;
+        string? folder = null;
         string? containerId = null;
         try
         {
+            if (network is null)
+            {
+                folder = CreateSocketFolder(runnerId);
+            }
+            else
+            {
+                await EnsureNetworkAsync(network, cancellationToken);
+            }
+
             var created = await engine.CallAsync(
                 "create runner container",
-                (client, token) => client.Containers.CreateContainerAsync(Parameters(runnerId, folder, owner, expiresAt), token),
+                (client, token) => client.Containers.CreateContainerAsync(Parameters(runnerId, folder, network, accessToken, owner, expiresAt), token),
                 cancellationToken,
                 _options.Image);
             containerId = created.ID;
             await engine.CallAsync("start runner container", (client, token) => client.Containers.StartContainerAsync(containerId, new ContainerStartParameters(), token), cancellationToken);
-            var runner = new DockerRunner(containerId, runnerId, folder, DateTimeOffset.UtcNow);
+            var runner = folder is not null
+                ? DockerRunner.OnSocket(containerId, runnerId, folder, accessToken, DateTimeOffset.UtcNow)
+                : DockerRunner.OnNetwork(containerId, runnerId, await AddressOnAsync(containerId, network!, cancellationToken), accessToken, DateTimeOffset.UtcNow);
             var stopwatch = Stopwatch.StartNew();
             await WaitReadyAsync(runner, cancellationToken);
             DockerSessionLog.RunnerReady(logger, runnerId, containerId[..12], stopwatch.ElapsedMilliseconds);
@@ -98,7 +115,7 @@ internal sealed class DockerRunnerFactory(DockerEngine engine, IOptions<DockerRu
     /// <summary>The socket folder of a runner, by its id (for the reaper, which knows runners by their labels).</summary>
     public string SocketFolderOf(string runnerId) => Path.Combine(SocketRoot, runnerId);
 
-    private CreateContainerParameters Parameters(string runnerId, string folder, string? owner, DateTimeOffset expiresAt) => new()
+    private CreateContainerParameters Parameters(string runnerId, string? folder, string? network, string accessToken, string? owner, DateTimeOffset expiresAt) => new()
     {
         Name = ContainerName(runnerId),
         Image = _options.Image,
@@ -106,7 +123,10 @@ internal sealed class DockerRunnerFactory(DockerEngine engine, IOptions<DockerRu
         User = _options.User,
         Env =
         [
-            $"ASPNETCORE_URLS=http://unix:{DockerRunner.ContainerSocketFolder}/{DockerRunner.SocketName}",
+            folder is not null
+                ? $"ASPNETCORE_URLS=http://unix:{DockerRunner.ContainerSocketFolder}/{DockerRunner.SocketName}"
+                : $"ASPNETCORE_URLS=http://0.0.0.0:{DockerRunner.NetworkPort.ToString(CultureInfo.InvariantCulture)}",
+            $"Iris__Runner__AccessToken={accessToken}",
             // Inside the container the container is the boundary: a process sandbox with rlimits, as in a runner pod.
             "Iris__Sandbox__Kind=Process",
             // One session per container: its run may have all of the container's memory and pids. The default
@@ -124,10 +144,10 @@ internal sealed class DockerRunnerFactory(DockerEngine engine, IOptions<DockerRu
             [DockerLabels.Owner] = owner ?? string.Empty,
             [DockerLabels.Expires] = expiresAt.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture),
         },
-        NetworkDisabled = true,
+        NetworkDisabled = network is null,
         HostConfig = new HostConfig
         {
-            NetworkMode = "none",
+            NetworkMode = network ?? "none",
             Runtime = engine.Options.Runtime,
             ReadonlyRootfs = true,
             Tmpfs = new Dictionary<string, string>
@@ -135,7 +155,7 @@ internal sealed class DockerRunnerFactory(DockerEngine engine, IOptions<DockerRu
                 // exec: compiled programs run from here (Docker's tmpfs default is noexec, as is its /dev/shm).
                 ["/tmp"] = $"rw,exec,nosuid,nodev,size={_options.TmpfsBytes.ToString(CultureInfo.InvariantCulture)}",
             },
-            Binds = [$"{folder}:{DockerRunner.ContainerSocketFolder}:rw"],
+            Binds = folder is null ? [] : [$"{folder}:{DockerRunner.ContainerSocketFolder}:rw"],
             Memory = _options.MemoryBytes,
             MemorySwap = _options.MemoryBytes,
             NanoCPUs = (long)(_options.CpuCores * 1_000_000_000),
@@ -148,6 +168,49 @@ internal sealed class DockerRunnerFactory(DockerEngine engine, IOptions<DockerRu
             LogConfig = new LogConfig { Type = "json-file", Config = new Dictionary<string, string> { ["max-size"] = "1m", ["max-file"] = "1" } },
         },
     };
+
+    /// <summary>
+    /// Checks once that the configured network exists and is internal (no route out of the host): a runner there
+    /// runs students' programs and must reach nothing but the web app.
+    /// </summary>
+    private async Task EnsureNetworkAsync(string network, CancellationToken cancellationToken)
+    {
+        if (_networkChecked)
+        {
+            return;
+        }
+
+        NetworkResponse found;
+        try
+        {
+            found = await engine.CallAsync("inspect runner network", (client, token) => client.Networks.InspectNetworkAsync(network, token), cancellationToken);
+        }
+        catch (DockerUnavailableException e) when (e.Kind is DockerFailure.NotFound)
+        {
+            throw new DockerUnavailableException(DockerFailure.NotFound, $"Docker: the runners' network '{network}' (Iris:Sessions:Docker:Network) does not exist; create it with 'docker network create --internal {network}'", e);
+        }
+
+        if (!found.Internal)
+        {
+            throw new DockerUnavailableException(DockerFailure.Refused, $"Docker: the runners' network '{network}' (Iris:Sessions:Docker:Network) is not internal: runners could reach out of the host. Use a network made with --internal");
+        }
+
+        _networkChecked = true;
+    }
+
+    /// <summary>The runner's address on its network, as the engine assigned it at start.</summary>
+    private async Task<string> AddressOnAsync(string containerId, string network, CancellationToken cancellationToken)
+    {
+        var inspected = await engine.CallAsync("inspect runner container", (client, token) => client.Containers.InspectContainerAsync(containerId, token), cancellationToken);
+        if (inspected.NetworkSettings?.Networks is { } networks
+            && (networks.TryGetValue(network, out var endpoint) || networks.Values.Count == 1 && (endpoint = networks.Values.First()) is not null)
+            && endpoint.IPAddress is { Length: > 0 } address)
+        {
+            return address;
+        }
+
+        throw new DockerUnavailableException(DockerFailure.RunnerFailed, $"Docker: the runner container got no address on the network '{network}'");
+    }
 
     private string CreateSocketFolder(string runnerId)
     {
@@ -176,11 +239,11 @@ internal sealed class DockerRunnerFactory(DockerEngine engine, IOptions<DockerRu
         {
             while (true)
             {
-                if (File.Exists(runner.SocketPath))
+                if (runner.SocketPath is not { } socket || File.Exists(socket))
                 {
                     try
                     {
-                        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(UnixSocketHttp.BaseAddress, "healthz"));
+                        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(runner.BaseAddress, "healthz"));
                         using var response = await runner.Invoker.SendAsync(request, deadline.Token);
                         if (response.IsSuccessStatusCode)
                         {

@@ -5,7 +5,8 @@ namespace IrisIde.Execution.Sessions.Docker;
 /// <summary>
 /// Runner containers of the Docker session host (<c>Iris:Sessions:Docker</c>): one fresh container per
 /// session from <see cref="Image"/>, limited as the seed's runner pods, with no network: the web app reaches
-/// its <c>/ws</c> through a unix socket in a folder of its own that only that container sees.
+/// its <c>/ws</c> through a unix socket in a folder of its own that only that container sees. A runtime that
+/// cannot share a socket with the host (Kata: the container is a VM) needs <see cref="Network"/> instead.
 /// </summary>
 public sealed class DockerRunnerOptions
 {
@@ -46,6 +47,14 @@ public sealed class DockerRunnerOptions
 
     /// <summary>How often runners whose web app is gone, or whose time is up, are looked for and removed.</summary>
     public double ReaperIntervalSeconds { get; set; } = 60;
+
+    /// <summary>
+    /// An internal Docker network (<c>docker network create --internal</c>) the runners join, reached on their address
+    /// there with a per-runner access token. Empty (the default): no network at all, a unix socket. Set it for a
+    /// runtime whose containers are VMs (<c>kata-runtime</c>), which cannot share a socket with the host; the web
+    /// app must be on that network too.
+    /// </summary>
+    public string? Network { get; set; }
 
     /// <summary>
     /// Host folder for the runners' sockets (one sub-folder per runner, bind-mounted into that runner only). Empty:
@@ -111,6 +120,12 @@ internal sealed class DockerRunnerOptionsValidator : IValidateOptions<DockerRunn
         if (options.MaxRunners < 1 || options.MaxRunners < options.MaxPoolSize)
         {
             problems.Add("Iris:Sessions:Docker:MaxRunners must be at least 1 and at least MaxPoolSize");
+        }
+
+        if (options.Network is { Length: > 0 } network
+            && (network is "host" or "bridge" or "none" || network.StartsWith("container:", StringComparison.Ordinal) || network.Any(c => !(char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.'))))
+        {
+            problems.Add("Iris:Sessions:Docker:Network must name a user-defined internal network (not host, bridge, none or container:...), or be empty for no network");
         }
 
         if (!(options.PoolMaxIdleSeconds > 0) || !(options.ReaperIntervalSeconds > 0))

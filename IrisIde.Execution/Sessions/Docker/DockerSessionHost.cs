@@ -47,7 +47,7 @@ internal sealed class DockerSessionHost(
         try
         {
             var client = await RunnerProtocolClient.ConnectAsync(
-                DockerRunner.ProtocolUri, runner.Invoker, request with { Owner = owner.UserId }, catalog, clientOptions, _logger, cancellationToken);
+                runner.ProtocolUri, runner.Invoker, request with { Owner = owner.UserId }, catalog, clientOptions, _logger, cancellationToken);
             DockerSessionLog.SessionStarted(_logger, client.Id, runner.RunnerId);
             return new DockerRunnerSession(client, runner, pool);
         }
@@ -68,8 +68,8 @@ internal sealed class DockerSessionHost(
 
         var asked = await pool.WithWaitingRunnerAsync(async runner =>
         {
-            using var http = new HttpClient(UnixSocketHttp.CreateHandler(runner.SocketPath)) { Timeout = TimeSpan.FromSeconds(10) };
-            var remote = new RemoteRunnerSessionHost(UnixSocketHttp.BaseAddress, http, catalog, loggerFactory);
+            using var http = new HttpClient(runner.CreateHandler()) { Timeout = TimeSpan.FromSeconds(10) };
+            var remote = new RemoteRunnerSessionHost(runner.BaseAddress, http, catalog, loggerFactory);
             return await remote.GetLanguagesAsync(cancellationToken);
         });
         if (asked is not null && asked.Any(l => l.IsAvailable))
