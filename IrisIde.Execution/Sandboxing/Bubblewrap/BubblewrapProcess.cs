@@ -323,9 +323,13 @@ internal sealed class BubblewrapProcess : ISandboxProcess
         var outcome = killed ?? default;
         if (killed is null)
         {
-            if (!programStarted)
+            if (!programStarted || (!status.ProgramEnded && usage.OomKills == 0))
             {
+                // bwrap reports its child before that child sets the sandbox up (mounts, /proc): a set-up that fails
+                // there (an engine that forbids mounting proc, say) ends bwrap before our init ever ran, so no end of
+                // the program was written. Nothing of the user's ran: the sandbox failed, not the program.
                 BubblewrapSandboxLog.SandboxSetupFailed(_logger, _runId, raw);
+                (exitCode, signal) = (null, null);
                 outcome = (Verdict.InternalError, string.Create(CultureInfo.InvariantCulture, $"The sandbox could not start the program (launcher exit {raw})."));
             }
             else if (usage.OomKills > 0)
