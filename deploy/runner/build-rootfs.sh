@@ -9,6 +9,7 @@
 #   --base-only    stop after the toolchain base image (iris-runner-base:<key>); enough for the
 #                  Docker sandbox, which only needs the toolchains
 #   --rootfs-only  stop after the cached rootfs tarball (no Docker engine needed)
+#   --print-mirror print the Debian mirror it would use and stop (deploy/build-offline-images.sh asks)
 #
 # Environment: IRIS_DEBIAN_MIRROR (default: first Debian URI in this machine's apt sources),
 # IRIS_ROOTFS_CACHE (default /var/cache/iris/rootfs), DOCKER_HOST (honoured by the docker CLI,
@@ -43,6 +44,7 @@ parse_args() {
         case "$1" in
         --base-only) mode=base ;;
         --rootfs-only) mode=rootfs ;;
+        --print-mirror) mode=mirror ;;
         -h | --help)
             sed -n '2,20p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
             exit 0
@@ -186,6 +188,10 @@ main() {
     parse_args "$@"
     local mirror key tarball base_image
     mirror="${IRIS_DEBIAN_MIRROR:-$(default_mirror)}"
+    if [[ $mode == mirror ]]; then
+        printf '%s\n' "$mirror"
+        return 0
+    fi
     key=$(cache_key "$mirror")
     tarball=$(build_rootfs "$mirror" "$key")
     if [[ $mode == rootfs ]]; then
