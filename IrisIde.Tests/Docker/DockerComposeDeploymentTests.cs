@@ -25,6 +25,7 @@ namespace IrisIde.Tests.Docker;
 /// crashed server's leftovers.
 /// </remarks>
 [Trait("Needs", "Docker")]
+[Collection(DockerReapers.Collection)]
 public sealed class DockerComposeDeploymentTests : IAsyncLifetime
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromMinutes(4);

@@ -11,6 +11,7 @@ namespace IrisIde.Tests.Docker;
 /// because the owner named on its labels is a process of this host that no longer runs.
 /// </summary>
 [Trait("Needs", "Docker")]
+[Collection(DockerReapers.Collection)]
 public sealed class DockerReaperCrashTests
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(120);

@@ -16,6 +16,7 @@ namespace IrisIde.Tests.Docker;
 /// what is wrong.
 /// </summary>
 [Trait("Needs", "Docker")]
+[Collection(DockerReapers.Collection)]
 public sealed class DockerSessionHostTests
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(120);
