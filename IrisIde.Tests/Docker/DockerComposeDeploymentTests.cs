@@ -13,7 +13,8 @@ namespace IrisIde.Tests.Docker;
 /// <c>deploy/docker-compose.yml</c> as shipped, brought up by Debian's <c>docker-compose</c> on the test dockerd with
 /// the offline images (<c>deploy/build-offline-images.sh</c>): web, worker, RabbitMQ, PostgreSQL, and a runner
 /// container per session on the internal runners network. The seed's <c>POST /run-code</c> example and an interactive
-/// <c>/ws</c> session go through it, and <c>down</c> leaves nothing behind.
+/// <c>/ws</c> session go through it; the web container killed and replaced leaves runners the new one's reaper
+/// removes; and <c>down</c> leaves nothing behind.
 /// </summary>
 /// <remarks>
 /// The one change to the file is Kata, which cannot run here: runners and workers use runc, and the override below
@@ -33,6 +34,10 @@ public sealed class DockerComposeDeploymentTests : IAsyncLifetime
     private readonly string _project = "iristest" + Guid.NewGuid().ToString("N")[..8];
     private readonly string _folder = Path.Combine(Path.GetTempPath(), "iris-compose-" + Guid.NewGuid().ToString("N")[..8]);
     private readonly int _port = FreePort();
+
+    // One pair per deployment: the database keeps the password it was made with, so every compose call must pass the same.
+    private readonly string _postgresPassword = "pg-" + Guid.NewGuid().ToString("N");
+    private readonly string _rabbitMqPassword = "mq-" + Guid.NewGuid().ToString("N");
 
     private string RunnerNetwork => _project + "_runners";
 
@@ -66,7 +71,7 @@ public sealed class DockerComposeDeploymentTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task The_compose_file_runs_a_batch_job_and_a_session_and_leaves_nothing_behind()
+    public async Task The_compose_file_runs_a_batch_job_and_a_session_reaps_after_a_killed_web_app_and_leaves_nothing_behind()
     {
         var up = await ComposeAsync(Timeout, "up", "--detach", "--no-build");
         Assert.True(up.Code == 0, "docker-compose up failed:\n" + up.Output);
@@ -104,17 +109,50 @@ public sealed class DockerComposeDeploymentTests : IAsyncLifetime
             Assert.Equal(0, session.One("exit").GetProperty("return_code").GetInt32());
         }
 
+        // The web container killed and replaced (as compose does on a new image): its waiting runners have no owner
+        // any more, and the new web app's reaper, which cannot tell a process of another container, removes them
+        // because their owner's container is gone.
+        using var docker = DockerTestEngine.CreateClient();
+        var web = await ServiceContainerAsync(docker, "web");
+        var orphans = (await RunnersOnNetworkAsync()).Where(r => r.Labels.TryGetValue("iris.replica-container", out var owner) && owner == web).Select(r => r.ID).ToList();
+        Assert.NotEmpty(orphans);
+        await docker.Containers.KillContainerAsync(web, new ContainerKillParameters { Signal = "SIGKILL" });
+        await docker.Containers.RemoveContainerAsync(web, new ContainerRemoveParameters { Force = true });
+        Assert.Equal(orphans.Count, (await RunnersOnNetworkAsync()).Count(r => orphans.Contains(r.ID)));
+        var replaced = await ComposeAsync(Timeout, "up", "--detach", "--no-build", "web");
+        Assert.True(replaced.Code == 0, "docker-compose up web failed:\n" + replaced.Output);
+        await WaitForReadyAsync();
+        var deadline = DateTime.UtcNow + Timeout;
+        while ((await RunnersOnNetworkAsync()).Any(r => orphans.Contains(r.ID)) && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(500);
+        }
+
+        Assert.DoesNotContain(await RunnersOnNetworkAsync(), r => orphans.Contains(r.ID));
+        runners.UnionWith(orphans);
+
         runners.UnionWith((await RunnersOnNetworkAsync()).Select(r => r.ID));
         var down = await ComposeAsync(Timeout, "down", "--volumes", "--remove-orphans", "--timeout", "30");
         Assert.True(down.Code == 0, "docker-compose down failed:\n" + down.Output);
 
-        using var docker = DockerTestEngine.CreateClient();
         var projectFilter = new Dictionary<string, IDictionary<string, bool>> { ["label"] = new Dictionary<string, bool> { [$"com.docker.compose.project={_project}"] = true } };
         Assert.Empty(await docker.Containers.ListContainersAsync(new ContainersListParameters { All = true, Filters = projectFilter }));
         Assert.Empty((await docker.Volumes.ListAsync(new VolumesListParameters { Filters = projectFilter })).Volumes ?? []);
         Assert.DoesNotContain(await docker.Networks.ListNetworksAsync(), n => n.Name.StartsWith(_project + "_", StringComparison.Ordinal));
         var left = (await DockerTestEngine.RunnersAsync()).Select(r => r.ID).ToHashSet(StringComparer.Ordinal);
         Assert.DoesNotContain(runners, left.Contains);
+    }
+
+    private async Task<string> ServiceContainerAsync(global::Docker.DotNet.DockerClient docker, string service)
+    {
+        var found = await docker.Containers.ListContainersAsync(new ContainersListParameters
+        {
+            Filters = new Dictionary<string, IDictionary<string, bool>>
+            {
+                ["label"] = new Dictionary<string, bool> { [$"com.docker.compose.project={_project}"] = true, [$"com.docker.compose.service={service}"] = true },
+            },
+        });
+        return Assert.Single(found).ID;
     }
 
     private async Task<IList<ContainerListResponse>> RunnersOnNetworkAsync()
@@ -188,8 +226,8 @@ public sealed class DockerComposeDeploymentTests : IAsyncLifetime
         environment["DOCKER_HOST"] = DockerTestEngine.Endpoint;
         environment["DOCKER_SOCKET"] = socket;
         environment["DOCKER_GID"] = await GroupOfAsync(socket);
-        environment["POSTGRES_PASSWORD"] = "pg-" + Guid.NewGuid().ToString("N");
-        environment["RABBITMQ_PASSWORD"] = "mq-" + Guid.NewGuid().ToString("N");
+        environment["POSTGRES_PASSWORD"] = _postgresPassword;
+        environment["RABBITMQ_PASSWORD"] = _rabbitMqPassword;
         environment["IRIS_HTTP_BIND"] = "127.0.0.1";
         environment["IRIS_HTTP_PORT"] = _port.ToString(System.Globalization.CultureInfo.InvariantCulture);
         environment["IRIS_RUNNER_RUNTIME"] = "runc";

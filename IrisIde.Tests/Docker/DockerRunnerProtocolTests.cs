@@ -33,7 +33,14 @@ public class DockerWebAppFixture : IrisWebAppFixture
             using var client = DockerTestEngine.CreateClient();
             foreach (var runner in left)
             {
-                await client.Containers.RemoveContainerAsync(runner.ID, new global::Docker.DotNet.Models.ContainerRemoveParameters { Force = true });
+                try
+                {
+                    await client.Containers.RemoveContainerAsync(runner.ID, new global::Docker.DotNet.Models.ContainerRemoveParameters { Force = true });
+                }
+                catch (global::Docker.DotNet.DockerContainerNotFoundException)
+                {
+                    // Removed since it was listed (by the app, late): it was still left when the app had stopped.
+                }
             }
 
             throw new InvalidOperationException($"The stopped web app left {left.Count} runner container(s): {string.Join(", ", left.Select(r => r.Names.FirstOrDefault()))}");

@@ -19,6 +19,8 @@ internal sealed class DockerRunnerFactory(DockerEngine engine, IOptions<DockerRu
     private readonly DockerRunnerOptions _options = options.Value;
 
     private volatile bool _networkChecked;
+    private volatile bool _ownContainerChecked;
+    private string? _ownContainer;
 
     /// <summary>The host folder that holds one sub-folder per runner.</summary>
     public string SocketRoot { get; } = options.Value.ResolveSocketDirectory();
@@ -48,9 +50,11 @@ internal sealed class DockerRunnerFactory(DockerEngine engine, IOptions<DockerRu
                 await EnsureNetworkAsync(network, cancellationToken);
             }
 
+            var ownContainer = await OwnContainerOnEngineAsync(cancellationToken);
+
             var created = await engine.CallAsync(
                 "create runner container",
-                (client, token) => client.Containers.CreateContainerAsync(Parameters(runnerId, folder, network, accessToken, owner, expiresAt), token),
+                (client, token) => client.Containers.CreateContainerAsync(Parameters(runnerId, folder, network, accessToken, RunnerLabels(runnerId, owner, expiresAt, ownContainer)), token),
                 cancellationToken,
                 _options.Image);
             containerId = created.ID;
@@ -115,7 +119,50 @@ internal sealed class DockerRunnerFactory(DockerEngine engine, IOptions<DockerRu
     /// <summary>The socket folder of a runner, by its id (for the reaper, which knows runners by their labels).</summary>
     public string SocketFolderOf(string runnerId) => Path.Combine(SocketRoot, runnerId);
 
-    private CreateContainerParameters Parameters(string runnerId, string? folder, string? network, string accessToken, string? owner, DateTimeOffset expiresAt) => new()
+    /// <summary>
+    /// The container this web app runs in, when the engine it starts runners on has it (a web app in a container on
+    /// another host names a container this engine cannot judge): asked once.
+    /// </summary>
+    private async Task<string?> OwnContainerOnEngineAsync(CancellationToken cancellationToken)
+    {
+        if (_ownContainerChecked || replica.ContainerId is not { } id)
+        {
+            return _ownContainer;
+        }
+
+        try
+        {
+            await engine.CallAsync("inspect the web app's own container", (client, token) => client.Containers.InspectContainerAsync(id, token), cancellationToken);
+            _ownContainer = id;
+        }
+        catch (DockerUnavailableException e) when (e.Kind is DockerFailure.NotFound)
+        {
+            _ownContainer = null;
+        }
+
+        _ownContainerChecked = true;
+        return _ownContainer;
+    }
+
+    private Dictionary<string, string> RunnerLabels(string runnerId, string? owner, DateTimeOffset expiresAt, string? ownContainer)
+    {
+        var labels = new Dictionary<string, string>
+        {
+            [DockerLabels.App] = DockerLabels.RunnerApp,
+            [DockerLabels.Runner] = runnerId,
+            [DockerLabels.Replica] = replica.Id,
+            [DockerLabels.Owner] = owner ?? string.Empty,
+            [DockerLabels.Expires] = expiresAt.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture),
+        };
+        if (ownContainer is not null)
+        {
+            labels[DockerLabels.ReplicaContainer] = ownContainer;
+        }
+
+        return labels;
+    }
+
+    private CreateContainerParameters Parameters(string runnerId, string? folder, string? network, string accessToken, Dictionary<string, string> labels) => new()
     {
         Name = ContainerName(runnerId),
         Image = _options.Image,
@@ -136,14 +183,7 @@ internal sealed class DockerRunnerFactory(DockerEngine engine, IOptions<DockerRu
             "Iris__Limits__WorkspaceRoot=/tmp/iris-runs",
             $"Iris__Sandbox__Capacity__MaxProcesses={_options.PidsLimit.ToString(CultureInfo.InvariantCulture)}",
         ],
-        Labels = new Dictionary<string, string>
-        {
-            [DockerLabels.App] = DockerLabels.RunnerApp,
-            [DockerLabels.Runner] = runnerId,
-            [DockerLabels.Replica] = replica.Id,
-            [DockerLabels.Owner] = owner ?? string.Empty,
-            [DockerLabels.Expires] = expiresAt.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture),
-        },
+        Labels = labels,
         NetworkDisabled = network is null,
         HostConfig = new HostConfig
         {
@@ -287,6 +327,9 @@ internal sealed class DockerRunnerFactory(DockerEngine engine, IOptions<DockerRu
 /// <summary>The labels on every runner container; the reaper finds runners by them.</summary>
 internal static class DockerLabels
 {
+    /// <summary>The container the owning web app runs in, when it runs in one (<see cref="DockerReplica.ContainerId"/>).</summary>
+    public const string ReplicaContainer = "iris.replica-container";
+
     public const string App = "iris.app";
 
     public const string RunnerApp = "iris-runner";

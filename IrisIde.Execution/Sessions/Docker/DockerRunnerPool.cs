@@ -27,9 +27,10 @@ internal sealed class DockerRunnerPool : IAsyncDisposable
     private readonly ILogger _logger;
     private readonly Lock _gate = new();
     private readonly LinkedList<DockerRunner> _ready = new();
-    private readonly HashSet<string> _inUse = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, DockerRunner> _inUse = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _stopping = new();
     private readonly ConcurrentDictionary<Task, byte> _fills = new();
+    private readonly ConcurrentDictionary<Task, byte> _releases = new();
     private int _starting;
     private int _target;
     private bool _missedSinceMaintenance;
@@ -89,7 +90,7 @@ internal sealed class DockerRunnerPool : IAsyncDisposable
     {
         lock (_gate)
         {
-            return _inUse.Contains(containerId) || _ready.Any(r => r.ContainerId == containerId);
+            return _inUse.ContainsKey(containerId) || _ready.Any(r => r.ContainerId == containerId);
         }
     }
 
@@ -109,7 +110,7 @@ internal sealed class DockerRunnerPool : IAsyncDisposable
             {
                 _ready.RemoveFirst();
                 taken = oldest.Value;
-                _inUse.Add(taken.ContainerId);
+                _inUse.Add(taken.ContainerId, taken);
             }
             else if (LiveLocked >= _options.MaxRunners)
             {
@@ -147,16 +148,25 @@ internal sealed class DockerRunnerPool : IAsyncDisposable
         lock (_gate)
         {
             _starting--;
-            _inUse.Add(runner.ContainerId);
+            _inUse.Add(runner.ContainerId, runner);
         }
 
         return runner;
     }
 
     /// <summary>Removes a runner that served its session (or failed to), and starts another if the pool is short.</summary>
-    public async Task ReleaseAsync(DockerRunner runner)
+    public Task ReleaseAsync(DockerRunner runner)
     {
         ArgumentNullException.ThrowIfNull(runner);
+        var release = ReleaseCoreAsync(runner);
+        // Tracked until done: a web app stopping right after a session ended waits for its runner's removal.
+        _releases.TryAdd(release, 0);
+        _ = release.ContinueWith(static (done, releases) => ((ConcurrentDictionary<Task, byte>)releases!).TryRemove(done, out _), _releases, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        return release;
+    }
+
+    private async Task ReleaseCoreAsync(DockerRunner runner)
+    {
         await _factory.RemoveAsync(runner);
         lock (_gate)
         {
@@ -184,7 +194,7 @@ internal sealed class DockerRunnerPool : IAsyncDisposable
 
             runner = first.Value;
             _ready.RemoveFirst();
-            _inUse.Add(runner.ContainerId);
+            _inUse.Add(runner.ContainerId, runner);
         }
 
         try
@@ -288,6 +298,7 @@ internal sealed class DockerRunnerPool : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         List<DockerRunner> waiting;
+        List<DockerRunner> inUse;
         lock (_gate)
         {
             if (_disposed)
@@ -298,13 +309,16 @@ internal sealed class DockerRunnerPool : IAsyncDisposable
             _disposed = true;
             waiting = [.. _ready];
             _ready.Clear();
+            inUse = [.. _inUse.Values];
         }
 
         await _stopping.CancelAsync();
-        // Starts in flight end at the cancellation and remove what they made; waiting for them means nothing is
-        // left behind when the process exits right after.
+        // Starts in flight end at the cancellation and remove what they made, removals of ended sessions' runners
+        // finish, and the runners of sessions still open go with the app: waiting for all of it means nothing is left
+        // behind when the process exits right after.
         await Task.WhenAll(_fills.Keys);
-        await Task.WhenAll(waiting.Select(_factory.RemoveAsync));
+        await Task.WhenAll(_releases.Keys);
+        await Task.WhenAll(waiting.Concat(inUse).Select(_factory.RemoveAsync));
         _stopping.Dispose();
     }
 

@@ -44,6 +44,7 @@ internal sealed class DockerRunnerReaper(
         var now = time.GetUtcNow();
         var removed = 0;
         var known = new HashSet<string>(StringComparer.Ordinal);
+        var containersGone = new Dictionary<string, bool>(StringComparer.Ordinal);
         foreach (var container in containers)
         {
             var labels = container.Labels ?? new Dictionary<string, string>();
@@ -63,8 +64,19 @@ internal sealed class DockerRunnerReaper(
                 || !long.TryParse(e, NumberStyles.None, CultureInfo.InvariantCulture, out var seconds)
                 || DateTimeOffset.FromUnixTimeSeconds(seconds) < now;
             var ownerAlive = replica.IsAlive(owner);
+            var ownerContainer = labels.TryGetValue(DockerLabels.ReplicaContainer, out var c) && c != replica.ContainerId ? c : null;
+            if (ownerAlive is null && ownerContainer is not null)
+            {
+                if (!containersGone.TryGetValue(ownerContainer, out var gone))
+                {
+                    containersGone[ownerContainer] = gone = await IsContainerGoneAsync(ownerContainer, cancellationToken);
+                }
+
+                ownerAlive = gone ? false : null;
+            }
+
             string? why = expired ? "its time is up"
-                : ownerAlive == false ? $"its web app ({owner}) is gone"
+                : ownerAlive == false ? $"its web app ({owner}{(ownerContainer is null ? string.Empty : ", container " + ownerContainer[..12])}) is gone"
                 // Ours but not held: a runner whose session ended while its removal failed, or one being made right now.
                 : owner == replica.Id && !string.Equals(container.State, "running", StringComparison.Ordinal) && !string.Equals(container.State, "created", StringComparison.Ordinal) ? $"it is {container.State} and no session holds it"
                 : null;
@@ -80,6 +92,23 @@ internal sealed class DockerRunnerReaper(
 
         SweepFolders(known, now);
         return removed;
+    }
+
+    /// <summary>
+    /// Whether the web app's container no longer runs: removed (recreated by compose, say) or stopped. A container that
+    /// runs again after a restart holds a new process, which reaps its predecessor's runners itself (same host name).
+    /// </summary>
+    private async Task<bool> IsContainerGoneAsync(string id, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var inspected = await engine.CallAsync("inspect a web app's container", (client, token) => client.Containers.InspectContainerAsync(id, token), cancellationToken);
+            return inspected.State is { Running: false, Restarting: false };
+        }
+        catch (DockerUnavailableException e) when (e.Kind is DockerFailure.NotFound)
+        {
+            return true;
+        }
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
