@@ -43,7 +43,9 @@ public static class RunnerHost
 
         builder.Services.AddIrisExecution(builder.Configuration).AddConfiguredBackends().AddRunnerProtocol();
         builder.Services.AddIrisTelemetry(builder.Configuration, "iris-runner");
-        builder.Services.AddHealthChecks();
+        builder.Services.AddSingleton<RunnerWarmUp>();
+        builder.Services.AddHostedService(provider => provider.GetRequiredService<RunnerWarmUp>());
+        builder.Services.AddHealthChecks().AddCheck<RunnerWarmUp>(RunnerWarmUp.Name);
         configure?.Invoke(builder);
 
         var app = builder.Build();

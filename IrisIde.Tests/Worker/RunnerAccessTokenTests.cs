@@ -69,12 +69,13 @@ public sealed class RunnerAccessTokenTests : IAsyncLifetime
     public async Task With_its_token_the_languages_answer_and_health_needs_none()
     {
         using var http = new HttpClient { BaseAddress = _baseAddress, Timeout = Timeout };
-        using var health = await http.GetAsync(new Uri("/healthz", UriKind.Relative));
+        var health = await RunnerHealth.WaitReadyAsync(http, Timeout);
         using var request = new HttpRequestMessage(HttpMethod.Get, "/languages");
         request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", Token);
         using var languages = await http.SendAsync(request);
 
-        Assert.Equal(HttpStatusCode.OK, health.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, health[^1]);
+        Assert.DoesNotContain(HttpStatusCode.Unauthorized, health);
         Assert.Equal(HttpStatusCode.OK, languages.StatusCode);
         Assert.Contains("\"python\"", await languages.Content.ReadAsStringAsync(), StringComparison.Ordinal);
     }

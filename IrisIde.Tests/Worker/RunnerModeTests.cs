@@ -48,13 +48,15 @@ public sealed class RunnerModeTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Runner_mode_reports_health()
+    public async Task Runner_mode_reports_health_once_warmed_up()
     {
         using var http = new HttpClient { BaseAddress = _baseAddress, Timeout = Timeout };
 
-        using var response = await http.GetAsync(new Uri("/healthz", UriKind.Relative));
+        var seen = await RunnerHealth.WaitReadyAsync(http, Timeout);
 
-        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        // Unready (503) while its warm-up run goes, then ready; nothing else on the way.
+        Assert.Equal(HttpStatusCode.OK, seen[^1]);
+        Assert.All(seen.SkipLast(1), status => Assert.Equal(HttpStatusCode.ServiceUnavailable, status));
     }
 }
 
