@@ -83,49 +83,41 @@ build_from_context() {
     printf '%s\n' "$image"
 }
 
-build_web() {
-    local base="$1" context
+# An app image: the toolchain base, the local .NET runtime and a fresh publish of PROJECT; EXTRA holds the image's own
+# ENV lines (continuing the common ENV), then its USER, EXPOSE or CMD lines.
+build_app() {
+    local base="$1" project="$2" image="$3" extra="$4" context
     context=$(mktemp -d)
-    stage_app IrisIde.Web "$context"
+    stage_app "$project" "$context"
     cat >"$context/Dockerfile" <<EOF
 FROM $base
 COPY dotnet /usr/share/dotnet
 COPY app /app
+WORKDIR /app
+ENTRYPOINT ["/usr/share/dotnet/dotnet", "/app/$project.dll"]
 ENV PATH=/usr/share/dotnet:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \\
     DOTNET_ROOT=/usr/share/dotnet \\
     DOTNET_EnableDiagnostics=0 \\
     DOTNET_CLI_TELEMETRY_OPTOUT=1 \\
-    ASPNETCORE_HTTP_PORTS=8080 \\
-    HOME=/tmp \\
-    Iris__DataDirectory=/tmp/iris
-WORKDIR /app
-# The base's non-root user (10001), as the production image runs as its own non-root user.
-USER 10001
-EXPOSE 8080
-ENTRYPOINT ["/usr/share/dotnet/dotnet", "/app/IrisIde.Web.dll"]
+$extra
 EOF
-    build_from_context "iris-web:$tag" "$context"
+    build_from_context "$image" "$context"
+}
+
+build_web() {
+    # The base's non-root user (10001), as the production image runs as its own non-root user.
+    build_app "$1" IrisIde.Web "iris-web:$tag" '    ASPNETCORE_HTTP_PORTS=8080 \
+    HOME=/tmp \
+    Iris__DataDirectory=/tmp/iris
+USER 10001
+EXPOSE 8080'
 }
 
 build_worker() {
-    local base="$1" context
-    context=$(mktemp -d)
-    stage_app IrisIde.Worker "$context"
-    cat >"$context/Dockerfile" <<EOF
-FROM $base
-COPY dotnet /usr/share/dotnet
-COPY app /app
-ENV PATH=/usr/share/dotnet:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \\
-    DOTNET_ROOT=/usr/share/dotnet \\
-    DOTNET_EnableDiagnostics=0 \\
-    DOTNET_CLI_TELEMETRY_OPTOUT=1 \\
-    Iris__Sandbox__Kind=Bubblewrap
-WORKDIR /app
-# Root inside its (Kata) VM, as deploy/worker/Dockerfile: per-run cgroups and uids need it; jobs run unprivileged in bubblewrap.
-ENTRYPOINT ["/usr/share/dotnet/dotnet", "/app/IrisIde.Worker.dll"]
-CMD ["worker"]
-EOF
-    build_from_context "iris-worker:$tag" "$context"
+    # Root inside its (Kata) VM, as deploy/worker/Dockerfile: per-run cgroups and uids need it; jobs run unprivileged
+    # in bubblewrap.
+    build_app "$1" IrisIde.Worker "iris-worker:$tag" '    Iris__Sandbox__Kind=Bubblewrap
+CMD ["worker"]'
 }
 
 # Debian's rabbitmq-server and postgresql in one small rootfs, cached like the runner's.

@@ -2,10 +2,6 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Net.WebSockets;
 using IrisIde.Tests.Protocol;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.Extensions.DependencyInjection;
 
 namespace IrisIde.Tests.Worker;
 
@@ -19,24 +15,16 @@ public sealed class RunnerAccessTokenTests : IAsyncLifetime
 {
     private const string Token = "0F3C9A7D5E2B48C1A6D0F9E8B7C6A5D4";
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
-    private WebApplication? _runner;
-    private Uri? _baseAddress;
+    private InProcessRunner? _runner;
 
-    public async Task InitializeAsync()
-    {
-        var args = new List<string> { "--urls", "http://127.0.0.1:0", $"--Iris:Runner:AccessToken={Token}" };
-        args.AddRange(ProtocolTestSandbox.Settings.Select(s => $"--{s.Key}={s.Value}"));
-        _runner = IrisIde.Worker.RunnerHost.Build([.. args]);
-        await _runner.StartAsync().WaitAsync(TimeSpan.FromSeconds(120));
-        var addresses = _runner.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!;
-        _baseAddress = new Uri(addresses.Addresses.First());
-    }
+    private Uri BaseAddress => _runner!.BaseAddress;
+
+    public async Task InitializeAsync() => _runner = await InProcessRunner.StartAsync($"--Iris:Runner:AccessToken={Token}");
 
     public async Task DisposeAsync()
     {
         if (_runner is not null)
         {
-            await _runner.StopAsync().WaitAsync(Timeout);
             await _runner.DisposeAsync();
         }
     }
@@ -52,7 +40,7 @@ public sealed class RunnerAccessTokenTests : IAsyncLifetime
     [InlineData("Basic 0F3C9A7D5E2B48C1A6D0F9E8B7C6A5D4")]
     public async Task Without_its_exact_token_the_languages_answer_401(string? authorization)
     {
-        using var http = new HttpClient { BaseAddress = _baseAddress, Timeout = Timeout };
+        using var http = new HttpClient { BaseAddress = BaseAddress, Timeout = Timeout };
         using var request = new HttpRequestMessage(HttpMethod.Get, "/languages");
         if (authorization is not null)
         {
@@ -68,8 +56,8 @@ public sealed class RunnerAccessTokenTests : IAsyncLifetime
     [Fact]
     public async Task With_its_token_the_languages_answer_and_health_needs_none()
     {
-        using var http = new HttpClient { BaseAddress = _baseAddress, Timeout = Timeout };
-        var health = await RunnerHealth.WaitReadyAsync(http, Timeout);
+        using var http = new HttpClient { BaseAddress = BaseAddress, Timeout = Timeout };
+        var health = await _runner!.WaitReadyAsync(http);
         using var request = new HttpRequestMessage(HttpMethod.Get, "/languages");
         request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", Token);
         using var languages = await http.SendAsync(request);
@@ -85,11 +73,11 @@ public sealed class RunnerAccessTokenTests : IAsyncLifetime
     {
         using var refused = new ClientWebSocket();
         refused.Options.CollectHttpResponseDetails = true;
-        await Assert.ThrowsAsync<WebSocketException>(() => refused.ConnectAsync(new Uri($"ws://{_baseAddress!.Authority}/ws"), CancellationToken.None).WaitAsync(Timeout));
+        await Assert.ThrowsAsync<WebSocketException>(() => refused.ConnectAsync(new Uri($"ws://{BaseAddress.Authority}/ws"), CancellationToken.None).WaitAsync(Timeout));
         Assert.Equal(HttpStatusCode.Unauthorized, refused.HttpStatusCode);
 
         await using var client = await RunnerTestClient.ConnectAsync(
-            new Uri($"ws://{_baseAddress!.Authority}/ws"), new Dictionary<string, string> { ["Authorization"] = "Bearer " + Token });
+            new Uri($"ws://{BaseAddress.Authority}/ws"), new Dictionary<string, string> { ["Authorization"] = "Bearer " + Token });
         await client.SendCodeAsync("python", "print('with the token')\n");
         await client.ReadToEndAsync().WaitAsync(Timeout);
 

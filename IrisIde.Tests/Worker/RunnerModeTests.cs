@@ -1,8 +1,5 @@
 using System.Net;
 using IrisIde.Tests.Protocol;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace IrisIde.Tests.Worker;
@@ -12,24 +9,16 @@ namespace IrisIde.Tests.Worker;
 public sealed class RunnerModeTests : IAsyncLifetime
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
-    private WebApplication? _runner;
-    private Uri? _baseAddress;
+    private InProcessRunner? _runner;
 
-    public async Task InitializeAsync()
-    {
-        var args = new List<string> { "--urls", "http://127.0.0.1:0" };
-        args.AddRange(ProtocolTestSandbox.Settings.Select(s => $"--{s.Key}={s.Value}"));
-        _runner = IrisIde.Worker.RunnerHost.Build([.. args]);
-        await _runner.StartAsync().WaitAsync(TimeSpan.FromSeconds(120));
-        var addresses = _runner.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!;
-        _baseAddress = new Uri(addresses.Addresses.First());
-    }
+    private Uri BaseAddress => _runner!.BaseAddress;
+
+    public async Task InitializeAsync() => _runner = await InProcessRunner.StartAsync();
 
     public async Task DisposeAsync()
     {
         if (_runner is not null)
         {
-            await _runner.StopAsync().WaitAsync(Timeout);
             await _runner.DisposeAsync();
         }
     }
@@ -37,7 +26,7 @@ public sealed class RunnerModeTests : IAsyncLifetime
     [Fact]
     public async Task Runner_mode_serves_hello_world_over_ws()
     {
-        await using var client = await RunnerTestClient.ConnectAsync(new Uri($"ws://{_baseAddress!.Authority}/ws"));
+        await using var client = await RunnerTestClient.ConnectAsync(new Uri($"ws://{BaseAddress.Authority}/ws"));
 
         await client.SendCodeAsync("cpp", "#include <iostream>\nint main() { std::cout << \"Hello from the runner\" << std::endl; }\n");
         await client.ReadToEndAsync().WaitAsync(Timeout);
@@ -50,9 +39,9 @@ public sealed class RunnerModeTests : IAsyncLifetime
     [Fact]
     public async Task Runner_mode_reports_health_once_warmed_up()
     {
-        using var http = new HttpClient { BaseAddress = _baseAddress, Timeout = Timeout };
+        using var http = new HttpClient { BaseAddress = BaseAddress, Timeout = Timeout };
 
-        var seen = await RunnerHealth.WaitReadyAsync(http, Timeout);
+        var seen = await _runner!.WaitReadyAsync(http);
 
         // Unready (503) while its warm-up run goes, then ready; nothing else on the way.
         Assert.Equal(HttpStatusCode.OK, seen[^1]);
