@@ -55,7 +55,10 @@ internal sealed class DockerRunnerFactory(DockerEngine engine, IOptions<DockerRu
             var created = await engine.CallAsync(
                 "create runner container",
                 (client, token) => client.Containers.CreateContainerAsync(Parameters(runnerId, folder, network, accessToken, RunnerLabels(runnerId, owner, expiresAt, ownContainer)), token),
-                cancellationToken,
+                // Not cancelled: a create abandoned in flight is still carried out by the engine, after a removal by name
+                // has found nothing (a web app stopping while its pool filled left such runners). Bounded by the engine's
+                // request timeout; with the id known, the removal below cannot miss it.
+                CancellationToken.None,
                 _options.Image);
             containerId = created.ID;
             await engine.CallAsync("start runner container", (client, token) => client.Containers.StartContainerAsync(containerId, new ContainerStartParameters(), token), cancellationToken);
