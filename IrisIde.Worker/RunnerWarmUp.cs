@@ -18,8 +18,6 @@ internal sealed partial class RunnerWarmUp(RunPipeline pipeline, LanguageAvailab
 
     private static readonly TimeSpan Limit = TimeSpan.FromSeconds(30);
 
-    private static readonly string[] Preferred = ["python", "javascript"];
-
     private volatile bool _done;
 
     public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
@@ -33,12 +31,9 @@ internal sealed partial class RunnerWarmUp(RunPipeline pipeline, LanguageAvailab
         timeout.CancelAfter(Limit);
         try
         {
-            var available = (await languages.GetAllAsync(timeout.Token)).Where(l => l.IsAvailable).Select(l => l.Language).ToList();
-            var language = Preferred.Select(id => available.FirstOrDefault(l => l.Id == id)).FirstOrDefault(l => l is not null) ?? available.FirstOrDefault();
-            if (language is not null)
+            if (await TinyRun.CreateAsync(languages, timeout.Token) is var (language, request))
             {
-                var code = language.Id == "python" ? "print(1)\n" : language.Template;
-                var events = await pipeline.RunToEndAsync(RunRequestFactory.Batch(language.Id, [new SourceFile(string.Empty, code)], stdin: null, limits: null), timeout.Token);
+                var events = await pipeline.RunToEndAsync(request, timeout.Token);
                 var verdict = events.OfType<RunExited>().LastOrDefault()?.Outcome.Verdict;
                 WarmedUp(logger, language.Id, verdict, started.ElapsedMilliseconds);
             }

@@ -68,8 +68,6 @@ public sealed class SandboxSelfTest(
     /// <summary>The registration name in the health checks.</summary>
     public const string Name = "sandbox-self-test";
 
-    private static readonly string[] Preferred = ["python", "javascript"];
-
     private readonly Lock _lock = new();
     private HealthCheckResult _latest = HealthCheckResult.Unhealthy("the start-up self-test has not finished yet");
 
@@ -152,15 +150,12 @@ public sealed class SandboxSelfTest(
         var sandbox = pipeline.SandboxName;
         try
         {
-            var available = (await languages.GetAllAsync(timeout.Token)).Where(l => l.IsAvailable).Select(l => l.Language).ToList();
-            var language = Preferred.Select(id => available.FirstOrDefault(l => l.Id == id)).FirstOrDefault(l => l is not null) ?? available.FirstOrDefault();
-            if (language is null)
+            if (await TinyRun.CreateAsync(languages, timeout.Token) is not var (language, request))
             {
                 return HealthCheckResult.Unhealthy("no language is available on this server, so nothing can run");
             }
 
-            var code = language.Id == "python" ? "print(1)\n" : language.Template;
-            var events = await pipeline.RunToEndAsync(RunRequestFactory.Batch(language.Id, [new SourceFile(string.Empty, code)], stdin: null, limits: null), timeout.Token);
+            var events = await pipeline.RunToEndAsync(request, timeout.Token);
             var outcome = events.OfType<RunExited>().LastOrDefault()?.Outcome;
             var data = new Dictionary<string, object> { ["language"] = language.Id, ["sandbox"] = sandbox };
             if (outcome is null)
