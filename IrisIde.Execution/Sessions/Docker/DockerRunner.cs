@@ -21,6 +21,7 @@ internal sealed class DockerRunner : IDisposable
 
     private readonly string _accessToken;
     private HttpMessageInvoker? _invoker;
+    private HttpMessageHandler? _handler;
 
     /// <summary>A runner reached through the unix socket in <paramref name="socketFolder"/>.</summary>
     public static DockerRunner OnSocket(string containerId, string runnerId, string socketFolder, string accessToken, DateTimeOffset startedAt) =>
@@ -63,8 +64,10 @@ internal sealed class DockerRunner : IDisposable
     /// <summary>Connections to the runner (HTTP and WebSocket alike), each carrying its access token.</summary>
     public HttpMessageInvoker Invoker => _invoker ??= new HttpMessageInvoker(CreateHandler());
 
-    /// <summary>A new handler chain to the runner with its access token, for an <see cref="HttpClient"/> of its own.</summary>
-    public HttpMessageHandler CreateHandler() => new RunnerAccessHandler(
+    /// <summary>An <see cref="HttpClient"/> on one handler kept for the runner's life (its connections are reused); disposing the client leaves it.</summary>
+    public HttpClient CreateClient(TimeSpan timeout) => new(_handler ??= CreateHandler(), disposeHandler: false) { BaseAddress = BaseAddress, Timeout = timeout };
+
+    private RunnerAccessHandler CreateHandler() => new(
         _accessToken,
         SocketPath is { } socket ? UnixSocketHttp.CreateHandler(socket) : new SocketsHttpHandler
         {
@@ -74,7 +77,11 @@ internal sealed class DockerRunner : IDisposable
             ConnectTimeout = TimeSpan.FromSeconds(5),
         });
 
-    public void Dispose() => _invoker?.Dispose();
+    public void Dispose()
+    {
+        _invoker?.Dispose();
+        _handler?.Dispose();
+    }
 
     /// <summary>Puts the runner's access token on every request, the WebSocket upgrade included.</summary>
     private sealed class RunnerAccessHandler(string token, HttpMessageHandler inner) : DelegatingHandler(inner)

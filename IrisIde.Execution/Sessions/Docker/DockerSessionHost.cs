@@ -68,7 +68,7 @@ internal sealed class DockerSessionHost(
 
         var asked = await pool.WithWaitingRunnerAsync(async runner =>
         {
-            using var http = new HttpClient(runner.CreateHandler()) { Timeout = TimeSpan.FromSeconds(10) };
+            using var http = runner.CreateClient(TimeSpan.FromSeconds(10));
             var remote = new RemoteRunnerSessionHost(runner.BaseAddress, http, catalog, loggerFactory);
             return await remote.GetLanguagesAsync(cancellationToken);
         });
