@@ -19,8 +19,8 @@ public static class BackendSelection
 
     public const string SandboxKindKey = "Iris:Sandbox:Kind";
 
-    /// <summary>Session hosts this build knows; <c>Kubernetes</c> is not built yet.</summary>
-    public static IReadOnlyList<string> SessionHosts { get; } = ["Local", "Docker"];
+    /// <summary>Session hosts this build knows.</summary>
+    public static IReadOnlyList<string> SessionHosts { get; } = ["Local", "Docker", "Kubernetes"];
 
     public static IReadOnlyList<string> SandboxKinds { get; } = ["Bubblewrap", "Process", "Docker"];
 
@@ -47,12 +47,17 @@ public static class BackendSelection
         {
             "Local" => provider => provider.GetRequiredService<LocalSessionHost>(),
             "Docker" => provider => provider.GetRequiredService<Docker.DockerSessionHost>(),
+            "Kubernetes" => provider => provider.GetRequiredService<Kubernetes.KubernetesSessionHost>(),
             _ => throw new InvalidOperationException($"{SessionHostKey}='{host}' has no registration."),
         };
         builder.Services.TryAddSingleton<LocalSessionHost>();
         if (host == "Docker")
         {
             Docker.DockerServiceCollectionExtensions.AddDockerSessions(builder.Services, builder.Configuration);
+        }
+        else if (host == "Kubernetes")
+        {
+            Kubernetes.KubernetesServiceCollectionExtensions.AddKubernetesSessions(builder.Services, builder.Configuration);
         }
 
         builder.AddAdmission();

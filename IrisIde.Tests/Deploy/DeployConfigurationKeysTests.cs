@@ -14,16 +14,6 @@ namespace IrisIde.Tests.Deploy;
 /// </summary>
 public sealed partial class DeployConfigurationKeysTests
 {
-    /// <summary>
-    /// Keys of the Kubernetes session host, which issue 14 builds: set by the manifests already, read by no code yet.
-    /// The test below fails as soon as one of them is read, so this list cannot outlive its reason.
-    /// </summary>
-    private static readonly string[] NotYetRead =
-    [
-        "Iris:Sessions:Kubernetes:Namespace",
-        "Iris:Sessions:Kubernetes:PodTemplatePath",
-    ];
-
     private static readonly Assembly[] AppAssemblies = [typeof(BackendSelection).Assembly, typeof(Program).Assembly, typeof(RunnerHost).Assembly];
 
     [Fact]
@@ -34,20 +24,11 @@ public sealed partial class DeployConfigurationKeysTests
         Assert.Contains("ConnectionStrings:RabbitMq", keys.Keys);
 
         var unread = keys
-            .Where(k => !IsRead(k.Key) && !NotYetRead.Contains(k.Key, StringComparer.OrdinalIgnoreCase))
+            .Where(k => !IsRead(k.Key))
             .Select(k => $"{k.Key} (set in {string.Join(", ", k.Value)})")
             .ToList();
 
         Assert.True(unread.Count == 0, "set by the deploy files but read by no code:\n" + string.Join('\n', unread));
-    }
-
-    [Fact]
-    public void The_keys_listed_as_not_yet_read_are_really_not_read()
-    {
-        foreach (var key in NotYetRead)
-        {
-            Assert.False(IsRead(key), $"{key} is read now: take it off {nameof(NotYetRead)}");
-        }
     }
 
     [Theory]

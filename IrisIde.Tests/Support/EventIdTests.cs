@@ -68,6 +68,7 @@ public sealed class EventIdTests
         (6000, 6999, "IrisIde.Web"),
         (7000, 7099, "IrisIde.Execution.Sessions.Docker"),
         (7100, 7199, "IrisIde.Execution.Sandboxing.Docker"),
+        (7200, 7299, "IrisIde.Execution.Sessions.Kubernetes"),
     ];
 
     private static IEnumerable<(int EventId, string Method)> LogMessages() =>

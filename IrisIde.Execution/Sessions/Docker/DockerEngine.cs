@@ -161,7 +161,7 @@ public enum DockerFailure
 }
 
 /// <summary>The Docker engine could not do what was asked; the message says why, for an operator.</summary>
-public sealed class DockerUnavailableException(DockerFailure kind, string message, Exception? innerException = null) : IOException(message, innerException)
+public sealed class DockerUnavailableException(DockerFailure kind, string message, Exception? innerException = null) : Runners.RunnerBackendException(message, innerException)
 {
     public DockerFailure Kind { get; } = kind;
 }

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Security.Cryptography;
 using Docker.DotNet.Models;
+using IrisIde.Execution.Sessions.Runners;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -13,6 +14,7 @@ namespace IrisIde.Execution.Sessions.Docker;
 /// pool and one made for a waiting session differ only in when they were made.
 /// </summary>
 internal sealed class DockerRunnerFactory(DockerEngine engine, IOptions<DockerRunnerOptions> options, DockerReplica replica, ILogger<DockerRunnerFactory> logger)
+    : IRunnerFactory<DockerRunner>
 {
     private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(50);
 

@@ -66,6 +66,9 @@ public sealed class DockerRunnerOptions
     /// <summary>This web app's name on the runners it owns (label <c>iris.replica</c>); empty: host name, process id and start time.</summary>
     public string? ReplicaId { get; set; }
 
+    internal Runners.RunnerPoolLimits PoolLimits(Protocol.RunnerProtocolOptions protocol) =>
+        new(PoolSize, MaxPoolSize, MaxRunners, TimeSpan.FromSeconds(PoolMaxIdleSeconds), TimeSpan.FromSeconds(protocol.MaxSessionSeconds));
+
     public string ResolveSocketDirectory() =>
         SocketDirectory is { Length: > 0 } configured ? Path.GetFullPath(configured)
         : Environment.IsPrivilegedProcess ? "/run/iris/runners"

@@ -7,14 +7,8 @@ internal static partial class DockerSessionLog
     [LoggerMessage(EventId = 7001, Level = LogLevel.Debug, Message = "Docker runner {RunnerId} (container {ContainerId}) ready after {ElapsedMs} ms")]
     public static partial void RunnerReady(ILogger logger, string runnerId, string containerId, long elapsedMs);
 
-    [LoggerMessage(EventId = 7002, Level = LogLevel.Information, Message = "Session {SessionId} started on Docker runner {RunnerId}")]
-    public static partial void SessionStarted(ILogger logger, Guid sessionId, string runnerId);
-
     [LoggerMessage(EventId = 7003, Level = LogLevel.Warning, Message = "Docker: removing {What} failed: {Reason}")]
     public static partial void RemoveFailed(ILogger logger, string what, string reason);
-
-    [LoggerMessage(EventId = 7004, Level = LogLevel.Warning, Message = "Docker runner pool could not start a runner (retrying in a while): {Reason}")]
-    public static partial void PoolStartFailed(ILogger logger, string reason);
 
     [LoggerMessage(EventId = 7005, Level = LogLevel.Information, Message = "Docker reaper: removing runner container {ContainerId} (runner {RunnerId}): {Why}")]
     public static partial void Reaping(ILogger logger, string containerId, string runnerId, string why);
