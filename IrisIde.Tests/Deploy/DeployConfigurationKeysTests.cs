@@ -22,6 +22,7 @@ public sealed partial class DeployConfigurationKeysTests
     [
         "Iris:Sessions:Kubernetes:Namespace",
         "Iris:Sessions:Kubernetes:PodTemplatePath",
+        "Iris:Sessions:Kubernetes:ReplicaId",
     ];
 
     private static readonly Assembly[] AppAssemblies = [typeof(BackendSelection).Assembly, typeof(Program).Assembly, typeof(RunnerHost).Assembly];
