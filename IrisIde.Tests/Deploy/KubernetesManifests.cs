@@ -1,4 +1,3 @@
-using System.Globalization;
 using IrisIde.Tests.Support;
 using YamlDotNet.RepresentationModel;
 
@@ -110,19 +109,4 @@ public static class ManifestYaml
     public static bool IsTrue(this YamlNode? node, params string[] path) => string.Equals(node.Text(path), "true", StringComparison.OrdinalIgnoreCase);
 
     public static bool IsFalse(this YamlNode? node, params string[] path) => string.Equals(node.Text(path), "false", StringComparison.OrdinalIgnoreCase);
-
-    /// <summary>A memory quantity (<c>512Mi</c>, <c>1Gi</c>, <c>536870912</c>) in bytes, or null when it is not one.</summary>
-    public static long? Bytes(string? quantity)
-    {
-        (string Suffix, long Factor)[] units = [("Ki", 1L << 10), ("Mi", 1L << 20), ("Gi", 1L << 30), ("Ti", 1L << 40)];
-        foreach (var (suffix, factor) in units)
-        {
-            if (quantity?.EndsWith(suffix, StringComparison.Ordinal) == true && long.TryParse(quantity[..^2], NumberStyles.None, CultureInfo.InvariantCulture, out var count))
-            {
-                return count * factor;
-            }
-        }
-
-        return long.TryParse(quantity, NumberStyles.None, CultureInfo.InvariantCulture, out var bytes) ? bytes : null;
-    }
 }
