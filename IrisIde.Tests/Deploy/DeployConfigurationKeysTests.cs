@@ -23,6 +23,10 @@ public sealed partial class DeployConfigurationKeysTests
         Assert.Contains("Iris:Sessions:Docker:Network", keys.Keys);
         Assert.Contains("ConnectionStrings:RabbitMq", keys.Keys);
 
+        // The manifests are read as text, so the runner pod inside its ConfigMap counts like any other file.
+        Assert.Contains(Path.Combine("deploy", "kubernetes", "runner-pod-template.yaml"), keys["Iris:Limits:WorkspaceRoot"]);
+        Assert.Contains(Path.Combine("deploy", "kubernetes", "web.yaml"), keys["Iris:Sessions:Kubernetes:ReplicaId"]);
+
         var unread = keys
             .Where(k => !IsRead(k.Key))
             .Select(k => $"{k.Key} (set in {string.Join(", ", k.Value)})")
