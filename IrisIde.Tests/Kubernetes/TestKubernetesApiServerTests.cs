@@ -353,3 +353,268 @@ public sealed class TestKubernetesApiServerTests : IAsyncLifetime
         }
     }
 }
+
+/// <summary>
+/// The test kubelet runs a runner pod as a real runner process reached at the pod IP, reports each step in the pod's
+/// status as the real scheduler and kubelet do, and leaves no process behind.
+/// </summary>
+[Trait("Needs", "Bubblewrap")]
+public sealed class TestKubeletTests : IAsyncLifetime
+{
+    private const string Namespace = "iris";
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(90);
+
+    /// <summary>What the pod's isolation stands for here: the real bubblewrap sandbox, in a cgroup folder of these tests.</summary>
+    private static readonly IReadOnlyDictionary<string, string?> SandboxSettings = new Dictionary<string, string?>(Protocol.ProtocolTestSandbox.Settings)
+    {
+        ["Iris:Sandbox:Kind"] = "Bubblewrap",
+        ["Iris:Sandbox:CgroupParent"] = "iris-kubelet-tests",
+    };
+
+    private TestKubernetesApiServer? _server;
+    private k8s.Kubernetes? _client;
+
+    private TestKubernetesApiServer Server => _server!;
+
+    private k8s.Kubernetes Client => _client!;
+
+    public async Task InitializeAsync()
+    {
+        _server = await TestKubernetesApiServer.StartAsync(new() { RunnerSettings = SandboxSettings });
+        _client = _server.CreateClient();
+    }
+
+    public async Task DisposeAsync()
+    {
+        _client?.Dispose();
+        if (_server is not null)
+        {
+            await _server.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public async Task A_runner_pod_becomes_Running_then_Ready_serves_healthz_at_its_pod_IP_and_its_deletion_kills_the_process()
+    {
+        using var cancel = new CancellationTokenSource(Timeout);
+        var before = Server.ResourceVersion.ToString(CultureInfo.InvariantCulture);
+        await using var watch = TestKubernetesApiServerTests.Watch(Client, before, labelSelector: "app.kubernetes.io/component=runner", cancellationToken: cancel.Token);
+        var port = FreePort();
+        var created = await Client.CoreV1.CreateNamespacedPodAsync(RunnerPod("runner-", port), Namespace).WaitAsync(Timeout);
+        var name = created.Metadata.Name;
+
+        var seen = new List<V1Pod>();
+        while (seen.LastOrDefault()?.Status.Conditions?.Any(c => c.Type == "Ready" && c.Status == "True") is not true)
+        {
+            var (_, pod) = await NextAsync(watch, () => Server.Kubelet.RunnerOutput(name));
+            seen.Add(pod);
+        }
+
+        var ready = seen[^1];
+        var running = seen.First(p => p.Status.Phase == "Running");
+        using var http = new HttpClient { Timeout = Timeout };
+        using var health = await http.GetAsync(new Uri($"http://{ready.Status.PodIP}:{port}/healthz"));
+        var pid = Server.Kubelet.RunnerProcessId(name, Namespace) ?? throw new InvalidOperationException("no runner process");
+        await Client.CoreV1.DeleteNamespacedPodAsync(name, Namespace).WaitAsync(Timeout);
+        var (deletedType, deleted) = await NextAsync(watch, () => string.Empty);
+        while (deletedType != WatchEventType.Deleted)
+        {
+            (deletedType, deleted) = await NextAsync(watch, () => string.Empty);
+        }
+
+        Assert.Matches(@"^127\.77\.\d+\.\d+$", ready.Status.PodIP);
+        Assert.Equal(running.Status.PodIP, ready.Status.PodIP);
+        Assert.False(running.Status.ContainerStatuses[0].Ready);
+        Assert.NotNull(running.Status.ContainerStatuses[0].State.Running);
+        Assert.Equal("True", running.Status.Conditions.Single(c => c.Type == "PodScheduled").Status);
+        Assert.True(ready.Status.ContainerStatuses[0].Ready);
+        Assert.Equal(HttpStatusCode.OK, health.StatusCode);
+        var versions = seen.Select(p => long.Parse(p.Metadata.ResourceVersion, CultureInfo.InvariantCulture)).ToList();
+        Assert.Equal(versions.Distinct().Order(), versions);
+        Assert.Equal((WatchEventType.Deleted, name), (deletedType, deleted.Metadata.Name));
+        Assert.False(Directory.Exists($"/proc/{pid}"), $"runner {pid} outlived its pod");
+        Assert.DoesNotContain("kubelet:", Server.Kubelet.RunnerOutput(name, Namespace), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_runner_killed_like_an_OOM_kill_fails_its_pod_with_the_exit_code()
+    {
+        var created = await Client.CoreV1.CreateNamespacedPodAsync(RunnerPod("runner-", FreePort()), Namespace).WaitAsync(Timeout);
+        var name = created.Metadata.Name;
+        await WaitForPodAsync(name, p => p.Status.Phase == "Running");
+
+        await Server.Kubelet.KillRunnerAsync(name, Namespace);
+        var failed = await WaitForPodAsync(name, p => p.Status.Phase is "Failed" or "Succeeded");
+
+        Assert.Equal("Failed", failed.Status.Phase);
+        Assert.Equal(137, failed.Status.ContainerStatuses[0].State.Terminated.ExitCode);
+        Assert.False(failed.Status.ContainerStatuses[0].Ready);
+        Assert.Equal("False", failed.Status.Conditions.Single(c => c.Type == "Ready").Status);
+    }
+
+    [Fact]
+    public async Task A_never_ready_runner_runs_and_answers_but_its_pod_stays_unready()
+    {
+        Server.Kubelet.NeverReady = true;
+        var port = FreePort();
+        var created = await Client.CoreV1.CreateNamespacedPodAsync(RunnerPod("runner-", port), Namespace).WaitAsync(Timeout);
+        var name = created.Metadata.Name;
+        var running = await WaitForPodAsync(name, p => p.Status.Phase == "Running");
+        using var http = new HttpClient { Timeout = Timeout };
+        var deadline = DateTime.UtcNow + Timeout;
+        HttpStatusCode? health = null;
+        while (health != HttpStatusCode.OK && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(200);
+            try
+            {
+                using var response = await http.GetAsync(new Uri($"http://{running.Status.PodIP}:{port}/healthz"));
+                health = response.StatusCode;
+            }
+            catch (HttpRequestException)
+            {
+                health = null;
+            }
+        }
+
+        var probesThen = Server.Kubelet.ReadinessProbes(name, Namespace);
+        while (Server.Kubelet.ReadinessProbes(name, Namespace) < probesThen + 5 && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(100);
+        }
+
+        var after = await Client.CoreV1.ReadNamespacedPodAsync(name, Namespace).WaitAsync(Timeout);
+
+        Assert.Equal(HttpStatusCode.OK, health);
+        Assert.True(Server.Kubelet.ReadinessProbes(name, Namespace) >= probesThen + 5);
+        Assert.Equal("Running", after.Status.Phase);
+        Assert.Equal("False", after.Status.Conditions.Single(c => c.Type == "Ready").Status);
+        Assert.False(after.Status.ContainerStatuses[0].Ready);
+    }
+
+    [Fact]
+    public async Task Disposing_the_server_kills_every_runner_process()
+    {
+        await using var server = await TestKubernetesApiServer.StartAsync(new() { RunnerSettings = SandboxSettings });
+        using var client = server.CreateClient();
+        var created = await client.CoreV1.CreateNamespacedPodAsync(RunnerPod("runner-", FreePort()), Namespace).WaitAsync(Timeout);
+        var deadline = DateTime.UtcNow + Timeout;
+        while (server.Kubelet.RunnerProcessId(created.Metadata.Name, Namespace) is null && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(100);
+        }
+
+        var pid = server.Kubelet.RunnerProcessId(created.Metadata.Name, Namespace) ?? throw new InvalidOperationException("no runner process");
+        var aliveBefore = Directory.Exists($"/proc/{pid}");
+        await server.DisposeAsync().AsTask().WaitAsync(Timeout);
+
+        Assert.True(aliveBefore);
+        Assert.False(Directory.Exists($"/proc/{pid}"), $"runner {pid} outlived the server");
+    }
+
+    [Fact]
+    public async Task An_image_the_registry_lacks_shows_ErrImagePull_then_ImagePullBackOff_and_stays_Pending()
+    {
+        using var cancel = new CancellationTokenSource(Timeout);
+        var before = Server.ResourceVersion.ToString(CultureInfo.InvariantCulture);
+        await using var watch = TestKubernetesApiServerTests.Watch(Client, before, cancellationToken: cancel.Token);
+        var created = await Client.CoreV1.CreateNamespacedPodAsync(RunnerPod("runner-", FreePort(), image: "iris-runner:missing"), Namespace).WaitAsync(Timeout);
+
+        var seen = new List<V1Pod>();
+        while (seen.LastOrDefault()?.Status.ContainerStatuses?[0].State.Waiting?.Reason != "ImagePullBackOff")
+        {
+            seen.Add((await NextAsync(watch, () => Server.Kubelet.RunnerOutput(created.Metadata.Name, Namespace))).Item2);
+        }
+
+        var reasons = seen.Select(p => p.Status.ContainerStatuses?[0].State.Waiting?.Reason).OfType<string>().ToList();
+        Assert.Equal(["ErrImagePull", "ImagePullBackOff"], reasons);
+        Assert.Contains("iris-runner:missing", seen[^1].Status.ContainerStatuses[0].State.Waiting.Message, StringComparison.Ordinal);
+        Assert.All(seen, p => Assert.Equal("Pending", p.Status.Phase));
+        Assert.Null(Server.Kubelet.RunnerProcessId(created.Metadata.Name, Namespace));
+    }
+
+    [Fact]
+    public async Task A_pod_asking_more_cpu_than_the_node_has_is_Unschedulable_and_nothing_else()
+    {
+        var created = await Client.CoreV1.CreateNamespacedPodAsync(RunnerPod("runner-", FreePort(), cpu: "2500m"), Namespace).WaitAsync(Timeout);
+
+        var pod = await WaitForPodAsync(created.Metadata.Name, p => p.Status.Conditions?.Any(c => c.Type == "PodScheduled") is true);
+
+        var scheduled = pod.Status.Conditions.Single();
+        Assert.Equal(("PodScheduled", "False", "Unschedulable"), (scheduled.Type, scheduled.Status, scheduled.Reason));
+        Assert.Equal("0/1 nodes are available: 1 Insufficient cpu.", scheduled.Message);
+        Assert.Equal("Pending", pod.Status.Phase);
+        Assert.Null(pod.Status.ContainerStatuses);
+        Assert.Null(pod.Spec.NodeName);
+    }
+
+    /// <summary>A runner pod as the session host would ask for one; its env picks the process sandbox, which the test's settings override.</summary>
+    private static V1Pod RunnerPod(string generateName, int port, string image = TestKubernetesApiServerOptions.DefaultRunnerImage, string cpu = "500m") => new()
+    {
+        Metadata = new V1ObjectMeta
+        {
+            GenerateName = generateName,
+            Labels = new Dictionary<string, string> { [TestKubelet.RunnerLabel] = TestKubelet.RunnerLabelValue, ["app.kubernetes.io/name"] = "iris" },
+        },
+        Spec = new V1PodSpec
+        {
+            RestartPolicy = "Never",
+            Containers =
+            [
+                new V1Container
+                {
+                    Name = "runner",
+                    Image = image,
+                    Env =
+                    [
+                        new V1EnvVar { Name = "Iris__Sandbox__Kind", Value = "Process" },
+                        new V1EnvVar { Name = "POD_NAME", ValueFrom = new V1EnvVarSource { FieldRef = new V1ObjectFieldSelector { FieldPath = "metadata.name" } } },
+                    ],
+                    Ports = [new V1ContainerPort { Name = "http", ContainerPort = port }],
+                    ReadinessProbe = new V1Probe { HttpGet = new V1HTTPGetAction { Path = "/healthz", Port = "http" }, PeriodSeconds = 1 },
+                    Resources = new V1ResourceRequirements { Requests = new Dictionary<string, ResourceQuantity> { ["cpu"] = new(cpu), ["memory"] = new("256Mi") } },
+                },
+            ],
+        },
+    };
+
+    /// <summary>A port free on every address, since each pod listens on its own 127.77.x.y and a wildcard listener elsewhere would clash.</summary>
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Any, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private async Task<V1Pod> WaitForPodAsync(string name, Func<V1Pod, bool> condition)
+    {
+        var deadline = DateTime.UtcNow + Timeout;
+        while (true)
+        {
+            var pod = await Client.CoreV1.ReadNamespacedPodAsync(name, Namespace).WaitAsync(Timeout);
+            if (condition(pod))
+            {
+                return pod;
+            }
+
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"pod {name} did not get there; last status {KubernetesJson.Serialize(pod.Status)}\n{Server.Kubelet.RunnerOutput(name, Namespace)}");
+            }
+
+            await Task.Delay(100);
+        }
+    }
+
+    private static async Task<(WatchEventType, V1Pod)> NextAsync(IAsyncEnumerator<(WatchEventType, V1Pod)> watch, Func<string> diagnostics)
+    {
+        try
+        {
+            return await TestKubernetesApiServerTests.NextAsync(watch);
+        }
+        catch (TimeoutException e)
+        {
+            throw new TimeoutException($"no watch event in time; runner output:\n{diagnostics()}", e);
+        }
+    }
+}
