@@ -276,6 +276,13 @@ internal sealed class RunnerConnection : IAsyncDisposable
             await FailAsync(ex.IsTooLarge ? WebSocketCloseStatus.MessageTooBig : WebSocketCloseStatus.PolicyViolation, ex.Message, RunnerProtocolExtensions.ReasonName(ex.Error));
             return;
         }
+        catch (Sessions.Runners.RunnerBackendException ex)
+        {
+            // The operator's detail (engine, image, node) goes to the log; the client learns what it can do.
+            RunnerProtocolLog.RunnerNotStarted(_logger, _id, ex.Message);
+            await FailAsync(TryAgainLater, Sessions.Runners.RunnerBackendException.ClientMessage, "runner_unavailable");
+            return;
+        }
 
         RunnerProtocolLog.RunStarted(_logger, _id, session.Id, session.Language.Id, request.CustomCompileCommand is not null || request.CustomRunCommand is not null);
         Volatile.Write(ref _session, session);

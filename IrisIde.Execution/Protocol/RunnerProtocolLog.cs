@@ -38,4 +38,7 @@ internal static partial class RunnerProtocolLog
 
     [LoggerMessage(EventId = 3011, Level = LogLevel.Information, Message = "Runner connection {ConnectionId}: admission refused the run ({Refusal})")]
     public static partial void SessionRefused(ILogger logger, Guid connectionId, Admission.AdmissionRefusal refusal);
+
+    [LoggerMessage(EventId = 3012, Level = LogLevel.Warning, Message = "Runner connection {ConnectionId}: no runner could be started for the run: {Reason}")]
+    public static partial void RunnerNotStarted(ILogger logger, Guid connectionId, string reason);
 }

@@ -334,7 +334,7 @@ public sealed class DockerSessionHostTests
         return (output.ToString(), await session.Completion.WaitAsync(Timeout));
     }
 
-    private static async Task ReadUntilAsync(IRunSession session, string text)
+    internal static async Task ReadUntilAsync(IRunSession session, string text)
     {
         var output = new StringBuilder();
         using var timeout = new CancellationTokenSource(Timeout);

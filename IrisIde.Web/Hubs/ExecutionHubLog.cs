@@ -31,4 +31,7 @@ internal static partial class ExecutionHubLog
 
     [LoggerMessage(EventId = 5010, Level = LogLevel.Information, Message = "Hub connection {ConnectionId}: admission refused the run ({Refusal})")]
     public static partial void AdmissionRefused(ILogger logger, string connectionId, IrisIde.Execution.Admission.AdmissionRefusal refusal);
+
+    [LoggerMessage(EventId = 5011, Level = LogLevel.Warning, Message = "Hub connection {ConnectionId}: no runner could be started for the run: {Reason}")]
+    public static partial void RunnerNotStarted(ILogger logger, string connectionId, string reason);
 }

@@ -145,6 +145,11 @@ public sealed class ExecutionHubRuns(
             ExecutionHubLog.AdmissionRefused(logger, caller.ConnectionId, ex.Refusal);
             return (null, ex.Message);
         }
+        catch (IrisIde.Execution.Sessions.Runners.RunnerBackendException ex)
+        {
+            ExecutionHubLog.RunnerNotStarted(logger, caller.ConnectionId, ex.Message);
+            return (null, IrisIde.Execution.Sessions.Runners.RunnerBackendException.ClientMessage);
+        }
     }
 
     /// <summary>

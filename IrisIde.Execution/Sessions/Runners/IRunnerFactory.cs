@@ -28,4 +28,8 @@ internal sealed record RunnerPoolLimits(int PoolSize, int MaxPoolSize, int MaxRu
 /// A runner backend failed: its engine or API server unreachable, an image missing, a runner that never got
 /// ready. The message says which, for the operator; sessions see that no runner could be started.
 /// </summary>
-public abstract class RunnerBackendException(string message, Exception? innerException = null) : IOException(message, innerException);
+public abstract class RunnerBackendException(string message, Exception? innerException = null) : IOException(message, innerException)
+{
+    /// <summary>What a client is told instead of the message, which names the operator's engine, image or nodes.</summary>
+    public const string ClientMessage = "the server could not start a runner for this session; try again in a minute";
+}
