@@ -29,7 +29,7 @@ public sealed class TestKubelet : IAsyncDisposable
     public const string NodeName = "iris-test-node";
 
     private static readonly TimeSpan StopTimeout = TimeSpan.FromSeconds(30);
-    private static int s_lastAddress;
+    private static int _lastAddress;
 
     private readonly PodStore _store;
     private readonly TestKubernetesApiServerOptions _options;
@@ -301,7 +301,7 @@ public sealed class TestKubelet : IAsyncDisposable
 
     private static IPAddress NextAddress()
     {
-        var n = Interlocked.Increment(ref s_lastAddress);
+        var n = Interlocked.Increment(ref _lastAddress);
         return new IPAddress([127, 77, (byte)(n / 254 % 256), (byte)((n % 254) + 1)]);
     }
 

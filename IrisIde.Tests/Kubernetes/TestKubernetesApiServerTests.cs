@@ -225,7 +225,10 @@ public sealed class TestKubernetesApiServerTests : IAsyncLifetime
         Assert.Equal((WatchEventType.Added, "b"), (toPlain.Item1, toPlain.Item2.Metadata.Name));
     }
 
-    /// <summary>A dropped watch connection reaches the client's enumeration as an exception (the response ended early), not as a clean end.</summary>
+    /// <summary>
+    /// A dropped watch connection reaches the client's enumeration as an exception (an IOException over the reset
+    /// socket), not as a clean end, so a watch loop can tell it from a server-side timeout.
+    /// </summary>
     [Fact]
     public async Task BreakWatches_ends_a_client_watch_with_an_IOException()
     {
@@ -237,7 +240,8 @@ public sealed class TestKubernetesApiServerTests : IAsyncLifetime
         Server.BreakWatches();
         var error = await Assert.ThrowsAnyAsync<Exception>(async () => await NextAsync(watch));
 
-        Assert.IsAssignableFrom<IOException>(error);
+        Assert.IsType<IOException>(error);
+        Assert.Equal(SocketError.ConnectionReset, Assert.IsType<SocketException>(error.InnerException).SocketErrorCode);
     }
 
     /// <summary>
