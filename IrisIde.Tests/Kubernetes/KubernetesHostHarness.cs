@@ -58,11 +58,14 @@ internal sealed class KubernetesHostHarness : IAsyncDisposable
     {
         var folder = Directory.CreateTempSubdirectory("iris-k8s-host-").FullName;
         var owns = server is null;
-        server ??= await TestKubernetesApiServer.StartAsync(serverOptions ?? new TestKubernetesApiServerOptions { RunnerSettings = RunnerSandbox });
+        server ??= await TestKubernetesApiServer.StartAsync(serverOptions ?? ServerOptions());
         var harness = new KubernetesHostHarness(server, owns, folder);
         harness.Build(Settings(server, folder, poolSize, overrides));
         return harness;
     }
+
+    /// <summary>An API server that, like a real one, answers only to a bearer token (the service account's), with runners on bubblewrap.</summary>
+    public static TestKubernetesApiServerOptions ServerOptions() => new() { RunnerSettings = RunnerSandbox, BearerToken = "iris-test-service-account" };
 
     /// <summary>The web app's settings for Kubernetes sessions on <paramref name="server"/>.</summary>
     public static Dictionary<string, string?> Settings(TestKubernetesApiServer server, string folder, int poolSize, IReadOnlyDictionary<string, string?>? overrides = null)

@@ -116,6 +116,7 @@ public sealed class KubernetesSessionHostTests
             await k8s.CoreV1OperationsExtensions.DeleteNamespacedPodAsync(client.CoreV1, pod.Metadata.Name, KubernetesHostHarness.Namespace);
         }
 
+
         Assert.Equal(Verdict.InternalError, (await session.Completion.WaitAsync(Timeout)).Verdict);
         await session.DisposeAsync();
         Assert.Empty(harness.RunnerPods());
@@ -177,12 +178,8 @@ public sealed class KubernetesSessionHostTests
     [Fact]
     public async Task A_pod_no_node_can_take_fails_the_start_as_unschedulable_with_the_schedulers_reason()
     {
-        await using var harness = await KubernetesHostHarness.StartAsync(serverOptions: new TestKubernetesApiServerOptions
-        {
-            RunnerSettings = KubernetesHostHarness.RunnerSandbox,
-            // Less than the template's request of 200m.
-            NodeAllocatableCpu = new ResourceQuantity("100m"),
-        });
+        // Less than the template's request of 200m.
+        await using var harness = await KubernetesHostHarness.StartAsync(serverOptions: KubernetesHostHarness.ServerOptions() with { NodeAllocatableCpu = new ResourceQuantity("100m") });
 
         var failed = await Assert.ThrowsAsync<KubernetesUnavailableException>(() => harness.Host.StartAsync(DockerSessionHostTests.Interactive("print(1)\n"), Owner, CancellationToken.None)).WaitAsync(Timeout);
 
@@ -239,9 +236,13 @@ public sealed class KubernetesSessionHostTests
                 harness.Server.BreakWatches();
                 break;
             case "compact":
-                // The history the watch would resume from is gone: the next watch gets 410 and the pod is read afresh.
+                // While the API server is away the pod gets ready and the history is compacted past the version the
+                // watch would resume from: the next watch gets 410 Gone, and the pod is read afresh.
+                await harness.Server.StopAsync();
+                harness.Server.Kubelet.NeverReady = false;
+                await WaitUntilAsync(() => harness.RunnerPods().Any(p => p.Status?.Conditions?.Any(c => c.Type == "Ready" && c.Status == "True") == true), "the pod to get ready while the API server is away");
                 harness.Server.Compact();
-                harness.Server.BreakWatches();
+                await harness.Server.RestartAsync();
                 break;
             case "restart":
                 await harness.Server.RestartAsync();
@@ -265,7 +266,7 @@ public sealed class KubernetesSessionHostTests
     [Fact]
     public async Task The_reaper_deletes_the_pods_of_a_crashed_web_app_and_expired_ones_but_not_a_live_replicas()
     {
-        await using var server = await TestKubernetesApiServer.StartAsync(new TestKubernetesApiServerOptions { RunnerSettings = KubernetesHostHarness.RunnerSandbox });
+        await using var server = await TestKubernetesApiServer.StartAsync(KubernetesHostHarness.ServerOptions());
         await using var crashed = await KubernetesHostHarness.StartAsync(poolSize: 1, server: server);
         await using var alive = await KubernetesHostHarness.StartAsync(poolSize: 1, server: server);
         await using var survivor = await KubernetesHostHarness.StartAsync(server: server);
