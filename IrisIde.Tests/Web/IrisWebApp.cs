@@ -132,7 +132,7 @@ public class IrisWebAppFixture : IAsyncLifetime
     /// <summary>Settings on top of appsettings.json; none for the default app.</summary>
     protected virtual IReadOnlyDictionary<string, string?> Settings { get; } = new Dictionary<string, string?>();
 
-    public async Task InitializeAsync() => _app = await IrisWebApp.StartAsync(Settings, ConfigureServices);
+    public virtual async Task InitializeAsync() => _app = await IrisWebApp.StartAsync(Settings, ConfigureServices);
 
     /// <summary>Test services on top of the app's; none for the default app.</summary>
     protected virtual void ConfigureServices(IServiceCollection services)

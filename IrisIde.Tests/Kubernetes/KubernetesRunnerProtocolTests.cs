@@ -1,0 +1,92 @@
+using System.Net.WebSockets;
+using System.Text;
+using IrisIde.Execution.Sessions.Kubernetes;
+using IrisIde.Tests.Protocol;
+using IrisIde.Tests.Web;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace IrisIde.Tests.Kubernetes;
+
+/// <summary>
+/// The web app with its sessions on runner pods of the in-test API server (each pod a real runner process), so the
+/// whole protocol suite runs through the Kubernetes session host; fails the class if the stopped app left a pod.
+/// </summary>
+public class KubernetesWebAppFixture : IrisWebAppFixture
+{
+    private readonly string _folder = Directory.CreateTempSubdirectory("iris-k8s-web-").FullName;
+    private TestKubernetesApiServer? _server;
+    private Dictionary<string, string?>? _settings;
+
+    public TestKubernetesApiServer Server => _server ?? throw new InvalidOperationException("The API server has not started.");
+
+    protected override IReadOnlyDictionary<string, string?> Settings => _settings ?? throw new InvalidOperationException("The API server has not started.");
+
+    public override async Task InitializeAsync()
+    {
+        _server = await TestKubernetesApiServer.StartAsync(KubernetesHostHarness.ServerOptions());
+        _settings = KubernetesHostHarness.Settings(_server, _folder, poolSize: 2);
+        await base.InitializeAsync();
+    }
+
+    public override async Task DisposeAsync()
+    {
+        var replica = App.Services.GetRequiredService<KubernetesReplica>().Id;
+        await base.DisposeAsync();
+        var left = KubernetesHostHarness.RunnerPods(Server, replica);
+        await Server.DisposeAsync();
+        Directory.Delete(_folder, recursive: true);
+        if (left.Count > 0)
+        {
+            throw new InvalidOperationException($"The stopped web app left {left.Count} runner pod(s): {string.Join(", ", left.Select(p => p.Metadata.Name))}");
+        }
+    }
+}
+
+/// <summary>The whole iris-runner protocol suite, each session relayed to a runner pod of its own.</summary>
+public sealed class KubernetesRunnerProtocolTests(KubernetesWebAppFixture fixture) : RunnerProtocolSuite(fixture), IClassFixture<KubernetesWebAppFixture>;
+
+/// <summary>
+/// What a client sees when no runner can be started (the API server is away): a clear error it can act on, closed as
+/// "try again later", without the operator's detail (the API server's address stays in the log).
+/// </summary>
+public sealed class KubernetesUnavailableSessionTests
+{
+    [Fact]
+    public async Task A_session_that_gets_no_runner_is_told_to_try_again_later_without_the_servers_details()
+    {
+        var folder = Directory.CreateTempSubdirectory("iris-k8s-down-").FullName;
+        try
+        {
+            await using var server = await TestKubernetesApiServer.StartAsync(KubernetesHostHarness.ServerOptions());
+            var settings = KubernetesHostHarness.Settings(server, folder, poolSize: 0);
+            await using var app = await IrisWebApp.StartAsync(settings);
+            await server.StopAsync();
+
+            using var socket = new ClientWebSocket();
+            await socket.ConnectAsync(app.WebSocketUri, CancellationToken.None);
+            await socket.SendAsync(Encoding.UTF8.GetBytes("""{"type":"code","language":"python","source":"print(1)"}"""), WebSocketMessageType.Text, true, CancellationToken.None);
+            var messages = new List<string>();
+            var buffer = new byte[64 * 1024];
+            while (true)
+            {
+                var received = await socket.ReceiveAsync(buffer, new CancellationTokenSource(TimeSpan.FromSeconds(120)).Token);
+                if (received.MessageType == WebSocketMessageType.Close)
+                {
+                    break;
+                }
+
+                messages.Add(Encoding.UTF8.GetString(buffer, 0, received.Count));
+            }
+
+            Assert.True((WebSocketCloseStatus)1013 == socket.CloseStatus, $"closed with {socket.CloseStatus}: {string.Join(" | ", messages)}");
+            var error = Assert.Single(messages, m => m.Contains("\"error\"", StringComparison.Ordinal));
+            Assert.Contains("could not start a runner for this session; try again in a minute", error, StringComparison.Ordinal);
+            Assert.DoesNotContain(server.BaseAddress.Authority, error, StringComparison.Ordinal);
+            Assert.DoesNotContain("Kubernetes", error, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+}
