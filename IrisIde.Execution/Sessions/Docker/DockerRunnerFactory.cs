@@ -29,7 +29,7 @@ internal sealed class DockerRunnerFactory(DockerEngine engine, IOptions<DockerRu
 
     /// <summary>
     /// Creates and starts a runner, then waits until it answers <c>/healthz</c> on its socket (at most
-    /// <see cref="DockerRunnerOptions.ReadyTimeoutSeconds"/>). <paramref name="owner"/> goes on its labels
+    /// <c>ReadyTimeoutSeconds</c>). <paramref name="owner"/> goes on its labels
     /// when known (a runner made for a waiting session); a pool runner's is empty.
     /// </summary>
     /// <exception cref="DockerUnavailableException">The engine failed, or the runner did not get ready.</exception>

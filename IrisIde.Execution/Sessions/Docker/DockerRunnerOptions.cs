@@ -8,7 +8,7 @@ namespace IrisIde.Execution.Sessions.Docker;
 /// its <c>/ws</c> through a unix socket in a folder of its own that only that container sees. A runtime that
 /// cannot share a socket with the host (Kata: the container is a VM) needs <see cref="Network"/> instead.
 /// </summary>
-public sealed class DockerRunnerOptions
+public sealed class DockerRunnerOptions : Runners.RunnerBackendOptions
 {
     public const string SectionName = "Iris:Sessions:Docker";
 
@@ -30,24 +30,6 @@ public sealed class DockerRunnerOptions
     /// <summary>The user the runner runs as (never root).</summary>
     public string User { get; set; } = "10001:10001";
 
-    /// <summary>How long a new runner may take to answer on its socket before the session fails with an error.</summary>
-    public double ReadyTimeoutSeconds { get; set; } = 90;
-
-    /// <summary>Runners started ahead and waiting for a session (each serves one session, then goes).</summary>
-    public int PoolSize { get; set; } = 2;
-
-    /// <summary>The most waiting runners when demand grows (a start that found the pool empty adds one, up to this).</summary>
-    public int MaxPoolSize { get; set; } = 8;
-
-    /// <summary>The most runners at once, waiting and in use: past it a session is refused as the server being full.</summary>
-    public int MaxRunners { get; set; } = 40;
-
-    /// <summary>A waiting runner older than this is replaced by a fresh one.</summary>
-    public double PoolMaxIdleSeconds { get; set; } = 1800;
-
-    /// <summary>How often runners whose web app is gone, or whose time is up, are looked for and removed.</summary>
-    public double ReaperIntervalSeconds { get; set; } = 60;
-
     /// <summary>
     /// An internal Docker network (<c>docker network create --internal</c>) the runners join, reached on their address
     /// there with a per-runner access token. Empty (the default): no network at all, a unix socket. Set it for a
@@ -62,12 +44,6 @@ public sealed class DockerRunnerOptions
     /// in a container) it must be the same path on the host and in the web app's container.
     /// </summary>
     public string? SocketDirectory { get; set; }
-
-    /// <summary>This web app's name on the runners it owns (label <c>iris.replica</c>); empty: host name, process id and start time.</summary>
-    public string? ReplicaId { get; set; }
-
-    internal Runners.RunnerPoolLimits PoolLimits(Protocol.RunnerProtocolOptions protocol) =>
-        new(PoolSize, MaxPoolSize, MaxRunners, TimeSpan.FromSeconds(PoolMaxIdleSeconds), TimeSpan.FromSeconds(protocol.MaxSessionSeconds));
 
     public string ResolveSocketDirectory() =>
         SocketDirectory is { Length: > 0 } configured ? Path.GetFullPath(configured)
@@ -110,32 +86,13 @@ internal sealed class DockerRunnerOptionsValidator : IValidateOptions<DockerRunn
             problems.Add("Iris:Sessions:Docker:User must be a non-root user (uid:gid)");
         }
 
-        if (!(options.ReadyTimeoutSeconds > 0))
-        {
-            problems.Add("Iris:Sessions:Docker:ReadyTimeoutSeconds must be positive");
-        }
-
-        if (options.PoolSize < 0 || options.MaxPoolSize < options.PoolSize)
-        {
-            problems.Add("Iris:Sessions:Docker:PoolSize must be at least 0 and MaxPoolSize at least PoolSize");
-        }
-
-        if (options.MaxRunners < 1 || options.MaxRunners < options.MaxPoolSize)
-        {
-            problems.Add("Iris:Sessions:Docker:MaxRunners must be at least 1 and at least MaxPoolSize");
-        }
-
         if (options.Network is { Length: > 0 } network
             && (network is "host" or "bridge" or "none" || network.StartsWith("container:", StringComparison.Ordinal) || network.Any(c => !(char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.'))))
         {
             problems.Add("Iris:Sessions:Docker:Network must name a user-defined internal network (not host, bridge, none or container:...), or be empty for no network");
         }
 
-        if (!(options.PoolMaxIdleSeconds > 0) || !(options.ReaperIntervalSeconds > 0))
-        {
-            problems.Add("Iris:Sessions:Docker:PoolMaxIdleSeconds and ReaperIntervalSeconds must be positive");
-        }
-
+        options.ValidateShared(DockerRunnerOptions.SectionName, problems);
         return problems.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(problems);
     }
 }

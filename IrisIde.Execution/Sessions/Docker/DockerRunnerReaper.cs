@@ -1,13 +1,13 @@
 using System.Globalization;
 using Docker.DotNet.Models;
-using Microsoft.Extensions.Hosting;
+using IrisIde.Execution.Sessions.Runners;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace IrisIde.Execution.Sessions.Docker;
 
 /// <summary>
-/// At start-up and every <see cref="DockerRunnerOptions.ReaperIntervalSeconds"/>: removes runner containers
+/// At start-up and every <c>ReaperIntervalSeconds</c>: removes runner containers
 /// whose web app is gone (a crashed or restarted replica on this host) or whose expiry label has passed
 /// (any replica, any host), and socket folders no runner has any more; then keeps the pool (stale runners
 /// replaced, size adjusted, refilled). Runners this app holds are left alone.
@@ -19,7 +19,7 @@ internal sealed class DockerRunnerReaper(
     DockerReplica replica,
     IOptions<DockerRunnerOptions> options,
     TimeProvider time,
-    ILogger<DockerRunnerReaper> logger) : BackgroundService
+    ILogger<DockerRunnerReaper> logger) : RunnerReaper(TimeSpan.FromSeconds(options.Value.ReaperIntervalSeconds), time)
 {
     /// <summary>A socket folder without a container is left this long: its runner may be being made right now.</summary>
     private static readonly TimeSpan FolderGrace = TimeSpan.FromMinutes(5);
@@ -41,7 +41,7 @@ internal sealed class DockerRunnerReaper(
                 token),
             cancellationToken);
 
-        var now = time.GetUtcNow();
+        var now = Time.GetUtcNow();
         var removed = 0;
         var known = new HashSet<string>(StringComparer.Ordinal);
         var containersGone = new Dictionary<string, bool>(StringComparer.Ordinal);
@@ -111,31 +111,13 @@ internal sealed class DockerRunnerReaper(
         }
     }
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    protected override async Task PassAsync(CancellationToken cancellationToken)
     {
-        var interval = TimeSpan.FromSeconds(options.Value.ReaperIntervalSeconds);
-        while (!stoppingToken.IsCancellationRequested)
-        {
-            try
-            {
-                await ReapAsync(stoppingToken);
-                await pool.MaintainAsync();
-            }
-            catch (DockerUnavailableException e)
-            {
-                DockerSessionLog.ReaperFailed(logger, e.Message);
-            }
-
-            try
-            {
-                await Task.Delay(interval, time, stoppingToken);
-            }
-            catch (OperationCanceledException)
-            {
-                return;
-            }
-        }
+        await ReapAsync(cancellationToken);
+        await pool.MaintainAsync();
     }
+
+    protected override void PassFailed(RunnerBackendException failure) => DockerSessionLog.ReaperFailed(logger, failure.Message);
 
     private void SweepFolders(HashSet<string> known, DateTimeOffset now)
     {

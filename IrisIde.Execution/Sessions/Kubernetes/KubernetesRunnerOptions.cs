@@ -22,9 +22,9 @@ public sealed class KubernetesApiOptions
 
 /// <summary>
 /// Runner pods of the Kubernetes session host (<c>Iris:Sessions:Kubernetes</c>): one fresh pod per session from the
-/// pod template, never reused, ready within <see cref="ReadyTimeoutSeconds"/>, a warm pool of them waiting.
+/// pod template, never reused, ready within <c>ReadyTimeoutSeconds</c>, a warm pool of them waiting.
 /// </summary>
-public sealed class KubernetesRunnerOptions
+public sealed class KubernetesRunnerOptions : Runners.RunnerBackendOptions
 {
     public const string SectionName = "Iris:Sessions:Kubernetes";
 
@@ -43,30 +43,6 @@ public sealed class KubernetesRunnerOptions
 
     /// <summary>Overrides the template's <c>runtimeClassName</c> (<c>kata</c> in the deploy files) when set.</summary>
     public string? RuntimeClassName { get; set; }
-
-    /// <summary>How long a new pod may take to be ready (scheduled, image pulled, <c>/healthz</c> answering): the seed's 90 s.</summary>
-    public double ReadyTimeoutSeconds { get; set; } = 90;
-
-    /// <summary>Pods started ahead and waiting for a session (each serves one session, then goes).</summary>
-    public int PoolSize { get; set; } = 2;
-
-    /// <summary>The most waiting pods when demand grows.</summary>
-    public int MaxPoolSize { get; set; } = 8;
-
-    /// <summary>The most runner pods of this web app at once, waiting and in use: past it a session is refused as the server being full.</summary>
-    public int MaxRunners { get; set; } = 40;
-
-    /// <summary>A waiting pod older than this is replaced by a fresh one.</summary>
-    public double PoolMaxIdleSeconds { get; set; } = 1800;
-
-    /// <summary>How often pods whose web app is gone, or whose time is up, are looked for and deleted.</summary>
-    public double ReaperIntervalSeconds { get; set; } = 60;
-
-    /// <summary>This web app's name on the pods it owns (label <c>iris.dev/replica</c>): its own pod's name (the deploy files pass it through the downward API); empty: the host name, which is the pod's name in a cluster.</summary>
-    public string? ReplicaId { get; set; }
-
-    internal Runners.RunnerPoolLimits PoolLimits(Protocol.RunnerProtocolOptions protocol) =>
-        new(PoolSize, MaxPoolSize, MaxRunners, TimeSpan.FromSeconds(PoolMaxIdleSeconds), TimeSpan.FromSeconds(protocol.MaxSessionSeconds));
 }
 
 internal sealed class KubernetesRunnerOptionsValidator : IValidateOptions<KubernetesRunnerOptions>
@@ -89,26 +65,7 @@ internal sealed class KubernetesRunnerOptionsValidator : IValidateOptions<Kubern
             problems.Add("Iris:Sessions:Kubernetes:RuntimeClassName must be a RuntimeClass name");
         }
 
-        if (!(options.ReadyTimeoutSeconds > 0))
-        {
-            problems.Add("Iris:Sessions:Kubernetes:ReadyTimeoutSeconds must be positive");
-        }
-
-        if (options.PoolSize < 0 || options.MaxPoolSize < options.PoolSize)
-        {
-            problems.Add("Iris:Sessions:Kubernetes:PoolSize must be at least 0 and MaxPoolSize at least PoolSize");
-        }
-
-        if (options.MaxRunners < 1 || options.MaxRunners < options.MaxPoolSize)
-        {
-            problems.Add("Iris:Sessions:Kubernetes:MaxRunners must be at least 1 and at least MaxPoolSize");
-        }
-
-        if (!(options.PoolMaxIdleSeconds > 0) || !(options.ReaperIntervalSeconds > 0))
-        {
-            problems.Add("Iris:Sessions:Kubernetes:PoolMaxIdleSeconds and ReaperIntervalSeconds must be positive");
-        }
-
+        options.ValidateShared(KubernetesRunnerOptions.SectionName, problems);
         return problems.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(problems);
     }
 }

@@ -1,13 +1,13 @@
 using System.Globalization;
 using k8s;
-using Microsoft.Extensions.Hosting;
+using IrisIde.Execution.Sessions.Runners;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace IrisIde.Execution.Sessions.Kubernetes;
 
 /// <summary>
-/// At start-up and every <see cref="KubernetesRunnerOptions.ReaperIntervalSeconds"/>: deletes runner pods whose web app
+/// At start-up and every <c>ReaperIntervalSeconds</c>: deletes runner pods whose web app
 /// is gone (its pod no longer exists or has stopped: a crashed or rescheduled replica) or whose expiry label has
 /// passed, and pods of this replica that no session holds and that have stopped or outlived their time to get ready;
 /// then keeps the pool. Pods this replica holds are left alone.
@@ -19,7 +19,7 @@ internal sealed class KubernetesRunnerReaper(
     KubernetesReplica replica,
     IOptions<KubernetesRunnerOptions> options,
     TimeProvider time,
-    ILogger<KubernetesRunnerReaper> logger) : BackgroundService
+    ILogger<KubernetesRunnerReaper> logger) : RunnerReaper(TimeSpan.FromSeconds(options.Value.ReaperIntervalSeconds), time)
 {
     /// <summary>One pass; returns how many pods it deleted.</summary>
     public async Task<int> ReapAsync(CancellationToken cancellationToken)
@@ -29,7 +29,7 @@ internal sealed class KubernetesRunnerReaper(
             (client, token) => client.CoreV1.ListNamespacedPodAsync(api.Namespace, labelSelector: KubernetesNames.RunnerLabel, cancellationToken: token),
             cancellationToken);
 
-        var now = time.GetUtcNow();
+        var now = Time.GetUtcNow();
         var makingGrace = TimeSpan.FromSeconds(options.Value.ReadyTimeoutSeconds) + TimeSpan.FromMinutes(1);
         var replicasGone = new Dictionary<string, bool>(StringComparer.Ordinal);
         var deleted = 0;
@@ -101,29 +101,11 @@ internal sealed class KubernetesRunnerReaper(
         }
     }
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    protected override async Task PassAsync(CancellationToken cancellationToken)
     {
-        var interval = TimeSpan.FromSeconds(options.Value.ReaperIntervalSeconds);
-        while (!stoppingToken.IsCancellationRequested)
-        {
-            try
-            {
-                await ReapAsync(stoppingToken);
-                await pool.MaintainAsync();
-            }
-            catch (KubernetesUnavailableException e)
-            {
-                KubernetesSessionLog.ReaperFailed(logger, e.Message);
-            }
-
-            try
-            {
-                await Task.Delay(interval, time, stoppingToken);
-            }
-            catch (OperationCanceledException)
-            {
-                return;
-            }
-        }
+        await ReapAsync(cancellationToken);
+        await pool.MaintainAsync();
     }
+
+    protected override void PassFailed(RunnerBackendException failure) => KubernetesSessionLog.ReaperFailed(logger, failure.Message);
 }
