@@ -41,6 +41,10 @@ public class DockerWebAppFixture : IrisWebAppFixture
                 {
                     // Removed since it was listed (by the app, late): it was still left when the app had stopped.
                 }
+                catch (global::Docker.DotNet.DockerApiException e) when (e.StatusCode == System.Net.HttpStatusCode.Conflict)
+                {
+                    // Its removal is still in progress (by the app, late): the same.
+                }
             }
 
             throw new InvalidOperationException($"The stopped web app left {left.Count} runner container(s): {string.Join(", ", left.Select(r => r.Names.FirstOrDefault()))}");

@@ -30,6 +30,7 @@ internal class RunnerPool<TRunner> : IAsyncDisposable
     private readonly CancellationTokenSource _stopping = new();
     private readonly ConcurrentDictionary<Task, byte> _fills = new();
     private readonly ConcurrentDictionary<Task, byte> _releases = new();
+    private readonly ConcurrentDictionary<string, Lazy<Task>> _removals = new(StringComparer.Ordinal);
     private int _starting;
     private int _target;
     private bool _missedSinceMaintenance;
@@ -168,7 +169,7 @@ internal class RunnerPool<TRunner> : IAsyncDisposable
 
     private async Task ReleaseCoreAsync(TRunner runner)
     {
-        await _factory.RemoveAsync(runner);
+        await RemoveOnceAsync(runner);
         lock (_gate)
         {
             _inUse.Remove(runner.Key);
@@ -209,7 +210,7 @@ internal class RunnerPool<TRunner> : IAsyncDisposable
                 _inUse.Remove(runner.Key);
                 if (_disposed)
                 {
-                    _ = _factory.RemoveAsync(runner);
+                    _ = RemoveOnceAsync(runner);
                 }
                 else
                 {
@@ -262,7 +263,7 @@ internal class RunnerPool<TRunner> : IAsyncDisposable
 
         foreach (var runner in stale)
         {
-            await _factory.RemoveAsync(runner);
+            await RemoveOnceAsync(runner);
         }
 
         Replenish();
@@ -317,10 +318,40 @@ internal class RunnerPool<TRunner> : IAsyncDisposable
         // Starts in flight end at the cancellation and remove what they made, removals of ended sessions' runners
         // finish, and the runners of sessions still open go with the app: waiting for all of it means nothing is left
         // behind when the process exits right after.
-        await Task.WhenAll(_fills.Keys);
-        await Task.WhenAll(_releases.Keys);
-        await Task.WhenAll(waiting.Concat(inUse).Select(_factory.RemoveAsync));
+        await Task.WhenAll(waiting.Concat(inUse).Select(RemoveOnceAsync));
+        // A fill counted as starting may not be registered yet, and a session may end (and release) only now: wait
+        // until nothing starts or is being removed any more.
+        while (true)
+        {
+            Task[] pending = [.. _fills.Keys, .. _releases.Keys, .. _removals.Values.Select(r => r.Value)];
+            bool starting;
+            lock (_gate)
+            {
+                starting = _starting > 0;
+            }
+
+            if (pending.All(t => t.IsCompleted) && !starting)
+            {
+                break;
+            }
+
+            await Task.WhenAny(Task.WhenAll(pending), Task.Delay(TimeSpan.FromMilliseconds(20)));
+        }
+
         _stopping.Dispose();
+    }
+
+    /// <summary>
+    /// Removes the runner, once: a session ending while the app stops, and the app's stop itself, both ask; two removals
+    /// of one container at once would leave the second reporting "in progress" while the first is not done.
+    /// </summary>
+    private Task RemoveOnceAsync(TRunner runner)
+    {
+        var entry = _removals.GetOrAdd(runner.Key, _ => new Lazy<Task>(() => _factory.RemoveAsync(runner)));
+        var removal = entry.Value;
+        // Forgotten once done (a later ask finds nothing to remove, which removal takes in its stride).
+        _ = removal.ContinueWith(_ => _removals.TryRemove(new KeyValuePair<string, Lazy<Task>>(runner.Key, entry)), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        return removal;
     }
 
     /// <summary>Beyond a session's longest life, the margin before the reaper may take a runner of ours whose end we missed.</summary>
@@ -366,7 +397,7 @@ internal class RunnerPool<TRunner> : IAsyncDisposable
 
         if (!keep)
         {
-            await _factory.RemoveAsync(runner);
+            await RemoveOnceAsync(runner);
         }
     }
 }
