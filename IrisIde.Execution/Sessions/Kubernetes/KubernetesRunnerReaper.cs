@@ -1,6 +1,6 @@
 using System.Globalization;
-using k8s;
 using IrisIde.Execution.Sessions.Runners;
+using k8s;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
