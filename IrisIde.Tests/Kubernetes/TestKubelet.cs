@@ -29,7 +29,8 @@ public sealed class TestKubelet : IAsyncDisposable
     public const string NodeName = "iris-test-node";
 
     private static readonly TimeSpan StopTimeout = TimeSpan.FromSeconds(30);
-    private static int _lastAddress;
+    // A random start per process: two test processes at once rarely walk the same addresses.
+    private static int _lastAddress = Random.Shared.Next(0, 60_000);
 
     private readonly PodStore _store;
     private readonly TestKubernetesApiServerOptions _options;
@@ -145,8 +146,8 @@ public sealed class TestKubelet : IAsyncDisposable
             return;
         }
 
-        var address = NextAddress();
         var port = ContainerPort(container);
+        var address = FreeAddress(port);
         var process = StartRunner(runner, container, address, port);
         var startedAt = DateTime.UtcNow;
         Change(runner, p =>
@@ -299,10 +300,27 @@ public sealed class TestKubelet : IAsyncDisposable
     private static int ContainerPort(V1Container container) =>
         (container.Ports?.FirstOrDefault(p => p.Name == "http") ?? container.Ports?.FirstOrDefault())?.ContainerPort ?? 8080;
 
-    private static IPAddress NextAddress()
+    /// <summary>
+    /// The next loopback address whose <paramref name="port"/> nobody listens on: another test process on this machine
+    /// (a second test run, a benchmark) counts from the same start, and a pod must not land on its runner's address.
+    /// </summary>
+    private static IPAddress FreeAddress(int port)
     {
-        var n = Interlocked.Increment(ref _lastAddress);
-        return new IPAddress([127, 77, (byte)(n / 254 % 256), (byte)((n % 254) + 1)]);
+        while (true)
+        {
+            var n = Interlocked.Increment(ref _lastAddress);
+            var address = new IPAddress([127, 77, (byte)(n / 254 % 256), (byte)((n % 254) + 1)]);
+            try
+            {
+                var probe = new System.Net.Sockets.TcpListener(address, port);
+                probe.Start();
+                probe.Stop();
+                return address;
+            }
+            catch (System.Net.Sockets.SocketException e) when (e.SocketErrorCode is System.Net.Sockets.SocketError.AddressAlreadyInUse)
+            {
+            }
+        }
     }
 
     private static V1ContainerStatus ContainerStatus(V1Container container, V1ContainerState state, bool ready) => new()
