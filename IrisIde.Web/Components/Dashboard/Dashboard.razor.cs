@@ -18,6 +18,7 @@ public sealed partial class Dashboard
     private DashboardSnapshot? _snapshot;
     private string? _endResult;
     private ElementReference _charts;
+    private bool _creatingChart;
     private IJSObjectReference? _module;
     private IJSObjectReference? _chart;
 
@@ -43,14 +44,23 @@ public sealed partial class Dashboard
 
     protected override async Task OnAfterRenderAsync(bool firstRender)
     {
-        if (_chart is not null || _snapshot is null || _disposed.IsCancellationRequested)
+        if (_chart is not null || _creatingChart || _snapshot is null || _disposed.IsCancellationRequested)
         {
             return;
         }
 
-        // The chart's element exists from the first render that had figures.
-        _module ??= await JS.InvokeAsync<IJSObjectReference>("import", _disposed.Token, "./Components/Dashboard/Dashboard.razor.js");
-        _chart = await _module.InvokeAsync<IJSObjectReference>("createCharts", _disposed.Token, _charts, Series(Figures.Points));
+        // The chart's element exists from the first render that had figures. A render while the charts are being made
+        // (a new point, the live list) must not make a second set beside them (CI: two "chart-sessions").
+        _creatingChart = true;
+        try
+        {
+            _module ??= await JS.InvokeAsync<IJSObjectReference>("import", _disposed.Token, "./Components/Dashboard/Dashboard.razor.js");
+            _chart = await _module.InvokeAsync<IJSObjectReference>("createCharts", _disposed.Token, _charts, Series(Figures.Points));
+        }
+        finally
+        {
+            _creatingChart = false;
+        }
     }
 
     private static object Series(IReadOnlyList<DashboardPoint> points) => new
