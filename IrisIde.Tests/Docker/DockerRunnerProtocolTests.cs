@@ -21,7 +21,11 @@ public class DockerWebAppFixture : IrisWebAppFixture
     {
         var replica = App.Services.GetRequiredService<DockerReplica>().Id;
         var socketRoot = Settings["Iris:Sessions:Docker:SocketDirectory"]!;
+        var pool = App.Services.GetRequiredService<DockerRunnerPool>();
         await base.DisposeAsync();
+        // The factory's disposal of the host can return while the app's entry point, which disposes the host too, is
+        // still removing runners: the stop is over when the pool's disposal (the same one, awaited again) is.
+        await pool.DisposeAsync();
         if (Directory.Exists(socketRoot))
         {
             Directory.Delete(socketRoot, recursive: true);

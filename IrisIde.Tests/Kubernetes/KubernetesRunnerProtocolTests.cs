@@ -31,7 +31,11 @@ public class KubernetesWebAppFixture : IrisWebAppFixture
     public override async Task DisposeAsync()
     {
         var replica = App.Services.GetRequiredService<KubernetesReplica>().Id;
+        var pool = App.Services.GetRequiredService<KubernetesRunnerPool>();
         await base.DisposeAsync();
+        // The factory's disposal of the host can return while the app's entry point, which disposes the host too, is
+        // still removing runners: the stop is over when the pool's disposal (the same one, awaited again) is.
+        await pool.DisposeAsync();
         var left = KubernetesHostHarness.RunnerPods(Server, replica);
         await Server.DisposeAsync();
         Directory.Delete(_folder, recursive: true);

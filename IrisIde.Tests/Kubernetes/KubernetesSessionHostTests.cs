@@ -143,6 +143,24 @@ public sealed class KubernetesSessionHostTests
     }
 
     [Fact]
+    public async Task A_second_stop_of_the_pool_returns_only_once_the_first_has_deleted_every_pod()
+    {
+        // The web app's host is disposed twice at once when it stops (its entry point and its owner): whichever returns
+        // first, nothing of the pool may be left by then.
+        // Slow deletes: a second stop that does not wait for the first finds both pods still there.
+        var serverOptions = KubernetesHostHarness.ServerOptions() with { DeleteDelay = TimeSpan.FromMilliseconds(500) };
+        await using var harness = await KubernetesHostHarness.StartAsync(poolSize: 2, serverOptions: serverOptions);
+        harness.Pool.Replenish();
+        await WaitUntilAsync(() => harness.Pool.Ready == 2, "two waiting runner pods");
+
+        var first = harness.Pool.DisposeAsync().AsTask();
+        await harness.Pool.DisposeAsync();
+
+        Assert.Empty(harness.RunnerPods());
+        await first;
+    }
+
+    [Fact]
     public async Task Past_the_cap_a_session_is_refused_before_any_pod_is_made()
     {
         await using var harness = await KubernetesHostHarness.StartAsync(overrides: new Dictionary<string, string?>

@@ -56,8 +56,11 @@ public sealed class TestKubelet : IAsyncDisposable
     public async Task KillRunnerAsync(string podName, string @namespace = "default")
     {
         var process = Find(podName, @namespace)?.Process ?? throw new InvalidOperationException($"pod {podName} has no runner process");
+        // Waiting first: the session ends at the kill, its pod is deleted and the process disposed, maybe before a
+        // wait asked for after the kill could begin.
+        var exited = process.WaitForExitAsync();
         process.Kill(entireProcessTree: true);
-        await process.WaitForExitAsync().WaitAsync(StopTimeout);
+        await exited.WaitAsync(StopTimeout);
     }
 
     /// <summary>Kills every runner process and waits for each to exit.</summary>

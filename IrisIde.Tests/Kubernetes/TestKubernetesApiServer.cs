@@ -350,6 +350,11 @@ public sealed class TestKubernetesApiServer : IAsyncDisposable
     private async Task DeleteAsync(HttpContext context)
     {
         var name = Name(context);
+        if (_options.DeleteDelay > TimeSpan.Zero)
+        {
+            await Task.Delay(_options.DeleteDelay, context.RequestAborted);
+        }
+
         if (_store.Remove(Namespace(context), name) is not { } pod)
         {
             await WriteStatusAsync(context, HttpStatusCode.NotFound, "NotFound", $"pods \"{name}\" not found", name);

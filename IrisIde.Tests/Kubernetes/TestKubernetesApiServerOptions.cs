@@ -31,4 +31,7 @@ public sealed record TestKubernetesApiServerOptions
 
     /// <summary>How often the kubelet asks a runner's readiness probe.</summary>
     public TimeSpan ProbePeriod { get; init; } = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>How long a delete waits before it takes the pod away (an API server under load); none by default.</summary>
+    public TimeSpan DeleteDelay { get; init; } = TimeSpan.Zero;
 }

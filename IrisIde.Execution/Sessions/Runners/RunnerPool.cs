@@ -36,6 +36,7 @@ internal class RunnerPool<TRunner> : IAsyncDisposable
     private bool _missedSinceMaintenance;
     private DateTimeOffset _failedAt = DateTimeOffset.MinValue;
     private bool _disposed;
+    private readonly Lazy<Task> _disposal;
 
     /// <param name="backend">The backend's name in logs (<c>Docker</c>, <c>Kubernetes</c>).</param>
     public RunnerPool(string backend, IRunnerFactory<TRunner> factory, RunnerPoolLimits limits, TimeProvider time, ILogger logger)
@@ -47,6 +48,7 @@ internal class RunnerPool<TRunner> : IAsyncDisposable
         _time = time;
         _logger = logger;
         _target = _options.PoolSize;
+        _disposal = new Lazy<Task>(StopAsync);
     }
 
     /// <summary>Runners waiting now.</summary>
@@ -297,17 +299,19 @@ internal class RunnerPool<TRunner> : IAsyncDisposable
         }
     }
 
-    public async ValueTask DisposeAsync()
+    /// <summary>
+    /// Stops the pool and removes every runner it made. A second call waits for the same stop: the host's own disposal
+    /// and its owner's (a test's web application factory disposes the host while the app's entry point does too) can
+    /// overlap, and neither may return while runners are still being removed.
+    /// </summary>
+    public ValueTask DisposeAsync() => new(_disposal.Value);
+
+    private async Task StopAsync()
     {
         List<TRunner> waiting;
         List<TRunner> inUse;
         lock (_gate)
         {
-            if (_disposed)
-            {
-                return;
-            }
-
             _disposed = true;
             waiting = [.. _ready];
             _ready.Clear();
