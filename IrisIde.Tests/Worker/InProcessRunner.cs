@@ -1,5 +1,6 @@
 using System.Net;
 using IrisIde.Tests.Protocol;
+using IrisIde.Tests.Support;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
@@ -21,12 +22,15 @@ internal sealed class InProcessRunner : IAsyncDisposable
     public Uri WebSocketUri => new($"ws://{BaseAddress.Authority}/ws");
 
     /// <summary>Starts a runner; <paramref name="arguments"/> are added to its command line (e.g. <c>--Iris:Runner:AccessToken=…</c>).</summary>
-    public static async Task<InProcessRunner> StartAsync(params string[] arguments)
+    public static Task<InProcessRunner> StartAsync(params string[] arguments) => StartAsync(logs: null, arguments);
+
+    /// <summary>As <see cref="StartAsync(string[])"/>, its log entries also going to <paramref name="logs"/>.</summary>
+    public static async Task<InProcessRunner> StartAsync(CapturedLogs? logs, params string[] arguments)
     {
         var args = new List<string> { "--urls", "http://127.0.0.1:0" };
         args.AddRange(ProtocolTestSandbox.Settings.Select(s => $"--{s.Key}={s.Value}"));
         args.AddRange(arguments);
-        var app = IrisIde.Worker.RunnerHost.Build([.. args]);
+        var app = IrisIde.Worker.RunnerHost.Build([.. args], builder => logs?.AddTo(builder.Services));
         await app.StartAsync().WaitAsync(TimeSpan.FromSeconds(120));
         var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!;
         return new InProcessRunner(app, new Uri(addresses.Addresses.First()));

@@ -1,5 +1,6 @@
 using System.Net;
 using IrisIde.Tests.Protocol;
+using IrisIde.Tests.Support;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace IrisIde.Tests.Worker;
@@ -46,6 +47,23 @@ public sealed class RunnerModeTests : IAsyncLifetime
         // Unready (503) while its warm-up run goes, then ready; nothing else on the way.
         Assert.Equal(HttpStatusCode.OK, seen[^1]);
         Assert.All(seen.SkipLast(1), status => Assert.Equal(HttpStatusCode.ServiceUnavailable, status));
+    }
+
+    [Fact]
+    public async Task Runner_mode_warms_up_with_a_session_over_its_own_ws_carrying_its_access_token()
+    {
+        // A runner of a session host: its /ws answers only with the token, as in a container or pod.
+        using var logs = new CapturedLogs();
+        await using var runner = await InProcessRunner.StartAsync(logs, "--Iris:Runner:AccessToken=warm-up-token");
+        using var http = new HttpClient { BaseAddress = runner.BaseAddress, Timeout = Timeout };
+
+        Assert.Equal(HttpStatusCode.OK, (await runner.WaitReadyAsync(http))[^1]);
+
+        var warmedUp = Assert.Single(logs.Entries, e => e.Contains("[4230]", StringComparison.Ordinal));
+        Assert.Contains("through its own /ws, verdict Ok", warmedUp, StringComparison.Ordinal);
+        // The session went through the protocol endpoint: the runner's /ws started its run.
+        Assert.Single(logs.Entries, e => e.Contains("[3002]", StringComparison.Ordinal));
+        Assert.DoesNotContain(logs.Entries, e => e.Contains("[4232]", StringComparison.Ordinal) || e.Contains("[4231]", StringComparison.Ordinal));
     }
 }
 
