@@ -100,6 +100,21 @@ internal sealed class KubernetesHostHarness : IAsyncDisposable
 
     public IReadOnlyList<V1Pod> RunnerPods() => RunnerPods(Server, Replica);
 
+    /// <summary>Waits until <paramref name="condition"/> holds, asking every 100 ms for up to 120 s.</summary>
+    public static async Task WaitUntilAsync(Func<bool> condition, string what)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(120);
+        while (!condition())
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException("waited in vain for " + what);
+            }
+
+            await Task.Delay(100);
+        }
+    }
+
     /// <summary>Waits until <paramref name="done"/> holds for this replica's runner pods; returns them.</summary>
     public async Task<IReadOnlyList<V1Pod>> WaitForPodsAsync(Func<IReadOnlyList<V1Pod>, bool> done, TimeSpan timeout)
     {

@@ -51,7 +51,7 @@ public sealed class KubernetesHostileSessionTests
         if (source.Contains(marker, StringComparison.Ordinal))
         {
             // The check below means something only if the child really ran.
-            await WaitUntilAsync(() => AnyProcessWith(marker), "the program's child to run");
+            await KubernetesHostHarness.WaitUntilAsync(() => AnyProcessWith(marker), "the program's child to run");
         }
 
         var (_, outcome) = await reading;
@@ -59,8 +59,8 @@ public sealed class KubernetesHostileSessionTests
 
         Assert.True(expected.Contains(outcome.Verdict), $"{name}: {outcome.Verdict} (expected {string.Join(" or ", expected)})");
         await harness.WaitForPodsAsync(p => p.Count == 0, Timeout);
-        await WaitUntilAsync(() => !Directory.Exists($"/proc/{pid.ToString(CultureInfo.InvariantCulture)}"), "the pod's runner process to exit");
-        await WaitUntilAsync(() => !AnyProcessWith(marker), "nothing of the program to be left");
+        await KubernetesHostHarness.WaitUntilAsync(() => !Directory.Exists($"/proc/{pid.ToString(CultureInfo.InvariantCulture)}"), "the pod's runner process to exit");
+        await KubernetesHostHarness.WaitUntilAsync(() => !AnyProcessWith(marker), "nothing of the program to be left");
 
         var next = await harness.Host.StartAsync(DockerSessionHostTests.Interactive("print('still fine')\n"), Owner, CancellationToken.None).WaitAsync(Timeout);
         var (output, after) = await DockerSessionHostTests.ReadToEndAsync(next);
@@ -86,18 +86,4 @@ public sealed class KubernetesHostileSessionTests
                 return false;
             }
         });
-
-    private static async Task WaitUntilAsync(Func<bool> condition, string what)
-    {
-        var deadline = DateTime.UtcNow + Timeout;
-        while (!condition())
-        {
-            if (DateTime.UtcNow > deadline)
-            {
-                throw new TimeoutException("waited in vain for " + what);
-            }
-
-            await Task.Delay(100);
-        }
-    }
 }

@@ -85,7 +85,7 @@ public sealed class KubernetesSessionHostTests
         Assert.Equal(Verdict.Killed, (await session.Completion.WaitAsync(Timeout)).Verdict);
         await harness.WaitForPodsAsync(p => p.Count == 0, Timeout);
         Assert.Contains(harness.Server.Requests, r => r.Method == "DELETE" && r.Path.EndsWith("/pods/" + pod.Metadata.Name, StringComparison.Ordinal));
-        await WaitUntilAsync(() => !ProcessExists(pid), "the deleted pod's runner process to exit");
+        await KubernetesHostHarness.WaitUntilAsync(() => !ProcessExists(pid), "the deleted pod's runner process to exit");
     }
 
     [Fact]
@@ -127,7 +127,7 @@ public sealed class KubernetesSessionHostTests
     {
         await using var harness = await KubernetesHostHarness.StartAsync(poolSize: 2);
         harness.Pool.Replenish();
-        await WaitUntilAsync(() => harness.Pool.Ready == 2, "two waiting runner pods");
+        await KubernetesHostHarness.WaitUntilAsync(() => harness.Pool.Ready == 2, "two waiting runner pods");
         var before = harness.RunnerPods().Select(p => p.Metadata.Name).ToHashSet();
         Assert.Equal(2, before.Count);
 
@@ -139,7 +139,7 @@ public sealed class KubernetesSessionHostTests
         // The session's pod was one of the waiting ones, it is gone, and a fresh one took its place.
         var after = await harness.WaitForPodsAsync(p => p.Count == 2 && p.Count(x => before.Contains(x.Metadata.Name)) == 1, Timeout);
         Assert.Single(after, p => !before.Contains(p.Metadata.Name));
-        await WaitUntilAsync(() => harness.Pool.Ready == 2, "the pool to be full again");
+        await KubernetesHostHarness.WaitUntilAsync(() => harness.Pool.Ready == 2, "the pool to be full again");
     }
 
     [Fact]
@@ -151,7 +151,7 @@ public sealed class KubernetesSessionHostTests
         var serverOptions = KubernetesHostHarness.ServerOptions() with { DeleteDelay = TimeSpan.FromMilliseconds(500) };
         await using var harness = await KubernetesHostHarness.StartAsync(poolSize: 2, serverOptions: serverOptions);
         harness.Pool.Replenish();
-        await WaitUntilAsync(() => harness.Pool.Ready == 2, "two waiting runner pods");
+        await KubernetesHostHarness.WaitUntilAsync(() => harness.Pool.Ready == 2, "two waiting runner pods");
 
         var first = harness.Pool.DisposeAsync().AsTask();
         await harness.Pool.DisposeAsync();
@@ -245,7 +245,7 @@ public sealed class KubernetesSessionHostTests
         // Held back from ready until the watch is broken: the start has to survive the break to see it.
         harness.Server.Kubelet.NeverReady = true;
         var start = harness.Host.StartAsync(DockerSessionHostTests.Interactive("print('after the break')\n"), Owner, CancellationToken.None);
-        await WaitUntilAsync(() => harness.Server.OpenWatches > 0 && harness.RunnerPods().Any(p => p.Status?.Phase == "Running"), "the start to watch a running pod");
+        await KubernetesHostHarness.WaitUntilAsync(() => harness.Server.OpenWatches > 0 && harness.RunnerPods().Any(p => p.Status?.Phase == "Running"), "the start to watch a running pod");
         var watchesBefore = harness.Server.Requests.Count(r => r.Query.Contains("watch=true", StringComparison.Ordinal));
 
         switch (how)
@@ -258,7 +258,7 @@ public sealed class KubernetesSessionHostTests
                 // watch would resume from: the next watch gets 410 Gone, and the pod is read afresh.
                 await harness.Server.StopAsync();
                 harness.Server.Kubelet.NeverReady = false;
-                await WaitUntilAsync(() => harness.RunnerPods().Any(p => p.Status?.Conditions?.Any(c => c.Type == "Ready" && c.Status == "True") == true), "the pod to get ready while the API server is away");
+                await KubernetesHostHarness.WaitUntilAsync(() => harness.RunnerPods().Any(p => p.Status?.Conditions?.Any(c => c.Type == "Ready" && c.Status == "True") == true), "the pod to get ready while the API server is away");
                 harness.Server.Compact();
                 await harness.Server.RestartAsync();
                 break;
@@ -297,7 +297,7 @@ public sealed class KubernetesSessionHostTests
         });
         crashed.Pool.Replenish();
         alive.Pool.Replenish();
-        await WaitUntilAsync(() => crashed.Pool.Ready == 1 && alive.Pool.Ready == 1, "a waiting pod of each replica");
+        await KubernetesHostHarness.WaitUntilAsync(() => crashed.Pool.Ready == 1 && alive.Pool.Ready == 1, "a waiting pod of each replica");
         var orphan = Assert.Single(crashed.RunnerPods()).Metadata.Name;
         var kept = Assert.Single(alive.RunnerPods()).Metadata.Name;
         crashed.Crash();
@@ -334,7 +334,7 @@ public sealed class KubernetesSessionHostTests
     {
         await using var harness = await KubernetesHostHarness.StartAsync(poolSize: 1);
         harness.Pool.Replenish();
-        await WaitUntilAsync(() => harness.Pool.Ready == 1, "a waiting pod");
+        await KubernetesHostHarness.WaitUntilAsync(() => harness.Pool.Ready == 1, "a waiting pod");
         var held = Assert.Single(harness.RunnerPods()).Metadata.Name;
         var stopped = harness.Server.AddExistingPod(new V1Pod
         {
@@ -360,18 +360,4 @@ public sealed class KubernetesSessionHostTests
     }
 
     private static bool ProcessExists(int pid) => Directory.Exists($"/proc/{pid.ToString(CultureInfo.InvariantCulture)}");
-
-    private static async Task WaitUntilAsync(Func<bool> condition, string what)
-    {
-        var deadline = DateTime.UtcNow + Timeout;
-        while (!condition())
-        {
-            if (DateTime.UtcNow > deadline)
-            {
-                throw new TimeoutException("waited in vain for " + what);
-            }
-
-            await Task.Delay(100);
-        }
-    }
 }
