@@ -114,6 +114,10 @@ internal sealed class BenchRunner(BenchOptions options)
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"   bare process      {bareRate,8:0.0} runs/s   machine CPU {bareCpuPerRun,6:0.0} ms per run"));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"   sandboxed run     {sandboxRate,8:0.0} runs/s   machine CPU {sandboxCpuPerRun,6:0.0} ms per run"));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"   sandboxed / bare  {sandboxRate / bareRate,8:0.00}x                   {sandboxCpuPerRun / bareCpuPerRun,6:0.00}x"));
+        // What the machine gives a second run at once: bare runs 2 at a time against one after another (section 1's
+        // back-to-back median). Near 1x, work beside a run (a sandbox being set up) costs that run about its own CPU.
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"   bare, {options.Parallel} at a time / one after another: {bareRate / (1000 / bare.Median):0.00}x the runs per second"));
 
         await new HubBenchmark(options).RunAsync(cancellationToken);
         if (options.InteractiveOnly)
