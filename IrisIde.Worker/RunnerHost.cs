@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using IrisIde.Execution;
+using IrisIde.Execution.Languages;
 using IrisIde.Execution.Protocol;
 using IrisIde.Execution.Sessions;
 using IrisIde.Execution.Telemetry;
@@ -42,6 +43,14 @@ public static class RunnerHost
         }
 
         builder.Services.AddIrisExecution(builder.Configuration).AddConfiguredBackends().AddRunnerProtocol();
+
+        // A runner serves one session: it probes the language it warms up with and the one it is asked to run, not
+        // the whole catalogue while it starts (a JVM's version command alone is seconds of CPU under gVisor).
+        // /languages, which a session host asks of one waiting runner now and then, probes the rest then.
+        foreach (var probe in builder.Services.Where(d => d.ImplementationType == typeof(LanguageProbeHostedService)).ToList())
+        {
+            builder.Services.Remove(probe);
+        }
         builder.Services.AddIrisTelemetry(builder.Configuration, "iris-runner");
         builder.Services.AddSingleton<RunnerWarmUp>();
         builder.Services.AddHostedService(provider => provider.GetRequiredService<RunnerWarmUp>());

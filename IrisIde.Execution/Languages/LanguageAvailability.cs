@@ -9,9 +9,11 @@ namespace IrisIde.Execution.Languages;
 public sealed record LanguageStatus(LanguageDefinition Language, bool IsAvailable, string? Version, string? Reason);
 
 /// <summary>
-/// Probes every language once (its version command, resolved on the sandbox's PATH among the
-/// language's own toolchain paths) so that an unavailable language is reported with its install hint
-/// instead of being offered and then failing.
+/// Probes each language once, when it is first asked about (its version command, resolved on the sandbox's
+/// PATH among the language's own toolchain paths), so that an unavailable language is reported with its
+/// install hint instead of being offered and then failing. A server that lists languages probes them all
+/// while it starts (<see cref="LanguageProbeHostedService"/>); a runner, which serves one session, probes
+/// only the language it is asked to run (a JVM's or rustc's version command is seconds of CPU under gVisor).
 /// </summary>
 public sealed class LanguageAvailability(LanguageCatalog catalog, ILogger<LanguageAvailability> logger)
 {
@@ -19,27 +21,26 @@ public sealed class LanguageAvailability(LanguageCatalog catalog, ILogger<Langua
     public const string SandboxPath = "/usr/local/bin:/usr/bin:/bin";
 
     private static readonly TimeSpan ProbeTimeout = TimeSpan.FromSeconds(20);
-    private readonly Lazy<Task<FrozenDictionary<string, LanguageStatus>>> _probe =
-        new(() => ProbeAllAsync(catalog, logger), LazyThreadSafetyMode.ExecutionAndPublication);
+
+    // One probe per language, started by whoever asks first; a caller that gives up does not cancel it for the others.
+    private readonly FrozenDictionary<string, Lazy<Task<LanguageStatus>>> _probes = catalog.All.ToFrozenDictionary(
+        language => language.Id,
+        language => new Lazy<Task<LanguageStatus>>(() => ProbeAsync(language, logger), LazyThreadSafetyMode.ExecutionAndPublication),
+        StringComparer.Ordinal);
 
     public LanguageCatalog Catalog => catalog;
 
-    public async Task<IReadOnlyList<LanguageStatus>> GetAllAsync(CancellationToken cancellationToken)
-    {
-        var statuses = await _probe.Value.WaitAsync(cancellationToken);
-        return [.. catalog.All.Select(l => statuses[l.Id])];
-    }
+    /// <summary>Every catalogue language's status, in catalogue order (probing, at once, those not probed yet).</summary>
+    public async Task<IReadOnlyList<LanguageStatus>> GetAllAsync(CancellationToken cancellationToken) =>
+        await Task.WhenAll(catalog.All.Select(language => _probes[language.Id].Value)).WaitAsync(cancellationToken);
 
-    public async Task<LanguageStatus> GetAsync(LanguageDefinition language, CancellationToken cancellationToken)
+    /// <summary>One language's status (probing only it, if nobody has yet).</summary>
+    public Task<LanguageStatus> GetAsync(LanguageDefinition language, CancellationToken cancellationToken)
     {
-        var statuses = await _probe.Value.WaitAsync(cancellationToken);
-        return statuses[language.Id];
-    }
-
-    private static async Task<FrozenDictionary<string, LanguageStatus>> ProbeAllAsync(LanguageCatalog catalog, ILogger logger)
-    {
-        var results = await Task.WhenAll(catalog.All.Select(l => ProbeAsync(l, logger)));
-        return results.ToFrozenDictionary(s => s.Language.Id, StringComparer.Ordinal);
+        ArgumentNullException.ThrowIfNull(language);
+        return _probes.TryGetValue(language.Id, out var probe)
+            ? probe.Value.WaitAsync(cancellationToken)
+            : throw new ArgumentException($"'{language.Id}' is not in the catalogue.", nameof(language));
     }
 
     internal static async Task<LanguageStatus> ProbeAsync(LanguageDefinition language, ILogger logger)

@@ -14,8 +14,19 @@ public static class TinyRun
     public static async Task<(LanguageDefinition Language, RunRequest Request)?> CreateAsync(LanguageAvailability languages, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(languages);
-        var available = (await languages.GetAllAsync(cancellationToken)).Where(l => l.IsAvailable).Select(l => l.Language).ToList();
-        var language = Preferred.Select(id => available.FirstOrDefault(l => l.Id == id)).FirstOrDefault(l => l is not null) ?? available.FirstOrDefault();
+        // One language at a time, preferred first: a runner probes nothing beyond the language it warms up with.
+        var all = languages.Catalog.All;
+        var candidates = Preferred.SelectMany(id => all.Where(l => l.Id == id)).Concat(all.Where(l => !Preferred.Contains(l.Id, StringComparer.Ordinal)));
+        LanguageDefinition? language = null;
+        foreach (var candidate in candidates)
+        {
+            if ((await languages.GetAsync(candidate, cancellationToken)).IsAvailable)
+            {
+                language = candidate;
+                break;
+            }
+        }
+
         if (language is null)
         {
             return null;

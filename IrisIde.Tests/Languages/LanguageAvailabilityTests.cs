@@ -7,9 +7,9 @@ public sealed class LanguageAvailabilityTests
 {
     private static LanguageDefinition Language(params string[] version) => Language(["/usr/bin/" + version[0]], version);
 
-    private static LanguageDefinition Language(string[] toolchain, string[] version) => new()
+    private static LanguageDefinition Language(string[] toolchain, string[] version, string id = "probe") => new()
     {
-        Id = "probe",
+        Id = id,
         DisplayName = "Probe",
         FileName = "main.probe",
         Run = ["true"],
@@ -79,5 +79,61 @@ public sealed class LanguageAvailabilityTests
         // The host PATH may put pyenv's python first; inside the sandbox only /usr and /bin exist.
         Assert.Equal("/usr/bin/python3", LanguageAvailability.ResolveOnSandboxPath("python3"));
         Assert.Null(LanguageAvailability.ResolveOnSandboxPath("definitely-not-installed-iris"));
+    }
+
+    [Fact]
+    public async Task Asking_about_one_language_probes_that_one_only()
+    {
+        // A runner asks about the language it runs; the others' version commands (a JVM's: seconds of CPU under
+        // gVisor) must not run for it. Each probe here leaves a file behind when it runs.
+        var marks = Directory.CreateTempSubdirectory("iris-probe-");
+        try
+        {
+            LanguageDefinition Marking(string id) =>
+                Language(["/usr/bin/bash"], ["bash", "-c", $"echo probed > {marks.FullName}/{id}; echo 1.0"], id);
+            var availability = new LanguageAvailability(new LanguageCatalog([Marking("first"), Marking("second")]), NullLogger<LanguageAvailability>.Instance);
+            var first = availability.Catalog.All[0];
+
+            var status = await availability.GetAsync(first, CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(30));
+            Assert.True(status.IsAvailable, status.Reason);
+            Assert.Equal(["first"], marks.EnumerateFiles().Select(f => f.Name));
+
+            // Asked again: the same answer, not a second probe.
+            File.Delete(Path.Combine(marks.FullName, "first"));
+            Assert.Same(status, await availability.GetAsync(first, CancellationToken.None));
+            Assert.Empty(marks.EnumerateFiles());
+
+            var all = await availability.GetAllAsync(CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(30));
+            Assert.Equal(["first", "second"], all.Select(s => s.Language.Id));
+            Assert.All(all, s => Assert.True(s.IsAvailable, s.Reason));
+            Assert.Equal(["second"], marks.EnumerateFiles().Select(f => f.Name));
+        }
+        finally
+        {
+            marks.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task A_caller_that_gives_up_does_not_cancel_the_probe_for_the_next()
+    {
+        var availability = new LanguageAvailability(
+            new LanguageCatalog([Language(["/usr/bin/bash"], ["bash", "-c", "sleep 0.5; echo 2.0"])]), NullLogger<LanguageAvailability>.Instance);
+        var language = availability.Catalog.All[0];
+        using var impatient = new CancellationTokenSource(TimeSpan.FromMilliseconds(50));
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => availability.GetAsync(language, impatient.Token));
+        var status = await availability.GetAsync(language, CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.True(status.IsAvailable, status.Reason);
+        Assert.Equal("2.0", status.Version);
+    }
+
+    [Fact]
+    public async Task A_language_outside_the_catalogue_is_refused()
+    {
+        var availability = new LanguageAvailability(new LanguageCatalog([Language("true")]), NullLogger<LanguageAvailability>.Instance);
+
+        await Assert.ThrowsAsync<ArgumentException>(() => availability.GetAsync(Language(["/usr/bin/true"], ["true"], "elsewhere"), CancellationToken.None));
     }
 }

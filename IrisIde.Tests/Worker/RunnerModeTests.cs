@@ -65,6 +65,27 @@ public sealed class RunnerModeTests : IAsyncLifetime
         Assert.Single(logs.Entries, e => e.Contains("[3002]", StringComparison.Ordinal));
         Assert.DoesNotContain(logs.Entries, e => e.Contains("[4232]", StringComparison.Ordinal) || e.Contains("[4231]", StringComparison.Ordinal));
     }
+
+    [Fact]
+    public async Task Runner_mode_probes_only_the_language_it_warms_up_with_until_asked_for_its_languages()
+    {
+        // A runner serves one session: probing the whole catalogue while it starts (javac, rustc, go …) was most of
+        // its start-up CPU under gVisor. /languages still answers for every language.
+        using var logs = new CapturedLogs();
+        await using var runner = await InProcessRunner.StartAsync(logs, "--Iris:Runner:AccessToken=t");
+        using var http = new HttpClient { BaseAddress = runner.BaseAddress, Timeout = Timeout };
+        Assert.Equal(HttpStatusCode.OK, (await runner.WaitReadyAsync(http))[^1]);
+
+        static string[] Probed(CapturedLogs logs) =>
+            [.. logs.Entries.Where(e => e.Contains("[1301]", StringComparison.Ordinal) || e.Contains("[1302]", StringComparison.Ordinal))];
+        Assert.Contains("Language python available", Assert.Single(Probed(logs)), StringComparison.Ordinal);
+
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/languages") { Headers = { Authorization = new("Bearer", "t") } };
+        using var response = await http.SendAsync(request);
+        response.EnsureSuccessStatusCode();
+        var catalogue = Execution.Languages.LanguageCatalog.LoadEmbedded().All.Count;
+        Assert.Equal(catalogue, Probed(logs).Length);
+    }
 }
 
 public sealed class WorkerModeTests
