@@ -159,6 +159,7 @@ build_app_image() {
     mkdir -p "$context/dotnet"
     cp -a "$dotnet_root/dotnet" "$dotnet_root/host" "$dotnet_root/shared" "$context/dotnet/"
 
+    # The runtime settings are deploy/runner/Dockerfile's (why: there).
     cat >"$context/Dockerfile" <<EOF
 FROM $base_image
 COPY dotnet /usr/share/dotnet
@@ -166,6 +167,8 @@ COPY app /app
 ENV PATH=/usr/share/dotnet:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \\
     DOTNET_ROOT=/usr/share/dotnet \\
     DOTNET_EnableDiagnostics=0 \\
+    DOTNET_TieredPGO=0 \\
+    DOTNET_TC_CallCountingDelayMs=10000 \\
     DOTNET_CLI_TELEMETRY_OPTOUT=1 \\
     ASPNETCORE_URLS=http://+:8080 \\
     HOME=/tmp \\
