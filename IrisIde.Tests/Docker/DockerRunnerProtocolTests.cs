@@ -1,3 +1,5 @@
+using Docker.DotNet;
+using Docker.DotNet.Models;
 using IrisIde.Execution.Sessions.Docker;
 using IrisIde.Tests.Protocol;
 using IrisIde.Tests.Web;
@@ -59,3 +61,50 @@ public class DockerWebAppFixture : IrisWebAppFixture
 /// <summary>The whole iris-runner protocol suite, each session relayed to a runner container of its own.</summary>
 [Trait("Needs", "Docker")]
 public sealed class DockerRunnerProtocolTests(DockerWebAppFixture fixture) : RunnerProtocolSuite(fixture), IClassFixture<DockerWebAppFixture>;
+
+/// <summary>The web app with its sessions on runner containers under gVisor (<c>runsc</c>).</summary>
+public sealed class GVisorWebAppFixture : DockerWebAppFixture
+{
+    protected override string Runtime => "runsc";
+}
+
+/// <summary>
+/// The whole protocol suite again, each runner under gVisor: its own kernel between the runner (and the student's
+/// program) and the host's.
+/// </summary>
+[Trait("Needs", "Docker")]
+public sealed class GVisorRunnerProtocolTests(GVisorWebAppFixture fixture) : RunnerProtocolSuite(fixture), IClassFixture<GVisorWebAppFixture>
+{
+    /// <summary>
+    /// gVisor's processes are not in the host's /proc: the sleep is looked for in every runner container's own
+    /// /proc (through <c>docker exec</c>). A runner that is gone, or going, holds no program any more.
+    /// </summary>
+    protected override async Task<bool> SleepRunningAsync(string marker)
+    {
+        using var client = DockerTestEngine.CreateClient();
+        foreach (var runner in await DockerTestEngine.RunnersAsync())
+        {
+            try
+            {
+                var exec = await client.Exec.CreateContainerExecAsync(runner.ID, new ContainerExecCreateParameters
+                {
+                    Cmd = ["/bin/sh", "-c", "cat /proc/[0-9]*/cmdline | tr '\\0' ' '"],
+                    AttachStdout = true,
+                    AttachStderr = true,
+                }, CancellationToken.None);
+                using var stream = await client.Exec.StartContainerExecAsync(exec.ID, new ContainerExecStartParameters(), CancellationToken.None);
+                var (stdout, _) = await stream.ReadOutputToEndAsync(CancellationToken.None);
+                if (stdout.Contains($"sleep {marker}", StringComparison.Ordinal))
+                {
+                    return true;
+                }
+            }
+            catch (DockerApiException e) when (e.StatusCode is System.Net.HttpStatusCode.NotFound or System.Net.HttpStatusCode.Conflict)
+            {
+                // Removed, or stopping, since it was listed.
+            }
+        }
+
+        return false;
+    }
+}
