@@ -215,6 +215,12 @@ public sealed class TestKubelet : IAsyncDisposable
         start.ArgumentList.Add("runner");
         start.Environment["Logging__Console__FormatterName"] = "simple";
         start.Environment["DOTNET_ENVIRONMENT"] = "Production";
+        // What the runner image's own environment gives a runner in a real pod.
+        foreach (var (name, value) in Deploy.RunnerImageRecipes.RuntimeSettings(Deploy.RunnerImageRecipes.Dockerfile))
+        {
+            start.Environment[name] = value;
+        }
+
         foreach (var variable in container.Env ?? [])
         {
             if (variable.Value is not null)
