@@ -31,16 +31,19 @@ public sealed class BubblewrapSandbox : ISandbox, IDisposable, IAsyncDisposable
     private readonly SandboxUidPool _uids;
     private readonly WarmSandboxPool _warm;
     private readonly bool _isRoot = Environment.IsPrivilegedProcess;
+    private readonly string? _workspaceRoot;
 
-    public BubblewrapSandbox(IOptions<BubblewrapOptions> options, RunCapacity capacity, ILogger<BubblewrapSandbox> logger)
-        : this(options.Value, capacity, logger, cgroups: null)
+    /// <param name="workspaces">The runs' workspace area, whose other runs' workspace mounts each launcher leaves out of its mount namespace.</param>
+    public BubblewrapSandbox(IOptions<BubblewrapOptions> options, RunCapacity capacity, ILogger<BubblewrapSandbox> logger, WorkspaceArea? workspaces = null)
+        : this(options.Value, capacity, logger, cgroups: null, workspaces?.Root)
     {
     }
 
-    internal BubblewrapSandbox(BubblewrapOptions options, RunCapacity capacity, ILogger logger, ICgroupHierarchy? cgroups)
+    internal BubblewrapSandbox(BubblewrapOptions options, RunCapacity capacity, ILogger logger, ICgroupHierarchy? cgroups, string? workspaceRoot = null)
     {
         _options = options;
         _logger = logger;
+        _workspaceRoot = workspaceRoot;
 
         // Created once, at start-up (BubblewrapSandboxStartup) or by the first run, whichever comes
         // first. A failure is kept and reported to every run, like a missing bwrap would be.
@@ -320,6 +323,24 @@ public sealed class BubblewrapSandbox : ISandbox, IDisposable, IAsyncDisposable
             yield return (LauncherFiles.FirstDescriptor + i).ToString(CultureInfo.InvariantCulture) + "=" + launcherFiles.Paths[i];
         }
 
+        if (_isRoot)
+        {
+            // Every mount of the namespace bwrap starts in costs each of its ~40 bind mounts a re-read: the launcher
+            // leaves the other runs' workspaces and slots (three mounts a run) and the host's cgroup file systems out.
+            // Never a root an operator's extra bind comes from: what bwrap binds must stay.
+            var roots = new[] { _runtimeArea.Root, _workspaceRoot }.OfType<string>().Select(Path.GetFullPath)
+                .Where(root => root != "/" && !_options.ExtraReadOnlyBinds.Any(bind => IsUnder(Path.GetFullPath(bind.Source), root)))
+                .Distinct(StringComparer.Ordinal);
+            foreach (var root in roots)
+            {
+                yield return "--drop-mounts-under";
+                yield return root;
+            }
+
+            yield return "--keep-mount";
+            yield return Path.GetFullPath(workspace);
+        }
+
         if (uid is { } id)
         {
             yield return "--uid";
@@ -380,6 +401,9 @@ public sealed class BubblewrapSandbox : ISandbox, IDisposable, IAsyncDisposable
     }
 
     private const string SlotFolder = "slots";
+
+    private static bool IsUnder(string path, string root) =>
+        path == root || path.StartsWith(root.TrimEnd('/') + "/", StringComparison.Ordinal);
 
     private string SeccompFilterPath => Path.Combine(_runtimeDirectory.Value, "seccomp.bpf");
 

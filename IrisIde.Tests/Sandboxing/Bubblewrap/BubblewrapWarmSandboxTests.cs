@@ -4,6 +4,7 @@ using IrisIde.Execution.Sandboxing;
 using IrisIde.Execution.Sandboxing.Bubblewrap;
 using IrisIde.Execution.Sandboxing.Cgroups;
 using Microsoft.Extensions.Logging;
+using MountInterop = IrisIde.Execution.Workspaces.Interop;
 
 namespace IrisIde.Tests.Sandboxing.Bubblewrap;
 
@@ -49,10 +50,10 @@ public sealed class BubblewrapWarmSandboxTests : IAsyncLifetime
         ? [Path.Combine(_layout.UnifiedDirectory!, _cgroupParent)]
         : _layout.ControllerDirectories.Values.Distinct().Select(d => Path.Combine(d, _cgroupParent));
 
-    private BubblewrapSandbox NewSandbox(int uidCount = UidCount, int warm = 2, string? stateDirectory = null)
+    private BubblewrapSandbox NewSandbox(int uidCount = UidCount, int warm = 2, string? stateDirectory = null, string? workspaceRoot = null)
     {
         var options = new BubblewrapOptions { Uid = Uid, UidCount = uidCount, CgroupParent = _cgroupParent, WarmSandboxes = warm, StateDirectory = stateDirectory };
-        var sandbox = new BubblewrapSandbox(options, SandboxRunner.HostCapacity, _log, cgroups: null);
+        var sandbox = new BubblewrapSandbox(options, SandboxRunner.HostCapacity, _log, cgroups: null, workspaceRoot);
         _sandboxes.Add(sandbox);
         return sandbox;
     }
@@ -89,6 +90,76 @@ public sealed class BubblewrapWarmSandboxTests : IAsyncLifetime
         Assert.Equal("second\n/workspace\ngot typed\n", run.Stdout);
         Assert.Equal("made\n", File.ReadAllText(Path.Combine(second.Path, "out.txt")));
         Assert.False(File.Exists(Path.Combine(first.Path, "out.txt")));
+    }
+
+    [Fact]
+    public async Task Bwrap_starts_in_a_mount_namespace_without_the_other_runs_workspaces_or_the_hosts_cgroup_file_systems()
+    {
+        // Another run's workspace (a tmpfs under the workspace root), mounted before any sandbox is launched.
+        var workspaceRoot = Directory.CreateTempSubdirectory("iris-warm-root-").FullName;
+        var other = Directory.CreateDirectory(Path.Combine(workspaceRoot, "instance", "run-other")).FullName;
+        Assert.Equal(0, MountInterop.Mount("iris-test", other, "tmpfs", 0, "size=64k"));
+        try
+        {
+            var sandbox = NewSandbox(warm: 1, workspaceRoot: workspaceRoot);
+            using var workspace = new TestWorkspace();
+            await SandboxRunner.RunAsync(sandbox, workspace, ["true"]);
+            await WaitUntilReadyAsync(sandbox);
+
+            // The ready sandbox's bwrap, waiting for its run: the outer one (its parent is the server) still
+            // lives in the namespace its launcher made, the one bwrap copied.
+            var bwrap = Assert.Single(
+                Directory.EnumerateDirectories("/proc").Select(d => Path.GetFileName(d)).Where(IsAllDigits).Select(pid => int.Parse(pid, CultureInfo.InvariantCulture)),
+                pid => CommandLine(pid) is { } line && line.StartsWith("/usr/bin/bwrap", StringComparison.Ordinal)
+                    && line.Contains(sandbox.SlotDirectory, StringComparison.Ordinal) && ParentCommand(pid) != "bwrap");
+            var mounts = File.ReadAllLines($"/proc/{bwrap.ToString(CultureInfo.InvariantCulture)}/mountinfo");
+
+            Assert.DoesNotContain(mounts, line => line.Contains(other, StringComparison.Ordinal));
+            Assert.DoesNotContain(mounts, line => line.Split(" - ")[1].Split(' ')[0] is "cgroup" or "cgroup2");
+            // Its own slot stays (a run's workspace reaches the sandbox through it), and the host lost nothing.
+            Assert.Contains(mounts, line => line.Contains(sandbox.SlotDirectory, StringComparison.Ordinal));
+            Assert.Contains(File.ReadLines("/proc/self/mountinfo"), line => line.Contains(other, StringComparison.Ordinal));
+
+            // And the ready sandbox still gets its run's workspace through the slot.
+            using var second = new TestWorkspace();
+            second.Write("who.txt", "second");
+            var run = await SandboxRunner.RunAsync(sandbox, second, ["cat", "who.txt"]);
+            Assert.Equal([false, true], _log.Started);
+            Assert.Equal("second", run.Stdout);
+        }
+        finally
+        {
+            MountInterop.Umount2(other, MountInterop.MNT_DETACH);
+            Directory.Delete(workspaceRoot, recursive: true);
+        }
+    }
+
+    private static bool IsAllDigits(string? name) => !string.IsNullOrEmpty(name) && name.All(char.IsAsciiDigit);
+
+    private static string? CommandLine(int pid)
+    {
+        try
+        {
+            return File.ReadAllText($"/proc/{pid.ToString(CultureInfo.InvariantCulture)}/cmdline").Replace('\0', ' ');
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
+    private static string? ParentCommand(int pid)
+    {
+        try
+        {
+            var stat = File.ReadAllText($"/proc/{pid.ToString(CultureInfo.InvariantCulture)}/stat");
+            var parent = stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[1];
+            return File.ReadAllText($"/proc/{parent}/comm").Trim();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
     }
 
     [Fact]

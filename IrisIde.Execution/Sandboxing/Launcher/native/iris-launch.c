@@ -25,11 +25,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
+#include <sched.h>
 #include <unistd.h>
 
 #include "iris-launch.h"
@@ -144,6 +146,106 @@ static void arrange_descriptors(struct descriptor *descriptors, int count)
         fail("close_range");
 }
 
+/* Whether path is root or below it. */
+static int is_under(const char *path, const char *root)
+{
+    size_t length = strlen(root);
+    return strncmp(path, root, length) == 0 && (path[length] == '\0' || path[length] == '/' || (length == 1 && root[0] == '/'));
+}
+
+/* Decodes mountinfo's octal escapes (a space is "\040") in place. */
+static void unescape(char *text)
+{
+    char *out = text;
+    for (char *in = text; *in != '\0'; in++) {
+        if (in[0] == '\\' && in[1] >= '0' && in[1] <= '3' && in[2] >= '0' && in[2] <= '7' && in[3] >= '0' && in[3] <= '7') {
+            *out++ = (char)((in[1] - '0') * 64 + (in[2] - '0') * 8 + (in[3] - '0'));
+            in += 3;
+        } else {
+            *out++ = *in;
+        }
+    }
+    *out = '\0';
+}
+
+/* Kernel and runtime file systems no sandbox binds: bwrap makes its own /proc, /dev and no /sys. */
+static int is_host_only_type(const char *type)
+{
+    static const char *const types[] = {
+        "cgroup", "cgroup2", "nsfs", "tracefs", "debugfs", "bpf", "securityfs", "pstore", "configfs",
+        "fusectl", "binfmt_misc", "hugetlbfs", "mqueue", "efivarfs", "autofs", NULL,
+    };
+    for (int i = 0; types[i] != NULL; i++)
+        if (strcmp(type, types[i]) == 0)
+            return 1;
+    return 0;
+}
+
+/*
+ * A mount namespace of the launcher's own, without what the sandbox never uses: the other runs' workspace
+ * mounts (everything below one of `roots` but `keep` and its parents) and the host's kernel file systems.
+ * bwrap copies the namespace it starts in and re-reads the whole mount table after each of its bind mounts,
+ * so every mount left here costs every run — fifty concurrent runs' workspaces cost each of them
+ * milliseconds. Only an optimisation: bwrap's own namespace is what isolates. Without the privilege (a
+ * container without CAP_SYS_ADMIN) it is skipped. The namespace is made a slave of the host's: the host's
+ * mounts still propagate in (a ready sandbox's workspace arrives that way, onto `keep`), and nothing done
+ * here propagates out; if it cannot be made so, nothing is unmounted.
+ */
+static void drop_foreign_mounts(const char *const *roots, int root_count, const char *keep)
+{
+    if (unshare(CLONE_NEWNS) < 0)
+        return;
+    if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
+        return;
+    FILE *table = fopen("/proc/self/mountinfo", "re");
+    if (table == NULL)
+        return;
+    char **points = NULL;
+    size_t count = 0, room = 0;
+    char *line = NULL;
+    size_t capacity = 0;
+    while (getline(&line, &capacity, table) > 0) {
+        /* "id parent major:minor root mount-point options [optional...] - type source super-options" */
+        char *fields[5], *cursor = line;
+        int n = 0;
+        for (; n < 5; n++) {
+            fields[n] = strsep(&cursor, " ");
+            if (fields[n] == NULL)
+                break;
+        }
+        char *separator = cursor == NULL ? NULL : strstr(cursor, " - ");
+        if (n < 5 || separator == NULL)
+            continue;
+        char *type = separator + 3;
+        type[strcspn(type, " ")] = '\0';
+        char *point = fields[4];
+        unescape(point);
+        int foreign = 0;
+        for (int r = 0; r < root_count && !foreign; r++)
+            foreign = is_under(point, roots[r]) && strcmp(point, roots[r]) != 0 && (keep == NULL || !is_under(keep, point));
+        if (!(foreign || is_host_only_type(type)) || strcmp(point, "/") == 0)
+            continue;
+        if (count == room) {
+            room = room == 0 ? 64 : room * 2;
+            char **grown = realloc(points, room * sizeof *points);
+            if (grown == NULL)
+                break;
+            points = grown;
+        }
+        if ((points[count] = strdup(point)) != NULL)
+            count++;
+    }
+    free(line);
+    fclose(table);
+    /* Children are listed after their parents: detach from the last, so no parent goes first. */
+    while (count > 0) {
+        count--;
+        umount2(points[count], MNT_DETACH);
+        free(points[count]);
+    }
+    free(points);
+}
+
 static int run(int argc, char **argv)
 {
     struct descriptor descriptors[MAX_ITEMS];
@@ -151,6 +253,9 @@ static int run(int argc, char **argv)
     const char *cgroups[MAX_ITEMS];
     int descriptor_count = 0, limit_count = 0, cgroup_count = 0;
     const char *oom_score_adj = NULL;
+    const char *foreign_roots[4];
+    const char *own_mount = NULL;
+    int foreign_root_count = 0;
     long uid = -1, gid = -1;
     int i = 0;
 
@@ -166,6 +271,16 @@ static int run(int argc, char **argv)
         } else if (strcmp(option, "--oom-score-adj") == 0) {
             parse_number(value, -1000, 1000, "oom_score_adj");
             oom_score_adj = value;
+        } else if (strcmp(option, "--drop-mounts-under") == 0) {
+            if (value[0] != '/' || strcmp(value, "/") == 0)
+                fail("--drop-mounts-under needs an absolute path other than /");
+            if (foreign_root_count >= 4)
+                fail("--drop-mounts-under: at most 4");
+            foreign_roots[foreign_root_count++] = value;
+        } else if (strcmp(option, "--keep-mount") == 0) {
+            if (value[0] != '/')
+                fail("--keep-mount needs an absolute path");
+            own_mount = value;
         } else if (strcmp(option, "--uid") == 0) {
             uid = parse_number(value, 1, INT_MAX - 1, "uid");
         } else if (strcmp(option, "--gid") == 0) {
@@ -213,6 +328,10 @@ static int run(int argc, char **argv)
         write_file(cgroups[c], "0");
 
     arrange_descriptors(descriptors, descriptor_count);
+
+    /* Still privileged here; the run's cgroups are joined, so their file systems can go. */
+    if (foreign_root_count > 0)
+        drop_foreign_mounts(foreign_roots, foreign_root_count, own_mount);
 
     for (int l = 0; l < limit_count; l++) {
         struct rlimit limit = { limits[l].value, limits[l].value };

@@ -2,6 +2,9 @@
  * iris-launch: the one small native program between the server and bubblewrap.
  *
  *   iris-launch run [options] -- bwrap ...   set up the run's process, then exec bwrap
+ *                                            (options: --oom-score-adj N, --cgroup PROCS_FILE, --rlimit NAME=N,
+ *                                            --fd N=PATH, --fd-out N=PATH, --uid N --gid N, --drop-mounts-under
+ *                                            ROOT (other runs' workspaces) with --keep-mount PATH (its own))
  *   iris-launch init STATUS_FD               pid 1 inside the sandbox: reads the command from stdin,
  *                                            runs it, reports its exact end
  *   (or the same file named init)
