@@ -1,5 +1,3 @@
-using Docker.DotNet;
-using Docker.DotNet.Models;
 using IrisIde.Execution.Sessions.Docker;
 using IrisIde.Tests.Protocol;
 using IrisIde.Tests.Web;
@@ -79,32 +77,5 @@ public sealed class GVisorRunnerProtocolTests(GVisorWebAppFixture fixture) : Run
     /// gVisor's processes are not in the host's /proc: the sleep is looked for in every runner container's own
     /// /proc (through <c>docker exec</c>). A runner that is gone, or going, holds no program any more.
     /// </summary>
-    protected override async Task<bool> SleepRunningAsync(string marker)
-    {
-        using var client = DockerTestEngine.CreateClient();
-        foreach (var runner in await DockerTestEngine.RunnersAsync())
-        {
-            try
-            {
-                var exec = await client.Exec.CreateContainerExecAsync(runner.ID, new ContainerExecCreateParameters
-                {
-                    Cmd = ["/bin/sh", "-c", "cat /proc/[0-9]*/cmdline | tr '\\0' ' '"],
-                    AttachStdout = true,
-                    AttachStderr = true,
-                }, CancellationToken.None);
-                using var stream = await client.Exec.StartContainerExecAsync(exec.ID, new ContainerExecStartParameters(), CancellationToken.None);
-                var (stdout, _) = await stream.ReadOutputToEndAsync(CancellationToken.None);
-                if (stdout.Contains($"sleep {marker}", StringComparison.Ordinal))
-                {
-                    return true;
-                }
-            }
-            catch (DockerApiException e) when (e.StatusCode is System.Net.HttpStatusCode.NotFound or System.Net.HttpStatusCode.Conflict)
-            {
-                // Removed, or stopping, since it was listed.
-            }
-        }
-
-        return false;
-    }
+    protected override Task<bool> SleepRunningAsync(string marker) => DockerTestEngine.AnyRunnerRunsAsync($"sleep {marker}");
 }

@@ -32,6 +32,40 @@ public static class DockerTestEngine
 
     public static DockerClient CreateClient() => new DockerClientBuilder().WithEndpoint(new Uri(Endpoint)).WithApiVersion(new System.Version(1, 41)).Build();
 
+    /// <summary>
+    /// Whether a process whose command line (arguments joined by spaces) contains <paramref name="commandLine"/> runs in
+    /// any runner container, looked for in each one's own <c>/proc</c> through <c>docker exec</c>: under gVisor the
+    /// host's /proc does not show them. A runner that is gone, or going, holds no program any more.
+    /// </summary>
+    public static async Task<bool> AnyRunnerRunsAsync(string commandLine, string? replica = null)
+    {
+        using var client = CreateClient();
+        foreach (var runner in await RunnersAsync(replica))
+        {
+            try
+            {
+                var exec = await client.Exec.CreateContainerExecAsync(runner.ID, new ContainerExecCreateParameters
+                {
+                    Cmd = ["/bin/sh", "-c", "for f in /proc/[0-9]*/cmdline; do tr '\\0' ' ' < \"$f\"; echo; done"],
+                    AttachStdout = true,
+                    AttachStderr = true,
+                }, CancellationToken.None);
+                using var stream = await client.Exec.StartContainerExecAsync(exec.ID, new ContainerExecStartParameters(), CancellationToken.None);
+                var (stdout, _) = await stream.ReadOutputToEndAsync(CancellationToken.None);
+                if (stdout.Contains(commandLine, StringComparison.Ordinal))
+                {
+                    return true;
+                }
+            }
+            catch (DockerApiException e) when (e.StatusCode is System.Net.HttpStatusCode.NotFound or System.Net.HttpStatusCode.Conflict)
+            {
+                // Removed, or stopping, since it was listed.
+            }
+        }
+
+        return false;
+    }
+
     /// <summary>Runner containers (any state) whose <c>iris.replica</c> label is <paramref name="replica"/>, or all runner containers.</summary>
     public static async Task<IList<ContainerListResponse>> RunnersAsync(string? replica = null)
     {

@@ -175,6 +175,9 @@ internal sealed class DockerRunnerFactory(DockerEngine engine, IOptions<DockerRu
         User = _options.User,
         Env =
         [
+            // The operator's runner settings first: Docker keeps the last of a repeated name, so the session host's own
+            // (validated not to collide anyway) would win.
+            .. _options.RunnerSettings.Select(setting => $"{setting.Key}={setting.Value}"),
             folder is not null
                 ? $"ASPNETCORE_URLS=http://unix:{DockerRunner.ContainerSocketFolder}/{DockerRunner.SocketName}"
                 : $"ASPNETCORE_URLS=http://0.0.0.0:{DockerRunner.NetworkPort.ToString(CultureInfo.InvariantCulture)}",

@@ -45,6 +45,21 @@ public sealed class DockerRunnerOptions : Runners.RunnerBackendOptions
     /// </summary>
     public string? SocketDirectory { get; set; }
 
+    /// <summary>
+    /// Configuration for the runners themselves, as environment variable names (<c>Iris__Limits__Interactive__CpuSeconds</c>:
+    /// <c>3</c>): the limits and settings of the sandbox a student's program runs in inside each runner, which would
+    /// otherwise be the image's defaults. Only <c>Iris__</c> names; not those the session host sets itself
+    /// (<see cref="ReservedRunnerSettings"/>).
+    /// </summary>
+    public Dictionary<string, string> RunnerSettings { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>What each runner's environment gets from the session host itself, which <see cref="RunnerSettings"/> may not change.</summary>
+    public static readonly IReadOnlyList<string> ReservedRunnerSettings =
+    [
+        "Iris__Runner__AccessToken", "Iris__Sandbox__Kind", "Iris__Sandbox__Capacity__MemoryBytes",
+        "Iris__Sandbox__Capacity__MaxProcesses", "Iris__Limits__WorkspaceRoot",
+    ];
+
     public string ResolveSocketDirectory() =>
         SocketDirectory is { Length: > 0 } configured ? Path.GetFullPath(configured)
         : Environment.IsPrivilegedProcess ? "/run/iris/runners"
@@ -90,6 +105,23 @@ internal sealed class DockerRunnerOptionsValidator : IValidateOptions<DockerRunn
             && (network is "host" or "bridge" or "none" || network.StartsWith("container:", StringComparison.Ordinal) || network.Any(c => !(char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.'))))
         {
             problems.Add("Iris:Sessions:Docker:Network must name a user-defined internal network (not host, bridge, none or container:...), or be empty for no network");
+        }
+
+        foreach (var (variable, value) in options.RunnerSettings)
+        {
+            if (!variable.StartsWith("Iris__", StringComparison.Ordinal) || variable.Length == "Iris__".Length
+                || variable.Any(c => !(char.IsAsciiLetterOrDigit(c) || c == '_')))
+            {
+                problems.Add($"Iris:Sessions:Docker:RunnerSettings: '{variable}' is not a runner setting (Iris__Section__Key, letters, digits and '_')");
+            }
+            else if (DockerRunnerOptions.ReservedRunnerSettings.Contains(variable, StringComparer.OrdinalIgnoreCase))
+            {
+                problems.Add($"Iris:Sessions:Docker:RunnerSettings: '{variable}' is set by the session host itself");
+            }
+            else if (value is null || value.Contains('\0', StringComparison.Ordinal))
+            {
+                problems.Add($"Iris:Sessions:Docker:RunnerSettings: '{variable}' needs a value without NUL characters");
+            }
         }
 
         options.ValidateShared(DockerRunnerOptions.SectionName, problems);
