@@ -30,9 +30,10 @@ public static class ExecutionServiceCollectionExtensions
 {
     /// <summary>
     /// The language catalogue, its availability probe and the run pipeline. A sandbox must be added too
-    /// (<c>.AddBubblewrapSandbox()</c>, ...).
+    /// (<c>.AddBubblewrapSandbox()</c>, ...). With <paramref name="probeLanguagesAtStart"/> every language is probed
+    /// while the host starts; without it (a runner, which serves one session) each is probed when first asked about.
     /// </summary>
-    public static IrisExecutionBuilder AddIrisExecution(this IServiceCollection services, IConfiguration configuration)
+    public static IrisExecutionBuilder AddIrisExecution(this IServiceCollection services, IConfiguration configuration, bool probeLanguagesAtStart = true)
     {
         // Options bind through IConfiguration; hosts register it already, plain service collections may not.
         services.TryAddSingleton(configuration);
@@ -43,7 +44,11 @@ public static class ExecutionServiceCollectionExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton(_ => LanguageCatalog.LoadEmbedded());
         services.TryAddSingleton<LanguageAvailability>();
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, LanguageProbeHostedService>());
+        if (probeLanguagesAtStart)
+        {
+            services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, LanguageProbeHostedService>());
+        }
+
         services.TryAddSingleton<WorkspaceArea>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, WorkspaceSweeper>());
         services.TryAddSingleton<RunPipeline>();

@@ -1,7 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
 using IrisIde.Execution;
-using IrisIde.Execution.Languages;
 using IrisIde.Execution.Protocol;
 using IrisIde.Execution.Sessions;
 using IrisIde.Execution.Telemetry;
@@ -42,15 +41,10 @@ public static class RunnerHost
             builder.WebHost.UseUrls(DefaultUrl);
         }
 
-        builder.Services.AddIrisExecution(builder.Configuration).AddConfiguredBackends().AddRunnerProtocol();
-
         // A runner serves one session: it probes the language it warms up with and the one it is asked to run, not
         // the whole catalogue while it starts (a JVM's version command alone is seconds of CPU under gVisor).
         // /languages, which a session host asks of one waiting runner now and then, probes the rest then.
-        foreach (var probe in builder.Services.Where(d => d.ImplementationType == typeof(LanguageProbeHostedService)).ToList())
-        {
-            builder.Services.Remove(probe);
-        }
+        builder.Services.AddIrisExecution(builder.Configuration, probeLanguagesAtStart: false).AddConfiguredBackends().AddRunnerProtocol();
         builder.Services.AddIrisTelemetry(builder.Configuration, "iris-runner");
         builder.Services.AddSingleton<RunnerWarmUp>();
         builder.Services.AddHostedService(provider => provider.GetRequiredService<RunnerWarmUp>());

@@ -15,8 +15,7 @@ public static class TinyRun
     {
         ArgumentNullException.ThrowIfNull(languages);
         // One language at a time, preferred first: a runner probes nothing beyond the language it warms up with.
-        var all = languages.Catalog.All;
-        var candidates = Preferred.SelectMany(id => all.Where(l => l.Id == id)).Concat(all.Where(l => !Preferred.Contains(l.Id, StringComparer.Ordinal)));
+        var candidates = languages.Catalog.All.OrderBy(l => Array.IndexOf(Preferred, l.Id) is var rank and >= 0 ? rank : Preferred.Length);
         LanguageDefinition? language = null;
         foreach (var candidate in candidates)
         {

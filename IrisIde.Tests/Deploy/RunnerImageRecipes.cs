@@ -13,6 +13,11 @@ public static partial class RunnerImageRecipes
 
     public static string OfflineBuild => RepositoryFiles.PathOf("deploy", "runner", "build-rootfs.sh");
 
+    /// <summary>The Dockerfile's runtime settings, read once: what a runner in a real pod gets from its image.</summary>
+    public static IReadOnlyDictionary<string, string> ImageRuntimeSettings => ImageSettings.Value;
+
+    private static readonly Lazy<IReadOnlyDictionary<string, string>> ImageSettings = new(() => RuntimeSettings(Dockerfile));
+
     /// <summary>The .NET runtime settings (<c>DOTNET_…=value</c>) a recipe puts in the image's environment, by name.</summary>
     public static IReadOnlyDictionary<string, string> RuntimeSettings(string recipe) =>
         RuntimeSetting().Matches(File.ReadAllText(recipe))

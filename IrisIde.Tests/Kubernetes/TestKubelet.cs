@@ -216,7 +216,7 @@ public sealed class TestKubelet : IAsyncDisposable
         start.Environment["Logging__Console__FormatterName"] = "simple";
         start.Environment["DOTNET_ENVIRONMENT"] = "Production";
         // What the runner image's own environment gives a runner in a real pod.
-        foreach (var (name, value) in Deploy.RunnerImageRecipes.RuntimeSettings(Deploy.RunnerImageRecipes.Dockerfile))
+        foreach (var (name, value) in Deploy.RunnerImageRecipes.ImageRuntimeSettings)
         {
             start.Environment[name] = value;
         }

@@ -31,7 +31,7 @@ public sealed class BubblewrapSandbox : ISandbox, IDisposable, IAsyncDisposable
     private readonly SandboxUidPool _uids;
     private readonly WarmSandboxPool _warm;
     private readonly bool _isRoot = Environment.IsPrivilegedProcess;
-    private readonly string? _workspaceRoot;
+    private readonly string[] _foreignMountRoots;
 
     /// <param name="workspaces">The runs' workspace area, whose other runs' workspace mounts each launcher leaves out of its mount namespace.</param>
     public BubblewrapSandbox(IOptions<BubblewrapOptions> options, RunCapacity capacity, ILogger<BubblewrapSandbox> logger, WorkspaceArea? workspaces = null)
@@ -43,7 +43,6 @@ public sealed class BubblewrapSandbox : ISandbox, IDisposable, IAsyncDisposable
     {
         _options = options;
         _logger = logger;
-        _workspaceRoot = workspaceRoot;
 
         // Created once, at start-up (BubblewrapSandboxStartup) or by the first run, whichever comes
         // first. A failure is kept and reported to every run, like a missing bwrap would be.
@@ -56,6 +55,14 @@ public sealed class BubblewrapSandbox : ISandbox, IDisposable, IAsyncDisposable
         _runtimeArea = new WorkspaceArea(
             new WorkspaceSettings(Path.Combine(options.ResolveStateDirectory(), "sandboxes"), 0, 0) { MountTmpfs = false }, logger);
         _runtimeDirectory = new Lazy<string>(CreateRuntimeDirectory);
+
+        // Where the other runs' workspaces and slots are mounted, which each launcher leaves out of bwrap's namespace;
+        // never a root an operator's extra bind comes from (what bwrap binds must stay).
+        _foreignMountRoots = _isRoot
+            ? [.. new[] { _runtimeArea.Root, workspaceRoot }.OfType<string>().Select(Path.GetFullPath)
+                .Where(root => root != "/" && !options.ExtraReadOnlyBinds.Any(bind => IsUnder(Path.GetFullPath(bind.Source), root)))
+                .Distinct(StringComparer.Ordinal)]
+            : [];
         _mounts = new BubblewrapMounts(options, () => _runtimeDirectory.Value);
         _uids = new SandboxUidPool(options.Uid, options.UidCount, Path.Combine(options.ResolveStateDirectory(), "uids"));
 
@@ -323,15 +330,11 @@ public sealed class BubblewrapSandbox : ISandbox, IDisposable, IAsyncDisposable
             yield return (LauncherFiles.FirstDescriptor + i).ToString(CultureInfo.InvariantCulture) + "=" + launcherFiles.Paths[i];
         }
 
-        if (_isRoot)
+        if (_foreignMountRoots.Length > 0)
         {
             // Every mount of the namespace bwrap starts in costs each of its ~40 bind mounts a re-read: the launcher
             // leaves the other runs' workspaces and slots (three mounts a run) and the host's cgroup file systems out.
-            // Never a root an operator's extra bind comes from: what bwrap binds must stay.
-            var roots = new[] { _runtimeArea.Root, _workspaceRoot }.OfType<string>().Select(Path.GetFullPath)
-                .Where(root => root != "/" && !_options.ExtraReadOnlyBinds.Any(bind => IsUnder(Path.GetFullPath(bind.Source), root)))
-                .Distinct(StringComparer.Ordinal);
-            foreach (var root in roots)
+            foreach (var root in _foreignMountRoots)
             {
                 yield return "--drop-mounts-under";
                 yield return root;
