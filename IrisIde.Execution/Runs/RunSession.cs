@@ -27,6 +27,13 @@ public sealed class RunSession : IRunSession
 
     private const int ReadBufferSize = 16 * 1024;
 
+    /// <summary>
+    /// How long output is still read after the program ended. Whatever it started ends with it in every sandbox, so its
+    /// output ends at once; this only bounds the wait where a process outlived it (a runner under gVisor, which cannot
+    /// hold what left the program's session), so the run still ends.
+    /// </summary>
+    internal static readonly TimeSpan OutputGrace = TimeSpan.FromSeconds(5);
+
     private readonly RunPlan _plan;
     private readonly ISandbox _sandbox;
     private readonly TimeProvider _time;
@@ -308,12 +315,14 @@ public sealed class RunSession : IRunSession
         process.StandardInput.Close();
         var output = new StringBuilder();
         var budget = new OutputBudget(limits.OutputBytes, null, _time);
+        using var outputOver = new CancellationTokenSource(Timeout.InfiniteTimeSpan, _time);
         var pumps = new[]
         {
-            PumpAsync(process, process.StandardOutput, budget, text => { lock (output) { output.Append(text); } }),
-            PumpAsync(process, process.StandardError, budget, text => { lock (output) { output.Append(text); } }),
+            PumpAsync(process, process.StandardOutput, budget, text => { lock (output) { output.Append(text); } }, outputOver.Token),
+            PumpAsync(process, process.StandardError, budget, text => { lock (output) { output.Append(text); } }, outputOver.Token),
         };
         var result = await process.Completion;
+        outputOver.CancelAfter(OutputGrace);
         await Task.WhenAll(pumps);
         lock (output)
         {
@@ -331,15 +340,17 @@ public sealed class RunSession : IRunSession
         Touch(); // idle time counts from the program's start, not from the request (compiling is not idling)
         using var inputDone = new CancellationTokenSource();
         var window = limits.OutputWindowSeconds is { } seconds ? TimeSpan.FromSeconds(seconds) : (TimeSpan?)null;
+        using var outputOver = new CancellationTokenSource(Timeout.InfiniteTimeSpan, _time);
         var stdout = PumpAsync(process, process.StandardOutput, new OutputBudget(limits.OutputBytes, window, _time),
-            text => EmitAsync(new OutputChunk(OutputStream.Stdout, text), CancellationToken.None));
+            text => EmitAsync(new OutputChunk(OutputStream.Stdout, text), CancellationToken.None), outputOver.Token);
         var stderr = PumpAsync(process, process.StandardError, new OutputBudget(limits.OutputBytes, window, _time),
-            text => EmitAsync(new OutputChunk(OutputStream.Stderr, text), CancellationToken.None));
+            text => EmitAsync(new OutputChunk(OutputStream.Stderr, text), CancellationToken.None), outputOver.Token);
         var stdin = FeedInputAsync(process.StandardInput, inputDone.Token);
         var idle = _plan.IdleTimeout is { } idleTimeout ? WatchIdleAsync(process, idleTimeout, inputDone.Token) : Task.CompletedTask;
 
         var result = await process.Completion;
         await inputDone.CancelAsync();
+        outputOver.CancelAfter(OutputGrace);
         await Task.WhenAll(stdout, stderr, stdin, idle);
         return RunOutcome.From(result, RunStage.Run);
     }
@@ -375,7 +386,7 @@ public sealed class RunSession : IRunSession
     /// so a character split across two reads is held back until complete and never split between
     /// chunks; invalid bytes become U+FFFD.
     /// </summary>
-    private async Task PumpAsync(ISandboxProcess process, Stream stream, OutputBudget budget, Func<string, ValueTask> emit)
+    private async Task PumpAsync(ISandboxProcess process, Stream stream, OutputBudget budget, Func<string, ValueTask> emit, CancellationToken outputOver)
     {
         var decoder = new UTF8Encoding(false, false).GetDecoder();
         var bytes = ArrayPool<byte>.Shared.Rent(ReadBufferSize);
@@ -387,9 +398,9 @@ public sealed class RunSession : IRunSession
                 int read;
                 try
                 {
-                    read = await stream.ReadAsync(bytes.AsMemory(0, ReadBufferSize));
+                    read = await stream.ReadAsync(bytes.AsMemory(0, ReadBufferSize), outputOver);
                 }
-                catch (IOException)
+                catch (Exception exception) when (exception is IOException or OperationCanceledException)
                 {
                     read = 0;
                 }
@@ -418,7 +429,7 @@ public sealed class RunSession : IRunSession
                     var message = $"output limit reached: more than {budget.Limit} bytes on one stream{budget.WindowText}";
                     await EmitAsync(new RunNotice(message), CancellationToken.None);
                     process.Kill(Verdict.OutputLimit, message);
-                    await DrainAsync(stream, bytes);
+                    await DrainAsync(stream, bytes, outputOver);
                     return;
                 }
             }
@@ -430,23 +441,23 @@ public sealed class RunSession : IRunSession
         }
     }
 
-    private Task PumpAsync(ISandboxProcess process, Stream stream, OutputBudget budget, Action<string> append) =>
+    private Task PumpAsync(ISandboxProcess process, Stream stream, OutputBudget budget, Action<string> append, CancellationToken outputOver) =>
         PumpAsync(process, stream, budget, text =>
         {
             append(text);
             return ValueTask.CompletedTask;
-        });
+        }, outputOver);
 
     /// <summary>Reads and discards what is left so the writer is not blocked while it is being killed.</summary>
-    private static async Task DrainAsync(Stream stream, byte[] buffer)
+    private static async Task DrainAsync(Stream stream, byte[] buffer, CancellationToken outputOver)
     {
         try
         {
-            while (await stream.ReadAsync(buffer) > 0)
+            while (await stream.ReadAsync(buffer, outputOver) > 0)
             {
             }
         }
-        catch (IOException)
+        catch (Exception exception) when (exception is IOException or OperationCanceledException)
         {
         }
     }

@@ -58,6 +58,9 @@ internal sealed class KillSwitch
     public static string WallTimeExceeded(TimeSpan limit) =>
         string.Create(CultureInfo.InvariantCulture, $"Wall time limit of {limit.TotalSeconds:0.###} s exceeded.");
 
+    public static string MemoryExceeded(long limitBytes) =>
+        string.Create(CultureInfo.InvariantCulture, $"Memory limit of {limitBytes / (1024.0 * 1024):0.#} MiB exceeded.");
+
     public static string CpuTimeExceeded(TimeSpan limit) =>
         string.Create(CultureInfo.InvariantCulture, $"CPU time limit of {limit.TotalSeconds:0.###} s exceeded.");
 }

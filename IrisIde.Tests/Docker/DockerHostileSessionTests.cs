@@ -10,11 +10,9 @@ namespace IrisIde.Tests.Docker;
 /// so a bomb reaches them within seconds.
 /// </summary>
 /// <remarks>
-/// Not here, because the runner's process sandbox does not yet answer them as it should (found with this class,
-/// 2026-12-03; each stays inside its own runner, which is removed at the end): a fork loop uses up the container's
-/// pids and the runner dies with it (<c>internal_error</c> instead of a limit verdict); a memory bomb ends as
-/// <c>runtime_error</c> on runc and takes the runner with it under gVisor; a child that leaves the process group with
-/// setsid keeps the program's output open, so the session does not end when the program does.
+/// The fork loop, the memory bomb and the child that leaves the session were found with this class (2026-12-03): the
+/// runner died of the first (the container's pids were used up), the second ended as <c>runtime_error</c> on runc and
+/// took the runner with it under gVisor, and the third kept the program's output open, so the session never ended.
 /// </remarks>
 [Trait("Needs", "Docker")]
 public sealed class DockerHostileSessionTests
@@ -37,6 +35,11 @@ public sealed class DockerHostileSessionTests
         {
             bombs.Add(runtime, "CPU burn in threads", "c", "#include <pthread.h>\nstatic void* spin(void*a){ for(volatile long i=0;;i++); return a; }\nint main(void){ pthread_t t[8]; for(int i=0;i<8;i++) pthread_create(&t[i],0,spin,0); pthread_join(t[0],0); }\n", [Verdict.TimeLimit]);
             bombs.Add(runtime, "stdout flood", "python", "import sys\nwhile True: sys.stdout.write('x' * 65536)\n", [Verdict.OutputLimit]);
+            // Under gVisor the fork loop stops at its process limit inside, but gVisor's own host threads grow with every
+            // fork attempt (past 1,700 in 6 s at 0.5 CPU, measured) until the container's pids limit ends the sandbox:
+            // the session reports the runner lost (internal_error), never the program's exit.
+            bombs.Add(runtime, "fork loop", "c", "#include <unistd.h>\nint main(void){ for(;;) fork(); }\n", runtime == "runsc" ? [Verdict.InternalError] : [Verdict.TimeLimit]);
+            bombs.Add(runtime, "memory bomb", "c", "#include <stdlib.h>\n#include <string.h>\nint main(void){ for(;;){ char*p=malloc(1<<20); if(p) memset(p,1,1<<20); } }\n", [Verdict.MemoryLimit]);
         }
 
         return bombs;
@@ -62,6 +65,10 @@ public sealed class DockerHostileSessionTests
         await session.DisposeAsync();
 
         Assert.True(expected.Contains(outcome.Verdict), $"{runtime}, {name}: {outcome.Verdict} {outcome.Message} (expected {string.Join(" or ", expected)})");
+        if (outcome.Verdict == Verdict.InternalError)
+        {
+            Assert.Contains("lost the runner", outcome.Message, StringComparison.Ordinal);
+        }
         Assert.Empty(await DockerTestEngine.WaitForRunnersAsync(harness.Replica, r => r.Count == 0, Timeout));
 
         var next = await harness.Host.StartAsync(DockerSessionHostTests.Interactive("print('still fine')\n"), Owner, CancellationToken.None).WaitAsync(Timeout);
@@ -71,5 +78,23 @@ public sealed class DockerHostileSessionTests
         Assert.Equal("still fine\n", output);
         Assert.Equal(Verdict.Ok, after.Verdict);
         Assert.NotEqual(runner.ID, nextRunner.ID);
+    }
+
+    [Theory]
+    [InlineData("runc")]
+    [InlineData("runsc")]
+    public async Task A_child_that_leaves_the_session_ends_with_the_program(string runtime)
+    {
+        await using var harness = DockerHostHarness.Create(TightRunners, runtime);
+        const string Program = "import os, time\nif os.fork() == 0:\n    os.setsid()\n    time.sleep(1000)\nprint('parent done', flush=True)\n";
+
+        var session = await harness.Host.StartAsync(DockerSessionHostTests.Interactive(Program), Owner, CancellationToken.None).WaitAsync(Timeout);
+        var (output, outcome) = await DockerSessionHostTests.ReadToEndAsync(session).WaitAsync(Timeout);
+        await session.DisposeAsync();
+
+        // Held open by the child, the output would end only with the 20 s wall limit (time_limit), or never.
+        Assert.Equal("parent done\n", output);
+        Assert.Equal(Verdict.Ok, outcome.Verdict);
+        Assert.Empty(await DockerTestEngine.WaitForRunnersAsync(harness.Replica, r => r.Count == 0, Timeout));
     }
 }

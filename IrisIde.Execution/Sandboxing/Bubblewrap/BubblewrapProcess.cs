@@ -337,7 +337,7 @@ internal sealed class BubblewrapProcess : ISandboxProcess
                 // Killed for memory without reaching its own limit: all runs together filled the
                 // shared parent (or the host ran out), and the kernel chose this run.
                 outcome = (Verdict.MemoryLimit, usage.OwnMemoryLimitHits > 0
-                    ? string.Create(CultureInfo.InvariantCulture, $"Memory limit of {_limits.MemoryBytes / (1024.0 * 1024):0.#} MiB exceeded.")
+                    ? KillSwitch.MemoryExceeded(_limits.MemoryBytes)
                     : RunCapacity.ServerFullMessage);
             }
             else if (signal == Interop.SIGXCPU || usage.CpuTime > _limits.CpuTime)

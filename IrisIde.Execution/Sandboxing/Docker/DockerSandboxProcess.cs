@@ -201,7 +201,7 @@ internal sealed class DockerSandboxProcess : ISandboxProcess
         }
         else if (oomKilled)
         {
-            outcome = (Verdict.MemoryLimit, string.Create(CultureInfo.InvariantCulture, $"Memory limit of {_limits.MemoryBytes / (1024.0 * 1024):0.#} MiB exceeded."));
+            outcome = (Verdict.MemoryLimit, KillSwitch.MemoryExceeded(_limits.MemoryBytes));
         }
         else if (status is null)
         {

@@ -8,15 +8,23 @@ using Microsoft.Extensions.Options;
 namespace IrisIde.Execution.Sandboxing.Processes;
 
 /// <summary>
-/// Runs the program as a plain process: rlimits, an unprivileged uid when the host is root, its own
-/// session and process group (killed as a whole). Only for inside a runner pod, where the pod is the
-/// isolation boundary — there is no filesystem, network or pid isolation here.
+/// Runs the program as a plain process under a supervisor of its own (<c>iris-launch supervise</c>, which ends
+/// everything the program started when it ends): rlimits, an unprivileged uid when the host is root, its own session
+/// and process group. Only for inside a runner pod or container, where that is the isolation boundary — there is no
+/// filesystem, network or pid isolation here.
 /// </summary>
+/// <remarks>
+/// RLIMIT_NPROC counts every task of the program's real uid. As root the program runs as a uid of its own, so the
+/// limit is the run's process limit; otherwise (a non-root runner) the program shares the runner's uid, and the limit
+/// is what that uid runs now plus the run's process limit, so a fork loop stops there and not at the container's
+/// pids limit, where the runner itself could no longer start a thread.
+/// </remarks>
 public sealed class ProcessSandbox : ISandbox
 {
     private readonly ProcessSandboxOptions _options;
     private readonly ILogger _logger;
     private readonly bool _isRoot = Environment.IsPrivilegedProcess;
+    private readonly uint _uid = Interop.GetRealUid();
 
     public ProcessSandbox(IOptions<ProcessSandboxOptions> options, ILogger<ProcessSandbox> logger)
     {
@@ -37,7 +45,7 @@ public sealed class ProcessSandbox : ISandbox
             WorkspaceTree.ChangeOwner(workspace, (uint)_options.Uid, (uint)_options.Gid);
         }
 
-        var startInfo = new ProcessStartInfo(_options.PrlimitPath)
+        var startInfo = new ProcessStartInfo(_options.LauncherPath)
         {
             UseShellExecute = false,
             RedirectStandardInput = true,
@@ -65,30 +73,30 @@ public sealed class ProcessSandbox : ISandbox
     }
 
     /// <summary>
-    /// prlimit → choom (oom_score_adj 1000, inherited by everything the program starts: under memory
-    /// pressure the kernel kills the program, not the runner) → setsid (own session and process group,
-    /// no fork: we are not a group leader) → setpriv → program.
+    /// iris-launch supervise (which forks the rest into a session and process group of its own) → prlimit → choom
+    /// (oom_score_adj 1000, inherited by everything the program starts: under memory pressure the kernel kills the
+    /// program, not the runner) → setpriv → program; each execs the next, so the program keeps the supervisor's child's pid.
     /// </summary>
     private IEnumerable<string> BuildArguments(SandboxSpec spec)
     {
         var limits = spec.Limits;
+        yield return "supervise";
+        yield return "--";
+        yield return _options.PrlimitPath;
         yield return "--cpu=" + ((long)Math.Ceiling(limits.CpuTime.TotalSeconds) + 1).ToString(CultureInfo.InvariantCulture);
         yield return "--fsize=" + limits.MaxFileSizeBytes.ToString(CultureInfo.InvariantCulture);
         yield return "--nofile=" + limits.MaxOpenFiles.ToString(CultureInfo.InvariantCulture);
         yield return "--core=0";
         yield return "--stack=" + limits.StackBytes.ToString(CultureInfo.InvariantCulture);
-        if (_isRoot)
-        {
-            // Per-uid process cap: the only fork-bomb guard without a cgroup.
-            yield return "--nproc=" + limits.MaxProcesses.ToString(CultureInfo.InvariantCulture);
-        }
+        // Per-uid process cap: the only fork-bomb guard without a cgroup.
+        var processes = _isRoot ? limits.MaxProcesses : ProcessTree.CountThreadsOfUid(_uid) + limits.MaxProcesses;
+        yield return "--nproc=" + processes.ToString(CultureInfo.InvariantCulture);
 
         yield return "--";
         yield return _options.ChoomPath;
         yield return "-n";
         yield return "1000";
         yield return "--";
-        yield return _options.SetsidPath;
         yield return _options.SetprivPath;
         if (_isRoot)
         {

@@ -13,11 +13,12 @@ public sealed class ProcessSandboxOptions
 
     public int Gid { get; set; } = 61000;
 
+    /// <summary>The native launcher, whose <c>supervise</c> mode is the parent of every run.</summary>
+    public string LauncherPath { get; set; } = Path.Combine(AppContext.BaseDirectory, "iris-launch");
+
     public string SetprivPath { get; set; } = "/usr/bin/setpriv";
 
     public string PrlimitPath { get; set; } = "/usr/bin/prlimit";
-
-    public string SetsidPath { get; set; } = "/usr/bin/setsid";
 
     /// <summary>util-linux choom: gives the program oom_score_adj 1000, so the kernel kills it before the runner.</summary>
     public string ChoomPath { get; set; } = "/usr/bin/choom";
@@ -28,7 +29,7 @@ internal sealed class ProcessSandboxOptionsValidator : Microsoft.Extensions.Opti
     public Microsoft.Extensions.Options.ValidateOptionsResult Validate(string? name, ProcessSandboxOptions options)
     {
         var failures = new List<string>();
-        foreach (var (key, path) in new[] { ("SetprivPath", options.SetprivPath), ("PrlimitPath", options.PrlimitPath), ("SetsidPath", options.SetsidPath), ("ChoomPath", options.ChoomPath) })
+        foreach (var (key, path) in new[] { ("LauncherPath", options.LauncherPath), ("SetprivPath", options.SetprivPath), ("PrlimitPath", options.PrlimitPath), ("ChoomPath", options.ChoomPath) })
         {
             if (!Path.IsPathRooted(path) || !File.Exists(path))
             {

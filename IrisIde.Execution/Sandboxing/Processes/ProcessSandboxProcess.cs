@@ -1,41 +1,49 @@
 using System.Diagnostics;
-using System.Globalization;
-using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging;
 
 namespace IrisIde.Execution.Sandboxing.Processes;
 
 /// <summary>
-/// One bare-process run. The program leads its own session and process group (pgid = its pid), so
-/// the whole group is signalled and killed together. Usage is sampled from /proc every 100 ms (the
-/// program's own plus its waited-for children's CPU, its peak RSS), so it is approximate: there is
-/// no cgroup here. Teardown SIGKILLs the group until no member is left; processes that left the
-/// group with setsid are the pod's to contain.
+/// One bare-process run under its supervisor (<c>iris-launch supervise</c>): the supervisor is the child subreaper of
+/// the run, so everything the program starts stays under it, a child that left the program's session with setsid
+/// included; when the program ends (or the run is ended) the supervisor kills and reaps all of it before it exits, so
+/// nothing of the run outlives it or holds its output open. Usage is sampled from /proc every 100 ms over the whole
+/// tree (CPU of the living and the reaped, proportional resident memory), so it is approximate: there is no cgroup
+/// here. Over the memory limit the run is ended with <see cref="Verdict.MemoryLimit"/>; a program the container's own
+/// OOM killer took between two samples gets the same verdict.
 /// </summary>
 internal sealed class ProcessSandboxProcess : ISandboxProcess
 {
+    /// <summary>The real-time signal that asks the supervisor to end the run (<c>IRIS_END_RUN_SIGNAL</c> in iris-launch.c).</summary>
+    internal const int EndRunSignal = 40;
+
     private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>How long the supervisor gets to kill and reap the run before it is killed itself.</summary>
+    private static readonly TimeSpan EndGrace = TimeSpan.FromSeconds(10);
+
     private const double ClockTicksPerSecond = 100; // USER_HZ is 100 on every Linux ABI.
 
     private readonly string _runId;
-    private readonly Process _process;
+    private readonly Process _supervisor;
     private readonly SandboxLimits _limits;
     private readonly Stopwatch _stopwatch;
     private readonly ILogger _logger;
     private readonly KillSwitch _kill = new();
+    private readonly long? _oomKillsBefore = ContainerMemoryEvents.ReadOomKills();
     private TimeSpan _cpu;
     private long _peak;
 
-    public ProcessSandboxProcess(string runId, Process process, SandboxLimits limits, Stopwatch stopwatch, ILogger logger)
+    public ProcessSandboxProcess(string runId, Process supervisor, SandboxLimits limits, Stopwatch stopwatch, ILogger logger)
     {
         _runId = runId;
-        _process = process;
+        _supervisor = supervisor;
         _limits = limits;
         _stopwatch = stopwatch;
         _logger = logger;
-        StandardInput = process.StandardInput.BaseStream;
-        StandardOutput = process.StandardOutput.BaseStream;
-        StandardError = process.StandardError.BaseStream;
+        StandardInput = supervisor.StandardInput.BaseStream;
+        StandardOutput = supervisor.StandardOutput.BaseStream;
+        StandardError = supervisor.StandardError.BaseStream;
         Completion = Task.Run(SuperviseAsync);
     }
 
@@ -52,11 +60,15 @@ internal sealed class ProcessSandboxProcess : ISandboxProcess
     /// <summary>As last sampled by the supervision loop (every 100 ms): CPU time and the peak resident memory.</summary>
     public SandboxUsage? ReadUsage() => Completion.IsCompleted ? null : new SandboxUsage(_cpu, Interlocked.Read(ref _peak));
 
+    /// <summary>
+    /// The supervisor passes every signal it can catch on to the program's process group. SIGKILL cannot be caught:
+    /// for it the supervisor is asked to end the run, which kills the program and everything under it.
+    /// </summary>
     public void Signal(int signal)
     {
-        if (Interop.Kill(-_process.Id, signal) != 0)
+        if (!Completion.IsCompleted)
         {
-            _ = Interop.Kill(_process.Id, signal);
+            _ = Interop.Kill(_supervisor.Id, signal == Interop.SIGKILL ? EndRunSignal : signal);
         }
     }
 
@@ -65,19 +77,19 @@ internal sealed class ProcessSandboxProcess : ISandboxProcess
         Kill(Verdict.Killed, "The run was ended.");
         try
         {
-            await Completion.WaitAsync(TimeSpan.FromSeconds(30));
+            await Completion.WaitAsync(EndGrace + TimeSpan.FromSeconds(5));
         }
         catch (TimeoutException)
         {
-            // Logged by nobody else; the group kill loop gave up.
+            // The supervisor was killed after its grace; nothing else to wait for.
         }
 
-        _process.Dispose();
+        _supervisor.Dispose();
     }
 
     private async Task<SandboxResult> SuperviseAsync()
     {
-        var exited = _process.WaitForExitAsync(CancellationToken.None);
+        var exited = _supervisor.WaitForExitAsync(CancellationToken.None);
         while (!exited.IsCompleted && !_kill.Requested.IsCompleted)
         {
             await Task.WhenAny(exited, _kill.Requested, Task.Delay(PollInterval));
@@ -86,7 +98,7 @@ internal sealed class ProcessSandboxProcess : ISandboxProcess
                 break;
             }
 
-            Sample();
+            var resident = Sample();
             if (_stopwatch.Elapsed >= _limits.WallTime)
             {
                 Kill(Verdict.TimeLimit, KillSwitch.WallTimeExceeded(_limits.WallTime));
@@ -95,21 +107,26 @@ internal sealed class ProcessSandboxProcess : ISandboxProcess
             {
                 Kill(Verdict.TimeLimit, KillSwitch.CpuTimeExceeded(_limits.CpuTime));
             }
+            else if (resident > _limits.MemoryBytes)
+            {
+                Kill(Verdict.MemoryLimit, KillSwitch.MemoryExceeded(_limits.MemoryBytes));
+            }
         }
 
         _kill.MarkSupervisionOver();
 
         if (!exited.IsCompleted)
         {
-            _ = Interop.Kill(-_process.Id, Interop.SIGKILL);
-            _process.Kill();
-            await exited;
+            _ = Interop.Kill(_supervisor.Id, EndRunSignal);
+            if (await Task.WhenAny(exited, Task.Delay(EndGrace)) != exited)
+            {
+                _supervisor.Kill();
+                await exited;
+            }
         }
 
         var wallTime = _stopwatch.Elapsed;
-        await KillGroupAsync(_process.Id);
-
-        var raw = _process.ExitCode;
+        var raw = _supervisor.ExitCode;
         int? exitCode = raw;
         int? signal = null;
         if (raw is > 128 and <= 128 + 64)
@@ -118,8 +135,11 @@ internal sealed class ProcessSandboxProcess : ISandboxProcess
             exitCode = null;
         }
 
-        var outcome = _kill.Reason ?? (signal == Interop.SIGXCPU || _cpu > _limits.CpuTime
-            ? (Verdict.TimeLimit, KillSwitch.CpuTimeExceeded(_limits.CpuTime))
+        var outcome = _kill.Reason ?? (
+            signal == Interop.SIGKILL && ContainerMemoryEvents.ReadOomKills() > _oomKillsBefore
+                ? (Verdict.MemoryLimit, KillSwitch.MemoryExceeded(_limits.MemoryBytes))
+            : signal == Interop.SIGXCPU || _cpu > _limits.CpuTime
+                ? (Verdict.TimeLimit, KillSwitch.CpuTimeExceeded(_limits.CpuTime))
             : exitCode == 0 ? (Verdict.Ok, null)
             : (Verdict.RuntimeError, signal == Interop.SIGXFSZ ? "File size limit exceeded." : null));
         ProcessSandboxLog.RunEnded(_logger, _runId, outcome.Item1, exitCode, signal);
@@ -127,90 +147,34 @@ internal sealed class ProcessSandboxProcess : ISandboxProcess
     }
 
     /// <summary>
-    /// SIGKILLs the process group until the kernel reports no member left (ESRCH). Members whose
-    /// parent died are re-parented to us when we are a subreaper (or pid 1 of the pod): they stay
-    /// zombies, and group members, until reaped, so each pass reaps them by pid.
+    /// Walks the run's tree below the supervisor: CPU is each living process's own and reaped children's time plus what
+    /// the supervisor reaped; memory is the sum of proportional resident sizes (shared pages counted once overall, so a
+    /// program that forks is not charged for its children's shared copies). Returns that sum.
     /// </summary>
-    private async Task KillGroupAsync(int processGroup)
+    private long Sample()
     {
-        var seen = new HashSet<int>();
-        for (var attempt = 0; attempt < 500; attempt++)
+        var root = _supervisor.Id;
+        if (!ProcessTree.TryReadTicks(root, out _, out var ticks))
         {
-            var members = GroupMembers(processGroup);
-            members.Remove(_process.Id);
-            seen.UnionWith(members);
-            if (Interop.Kill(-processGroup, Interop.SIGKILL) != 0 && Marshal.GetLastPInvokeError() == Interop.ESRCH)
-            {
-                break;
-            }
-
-            foreach (var pid in members)
-            {
-                OrphanReaper.TryReap(pid);
-            }
-
-            await Task.Delay(TimeSpan.FromMilliseconds(10));
+            return 0;
         }
 
-        // A group of zombies only can already answer ESRCH: reap whatever of it was re-parented to us.
-        foreach (var pid in seen)
+        long resident = 0;
+        foreach (var pid in ProcessTree.Descendants(root))
         {
-            await OrphanReaper.ReapAsync(pid, TimeSpan.FromMilliseconds(500), CancellationToken.None);
-        }
-    }
-
-    private static List<int> GroupMembers(int processGroup)
-    {
-        var members = new List<int>();
-        foreach (var directory in Directory.EnumerateDirectories("/proc"))
-        {
-            if (!int.TryParse(Path.GetFileName(directory), NumberStyles.None, CultureInfo.InvariantCulture, out var pid))
+            if (ProcessTree.TryReadTicks(pid, out var own, out var reaped))
             {
-                continue;
-            }
-
-            try
-            {
-                var stat = File.ReadAllText(Path.Combine(directory, "stat"));
-                var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-                if (int.Parse(fields[2], CultureInfo.InvariantCulture) == processGroup)
-                {
-                    members.Add(pid);
-                }
-            }
-            catch (Exception exception) when (exception is IOException or UnauthorizedAccessException or FormatException)
-            {
-                // Exited while we looked.
+                ticks += own + reaped;
+                resident += ProcessTree.ProportionalResidentBytes(pid);
             }
         }
 
-        return members;
-    }
-
-    private void Sample()
-    {
-        try
+        _cpu = TimeSpan.FromSeconds(ticks / ClockTicksPerSecond);
+        if (resident > Interlocked.Read(ref _peak))
         {
-            var stat = File.ReadAllText($"/proc/{_process.Id}/stat");
-            var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-
-            // Fields 14-17 of stat (utime, stime, cutime, cstime) are 11-14 after "pid (comm) ".
-            var ticks = 0L;
-            for (var i = 11; i <= 14; i++)
-            {
-                ticks += long.Parse(fields[i], CultureInfo.InvariantCulture);
-            }
-
-            _cpu = TimeSpan.FromSeconds(ticks / ClockTicksPerSecond);
-            var hwm = File.ReadLines($"/proc/{_process.Id}/status").FirstOrDefault(l => l.StartsWith("VmHWM:", StringComparison.Ordinal));
-            if (hwm is not null)
-            {
-                _peak = Math.Max(_peak, 1024 * long.Parse(hwm[6..].Trim().Split(' ')[0], CultureInfo.InvariantCulture));
-            }
+            Interlocked.Exchange(ref _peak, resident);
         }
-        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException or FormatException or IndexOutOfRangeException)
-        {
-            // The process is exiting.
-        }
+
+        return resident;
     }
 }

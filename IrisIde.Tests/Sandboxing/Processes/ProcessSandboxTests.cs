@@ -80,4 +80,87 @@ public sealed class ProcessSandboxTests
 
         Assert.Equal(3, (await process.Completion.WaitAsync(SandboxRunner.Timeout)).ExitCode);
     }
+
+    [Fact]
+    public async Task A_child_that_left_the_session_ends_with_the_program_and_does_not_hold_its_output()
+    {
+        using var workspace = new TestWorkspace();
+        const string Program = "import os, sys, time\nif os.fork() == 0:\n    os.setsid()\n    time.sleep(1000)\nprint('parent done', flush=True)\n";
+
+        // Without the supervisor the child keeps the output pipe open: reading to its end would wait 1000 s.
+        var run = await SandboxRunner.RunAsync(_sandbox, workspace, ["python3", "-c", Program]);
+
+        Assert.Equal(Verdict.Ok, run.Result.Verdict);
+        Assert.Equal("parent done\n", run.Stdout);
+        Assert.Empty(SandboxRunner.ProcessesOwnedBy(Uid));
+    }
+
+    [Fact]
+    public async Task Memory_of_the_whole_tree_counts_against_the_limit()
+    {
+        using var workspace = new TestWorkspace();
+        var limits = SandboxRunner.DefaultLimits with { MemoryBytes = 96L * 1024 * 1024, WallTime = TimeSpan.FromSeconds(30) };
+
+        // Four children of 40 MiB each: none is over the limit alone, together they are.
+        const string Program = "import os, time\nfor _ in range(4):\n    if os.fork() == 0:\n        data = b'x' * (40 << 20)\n        time.sleep(1000)\ntime.sleep(1000)\n";
+        var run = await SandboxRunner.RunAsync(_sandbox, workspace, ["python3", "-c", Program], limits: limits);
+
+        Assert.Equal(Verdict.MemoryLimit, run.Result.Verdict);
+        Assert.Equal("Memory limit of 96 MiB exceeded.", run.Result.Message);
+        Assert.True(run.Result.PeakMemoryBytes > limits.MemoryBytes, $"peak {run.Result.PeakMemoryBytes}");
+        Assert.Empty(SandboxRunner.ProcessesOwnedBy(Uid));
+    }
+
+    [Fact]
+    public async Task Shared_pages_of_forked_children_are_not_charged_once_per_child()
+    {
+        using var workspace = new TestWorkspace();
+        var limits = SandboxRunner.DefaultLimits with { MemoryBytes = 96L * 1024 * 1024 };
+
+        // 48 MiB written by the parent, then shared copy-on-write by four children that only read it: 48 MiB in all,
+        // not five times that.
+        const string Program = "import os, time\ndata = b'x' * (48 << 20)\nkids = [os.fork() for _ in range(4)]\nif 0 in kids:\n    time.sleep(1.5)\n    os._exit(0)\nfor _ in range(4):\n    os.wait()\nprint(len(data))\n";
+        var run = await SandboxRunner.RunAsync(_sandbox, workspace, ["python3", "-c", Program], limits: limits);
+
+        Assert.Equal(Verdict.Ok, run.Result.Verdict);
+        Assert.Equal("50331648\n", run.Stdout);
+        Assert.True(run.Result.PeakMemoryBytes > 40L * 1024 * 1024, $"peak {run.Result.PeakMemoryBytes}: the shared data was not seen at all");
+    }
+
+    [Fact]
+    public async Task Cpu_time_of_a_child_counts_while_it_runs()
+    {
+        using var workspace = new TestWorkspace();
+        var limits = SandboxRunner.DefaultLimits with { CpuTime = TimeSpan.FromSeconds(1), WallTime = TimeSpan.FromSeconds(30) };
+
+        // The parent sleeps and never reaps: only the living child's own time shows the burn.
+        const string Program = "import os, time\nif os.fork() == 0:\n    while True: pass\ntime.sleep(1000)\n";
+        var run = await SandboxRunner.RunAsync(_sandbox, workspace, ["python3", "-c", Program], limits: limits);
+
+        Assert.Equal(Verdict.TimeLimit, run.Result.Verdict);
+        Assert.StartsWith("CPU time limit", run.Result.Message, StringComparison.Ordinal);
+        Assert.Empty(SandboxRunner.ProcessesOwnedBy(Uid));
+    }
+
+    [Fact]
+    public async Task Sigkill_from_the_client_ends_the_program_and_everything_it_started()
+    {
+        using var workspace = new TestWorkspace();
+        await using var process = await _sandbox.StartAsync(
+            new SandboxSpec(["sh", "-c", "setsid sleep 1000 & echo ready; sleep 1000"], workspace.Path, SandboxRunner.DefaultLimits),
+            CancellationToken.None).WaitAsync(SandboxRunner.Timeout);
+        var buffer = new byte[6];
+        var read = 0;
+        while (read < buffer.Length)
+        {
+            read += await process.StandardOutput.ReadAsync(buffer.AsMemory(read)).AsTask().WaitAsync(SandboxRunner.Timeout);
+        }
+
+        process.Signal(9);
+
+        var result = await process.Completion.WaitAsync(SandboxRunner.Timeout);
+        Assert.Equal(9, result.Signal);
+        Assert.Equal(0, await process.StandardOutput.ReadAsync(buffer).AsTask().WaitAsync(SandboxRunner.Timeout));
+        Assert.Empty(SandboxRunner.ProcessesOwnedBy(Uid));
+    }
 }

@@ -12,10 +12,13 @@
  * exit code or the signal — to its status descriptor and exits, which ends the whole sandbox. It is
  * not dumpable, so the program cannot ptrace it or read its descriptors through /proc.
  *
+ * supervise: the process sandbox starts it as the parent of each run (see supervise below).
+ *
  * Errors are reported on stderr with the prefix "iris-launch:" and exit code 125 (run) or 127 (the
  * program could not be executed, like a shell).
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -480,6 +483,203 @@ static int init(int argc, char **argv)
     }
 }
 
+/*
+ * supervise: the parent of one run of the process sandbox (a runner serving one session, where the
+ * container or pod is the isolation boundary). It becomes the child subreaper, so whatever the
+ * program starts stays under it even when it leaves the program's session with setsid, starts the
+ * command in a session of its own and lets go of its own standard streams. Signals sent to it go on
+ * to the program's process group; IRIS_END_RUN_SIGNAL ends the run. When the program ends, or the
+ * run is ended, everything left under it is killed and reaped, so nothing of the run outlives it or
+ * holds its output open. It then exits as the program did (128+n for a signal).
+ */
+#define IRIS_END_RUN_SIGNAL 40
+
+/* Adds to pids (up to max) the children of this process that one line of text lists. */
+static int parse_pids(const char *text, pid_t *pids, int count, int max)
+{
+    for (const char *next = text; *next != '\0' && count < max;) {
+        char *end;
+        long pid = strtol(next, &end, 10);
+        if (end == next)
+            break;
+        if (pid > 1)
+            pids[count++] = (pid_t)pid;
+        next = end;
+    }
+    return count;
+}
+
+/*
+ * The children of this (single-threaded) process: its children file, or where the kernel has none (gVisor) every
+ * process in /proc whose parent we are.
+ */
+static int list_children(pid_t *pids, int max)
+{
+    static char buffer[65536];
+    char path[64];
+    snprintf(path, sizeof path, "/proc/self/task/%d/children", (int)getpid());
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        ssize_t length = read(fd, buffer, sizeof buffer - 1);
+        close(fd);
+        buffer[length < 0 ? 0 : length] = '\0';
+        return parse_pids(buffer, pids, 0, max);
+    }
+
+    int count = 0;
+    DIR *proc = opendir("/proc");
+    if (proc == NULL)
+        return 0;
+    struct dirent *entry;
+    while ((entry = readdir(proc)) != NULL && count < max) {
+        char *end;
+        long pid = strtol(entry->d_name, &end, 10);
+        if (pid <= 1 || *end != '\0')
+            continue;
+        snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+            continue;
+        ssize_t length = read(fd, buffer, 1023);
+        close(fd);
+        if (length <= 0)
+            continue;
+        buffer[length] = '\0';
+        /* "pid (comm) state ppid ...": comm may hold anything, so parse after its last ')'. */
+        char *after = strrchr(buffer, ')');
+        long parent = after == NULL ? 0 : strtol(after + 3, NULL, 10);
+        if (parent == (long)getpid())
+            pids[count++] = (pid_t)pid;
+    }
+    closedir(proc);
+    return count;
+}
+
+/* SIGKILLs every child of ours; the number of children seen. */
+static int kill_children(void)
+{
+    static pid_t pids[8192];
+    int count = list_children(pids, (int)(sizeof pids / sizeof pids[0]));
+    for (int i = 0; i < count; i++)
+        kill(pids[i], SIGKILL);
+    return count;
+}
+
+/*
+ * Kills and reaps everything under us until no child is left. A killed process's own children are
+ * re-parented to us (the subreaper) and killed on the next pass; a fork loop ends at its rlimit.
+ * Where we cannot be the subreaper (gVisor), the program's process group goes first, so what stayed
+ * in it is not re-parented past us when its parent dies.
+ */
+static void end_everything(pid_t program, int *program_status, int *program_reaped)
+{
+    kill(-program, SIGKILL);
+    for (;;) {
+        int seen = kill_children();
+        int status;
+        pid_t pid;
+        while ((pid = waitpid(-1, &status, WNOHANG | __WALL)) > 0) {
+            if (pid == program && !*program_reaped) {
+                *program_status = status;
+                *program_reaped = 1;
+            }
+        }
+        if (pid < 0 && errno == ECHILD)
+            return;
+        if (seen == 0)
+            usleep(1000);
+    }
+}
+
+static int supervise(int argc, char **argv)
+{
+    if (argc < 2 || strcmp(argv[0], "--") != 0) {
+        errno = 0;
+        fail("usage: supervise -- command...");
+    }
+    char **command = argv + 1;
+    if (IRIS_END_RUN_SIGNAL < SIGRTMIN || IRIS_END_RUN_SIGNAL > SIGRTMAX) {
+        errno = 0;
+        fail("signal %d is not a real-time signal here", IRIS_END_RUN_SIGNAL);
+    }
+
+    /* Dies with the server's launcher thread; the program has the same death signal from us. */
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
+        fail("prctl");
+    /*
+     * gVisor refuses this to all but its pid 1: there a child that leaves the program's session and
+     * outlives its parent goes to the container's init, and only the container's end ends it.
+     */
+    prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+    /* Not ptraceable by the program; its descriptors and memory are not open to it through /proc. */
+    if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+        fail("dumpable");
+
+    /* Everything that can be caught is taken with sigwaitinfo, never by a handler; SIGCHLD must not be ignored. */
+    signal(SIGCHLD, SIG_DFL);
+    sigset_t all;
+    sigfillset(&all);
+    sigprocmask(SIG_SETMASK, &all, NULL);
+
+    pid_t program = fork();
+    if (program < 0)
+        fail("fork");
+    if (program == 0) {
+        setsid();
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
+            _exit(EXIT_SETUP_FAILED);
+        /* Dispositions the server ignores (SIGPIPE) must not reach the program. */
+        for (int s = 1; s < NSIG; s++)
+            if (s != SIGKILL && s != SIGSTOP)
+                signal(s, SIG_DFL);
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        execv(command[0], command);
+        int error = errno;
+        fprintf(stderr, "iris-launch: exec %s: %s\n", command[0], strerror(error));
+        _exit(error == ENOENT ? EXIT_NOT_FOUND : EXIT_NOT_EXECUTABLE);
+    }
+
+    /* The program holds the streams now: the server's end of each sees EOF when the program's side is gone. */
+    int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (null >= 0) {
+        dup2(null, 0);
+        dup2(null, 1);
+        dup2(null, 2);
+        close(null);
+    }
+
+    int status = 0, reaped = 0, ended = 0;
+    while (!reaped) {
+        siginfo_t info;
+        int signal = sigwaitinfo(&all, &info);
+        if (signal < 0)
+            continue;
+        if (signal == SIGCHLD) {
+            pid_t pid;
+            int child_status;
+            while ((pid = waitpid(-1, &child_status, WNOHANG | __WALL)) > 0) {
+                if (pid == program) {
+                    status = child_status;
+                    reaped = 1;
+                }
+            }
+        } else if (signal == IRIS_END_RUN_SIGNAL) {
+            ended = 1;
+            end_everything(program, &status, &reaped);
+        } else {
+            kill(-program, signal);
+        }
+    }
+    if (!ended)
+        end_everything(program, &status, &reaped);
+
+    if (WIFSIGNALED(status))
+        return 128 + WTERMSIG(status);
+    return WEXITSTATUS(status);
+}
+
 static int export_seccomp(int argc, char **argv)
 {
     if (argc != 1) {
@@ -511,8 +711,11 @@ int main(int argc, char **argv)
         return init(argc - 2, argv + 2);
     if (argc >= 2 && strcmp(argv[1], "seccomp") == 0)
         return export_seccomp(argc - 2, argv + 2);
+    if (argc >= 2 && strcmp(argv[1], "supervise") == 0)
+        return supervise(argc - 2, argv + 2);
     fputs("usage: iris-launch run [options] -- command...\n"
           "       iris-launch init STATUS_FD   (command on stdin)\n"
-          "       iris-launch seccomp PATH\n", stderr);
+          "       iris-launch seccomp PATH\n"
+          "       iris-launch supervise -- command...\n", stderr);
     return EXIT_SETUP_FAILED;
 }

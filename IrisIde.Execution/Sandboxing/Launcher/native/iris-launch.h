@@ -9,6 +9,8 @@
  *                                            runs it, reports its exact end
  *   (or the same file named init)
  *   iris-launch seccomp PATH                 write the runs' seccomp filter (BPF) to PATH
+ *   iris-launch supervise -- command...      the process sandbox's parent of a run: subreaper, passes signals
+ *                                            on, kills everything left under it when the program ends
  *
  * Each file is one part: iris-launch.c (run, init, main), seccomp-policy.c (the filter).
  */
