@@ -56,6 +56,12 @@ public sealed class BubblewrapOptions
     /// </summary>
     public int WarmSandboxes { get; set; } = 4;
 
+    /// <summary>
+    /// Runs join an empty network namespace made ahead and used by one run at a time (root only), instead of bwrap
+    /// making one per run; false makes bwrap unshare one for every run.
+    /// </summary>
+    public bool ReuseNetworkNamespaces { get; set; } = true;
+
     /// <summary>Host name inside the sandbox.</summary>
     public string Hostname { get; set; } = "iris";
 

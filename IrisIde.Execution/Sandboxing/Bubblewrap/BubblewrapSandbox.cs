@@ -32,6 +32,7 @@ public sealed class BubblewrapSandbox : ISandbox, IDisposable, IAsyncDisposable
     private readonly WarmSandboxPool _warm;
     private readonly bool _isRoot = Environment.IsPrivilegedProcess;
     private readonly string[] _foreignMountRoots;
+    private readonly NetworkNamespacePool? _networks;
 
     /// <param name="workspaces">The runs' workspace area, whose other runs' workspace mounts each launcher leaves out of its mount namespace.</param>
     public BubblewrapSandbox(IOptions<BubblewrapOptions> options, RunCapacity capacity, ILogger<BubblewrapSandbox> logger, WorkspaceArea? workspaces = null)
@@ -65,6 +66,7 @@ public sealed class BubblewrapSandbox : ISandbox, IDisposable, IAsyncDisposable
             : [];
         _mounts = new BubblewrapMounts(options, () => _runtimeDirectory.Value);
         _uids = new SandboxUidPool(options.Uid, options.UidCount, Path.Combine(options.ResolveStateDirectory(), "uids"));
+        _networks = _isRoot && options.ReuseNetworkNamespaces ? new NetworkNamespacePool(logger) : null;
 
         // Slots are mount points, so ready sandboxes need root, as the tmpfs workspaces do; a small uid
         // range keeps one uid for a run (a run would take a ready sandbox's uid anyway, at a set-up's cost).
@@ -215,7 +217,13 @@ public sealed class BubblewrapSandbox : ISandbox, IDisposable, IAsyncDisposable
             }
 
             var files = RunStatusFiles.For(_runtimeDirectory.Value, runId);
-            var process = await ProcessLauncher.StartAsync(BuildStartInfo(spec, workspace, cgroup.ProcessFiles, files, uid?.Uid), cancellationToken);
+            if (uid is not null && _networks is not null)
+            {
+                uid.Network ??= _networks.TryTake();
+            }
+
+            var process = await ProcessLauncher.StartAsync(
+                BuildStartInfo(spec, workspace, cgroup.ProcessFiles, files, uid?.Uid, uid?.Network?.Path), cancellationToken);
             return new SandboxLaunch(runId, process, cgroup, uid, spec.Limits, files);
         }
         catch
@@ -258,7 +266,8 @@ public sealed class BubblewrapSandbox : ISandbox, IDisposable, IAsyncDisposable
         }
     }
 
-    internal ProcessStartInfo BuildStartInfo(SandboxSpec spec, string workspace, IReadOnlyList<string> cgroupProcessFiles, RunStatusFiles files, int? uid)
+    internal ProcessStartInfo BuildStartInfo(
+        SandboxSpec spec, string workspace, IReadOnlyList<string> cgroupProcessFiles, RunStatusFiles files, int? uid, string? networkNamespace = null)
     {
         var startInfo = new ProcessStartInfo(_options.LauncherPath)
         {
@@ -273,7 +282,7 @@ public sealed class BubblewrapSandbox : ISandbox, IDisposable, IAsyncDisposable
         // the program's environment from the allow-list alone.
         startInfo.Environment.Clear();
 
-        foreach (var argument in BuildLauncherArguments(spec, workspace, cgroupProcessFiles, files, uid))
+        foreach (var argument in BuildLauncherArguments(spec, workspace, cgroupProcessFiles, files, uid, networkNamespace))
         {
             startInfo.ArgumentList.Add(argument);
         }
@@ -290,10 +299,10 @@ public sealed class BubblewrapSandbox : ISandbox, IDisposable, IAsyncDisposable
     /// never the server.
     /// </summary>
     internal IEnumerable<string> BuildLauncherArguments(
-        SandboxSpec spec, string workspace, IReadOnlyList<string> cgroupProcessFiles, RunStatusFiles files, int? uid)
+        SandboxSpec spec, string workspace, IReadOnlyList<string> cgroupProcessFiles, RunStatusFiles files, int? uid, string? networkNamespace = null)
     {
         var launcherFiles = new LauncherFiles();
-        var bwrap = BuildBwrapArguments(spec, workspace, launcherFiles).ToList();
+        var bwrap = BuildBwrapArguments(spec, workspace, launcherFiles, joinsNetwork: networkNamespace is not null).ToList();
 
         yield return "run";
         yield return "--oom-score-adj";
@@ -344,6 +353,12 @@ public sealed class BubblewrapSandbox : ISandbox, IDisposable, IAsyncDisposable
             yield return Path.GetFullPath(workspace);
         }
 
+        if (networkNamespace is not null)
+        {
+            yield return "--netns";
+            yield return networkNamespace;
+        }
+
         if (uid is { } id)
         {
             yield return "--uid";
@@ -362,13 +377,24 @@ public sealed class BubblewrapSandbox : ISandbox, IDisposable, IAsyncDisposable
     /// <summary>The in-sandbox path of the launcher copy that is the sandbox's pid 1.</summary>
     internal const string InitPath = "/.iris/init";
 
-    internal IEnumerable<string> BuildBwrapArguments(SandboxSpec spec, string workspace, LauncherFiles files)
+    /// <param name="joinsNetwork">
+    /// The launcher puts the sandbox in a network namespace of the pool: bwrap unshares every namespace but that one.
+    /// </param>
+    internal IEnumerable<string> BuildBwrapArguments(SandboxSpec spec, string workspace, LauncherFiles files, bool joinsNetwork = false)
     {
         var uid = SandboxUid.ToString(CultureInfo.InvariantCulture);
+        yield return _options.BwrapPath;
+        string[] namespaces = joinsNetwork
+            ? ["--unshare-user", "--unshare-ipc", "--unshare-pid", "--unshare-uts", "--unshare-cgroup-try"]
+            : ["--unshare-all", "--unshare-user"];
+        foreach (var argument in namespaces)
+        {
+            yield return argument;
+        }
+
         string[] isolation =
         [
-            _options.BwrapPath,
-            "--unshare-all", "--unshare-user", "--disable-userns",
+            "--disable-userns",
             "--uid", uid, "--gid", uid,
             "--hostname", _options.Hostname,
             "--die-with-parent", "--new-session", "--cap-drop", "ALL",
@@ -546,12 +572,14 @@ public sealed class BubblewrapSandbox : ISandbox, IDisposable, IAsyncDisposable
     {
         await _warm.DisposeAsync();
         RemoveRuntimeDirectory();
+        _networks?.Dispose();
     }
 
     public void Dispose()
     {
         _warm.DisposeAsync().AsTask().GetAwaiter().GetResult();
         RemoveRuntimeDirectory();
+        _networks?.Dispose();
     }
 
     /// <summary>Removes the runtime folder (unmounting any slot left in it) and frees its instance lock.</summary>

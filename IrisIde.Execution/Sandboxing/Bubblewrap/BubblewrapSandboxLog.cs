@@ -50,4 +50,7 @@ internal static partial class BubblewrapSandboxLog
 
     [LoggerMessage(1014, LogLevel.Warning, "A sandbox kept ready for the next run failed; runs start without one until the next succeeds")]
     public static partial void WarmSandboxFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(1015, LogLevel.Warning, "No network namespace can be made ahead here; each run gets one of bwrap's own (Iris:Sandbox:ReuseNetworkNamespaces)")]
+    public static partial void NetworkNamespacesUnavailable(ILogger logger, Exception exception);
 }

@@ -112,17 +112,21 @@ internal sealed class SandboxUidPool
     }
 }
 
-/// <summary>One run's uid; disposing it frees the uid for the next run.</summary>
+/// <summary>One run's uid; disposing it frees the uid (and the network namespace that went with it) for the next run.</summary>
 internal sealed class SandboxUidLease(SandboxUidPool pool, int uid, FileStream lockFile) : IDisposable
 {
     private int _released;
 
     public int Uid { get; } = uid;
 
+    /// <summary>The run's network namespace, taken with its uid and given back with it: both once every process of the run has ended.</summary>
+    public NetworkNamespaceLease? Network { get; set; }
+
     public void Dispose()
     {
         if (Interlocked.Exchange(ref _released, 1) == 0)
         {
+            Network?.Dispose();
             pool.Release(Uid, lockFile);
         }
     }

@@ -107,11 +107,19 @@ public sealed class BubblewrapWarmSandboxTests : IAsyncLifetime
             await WaitUntilReadyAsync(sandbox);
 
             // The ready sandbox's bwrap, waiting for its run: the outer one (its parent is the server) still
-            // lives in the namespace its launcher made, the one bwrap copied.
-            var bwrap = Assert.Single(
-                Directory.EnumerateDirectories("/proc").Select(d => Path.GetFileName(d)).Where(IsAllDigits).Select(pid => int.Parse(pid, CultureInfo.InvariantCulture)),
-                pid => CommandLine(pid) is { } line && line.StartsWith("/usr/bin/bwrap", StringComparison.Ordinal)
-                    && line.Contains(sandbox.SlotDirectory, StringComparison.Ordinal) && ParentCommand(pid) != "bwrap");
+            // lives in the namespace its launcher made, the one bwrap copied. Ready counts from the launcher's start,
+            // so on a busy machine the launcher may not have exec'd bwrap yet.
+            List<int> outer = [];
+            var deadline = DateTime.UtcNow + SandboxRunner.Timeout;
+            while ((outer = [.. Directory.EnumerateDirectories("/proc").Select(d => Path.GetFileName(d)).Where(IsAllDigits).Select(pid => int.Parse(pid, CultureInfo.InvariantCulture))
+                .Where(pid => CommandLine(pid) is { } line && line.StartsWith("/usr/bin/bwrap", StringComparison.Ordinal)
+                    && line.Contains(sandbox.SlotDirectory, StringComparison.Ordinal) && ParentCommand(pid) != "bwrap")]).Count == 0
+                && DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(20);
+            }
+
+            var bwrap = Assert.Single(outer);
             var mounts = File.ReadAllLines($"/proc/{bwrap.ToString(CultureInfo.InvariantCulture)}/mountinfo");
 
             Assert.DoesNotContain(mounts, line => line.Contains(other, StringComparison.Ordinal));

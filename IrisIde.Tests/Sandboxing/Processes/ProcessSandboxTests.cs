@@ -70,11 +70,7 @@ public sealed class ProcessSandboxTests
                 workspace.Path, SandboxRunner.DefaultLimits),
             CancellationToken.None).WaitAsync(SandboxRunner.Timeout);
         var buffer = new byte[6];
-        var read = 0;
-        while (read < buffer.Length)
-        {
-            read += await process.StandardOutput.ReadAsync(buffer.AsMemory(read)).AsTask().WaitAsync(SandboxRunner.Timeout);
-        }
+        await process.StandardOutput.ReadExactlyAsync(buffer).AsTask().WaitAsync(SandboxRunner.Timeout);
 
         process.Signal(2);
 
@@ -150,11 +146,7 @@ public sealed class ProcessSandboxTests
             new SandboxSpec(["sh", "-c", "setsid sleep 1000 & echo ready; sleep 1000"], workspace.Path, SandboxRunner.DefaultLimits),
             CancellationToken.None).WaitAsync(SandboxRunner.Timeout);
         var buffer = new byte[6];
-        var read = 0;
-        while (read < buffer.Length)
-        {
-            read += await process.StandardOutput.ReadAsync(buffer.AsMemory(read)).AsTask().WaitAsync(SandboxRunner.Timeout);
-        }
+        await process.StandardOutput.ReadExactlyAsync(buffer).AsTask().WaitAsync(SandboxRunner.Timeout);
 
         process.Signal(9);
 

@@ -4,7 +4,8 @@
  *   iris-launch run [options] -- bwrap ...   set up the run's process, then exec bwrap
  *                                            (options: --oom-score-adj N, --cgroup PROCS_FILE, --rlimit NAME=N,
  *                                            --fd N=PATH, --fd-out N=PATH, --uid N --gid N, --drop-mounts-under
- *                                            ROOT (other runs' workspaces) with --keep-mount PATH (its own))
+ *                                            ROOT (other runs' workspaces) with --keep-mount PATH (its own),
+ *                                            --netns PATH (join that network namespace))
  *   iris-launch init STATUS_FD               pid 1 inside the sandbox: reads the command from stdin,
  *                                            runs it, reports its exact end
  *   (or the same file named init)
