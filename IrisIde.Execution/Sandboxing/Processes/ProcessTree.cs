@@ -7,14 +7,18 @@ internal static class ProcessTree
 {
     private static readonly long PageSize = Environment.SystemPageSize;
 
+    /// <summary>Whether the kernel keeps children lists and smaps_rollup (gVisor has neither): known once, not per sample.</summary>
+    private static readonly bool HasChildrenLists = File.Exists($"/proc/self/task/{Environment.ProcessId.ToString(CultureInfo.InvariantCulture)}/children");
+
+    private static readonly bool HasSmapsRollup = File.Exists("/proc/self/smaps_rollup");
+
     /// <summary>
     /// Every process below <paramref name="root"/>: through the kernel's children lists, or where it keeps none (gVisor)
     /// through every process's parent in /proc.
     /// </summary>
     public static List<int> Descendants(int root)
     {
-        var id = root.ToString(CultureInfo.InvariantCulture);
-        var children = File.Exists($"/proc/{id}/task/{id}/children") ? (Func<int, IEnumerable<int>>)ListedChildren : ChildrenByParent();
+        var children = HasChildrenLists ? (Func<int, IEnumerable<int>>)ListedChildren : ChildrenByParent();
         var descendants = new List<int>();
         var pending = new Stack<int>(children(root));
         while (pending.TryPop(out var pid))
@@ -116,10 +120,9 @@ internal static class ProcessTree
     public static long ProportionalResidentBytes(int pid)
     {
         var id = pid.ToString(CultureInfo.InvariantCulture);
-        var rollup = ReadOrEmpty($"/proc/{id}/smaps_rollup");
-        if (FindFirstNumber(rollup, "Pss:") is { } pss)
+        if (HasSmapsRollup)
         {
-            return pss * 1024;
+            return FindFirstNumber(ReadOrEmpty($"/proc/{id}/smaps_rollup"), "Pss:") is { } pss ? pss * 1024 : 0;
         }
 
         var statm = ReadOrEmpty($"/proc/{id}/statm").Split(' ');
