@@ -83,7 +83,11 @@ public sealed class ProcessSandbox : ISandbox
         yield return "supervise";
         yield return "--";
         yield return _options.PrlimitPath;
-        yield return "--cpu=" + ((long)Math.Ceiling(limits.CpuTime.TotalSeconds) + 1).ToString(CultureInfo.InvariantCulture);
+        // The sampler ends a run over its CPU limit; RLIMIT_CPU is the backstop for what it cannot see in time (a
+        // sandbox whose /proc lags, a loaded runner). Soft below hard: the kernel sends SIGXCPU (a time-limit verdict)
+        // at the soft limit, where with both equal it sends only SIGKILL, which reads as any other kill.
+        var cpuSeconds = (long)Math.Ceiling(limits.CpuTime.TotalSeconds) + 1;
+        yield return string.Create(CultureInfo.InvariantCulture, $"--cpu={cpuSeconds}:{cpuSeconds + 1}");
         yield return "--fsize=" + limits.MaxFileSizeBytes.ToString(CultureInfo.InvariantCulture);
         yield return "--nofile=" + limits.MaxOpenFiles.ToString(CultureInfo.InvariantCulture);
         yield return "--core=0";

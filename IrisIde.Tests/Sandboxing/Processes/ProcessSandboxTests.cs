@@ -139,6 +139,19 @@ public sealed class ProcessSandboxTests
     }
 
     [Fact]
+    public async Task The_kernel_cpu_limit_sends_sigxcpu_a_second_before_sigkill()
+    {
+        using var workspace = new TestWorkspace();
+        var limits = SandboxRunner.DefaultLimits with { CpuTime = TimeSpan.FromSeconds(1.5) };
+
+        // With soft equal to hard the kernel only ever sends SIGKILL, which reads as any other kill, not a time limit.
+        var run = await SandboxRunner.RunAsync(_sandbox, workspace, ["sh", "-c", "grep 'Max cpu time' /proc/self/limits"], limits: limits);
+
+        Assert.Equal(Verdict.Ok, run.Result.Verdict);
+        Assert.Equal(["Max", "cpu", "time", "3", "4", "seconds"], run.Stdout.Split(' ', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+    }
+
+    [Fact]
     public async Task Sigkill_from_the_client_ends_the_program_and_everything_it_started()
     {
         using var workspace = new TestWorkspace();
