@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Globalization;
 using IrisIde.Execution.Languages;
 using IrisIde.Execution.Sandboxing.Launcher;
+using Microsoft.Extensions.Logging;
 
 namespace IrisIde.Execution.Sandboxing.Bubblewrap;
 
@@ -9,7 +10,8 @@ namespace IrisIde.Execution.Sandboxing.Bubblewrap;
 /// What a run sees of the host's file system: the bwrap arguments that build the sandbox's root —
 /// a small base set and the run's toolchain read-only (<see cref="HostPathView"/>), synthetic /etc
 /// files copied in by descriptor, private /proc (with the files Docker masks masked), /dev, /tmp,
-/// /dev/shm, and the workspace.
+/// /dev/shm, and the workspace. As root (<see cref="BubblewrapOptions.PrepareRoots"/>) the read-only part is
+/// a <see cref="PreparedRoot"/> made once per kind of run and bound whole; otherwise bwrap builds it every run.
 /// </summary>
 /// <remarks>
 /// What a program can still learn of the host, and why: every bind's line in
@@ -18,8 +20,15 @@ namespace IrisIde.Execution.Sandboxing.Bubblewrap;
 /// name nothing the program cannot list anyway. The kernel's version, CPUs and memory stay readable
 /// (runtimes size themselves from them).
 /// </remarks>
-internal sealed class BubblewrapMounts(BubblewrapOptions options, Func<string> runtimeDirectory)
+/// <param name="logger">Where a root that could not be prepared is reported; with null, roots are never prepared.</param>
+internal sealed class BubblewrapMounts(BubblewrapOptions options, Func<string> runtimeDirectory, ILogger? logger = null) : IDisposable
 {
+    /// <summary>Under the runtime directory: the prepared roots' mount points.</summary>
+    internal const string RootsFolder = "roots";
+
+    /// <summary>What each run mounts itself, on empty folders of a prepared root.</summary>
+    private static readonly string[] RunMountPoints = ["/proc", "/dev/shm", "/tmp", SandboxSpec.SandboxWorkspacePath];
+
     /// <summary>
     /// What every run sees besides its toolchain: the dynamic loader, its cache and the shared
     /// libraries (with the C runtime's crt files, gconv, and the native parts of perl and ruby);
@@ -61,6 +70,9 @@ internal sealed class BubblewrapMounts(BubblewrapOptions options, Func<string> r
     // Resolving walks every component of every path; a run reuses its language's answer. A toolchain
     // installed later is seen after a restart, as the language availability probe is.
     private readonly ConcurrentDictionary<string, HostPathView> _views = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, Lazy<PreparedRoot?>> _roots = new(StringComparer.Ordinal);
+    private int _rootCount;
+    private bool _disposed;
     private readonly Lazy<(string[] Files, string[] Directories)> _procMasks = new(() =>
         ([.. MaskedProcFiles.Where(name => File.Exists("/proc/" + name))],
          [.. MaskedProcDirectories.Where(name => Directory.Exists("/proc/" + name) && Directory.EnumerateFileSystemEntries("/proc/" + name).Any())]));
@@ -78,18 +90,125 @@ internal sealed class BubblewrapMounts(BubblewrapOptions options, Func<string> r
     }
 
     /// <summary>The host paths a run with <paramref name="toolchain"/> sees (null: every catalogue language's).</summary>
-    internal HostPathView View(IReadOnlyList<string>? toolchain)
+    internal HostPathView View(IReadOnlyList<string>? toolchain) =>
+        _views.GetOrAdd(ViewKey(toolchain), _ => HostPathView.Resolve(BasePaths.Concat(toolchain ?? CatalogueToolchains.Value)));
+
+    /// <summary>
+    /// The prepared root for runs with <paramref name="toolchain"/>, made by the first such run; null when roots are
+    /// not prepared here or this one could not be made (then every run of the kind has bwrap build its root).
+    /// </summary>
+    internal PreparedRoot? Root(IReadOnlyList<string>? toolchain)
     {
-        var key = toolchain is null ? "\0catalogue" : string.Join('\n', toolchain);
-        return _views.GetOrAdd(key, _ => HostPathView.Resolve(BasePaths.Concat(toolchain ?? CatalogueToolchains.Value)));
+        if (logger is null || !options.PrepareRoots)
+        {
+            return null;
+        }
+
+        var key = ViewKey(toolchain);
+        return _roots.GetOrAdd(key, _ => new Lazy<PreparedRoot?>(() => TryPrepare(toolchain))).Value;
+    }
+
+    /// <summary>Detaches the prepared roots (runs that hold one keep their copy).</summary>
+    public void Dispose()
+    {
+        Volatile.Write(ref _disposed, true);
+        foreach (var root in _roots.Values)
+        {
+            if (root.IsValueCreated)
+            {
+                root.Value?.Dispose();
+            }
+        }
+    }
+
+    private static string ViewKey(IReadOnlyList<string>? toolchain) => toolchain is null ? "\0catalogue" : string.Join('\n', toolchain);
+
+    private PreparedRoot? TryPrepare(IReadOnlyList<string>? toolchain)
+    {
+        var folder = Path.Combine(runtimeDirectory(), RootsFolder);
+        var path = Path.Combine(folder, Interlocked.Increment(ref _rootCount).ToString(CultureInfo.InvariantCulture));
+        try
+        {
+            if (!OperatingSystem.IsLinux())
+            {
+                return null;
+            }
+
+            // bwrap, as the run's uid, must reach the roots; nobody may list them.
+            Directory.CreateDirectory(folder, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute
+                | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute);
+            const UnixFileMode ReadOnly = UnixFileMode.UserRead | UnixFileMode.GroupRead | UnixFileMode.OtherRead;
+            const UnixFileMode Executable = ReadOnly | UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute;
+            List<(string, string, UnixFileMode)> files =
+            [
+                .. SyntheticEtcFileNames.Select(name => ("/etc/" + name, Path.Combine(runtimeDirectory(), name), ReadOnly)),
+                (BubblewrapSandbox.InitPath, options.LauncherPath, Executable),
+            ];
+            var root = PreparedRoot.Create(path, View(toolchain), files, options.ExtraReadOnlyBinds, RunMountPoints);
+            BubblewrapSandboxLog.RootPrepared(logger!, path, toolchain?.Count ?? -1);
+            if (Volatile.Read(ref _disposed))
+            {
+                // Disposed while this one was being made: nobody else will detach it.
+                root.Dispose();
+                return null;
+            }
+
+            return root;
+        }
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+        {
+            BubblewrapSandboxLog.RootNotPrepared(logger!, path, exception);
+            return null;
+        }
     }
 
     /// <summary>
     /// The mount arguments, in order. Host files bwrap must read by descriptor are registered with
     /// <paramref name="files"/>, which the launcher opens before it execs bwrap.
     /// </summary>
-    public IEnumerable<string> Arguments(SandboxSpec spec, string workspace, LauncherFiles files)
+    /// <param name="root">The run's prepared root (<see cref="Root"/>); null: bwrap builds the root.</param>
+    public IEnumerable<string> Arguments(SandboxSpec spec, string workspace, LauncherFiles files, PreparedRoot? root = null)
     {
+        if (root is not null)
+        {
+            // Its mounts carry their flags already (read-only and nosuid; nodev too but on the root's own tmpfs, which
+            // holds the device nodes), which --dev-bind keeps as they are: bwrap reads the mount table once and remounts
+            // nothing. (--ro-bind would add nodev, and /dev/null would no longer open.)
+            yield return "--dev-bind";
+            yield return root.Path;
+            yield return "/";
+        }
+        else
+        {
+            foreach (var argument in BuiltRoot(spec, files))
+            {
+                yield return argument;
+            }
+        }
+
+        foreach (var argument in RunMounts(workspace, ownDev: root is null))
+        {
+            yield return argument;
+        }
+
+        if (root is null)
+        {
+            // The root is bwrap's own tmpfs; read-only so the workspace and /tmp stay the only writable places.
+            yield return "--remount-ro";
+            yield return "/";
+        }
+    }
+
+    /// <summary>What a prepared root holds, for bwrap to build in its own tmpfs root.</summary>
+    private IEnumerable<string> BuiltRoot(SandboxSpec spec, LauncherFiles files)
+    {
+        // A copy in the sandbox's root, not a bind: no host path of it shows in mountinfo.
+        yield return "--perms";
+        yield return "0555";
+        yield return "--file";
+        yield return files.OpenReadOnly(options.LauncherPath).ToString(CultureInfo.InvariantCulture);
+        yield return BubblewrapSandbox.InitPath;
+
         var view = View(spec.ToolchainPaths);
         foreach (var path in view.Binds)
         {
@@ -122,7 +241,11 @@ internal sealed class BubblewrapMounts(BubblewrapOptions options, Func<string> r
             yield return bind.Source;
             yield return string.IsNullOrEmpty(bind.Target) ? bind.Source : bind.Target;
         }
+    }
 
+    /// <summary>Each run's own: /proc with its masks, /dev (unless the root has it), /dev/shm, /tmp and the workspace.</summary>
+    private IEnumerable<string> RunMounts(string workspace, bool ownDev)
+    {
         var tmpfsSize = options.TmpfsSizeBytes.ToString(CultureInfo.InvariantCulture);
         yield return "--proc";
         yield return "/proc";
@@ -146,15 +269,18 @@ internal sealed class BubblewrapMounts(BubblewrapOptions options, Func<string> r
             yield return "/proc/" + name;
         }
 
+        if (ownDev)
+        {
+            yield return "--dev";
+            yield return "/dev";
+        }
+
         string[] filesystems =
         [
-            "--dev", "/dev",
             "--size", tmpfsSize, "--tmpfs", "/dev/shm",
             "--size", tmpfsSize, "--perms", "1777", "--tmpfs", "/tmp",
             "--bind", workspace, SandboxSpec.SandboxWorkspacePath,
             "--chdir", SandboxSpec.SandboxWorkspacePath,
-            // The root is bwrap's own tmpfs; read-only so the workspace and /tmp stay the only writable places.
-            "--remount-ro", "/",
         ];
         foreach (var argument in filesystems)
         {

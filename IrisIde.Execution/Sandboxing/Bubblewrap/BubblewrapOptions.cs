@@ -62,6 +62,12 @@ public sealed class BubblewrapOptions
     /// </summary>
     public bool ReuseNetworkNamespaces { get; set; } = true;
 
+    /// <summary>
+    /// Each kind of run's read-only root (its toolchain's host paths, /etc, the init) is made once as a mount of its
+    /// own and bound whole by every run of the kind (root only), instead of bwrap binding each path every run.
+    /// </summary>
+    public bool PrepareRoots { get; set; } = true;
+
     /// <summary>Host name inside the sandbox.</summary>
     public string Hostname { get; set; } = "iris";
 

@@ -64,7 +64,7 @@ public sealed class BubblewrapSandbox : ISandbox, IDisposable, IAsyncDisposable
                 .Where(root => root != "/" && !options.ExtraReadOnlyBinds.Any(bind => IsUnder(Path.GetFullPath(bind.Source), root)))
                 .Distinct(StringComparer.Ordinal)]
             : [];
-        _mounts = new BubblewrapMounts(options, () => _runtimeDirectory.Value);
+        _mounts = new BubblewrapMounts(options, () => _runtimeDirectory.Value, _isRoot ? logger : null);
         _uids = new SandboxUidPool(options.Uid, options.UidCount, Path.Combine(options.ResolveStateDirectory(), "uids"));
         _networks = _isRoot && options.ReuseNetworkNamespaces ? new NetworkNamespacePool(logger) : null;
 
@@ -302,7 +302,8 @@ public sealed class BubblewrapSandbox : ISandbox, IDisposable, IAsyncDisposable
         SandboxSpec spec, string workspace, IReadOnlyList<string> cgroupProcessFiles, RunStatusFiles files, int? uid, string? networkNamespace = null)
     {
         var launcherFiles = new LauncherFiles();
-        var bwrap = BuildBwrapArguments(spec, workspace, launcherFiles, joinsNetwork: networkNamespace is not null).ToList();
+        var preparedRoot = _mounts.Root(spec.ToolchainPaths);
+        var bwrap = BuildBwrapArguments(spec, workspace, launcherFiles, joinsNetwork: networkNamespace is not null, preparedRoot).ToList();
 
         yield return "run";
         yield return "--oom-score-adj";
@@ -351,6 +352,11 @@ public sealed class BubblewrapSandbox : ISandbox, IDisposable, IAsyncDisposable
 
             yield return "--keep-mount";
             yield return Path.GetFullPath(workspace);
+            if (preparedRoot is not null)
+            {
+                yield return "--keep-mount";
+                yield return preparedRoot.Path;
+            }
         }
 
         if (networkNamespace is not null)
@@ -380,7 +386,8 @@ public sealed class BubblewrapSandbox : ISandbox, IDisposable, IAsyncDisposable
     /// <param name="joinsNetwork">
     /// The launcher puts the sandbox in a network namespace of the pool: bwrap unshares every namespace but that one.
     /// </param>
-    internal IEnumerable<string> BuildBwrapArguments(SandboxSpec spec, string workspace, LauncherFiles files, bool joinsNetwork = false)
+    /// <param name="root">The run's prepared root; null: bwrap builds the root.</param>
+    internal IEnumerable<string> BuildBwrapArguments(SandboxSpec spec, string workspace, LauncherFiles files, bool joinsNetwork = false, PreparedRoot? root = null)
     {
         var uid = SandboxUid.ToString(CultureInfo.InvariantCulture);
         yield return _options.BwrapPath;
@@ -402,8 +409,6 @@ public sealed class BubblewrapSandbox : ISandbox, IDisposable, IAsyncDisposable
             // Our init is pid 1 (bwrap's own would report a signal n and an exit code 128 + n alike).
             "--as-pid-1",
             "--seccomp", files.OpenReadOnly(SeccompFilterPath).ToString(CultureInfo.InvariantCulture),
-            // A copy in the sandbox's root, not a bind: no host path of it shows in mountinfo.
-            "--perms", "0555", "--file", files.OpenReadOnly(_options.LauncherPath).ToString(CultureInfo.InvariantCulture), InitPath,
         ];
         foreach (var argument in isolation)
         {
@@ -417,7 +422,7 @@ public sealed class BubblewrapSandbox : ISandbox, IDisposable, IAsyncDisposable
             yield return value;
         }
 
-        foreach (var argument in _mounts.Arguments(spec, workspace, files))
+        foreach (var argument in _mounts.Arguments(spec, workspace, files, root))
         {
             yield return argument;
         }
@@ -571,6 +576,7 @@ public sealed class BubblewrapSandbox : ISandbox, IDisposable, IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await _warm.DisposeAsync();
+        _mounts.Dispose();
         RemoveRuntimeDirectory();
         _networks?.Dispose();
     }
@@ -578,6 +584,7 @@ public sealed class BubblewrapSandbox : ISandbox, IDisposable, IAsyncDisposable
     public void Dispose()
     {
         _warm.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        _mounts.Dispose();
         RemoveRuntimeDirectory();
         _networks?.Dispose();
     }

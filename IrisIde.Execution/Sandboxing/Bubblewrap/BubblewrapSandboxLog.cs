@@ -53,4 +53,10 @@ internal static partial class BubblewrapSandboxLog
 
     [LoggerMessage(1015, LogLevel.Warning, "No network namespace can be made ahead here; each run gets one of bwrap's own (Iris:Sandbox:ReuseNetworkNamespaces)")]
     public static partial void NetworkNamespacesUnavailable(ILogger logger, Exception exception);
+
+    [LoggerMessage(1016, LogLevel.Debug, "Prepared a sandbox root at {Path} ({ToolchainPaths} toolchain paths; -1: every catalogue language's)")]
+    public static partial void RootPrepared(ILogger logger, string path, int toolchainPaths);
+
+    [LoggerMessage(1017, LogLevel.Warning, "The sandbox root at {Path} could not be prepared; runs of its kind have bwrap build theirs (Iris:Sandbox:PrepareRoots)")]
+    public static partial void RootNotPrepared(ILogger logger, string path, Exception exception);
 }

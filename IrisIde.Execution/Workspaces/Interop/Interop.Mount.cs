@@ -4,10 +4,13 @@ namespace IrisIde.Execution.Workspaces;
 
 internal static partial class Interop
 {
+    internal const ulong MS_RDONLY = 0x1;
     internal const ulong MS_NOSUID = 0x2;
     internal const ulong MS_NODEV = 0x4;
     internal const ulong MS_NOEXEC = 0x8;
+    internal const ulong MS_REMOUNT = 0x20;
     internal const ulong MS_BIND = 0x1000;
+    internal const ulong MS_PRIVATE = 1 << 18;
     internal const ulong MS_SHARED = 1 << 20;
     internal const int MNT_DETACH = 0x2;
 
@@ -20,4 +23,15 @@ internal static partial class Interop
     [LibraryImport("libc", EntryPoint = "umount2", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
     internal static partial int Umount2(string target, int flags);
+
+    internal const uint S_IFCHR = 0x2000;
+
+    /// <summary>mknod(2). A character device needs CAP_MKNOD (root); <paramref name="device"/> is makedev(major, minor).</summary>
+    [LibraryImport("libc", EntryPoint = "mknod", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
+    internal static partial int MkNod(string path, uint mode, ulong device);
+
+    /// <summary>glibc's makedev for any major and minor.</summary>
+    internal static ulong MakeDevice(uint major, uint minor) =>
+        ((ulong)(major & 0xfff) << 8) | ((ulong)(major & ~0xfffu) << 32) | (minor & 0xffu) | ((ulong)(minor & ~0xffu) << 12);
 }

@@ -22,12 +22,14 @@ public sealed class BubblewrapMountsTests
         var (arguments, files) = Build([]);
 
         Assert.DoesNotContain(arguments, a => a.Contains(RuntimeDirectory, StringComparison.Ordinal));
-        Assert.Equal(["passwd", "group", "hosts"], files.Paths.Select(p => Path.GetRelativePath(RuntimeDirectory, p)));
+        // The first is the launcher, copied in as the sandbox's init.
+        Assert.Equal(new BubblewrapOptions().LauncherPath, files.Paths[0]);
+        Assert.Equal(["passwd", "group", "hosts"], files.Paths.Skip(1).Select(p => Path.GetRelativePath(RuntimeDirectory, p)));
         for (var i = 0; i < files.Paths.Count; i++)
         {
             var at = arguments.IndexOf((LauncherFiles.FirstDescriptor + i).ToString(System.Globalization.CultureInfo.InvariantCulture));
             Assert.Equal("--file", arguments[at - 1]);
-            Assert.Equal("/etc/" + Path.GetFileName(files.Paths[i]), arguments[at + 1]);
+            Assert.Equal(i == 0 ? BubblewrapSandbox.InitPath : "/etc/" + Path.GetFileName(files.Paths[i]), arguments[at + 1]);
         }
     }
 

@@ -102,6 +102,12 @@ public sealed class BubblewrapWarmSandboxTests : IAsyncLifetime
         try
         {
             var sandbox = NewSandbox(warm: 1, workspaceRoot: workspaceRoot);
+            // Another kind of run's prepared root, with a mount inside it as a root's binds are.
+            var otherRoot = Path.Combine(Path.GetDirectoryName(sandbox.SlotDirectory)!, BubblewrapMounts.RootsFolder, "99");
+            Directory.CreateDirectory(otherRoot);
+            Assert.Equal(0, MountInterop.Mount("iris-test", otherRoot, "tmpfs", 0, "size=64k"));
+            Directory.CreateDirectory(Path.Combine(otherRoot, "usr"));
+            Assert.Equal(0, MountInterop.Mount("iris-test", Path.Combine(otherRoot, "usr"), "tmpfs", 0, "size=64k"));
             using var workspace = new TestWorkspace();
             await SandboxRunner.RunAsync(sandbox, workspace, ["true"]);
             await WaitUntilReadyAsync(sandbox);
@@ -123,10 +129,15 @@ public sealed class BubblewrapWarmSandboxTests : IAsyncLifetime
             var mounts = File.ReadAllLines($"/proc/{bwrap.ToString(CultureInfo.InvariantCulture)}/mountinfo");
 
             Assert.DoesNotContain(mounts, line => line.Contains(other, StringComparison.Ordinal));
-            Assert.DoesNotContain(mounts, line => line.Split(" - ")[1].Split(' ')[0] is "cgroup" or "cgroup2");
-            // Its own slot stays (a run's workspace reaches the sandbox through it), and the host lost nothing.
+            Assert.DoesNotContain(mounts, line => line.Split(" - ")[1].Split(' ')[0] is "cgroup" or "cgroup2" or "sysfs");
+            Assert.DoesNotContain(mounts, line => line.Contains(otherRoot, StringComparison.Ordinal));
+            // Its own slot and root (with the binds in it) stay: a run's workspace reaches the sandbox through the
+            // slot, and bwrap binds the root. The host lost nothing.
             Assert.Contains(mounts, line => line.Contains(sandbox.SlotDirectory, StringComparison.Ordinal));
+            Assert.Contains(mounts, line => line.Contains("/roots/1/usr/", StringComparison.Ordinal));
             Assert.Contains(File.ReadLines("/proc/self/mountinfo"), line => line.Contains(other, StringComparison.Ordinal));
+            Assert.Contains(File.ReadLines("/proc/self/mountinfo"), line => line.Contains(otherRoot + "/usr", StringComparison.Ordinal));
+            Assert.Contains(File.ReadLines("/proc/self/mountinfo"), line => line.Split(" - ")[1].StartsWith("cgroup", StringComparison.Ordinal));
 
             // And the ready sandbox still gets its run's workspace through the slot.
             using var second = new TestWorkspace();

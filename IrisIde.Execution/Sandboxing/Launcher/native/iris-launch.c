@@ -175,7 +175,7 @@ static void unescape(char *text)
 static int is_host_only_type(const char *type)
 {
     static const char *const types[] = {
-        "cgroup", "cgroup2", "nsfs", "tracefs", "debugfs", "bpf", "securityfs", "pstore", "configfs",
+        "sysfs", "cgroup", "cgroup2", "nsfs", "tracefs", "debugfs", "bpf", "securityfs", "pstore", "configfs",
         "fusectl", "binfmt_misc", "hugetlbfs", "mqueue", "efivarfs", "autofs", NULL,
     };
     for (int i = 0; types[i] != NULL; i++)
@@ -186,7 +186,8 @@ static int is_host_only_type(const char *type)
 
 /*
  * A mount namespace of the launcher's own, without what the sandbox never uses: the other runs' workspace
- * mounts (everything below one of `roots` but `keep` and its parents) and the host's kernel file systems.
+ * mounts and the prepared roots of other kinds of run (everything below one of `roots` but each `keep`, its
+ * parents and what is mounted under it) and the host's kernel file systems.
  * bwrap copies the namespace it starts in and re-reads the whole mount table after each of its bind mounts,
  * so every mount left here costs every run — fifty concurrent runs' workspaces cost each of them
  * milliseconds. Only an optimisation: bwrap's own namespace is what isolates. Without the privilege (a
@@ -194,7 +195,15 @@ static int is_host_only_type(const char *type)
  * mounts still propagate in (a ready sandbox's workspace arrives that way, onto `keep`), and nothing done
  * here propagates out; if it cannot be made so, nothing is unmounted.
  */
-static void drop_foreign_mounts(const char *const *roots, int root_count, const char *keep)
+static int is_kept(const char *point, const char *const *keep, int keep_count)
+{
+    for (int k = 0; k < keep_count; k++)
+        if (is_under(keep[k], point) || is_under(point, keep[k]))
+            return 1;
+    return 0;
+}
+
+static void drop_foreign_mounts(const char *const *roots, int root_count, const char *const *keep, int keep_count)
 {
     if (unshare(CLONE_NEWNS) < 0)
         return;
@@ -225,7 +234,7 @@ static void drop_foreign_mounts(const char *const *roots, int root_count, const 
         unescape(point);
         int foreign = 0;
         for (int r = 0; r < root_count && !foreign; r++)
-            foreign = is_under(point, roots[r]) && strcmp(point, roots[r]) != 0 && (keep == NULL || !is_under(keep, point));
+            foreign = is_under(point, roots[r]) && strcmp(point, roots[r]) != 0 && !is_kept(point, keep, keep_count);
         if (!(foreign || is_host_only_type(type)) || strcmp(point, "/") == 0)
             continue;
         if (count == room) {
@@ -240,12 +249,21 @@ static void drop_foreign_mounts(const char *const *roots, int root_count, const 
     }
     free(line);
     fclose(table);
-    /* Children are listed after their parents: detach from the last, so no parent goes first. */
-    while (count > 0) {
-        count--;
-        umount2(points[count], MNT_DETACH);
-        free(points[count]);
+    /*
+     * A detached mount takes everything mounted under it along (MNT_DETACH), and every umount that unmounts something
+     * waits for an expedited RCU grace period (an interrupt on every CPU): so only the top of each dropped subtree is
+     * detached — /sys with the dozen cgroup hierarchies under it is one call, not thirteen. A mount hidden under
+     * another at the same place may stay; this is only an optimisation.
+     */
+    for (size_t p = 0; p < count; p++) {
+        int covered = 0;
+        for (size_t q = 0; q < count && !covered; q++)
+            covered = q != p && strcmp(points[q], points[p]) != 0 && is_under(points[p], points[q]);
+        if (!covered)
+            umount2(points[p], MNT_DETACH);
     }
+    for (size_t p = 0; p < count; p++)
+        free(points[p]);
     free(points);
 }
 
@@ -257,7 +275,8 @@ static int run(int argc, char **argv)
     int descriptor_count = 0, limit_count = 0, cgroup_count = 0;
     const char *oom_score_adj = NULL;
     const char *foreign_roots[4];
-    const char *own_mount = NULL;
+    const char *kept_mounts[4];
+    int kept_mount_count = 0;
     const char *network_namespace = NULL;
     int foreign_root_count = 0;
     long uid = -1, gid = -1;
@@ -284,7 +303,9 @@ static int run(int argc, char **argv)
         } else if (strcmp(option, "--keep-mount") == 0) {
             if (value[0] != '/')
                 fail("--keep-mount needs an absolute path");
-            own_mount = value;
+            if (kept_mount_count >= 4)
+                fail("--keep-mount: at most 4");
+            kept_mounts[kept_mount_count++] = value;
         } else if (strcmp(option, "--netns") == 0) {
             if (value[0] != '/')
                 fail("--netns needs an absolute path");
@@ -352,7 +373,7 @@ static int run(int argc, char **argv)
 
     /* Still privileged here; the run's cgroups are joined, so their file systems can go. */
     if (foreign_root_count > 0)
-        drop_foreign_mounts(foreign_roots, foreign_root_count, own_mount);
+        drop_foreign_mounts(foreign_roots, foreign_root_count, kept_mounts, kept_mount_count);
 
     for (int l = 0; l < limit_count; l++) {
         struct rlimit limit = { limits[l].value, limits[l].value };
