@@ -29,7 +29,7 @@ internal sealed class PreparedRoot : IDisposable
     private const ulong ReadOnlyFlags = MountInterop.MS_RDONLY | MountInterop.MS_NOSUID | MountInterop.MS_NODEV;
 
     /// <summary>A host file up to this size is copied into the root; a larger one is bound.</summary>
-    internal const long CopyLimitBytes = 16L << 20;
+    internal const long CopyLimitBytes = 1L << 20;
 
     /// <summary>The device nodes a run gets in /dev (major, minor), as bwrap's <c>--dev</c> gives them.</summary>
     internal static readonly (string Name, uint Major, uint Minor)[] DeviceNodes =
@@ -95,7 +95,7 @@ internal sealed class PreparedRoot : IDisposable
             foreach (var (name, major, minor) in DeviceNodes)
             {
                 var node = root.Inside("/dev/" + name);
-                Check(MountInterop.MkNod(node, MountInterop.S_IFCHR | 0x1B6, MountInterop.MakeDevice(major, minor)), "make /dev/" + name + " in the sandbox root");
+                Check(MountInterop.MkNod(node, MountInterop.CharacterDevice | 0x1B6, MountInterop.MakeDevice(major, minor)), "make /dev/" + name + " in the sandbox root");
                 // crw-rw-rw-, as on the host (mknod applied the server's umask).
                 File.SetUnixFileMode(node, FolderMode & ~(UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute)
                     | UnixFileMode.GroupWrite | UnixFileMode.OtherWrite);

@@ -24,7 +24,8 @@ internal static partial class Interop
     [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
     internal static partial int Umount2(string target, int flags);
 
-    internal const uint S_IFCHR = 0x2000;
+    /// <summary>S_IFCHR: the file type of a character device, for <see cref="MkNod"/>.</summary>
+    internal const uint CharacterDevice = 0x2000;
 
     /// <summary>mknod(2). A character device needs CAP_MKNOD (root); <paramref name="device"/> is makedev(major, minor).</summary>
     [LibraryImport("libc", EntryPoint = "mknod", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
