@@ -42,6 +42,21 @@ public sealed class BubblewrapSandboxTests(BubblewrapSandboxFixture fixture) : I
     }
 
     [Fact]
+    public async Task The_program_starts_with_no_signal_ignored_or_blocked()
+    {
+        using var workspace = new TestWorkspace();
+
+        // cat itself changes no disposition; the server (.NET) ignores SIGPIPE, which must not come down.
+        var run = await RunAsync(workspace, ["cat", "/proc/self/status"]);
+
+        Assert.Equal(Verdict.Ok, run.Result.Verdict);
+        var lines = run.Stdout.Split('\n');
+        Assert.Equal("SigIgn:\t0000000000000000", Assert.Single(lines, line => line.StartsWith("SigIgn:", StringComparison.Ordinal)));
+        Assert.Equal("SigBlk:\t0000000000000000", Assert.Single(lines, line => line.StartsWith("SigBlk:", StringComparison.Ordinal)));
+        Assert.NotEqual("0000000000000000", File.ReadLines("/proc/self/status").Single(line => line.StartsWith("SigIgn:", StringComparison.Ordinal))[8..]);
+    }
+
+    [Fact]
     public async Task Every_process_of_a_run_is_the_first_the_kernel_kills_under_memory_pressure()
     {
         using var workspace = new TestWorkspace();

@@ -39,6 +39,20 @@ public sealed class ProcessSandboxTests
     }
 
     [Fact]
+    public async Task The_program_starts_with_no_signal_ignored_or_blocked()
+    {
+        using var workspace = new TestWorkspace();
+
+        // The runner (.NET) ignores SIGPIPE; the supervisor gives the program every default back.
+        var run = await SandboxRunner.RunAsync(_sandbox, workspace, ["cat", "/proc/self/status"]);
+
+        Assert.Equal(Verdict.Ok, run.Result.Verdict);
+        var lines = run.Stdout.Split('\n');
+        Assert.Equal("SigIgn:\t0000000000000000", Assert.Single(lines, line => line.StartsWith("SigIgn:", StringComparison.Ordinal)));
+        Assert.Equal("SigBlk:\t0000000000000000", Assert.Single(lines, line => line.StartsWith("SigBlk:", StringComparison.Ordinal)));
+    }
+
+    [Fact]
     public async Task Exit_code_is_propagated()
     {
         using var workspace = new TestWorkspace();

@@ -486,6 +486,10 @@ static int init(int argc, char **argv)
         /* A session and process group of its own: a terminal's Ctrl+C goes to the group. */
         setsid();
         close_range(3, ~0U, 0);
+        /* Dispositions the server ignores (.NET ignores SIGPIPE) came down through bwrap; the program starts with none. */
+        for (int s = 1; s < NSIG; s++)
+            if (s != SIGKILL && s != SIGSTOP)
+                signal(s, SIG_DFL);
         sigset_t none;
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);
