@@ -108,15 +108,25 @@ internal sealed class BubblewrapMounts(BubblewrapOptions options, Func<string> r
         return _roots.GetOrAdd(key, _ => new Lazy<PreparedRoot?>(() => TryPrepare(toolchain))).Value;
     }
 
-    /// <summary>Detaches the prepared roots (runs that hold one keep their copy).</summary>
+    /// <summary>
+    /// Detaches the prepared roots (runs that hold one keep their copy). One that cannot be detached is logged and left
+    /// to the runtime folder's removal, which unmounts whatever is left in it.
+    /// </summary>
     public void Dispose()
     {
         Volatile.Write(ref _disposed, true);
         foreach (var root in _roots.Values)
         {
-            if (root.IsValueCreated)
+            if (root.IsValueCreated && root.Value is { } prepared)
             {
-                root.Value?.Dispose();
+                try
+                {
+                    prepared.Dispose();
+                }
+                catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+                {
+                    BubblewrapSandboxLog.RootNotRemoved(logger!, prepared.Path, exception);
+                }
             }
         }
     }

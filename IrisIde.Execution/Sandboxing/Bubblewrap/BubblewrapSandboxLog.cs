@@ -59,4 +59,7 @@ internal static partial class BubblewrapSandboxLog
 
     [LoggerMessage(1017, LogLevel.Warning, "The sandbox root at {Path} could not be prepared; runs of its kind have bwrap build theirs (Iris:Sandbox:PrepareRoots)")]
     public static partial void RootNotPrepared(ILogger logger, string path, Exception exception);
+
+    [LoggerMessage(1018, LogLevel.Warning, "The sandbox root at {Path} could not be detached; the runtime folder's removal unmounts it")]
+    public static partial void RootNotRemoved(ILogger logger, string path, Exception exception);
 }
