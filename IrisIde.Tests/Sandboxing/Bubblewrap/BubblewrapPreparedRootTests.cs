@@ -2,6 +2,8 @@ using IrisIde.Execution.Languages;
 using IrisIde.Execution.Sandboxing;
 using IrisIde.Execution.Sandboxing.Bubblewrap;
 using IrisIde.Execution.Workspaces;
+using IrisIde.Tests.Support;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace IrisIde.Tests.Sandboxing.Bubblewrap;
@@ -90,6 +92,23 @@ public sealed class BubblewrapPreparedRootTests : IAsyncLifetime
         // The one difference: bwrap makes the folders on the way to its binds (/etc, /usr, /usr/bin …) 0700 and the
         // run's own; a prepared root's are the host root's, 0755.
         Assert.Equal(inBuilt.Stdout.Replace(" d 0o700 \n", " d 0o755 \n", StringComparison.Ordinal), inPrepared.Stdout);
+    }
+
+    [Fact]
+    public async Task Where_a_root_cannot_be_made_bwrap_builds_it_and_the_log_says_so_once()
+    {
+        using var logs = new CapturedLogs();
+        var sandbox = NewSandbox(logs: logs);
+        // A file where the roots' folder would go: no root can be made in this runtime folder.
+        await File.WriteAllTextAsync(RootsFolder(sandbox), "in the way");
+        using var workspace = new TestWorkspace();
+
+        var first = await SandboxRunner.RunAsync(sandbox, workspace, ["python3", "-c", "print('one')"], toolchain: Toolchain("python"));
+        var second = await SandboxRunner.RunAsync(sandbox, workspace, ["python3", "-c", "print('two')"], toolchain: Toolchain("python"));
+
+        Assert.Equal(("one\n", "two\n"), (first.Stdout, second.Stdout));
+        Assert.Empty(MountTable.MountPointsUnder(RootsFolder(sandbox)));
+        Assert.Single(logs.Entries, entry => entry.StartsWith("Warning", StringComparison.Ordinal) && entry.Contains("[1017]", StringComparison.Ordinal));
     }
 
     [Fact]
@@ -204,7 +223,7 @@ public sealed class BubblewrapPreparedRootTests : IAsyncLifetime
         Assert.DoesNotContain(BubblewrapSandbox.InitPath, arguments[..^2]);
     }
 
-    private BubblewrapSandbox NewSandbox(bool prepareRoots = true, string? stateDirectory = null)
+    private BubblewrapSandbox NewSandbox(bool prepareRoots = true, string? stateDirectory = null, CapturedLogs? logs = null)
     {
         // No sandboxes kept ready: a ready one would make the catalogue's root ahead of the runs.
         var options = new BubblewrapOptions
@@ -216,7 +235,8 @@ public sealed class BubblewrapPreparedRootTests : IAsyncLifetime
             PrepareRoots = prepareRoots,
             StateDirectory = stateDirectory,
         };
-        var sandbox = new BubblewrapSandbox(Microsoft.Extensions.Options.Options.Create(options), SandboxRunner.HostCapacity, NullLogger<BubblewrapSandbox>.Instance);
+        var logger = logs is null ? NullLogger<BubblewrapSandbox>.Instance : new LoggerFactory([logs]).CreateLogger<BubblewrapSandbox>();
+        var sandbox = new BubblewrapSandbox(Microsoft.Extensions.Options.Options.Create(options), SandboxRunner.HostCapacity, logger);
         _sandboxes.Add(sandbox);
         return sandbox;
     }
