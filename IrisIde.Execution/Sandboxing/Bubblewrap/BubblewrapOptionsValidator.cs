@@ -66,6 +66,11 @@ internal sealed class BubblewrapOptionsValidator : IValidateOptions<BubblewrapOp
             {
                 failures.Add($"ExtraReadOnlyBinds: source and target must be absolute ('{bind.Source}' → '{target}').");
             }
+            else if (target.Split('/').Any(part => part is "." or ".."))
+            {
+                // A prepared root makes the target under its own folder on the host: '..' would leave it.
+                failures.Add($"ExtraReadOnlyBinds: the target '{target}' must not have '.' or '..' segments.");
+            }
             else if (ReservedTargets.Contains(target.TrimEnd('/') is { Length: > 0 } trimmed ? trimmed : "/"))
             {
                 failures.Add($"ExtraReadOnlyBinds: '{target}' is managed by the sandbox and cannot be replaced.");

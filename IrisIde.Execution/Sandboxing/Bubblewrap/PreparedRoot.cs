@@ -150,7 +150,11 @@ internal sealed class PreparedRoot : IDisposable
         Directory.Delete(Path);
     }
 
-    private string Inside(string sandboxPath) => Path + "/" + sandboxPath.TrimStart('/');
+    /// <summary>Where <paramref name="sandboxPath"/> is on the host; never outside the root.</summary>
+    private string Inside(string sandboxPath) =>
+        !sandboxPath.StartsWith('/') || sandboxPath.Split('/').Any(part => part is "." or "..")
+            ? throw new IOException($"'{sandboxPath}' is not a plain absolute path inside the sandbox.")
+            : Path + "/" + sandboxPath.TrimStart('/');
 
     /// <summary>
     /// Shows <paramref name="source"/> at <paramref name="target"/> inside: a file up to <see cref="CopyLimitBytes"/> as a

@@ -204,6 +204,28 @@ public sealed class BubblewrapPreparedRootTests : IAsyncLifetime
     }
 
     [Fact]
+    public void A_root_never_makes_anything_outside_its_folder_and_a_failed_one_leaves_nothing()
+    {
+        var folder = Directory.CreateTempSubdirectory("iris-root-escape-").FullName;
+        try
+        {
+            var path = Path.Combine(folder, "roots", "1");
+            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+            var escape = new ReadOnlyBind { Source = "/usr/bin", Target = "/x/../../../escaped", Optional = false };
+
+            Assert.Throws<IOException>(() => PreparedRoot.Create(path, HostPathView.Resolve([]), [], [escape], ["/proc"]));
+
+            Assert.False(Path.Exists(Path.Combine(folder, "escaped")));
+            Assert.False(Path.Exists(path));
+            Assert.Empty(MountTable.MountPointsUnder(folder));
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    [Fact]
     public void The_launcher_keeps_the_runs_root_in_its_namespace_and_leaves_the_other_roots_out()
     {
         var sandbox = NewSandbox();

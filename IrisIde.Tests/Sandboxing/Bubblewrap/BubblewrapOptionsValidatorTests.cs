@@ -1,0 +1,23 @@
+using IrisIde.Execution.Sandboxing.Bubblewrap;
+
+namespace IrisIde.Tests.Sandboxing.Bubblewrap;
+
+public sealed class BubblewrapOptionsValidatorTests
+{
+    [Theory]
+    [InlineData("/opt/tool", null, true)]
+    [InlineData("/opt/tool", "/srv/tool", true)]
+    [InlineData("/opt/tool", "/srv/../../etc/cron.d", false)]
+    [InlineData("/opt/tool", "/srv/./tool", false)]
+    [InlineData("/opt/tool", "srv/tool", false)]
+    [InlineData("/opt/tool", "/proc", false)]
+    public void An_extra_binds_target_is_a_plain_absolute_path_the_sandbox_does_not_manage(string source, string? target, bool valid)
+    {
+        var options = new BubblewrapOptions { BwrapPath = "/bin/sh", LauncherPath = "/bin/sh" };
+        options.ExtraReadOnlyBinds.Add(new ReadOnlyBind { Source = source, Target = target, Optional = true });
+
+        var result = new BubblewrapOptionsValidator().Validate(null, options);
+
+        Assert.True(valid == result.Succeeded, string.Join("; ", result.Failures ?? []));
+    }
+}
