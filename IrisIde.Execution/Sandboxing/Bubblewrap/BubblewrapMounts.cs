@@ -20,8 +20,12 @@ namespace IrisIde.Execution.Sandboxing.Bubblewrap;
 /// name nothing the program cannot list anyway. The kernel's version, CPUs and memory stay readable
 /// (runtimes size themselves from them).
 /// </remarks>
-/// <param name="logger">Where a root that could not be prepared is reported; with null, roots are never prepared.</param>
-internal sealed class BubblewrapMounts(BubblewrapOptions options, Func<string> runtimeDirectory, ILogger? logger = null) : IDisposable
+/// <param name="canPrepareRoots">
+/// Whether this process may make roots (mount, mknod: root only); with false, and with
+/// <see cref="BubblewrapOptions.PrepareRoots"/> off, bwrap builds every run's root.
+/// </param>
+/// <param name="logger">Where roots made, not made and not removed are reported.</param>
+internal sealed class BubblewrapMounts(BubblewrapOptions options, Func<string> runtimeDirectory, bool canPrepareRoots, ILogger logger) : IDisposable
 {
     /// <summary>Under the runtime directory: the prepared roots' mount points.</summary>
     internal const string RootsFolder = "roots";
@@ -99,7 +103,7 @@ internal sealed class BubblewrapMounts(BubblewrapOptions options, Func<string> r
     /// </summary>
     internal PreparedRoot? Root(IReadOnlyList<string>? toolchain)
     {
-        if (logger is null || !options.PrepareRoots)
+        if (!canPrepareRoots || !options.PrepareRoots)
         {
             return null;
         }
@@ -125,7 +129,7 @@ internal sealed class BubblewrapMounts(BubblewrapOptions options, Func<string> r
                 }
                 catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
                 {
-                    BubblewrapSandboxLog.RootNotRemoved(logger!, prepared.Path, exception);
+                    BubblewrapSandboxLog.RootNotRemoved(logger, prepared.Path, exception);
                 }
             }
         }
@@ -155,7 +159,7 @@ internal sealed class BubblewrapMounts(BubblewrapOptions options, Func<string> r
                 (BubblewrapSandbox.InitPath, options.LauncherPath, Executable),
             ];
             var root = PreparedRoot.Create(path, View(toolchain), files, options.ExtraReadOnlyBinds, RunMountPoints);
-            BubblewrapSandboxLog.RootPrepared(logger!, path, toolchain?.Count ?? -1);
+            BubblewrapSandboxLog.RootPrepared(logger, path, toolchain?.Count ?? -1);
             if (Volatile.Read(ref _disposed))
             {
                 // Disposed while this one was being made: nobody else will detach it.
@@ -167,7 +171,7 @@ internal sealed class BubblewrapMounts(BubblewrapOptions options, Func<string> r
         }
         catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
         {
-            BubblewrapSandboxLog.RootNotPrepared(logger!, path, exception);
+            BubblewrapSandboxLog.RootNotPrepared(logger, path, exception);
             return null;
         }
     }

@@ -64,7 +64,7 @@ public sealed class BubblewrapSandbox : ISandbox, IDisposable, IAsyncDisposable
                 .Where(root => root != "/" && !options.ExtraReadOnlyBinds.Any(bind => IsUnder(Path.GetFullPath(bind.Source), root)))
                 .Distinct(StringComparer.Ordinal)]
             : [];
-        _mounts = new BubblewrapMounts(options, () => _runtimeDirectory.Value, _isRoot ? logger : null);
+        _mounts = new BubblewrapMounts(options, () => _runtimeDirectory.Value, canPrepareRoots: _isRoot, logger);
         _uids = new SandboxUidPool(options.Uid, options.UidCount, Path.Combine(options.ResolveStateDirectory(), "uids"));
         _networks = _isRoot && options.ReuseNetworkNamespaces ? new NetworkNamespacePool(logger) : null;
 

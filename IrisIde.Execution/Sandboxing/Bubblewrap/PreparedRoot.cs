@@ -75,9 +75,9 @@ internal sealed class PreparedRoot : IDisposable
             var size = files.Sum(file => new FileInfo(file.Source).Length)
                 + view.Binds.Select(bind => new FileInfo(bind)).Where(file => file is { Exists: true, Length: <= CopyLimitBytes }).Sum(file => file.Length)
                 + (1L << 20);
-            Check(MountInterop.Mount("tmpfs", path, "tmpfs", MountInterop.MS_NOSUID,
+            MountInterop.ThrowIfFailed(MountInterop.Mount("tmpfs", path, "tmpfs", MountInterop.MS_NOSUID,
                 $"size={size},nr_inodes=4096,mode=0755"), "mount a sandbox root at " + path);
-            Check(MountInterop.Mount("none", path, "", MountInterop.MS_PRIVATE, ""), "make the sandbox root private");
+            MountInterop.ThrowIfFailed(MountInterop.Mount("none", path, "", MountInterop.MS_PRIVATE, ""), "make the sandbox root private");
 
             // Folders, files and binds first, symlinks last: nothing made here may follow a link this root holds
             // (an absolute one names a host path from out here).
@@ -95,10 +95,11 @@ internal sealed class PreparedRoot : IDisposable
             foreach (var (name, major, minor) in DeviceNodes)
             {
                 var node = root.Inside("/dev/" + name);
-                Check(MountInterop.MkNod(node, MountInterop.CharacterDevice | 0x1B6, MountInterop.MakeDevice(major, minor)), "make /dev/" + name + " in the sandbox root");
-                // crw-rw-rw-, as on the host (mknod applied the server's umask).
-                File.SetUnixFileMode(node, FolderMode & ~(UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute)
-                    | UnixFileMode.GroupWrite | UnixFileMode.OtherWrite);
+                MountInterop.ThrowIfFailed(
+                    MountInterop.MkNod(node, MountInterop.CharacterDevice | MountInterop.EveryoneReadWrite, MountInterop.MakeDevice(major, minor)),
+                    "make /dev/" + name + " in the sandbox root");
+                // mknod applied the server's umask; the device is crw-rw-rw- as on the host.
+                File.SetUnixFileMode(node, (UnixFileMode)MountInterop.EveryoneReadWrite);
             }
 
             foreach (var bind in extraBinds)
@@ -121,7 +122,7 @@ internal sealed class PreparedRoot : IDisposable
                 File.CreateSymbolicLink(link, target);
             }
 
-            Check(MountInterop.Mount("none", path, "", MountInterop.MS_REMOUNT | MountInterop.MS_BIND | MountInterop.MS_RDONLY | MountInterop.MS_NOSUID, ""),
+            MountInterop.ThrowIfFailed(MountInterop.Mount("none", path, "", MountInterop.MS_REMOUNT | MountInterop.MS_BIND | MountInterop.MS_RDONLY | MountInterop.MS_NOSUID, ""),
                 "make the sandbox root read-only");
             return root;
         }
@@ -192,16 +193,8 @@ internal sealed class PreparedRoot : IDisposable
             File.WriteAllBytes(point, []);
         }
 
-        Check(MountInterop.Mount(source, point, "", MountInterop.MS_BIND, ""), $"bind {source} into the sandbox root");
-        Check(MountInterop.Mount("none", point, "", MountInterop.MS_REMOUNT | MountInterop.MS_BIND | ReadOnlyFlags, ""),
+        MountInterop.ThrowIfFailed(MountInterop.Mount(source, point, "", MountInterop.MS_BIND, ""), $"bind {source} into the sandbox root");
+        MountInterop.ThrowIfFailed(MountInterop.Mount("none", point, "", MountInterop.MS_REMOUNT | MountInterop.MS_BIND | ReadOnlyFlags, ""),
             $"make {target} read-only in the sandbox root");
-    }
-
-    private static void Check(int result, string what)
-    {
-        if (result != 0)
-        {
-            throw MountInterop.Error(what, Marshal.GetLastPInvokeError());
-        }
     }
 }

@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using MountInterop = IrisIde.Execution.Workspaces.Interop;
 
 namespace IrisIde.Execution.Sandboxing.Bubblewrap;
@@ -24,9 +23,9 @@ internal sealed class WorkspaceSlot : IDisposable
         var slot = new WorkspaceSlot(path);
         try
         {
-            Check(MountInterop.Mount("iris-slot", path, "tmpfs", MountInterop.MS_NOSUID | MountInterop.MS_NODEV | MountInterop.MS_NOEXEC,
+            MountInterop.ThrowIfFailed(MountInterop.Mount("iris-slot", path, "tmpfs", MountInterop.MS_NOSUID | MountInterop.MS_NODEV | MountInterop.MS_NOEXEC,
                 "size=4k,nr_inodes=4,mode=0755"), "mount a workspace slot at " + path);
-            Check(MountInterop.Mount("none", path, "", MountInterop.MS_SHARED, ""), "make the workspace slot shared");
+            MountInterop.ThrowIfFailed(MountInterop.Mount("none", path, "", MountInterop.MS_SHARED, ""), "make the workspace slot shared");
             return slot;
         }
         catch
@@ -38,7 +37,7 @@ internal sealed class WorkspaceSlot : IDisposable
 
     /// <summary>Shows <paramref name="workspace"/> at the slot, in the host and in the sandbox that binds it.</summary>
     public void Attach(string workspace) =>
-        Check(MountInterop.Mount(workspace, Path, "", MountInterop.MS_BIND, ""), "bind the workspace onto its slot");
+        MountInterop.ThrowIfFailed(MountInterop.Mount(workspace, Path, "", MountInterop.MS_BIND, ""), "bind the workspace onto its slot");
 
     /// <summary>Detaches the workspace (when attached) and the slot, then removes the folder.</summary>
     public void Dispose()
@@ -55,13 +54,5 @@ internal sealed class WorkspaceSlot : IDisposable
         }
 
         Directory.Delete(Path);
-    }
-
-    private static void Check(int result, string what)
-    {
-        if (result != 0)
-        {
-            throw MountInterop.Error(what, Marshal.GetLastPInvokeError());
-        }
     }
 }

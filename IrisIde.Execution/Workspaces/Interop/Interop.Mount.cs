@@ -19,6 +19,15 @@ internal static partial class Interop
     [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
     internal static partial int Mount(string source, string target, string fileSystemType, ulong flags, string data);
 
+    /// <summary>Throws <see cref="Error"/> with the call's errno when a mount call (<paramref name="result"/>) failed.</summary>
+    internal static void ThrowIfFailed(int result, string what)
+    {
+        if (result != 0)
+        {
+            throw Error(what, Marshal.GetLastPInvokeError());
+        }
+    }
+
     /// <summary>umount2(2). With <see cref="MNT_DETACH"/> the mount leaves the tree at once, busy or not.</summary>
     [LibraryImport("libc", EntryPoint = "umount2", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
@@ -26,6 +35,9 @@ internal static partial class Interop
 
     /// <summary>S_IFCHR: the file type of a character device, for <see cref="MkNod"/>.</summary>
     internal const uint CharacterDevice = 0x2000;
+
+    /// <summary>crw-rw-rw-: what /dev/null and its kind are on every Linux host.</summary>
+    internal const uint EveryoneReadWrite = 0x1B6;
 
     /// <summary>mknod(2). A character device needs CAP_MKNOD (root); <paramref name="device"/> is makedev(major, minor).</summary>
     [LibraryImport("libc", EntryPoint = "mknod", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]

@@ -1,6 +1,7 @@
 using IrisIde.Execution.Sandboxing;
 using IrisIde.Execution.Sandboxing.Bubblewrap;
 using IrisIde.Execution.Sandboxing.Launcher;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace IrisIde.Tests.Sandboxing.Bubblewrap;
 
@@ -10,7 +11,7 @@ public sealed class BubblewrapMountsTests
 
     private static (List<string> Arguments, LauncherFiles Files) Build(IReadOnlyList<string>? toolchain)
     {
-        var mounts = new BubblewrapMounts(new BubblewrapOptions(), () => RuntimeDirectory);
+        var mounts = new BubblewrapMounts(new BubblewrapOptions(), () => RuntimeDirectory, canPrepareRoots: false, NullLogger.Instance);
         var files = new LauncherFiles();
         var spec = new SandboxSpec(["true"], "/srv/workspace", SandboxRunner.DefaultLimits, ToolchainPaths: toolchain);
         return ([.. mounts.Arguments(spec, "/srv/workspace", files)], files);

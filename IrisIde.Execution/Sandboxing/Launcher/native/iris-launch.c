@@ -464,6 +464,20 @@ static char **read_command(char **directory)
     return arguments;
 }
 
+/*
+ * A program starts as from a terminal: every signal at its default, none blocked. What the server
+ * ignores (.NET ignores SIGPIPE) comes down through bwrap and fork, and our own mask blocks everything.
+ */
+static void give_program_default_signals(void)
+{
+    for (int s = 1; s < NSIG; s++)
+        if (s != SIGKILL && s != SIGSTOP)
+            signal(s, SIG_DFL);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
 static int init(int argc, char **argv)
 {
     if (argc != 1) {
@@ -486,13 +500,7 @@ static int init(int argc, char **argv)
         /* A session and process group of its own: a terminal's Ctrl+C goes to the group. */
         setsid();
         close_range(3, ~0U, 0);
-        /* Dispositions the server ignores (.NET ignores SIGPIPE) came down through bwrap; the program starts with none. */
-        for (int s = 1; s < NSIG; s++)
-            if (s != SIGKILL && s != SIGSTOP)
-                signal(s, SIG_DFL);
-        sigset_t none;
-        sigemptyset(&none);
-        sigprocmask(SIG_SETMASK, &none, NULL);
+        give_program_default_signals();
         /* Again, by name: a folder mounted on the path after the sandbox was set up now shows. */
         if (chdir(directory) < 0) {
             fprintf(stderr, "%s: %s\n", directory, strerror(errno));
@@ -671,13 +679,7 @@ static int supervise(int argc, char **argv)
         setsid();
         if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
             _exit(EXIT_SETUP_FAILED);
-        /* Dispositions the server ignores (SIGPIPE) must not reach the program. */
-        for (int s = 1; s < NSIG; s++)
-            if (s != SIGKILL && s != SIGSTOP)
-                signal(s, SIG_DFL);
-        sigset_t none;
-        sigemptyset(&none);
-        sigprocmask(SIG_SETMASK, &none, NULL);
+        give_program_default_signals();
         execv(command[0], command);
         int error = errno;
         fprintf(stderr, "iris-launch: exec %s: %s\n", command[0], strerror(error));
