@@ -185,7 +185,7 @@ public abstract class RunHistoryTests
             .WithUrl(new Uri(App.BaseAddress, "/hubs/execution"), o => o.AccessTokenProvider = () => Task.FromResult<string?>(student.Token))
             .Build();
         await hub.StartAsync().WaitAsync(Timeout);
-        var source = "import signal, time\nsignal.signal(signal.SIGINT, lambda *_: print('interrupted', flush=True))\nprint('ready', flush=True)\nline = input()\nprint('got', line, flush=True)\ntime.sleep(60)\n";
+        var source = "import signal, time\nsignal.signal(signal.SIGINT, lambda *_: print('interrupted', flush=True))\nprint('ready', flush=True)\nline = input()\nprint('got', line, flush=True)\nwhile True:\n    time.sleep(0.05)\n";
         var request = new { language = "python", files = new[] { new { name = "", content = source } }, course = course.Id.ToString() };
         using var stop = new CancellationTokenSource();
         var stream = hub.StreamAsync<JsonElement>("StartRun", request, stop.Token).GetAsyncEnumerator(stop.Token);

@@ -100,7 +100,7 @@ public sealed class ExecutionHubTests(IrisWebAppFixture fixture)
         await using var client = await ConnectAsync();
 
         var run = StartRun(client, "python",
-            "import time\ntry:\n    print('waiting', flush=True)\n    time.sleep(60)\nexcept KeyboardInterrupt:\n    print('interrupted', flush=True)\n");
+            "import time\ntry:\n    print('waiting', flush=True)\n    while True:\n        time.sleep(0.05)\nexcept KeyboardInterrupt:\n    print('interrupted', flush=True)\n");
         // Python's -u print writes the text and the newline separately: wait for both, or the
         // interrupt can land between them.
         await run.WaitForTextAsync("stdout", "waiting\n").WaitAsync(Timeout);

@@ -95,7 +95,7 @@ public sealed partial class RunnerProtocolClientEquivalenceTests(RunnerEquivalen
             await run.Session.WriteInputAsync("abc\r\ndef", CancellationToken.None);
             run.Session.CloseInput();
         }),
-        new("Ctrl-C interrupts with SIGINT", "python", "import time\nprint('ready', flush=True)\ntime.sleep(60)\n", Verdict.RuntimeError, async run =>
+        new("Ctrl-C interrupts with SIGINT", "python", "import time\nprint('ready', flush=True)\nwhile True:\n    time.sleep(0.05)\n", Verdict.RuntimeError, async run =>
         {
             await run.WaitForStdoutAsync("ready");
             run.Session.Signal(RunnerSignals.Interrupt);

@@ -286,7 +286,9 @@ public abstract class RunnerProtocolSuite(IrisWebAppFixture fixture)
     {
         await using var client = await ConnectAsync();
 
-        await client.SendCodeAsync("python", "import time\nprint('ready', flush=True)\ntime.sleep(60)\n");
+        // Short naps, not one long sleep: CPython looks at a caught signal only when the sleep is interrupted, so a SIGINT
+        // landing between print() and time.sleep() would wait out the whole sleep (seen 1 run in 400 under load).
+        await client.SendCodeAsync("python", "import time\nprint('ready', flush=True)\nwhile True:\n    time.sleep(0.05)\n");
         await client.WaitForStdoutAsync("ready").WaitAsync(Timeout);
         await client.SendAsync(new JsonObject { ["type"] = "signal", ["data"] = "SIGINT" });
         await client.ReadToEndAsync().WaitAsync(Timeout);

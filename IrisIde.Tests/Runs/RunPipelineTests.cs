@@ -144,7 +144,7 @@ public sealed class RunPipelineTests(PipelineFixture fixture) : IClassFixture<Pi
     public async Task Interrupt_delivers_sigint_to_the_program()
     {
         await using var session = await StartInteractiveAsync("python",
-            "import time\ntry:\n    print('ready', flush=True)\n    time.sleep(100)\nexcept KeyboardInterrupt:\n    print('interrupted')\n    raise SystemExit(7)\n");
+            "import time\ntry:\n    print('ready', flush=True)\n    while True:\n        time.sleep(0.05)\nexcept KeyboardInterrupt:\n    print('interrupted')\n    raise SystemExit(7)\n");
         var before = await ReadUntilAsync(session, e => e is OutputChunk);
 
         session.Signal(Execution.Protocol.RunnerSignals.Interrupt);

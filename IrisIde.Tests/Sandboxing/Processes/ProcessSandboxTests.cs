@@ -80,7 +80,7 @@ public sealed class ProcessSandboxTests
     {
         using var workspace = new TestWorkspace();
         await using var process = await _sandbox.StartAsync(
-            new SandboxSpec(["python3", "-c", "import time\ntry:\n    print('ready')\n    time.sleep(100)\nexcept KeyboardInterrupt:\n    raise SystemExit(3)"],
+            new SandboxSpec(["python3", "-c", "import time\ntry:\n    print('ready')\n    while True:\n        time.sleep(0.05)\nexcept KeyboardInterrupt:\n    raise SystemExit(3)"],
                 workspace.Path, SandboxRunner.DefaultLimits),
             CancellationToken.None).WaitAsync(SandboxRunner.Timeout);
         var buffer = new byte[6];
