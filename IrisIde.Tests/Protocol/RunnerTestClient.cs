@@ -11,6 +11,9 @@ public sealed class RunnerTestClient : IAsyncDisposable
 {
     public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
 
+    /// <summary>How long one receive waits: a little under <see cref="Timeout"/>, so a silent server is described.</summary>
+    private static readonly TimeSpan QuietLimit = Timeout - TimeSpan.FromSeconds(5);
+
     private readonly ClientWebSocket _socket;
     private readonly List<JsonElement> _received = [];
 
@@ -70,14 +73,27 @@ public sealed class RunnerTestClient : IAsyncDisposable
         await _socket.SendAsync(bytes, type, endOfMessage: true, timeout.Token);
     }
 
-    /// <summary>The next message, or null when the server closed the connection.</summary>
+    /// <summary>
+    /// The next message, or null when the server closed the connection. A message that does not come within
+    /// <see cref="QuietLimit"/> fails the test with what did come, before a caller's own <see cref="Timeout"/> would
+    /// say only that time ran out.
+    /// </summary>
     public async Task<JsonElement?> ReceiveAsync()
     {
-        using var timeout = new CancellationTokenSource(Timeout);
+        using var timeout = new CancellationTokenSource(QuietLimit);
         var buffer = new ArrayBufferWriter<byte>();
         while (true)
         {
-            var result = await _socket.ReceiveAsync(buffer.GetMemory(16 * 1024), timeout.Token);
+            ValueWebSocketReceiveResult result;
+            try
+            {
+                result = await _socket.ReceiveAsync(buffer.GetMemory(16 * 1024), timeout.Token);
+            }
+            catch (OperationCanceledException) when (timeout.IsCancellationRequested)
+            {
+                throw new Xunit.Sdk.XunitException($"no message for {QuietLimit.TotalSeconds:0} s; got: {Describe()}");
+            }
+
             if (result.MessageType == WebSocketMessageType.Close)
             {
                 if (_socket.State == WebSocketState.CloseReceived)
