@@ -369,4 +369,7 @@ internal static partial class RunPipelineLog
 
     [LoggerMessage(EventId = 2006, Level = LogLevel.Error, Message = "Run {RunId}: removing its sandbox or workspace after the result failed")]
     public static partial void CleanupFailed(ILogger logger, Guid runId, Exception exception);
+
+    [LoggerMessage(EventId = 2007, Level = LogLevel.Debug, Message = "Run {RunId}: signal {Signal} dropped, over {PerSecond} a second")]
+    public static partial void SignalDropped(ILogger logger, Guid runId, int signal, int perSecond);
 }

@@ -25,6 +25,9 @@ public sealed class RunSession : IRunSession
     /// <summary>Input the program has not read yet; past this, further input is refused with a notice.</summary>
     public const int MaxPendingInputBytes = 1024 * 1024;
 
+    /// <summary>How many signals a run passes on per second, and at once: far above Ctrl+C by hand.</summary>
+    public const int SignalsPerSecond = 10;
+
     private const int ReadBufferSize = 16 * 1024;
 
     /// <summary>
@@ -59,6 +62,8 @@ public sealed class RunSession : IRunSession
     private (Verdict Verdict, string Message)? _stopRequest;
     private long _pendingInputBytes;
     private long _lastActivity;
+    private double _signalAllowance = SignalsPerSecond;
+    private long _signalAllowanceAt;
     private Task? _disposal;
     private volatile bool _resultOut;
 
@@ -70,6 +75,7 @@ public sealed class RunSession : IRunSession
         _logger = logger;
         _startedAt = time.GetTimestamp();
         _lastActivity = _startedAt;
+        _signalAllowanceAt = _startedAt;
         if (plan.Request.Mode == RunMode.Batch)
         {
             if (plan.Request.Stdin is { Length: > 0 } stdin)
@@ -146,11 +152,39 @@ public sealed class RunSession : IRunSession
     /// <summary>Closes the program's stdin once the queued input is delivered (Ctrl+D).</summary>
     public void CloseInput() => _input.Writer.TryComplete();
 
-    /// <summary>Sends a signal to the program (SIGINT for Ctrl+C). Ignored before the program runs.</summary>
+    /// <summary>
+    /// Sends a signal to the program (SIGINT for Ctrl+C). Ignored before the program runs, and past
+    /// <see cref="SignalsPerSecond"/>: each signal costs the server a look for the program's process, and a
+    /// signal has no answer to hold a flooding client back.
+    /// </summary>
     public void Signal(int signal)
     {
         Touch();
+        if (!TakeSignalAllowance())
+        {
+            RunPipelineLog.SignalDropped(_logger, Id, signal, SignalsPerSecond);
+            return;
+        }
+
         Volatile.Read(ref _current)?.Signal(signal);
+    }
+
+    private bool TakeSignalAllowance()
+    {
+        lock (_gate)
+        {
+            var now = _time.GetTimestamp();
+            _signalAllowance = Math.Min(
+                SignalsPerSecond, _signalAllowance + (_time.GetElapsedTime(_signalAllowanceAt, now).TotalSeconds * SignalsPerSecond));
+            _signalAllowanceAt = now;
+            if (_signalAllowance < 1)
+            {
+                return false;
+            }
+
+            _signalAllowance--;
+            return true;
+        }
     }
 
     /// <summary>What the program (or its compiler, while compiling) has used so far; null between stages and after.</summary>
