@@ -42,7 +42,7 @@ public class PipelineFixture : IAsyncDisposable
     public int SandboxUidCount => _services.GetRequiredService<Microsoft.Extensions.Options.IOptions<Execution.Sandboxing.Bubblewrap.BubblewrapOptions>>().Value.UidCount;
 
     /// <summary>Processes of the sandbox uids still there after <paramref name="grace"/>, ready sandboxes ended first (see <see cref="Support.ReadySandboxes"/>).</summary>
-    public Task<IReadOnlyList<int>> RemainingProcessesAfterAsync(TimeSpan grace, int count = 1) =>
+    public Task<IReadOnlyList<string>> RemainingProcessesAfterAsync(TimeSpan grace, int count = 1) =>
         Support.ReadySandboxes.RemainingAfterAsync(_services, SandboxUid, grace, count);
 
     public async Task<RunResult> RunAsync(string language, string source, string? stdin = null, string? fileName = null)

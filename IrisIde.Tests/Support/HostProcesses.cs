@@ -49,6 +49,9 @@ public static class HostProcesses
     /// <summary>Pids of live (non-zombie) processes owned by <paramref name="uid"/>.</summary>
     public static IReadOnlyList<int> OwnedBy(int uid, int count = 1) => [.. All(uid, count).Where(p => !p.IsZombie).Select(p => p.Pid)];
 
+    /// <summary>Live (non-zombie) processes owned by <paramref name="uid"/>, each as pid, name, state, parent and command line.</summary>
+    public static IReadOnlyList<string> LiveOwnedBy(int uid, int count = 1) => [.. All(uid, count).Where(p => !p.IsZombie).Select(p => p.Description)];
+
     /// <summary>
     /// Processes (zombies included) owned by <paramref name="uid"/> that descend from this test process or
     /// were orphaned to init — not those of another test run sharing the machine.

@@ -17,14 +17,14 @@ internal static class ReadySandboxes
     /// <see cref="HostProcesses.RemainingAfterAsync"/> for a host whose runs are still ending: each run
     /// that ends makes a ready sandbox for the next, so those are ended on every look, not once.
     /// </summary>
-    public static async Task<IReadOnlyList<int>> RemainingAfterAsync(IServiceProvider services, int uid, TimeSpan grace, int count)
+    public static async Task<IReadOnlyList<string>> RemainingAfterAsync(IServiceProvider services, int uid, TimeSpan grace, int count)
     {
         var deadline = DateTime.UtcNow + grace;
-        IReadOnlyList<int> left;
+        IReadOnlyList<string> left;
         do
         {
             await DiscardAsync(services);
-            left = HostProcesses.OwnedBy(uid, count);
+            left = HostProcesses.LiveOwnedBy(uid, count);
             if (left.Count == 0)
             {
                 return left;
