@@ -23,7 +23,12 @@ public class PipelineFixture : IAsyncDisposable
 
     protected PipelineFixture(Dictionary<string, string?> settings)
     {
-        var configuration = new ConfigurationBuilder().AddInMemoryCollection(settings).Build();
+        // A uid range of the pipeline fixtures' own: the after-checks look for every process of the range, and the
+        // default range is also the web apps' and the worker processes' (whose ready sandboxes would be found).
+        var configuration = new ConfigurationBuilder()
+            .AddInMemoryCollection(new Dictionary<string, string?> { ["Iris:Sandbox:Uid"] = "62200", ["Iris:Sandbox:UidCount"] = "64" })
+            .AddInMemoryCollection(settings)
+            .Build();
         var services = new ServiceCollection();
         services.AddLogging(logging => logging.SetMinimumLevel(LogLevel.Warning));
         services.AddIrisExecution(configuration).AddBubblewrapSandbox();
