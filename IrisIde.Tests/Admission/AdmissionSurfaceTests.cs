@@ -215,7 +215,7 @@ public sealed class AdmissionSurfaceTests
         var (answered, failures) = await health.WaitAsync(Timeout);
         Assert.True(answered > 0, "/healthz was never asked");
         Assert.Empty(failures);
-        Assert.Empty(await ReadySandboxes.RemainingAfterAsync(app.Services, SandboxUid, TimeSpan.FromSeconds(20), SandboxUidCount));
+        HostProcesses.AssertNoneLeft(await ReadySandboxes.RemainingAfterAsync(app.Services, SandboxUid, TimeSpan.FromSeconds(20), SandboxUidCount));
 
         // Every slot comes back once its run is cleaned up (a closed socket's run ends a little after the close).
         var admission = (RunAdmission)app.Services.GetService(typeof(RunAdmission))!;

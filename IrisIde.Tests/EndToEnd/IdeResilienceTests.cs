@@ -39,7 +39,7 @@ public sealed class IdeResilienceTests(IdeFixture fixture, ITestOutputHelper out
             "an output limit notice in the terminal");
         Assert.True(evaluated < Responsive, $"1 + 1 took {evaluated.TotalMilliseconds} ms during the flood");
         Assert.True(themed < Responsive * 2, $"the theme toggle took {themed.TotalMilliseconds} ms during the flood");
-        Assert.Empty(await ReadySandboxes.RemainingAfterAsync(fixture.App.Services, IdeFixture.SandboxUid, TimeSpan.FromSeconds(5), IdeFixture.SandboxUidCount));
+        HostProcesses.AssertNoneLeft(await ReadySandboxes.RemainingAfterAsync(fixture.App.Services, IdeFixture.SandboxUid, TimeSpan.FromSeconds(5), IdeFixture.SandboxUidCount));
     }
 
     [Fact]

@@ -92,7 +92,7 @@ public sealed class IdeTests(IdeFixture fixture)
         var status = await ide.WaitForExitAsync();
 
         Assert.Contains("killed", status, StringComparison.Ordinal);
-        Assert.Empty(await Support.ReadySandboxes.RemainingAfterAsync(fixture.App.Services, IdeFixture.SandboxUid, TimeSpan.FromSeconds(5), IdeFixture.SandboxUidCount));
+        Support.HostProcesses.AssertNoneLeft(await Support.ReadySandboxes.RemainingAfterAsync(fixture.App.Services, IdeFixture.SandboxUid, TimeSpan.FromSeconds(5), IdeFixture.SandboxUidCount));
         Assert.True(await ide.RunButton.IsEnabledAsync().WaitAsync(IdePage.Timeout), "Run is enabled again after Stop");
     }
 

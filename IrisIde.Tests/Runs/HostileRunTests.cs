@@ -22,7 +22,7 @@ public sealed class HostileRunTests(PipelineFixture fixture) : IClassFixture<Pip
         var hello = await fixture.RunAsync("python", "print('Hello, World!')");
         Assert.True(hello.Outcome.Verdict == Verdict.Ok, $"hello after a hostile run: {hello}");
         Assert.Equal("Hello, World!\n", hello.Stdout);
-        Assert.Empty(await fixture.RemainingProcessesAfterAsync(TimeSpan.FromSeconds(5), fixture.SandboxUidCount));
+        Support.HostProcesses.AssertNoneLeft(await fixture.RemainingProcessesAfterAsync(TimeSpan.FromSeconds(5), fixture.SandboxUidCount));
     }
 
     private async Task<RunResult> RunShortAsync(string language, string source, string? stdin = null)

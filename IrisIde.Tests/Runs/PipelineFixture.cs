@@ -10,7 +10,7 @@ namespace IrisIde.Tests.Runs;
 /// The real run pipeline over the real bubblewrap sandbox, built once for a test class. Limits are the
 /// defaults except where a test class needs a small idle timeout to cross it quickly.
 /// </summary>
-public class PipelineFixture : IAsyncDisposable
+public class PipelineFixture : IAsyncLifetime
 {
     public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(120);
 
@@ -61,11 +61,10 @@ public class PipelineFixture : IAsyncDisposable
         return new RunResult(events);
     }
 
-    public async ValueTask DisposeAsync()
-    {
-        await _services.DisposeAsync();
-        GC.SuppressFinalize(this);
-    }
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    /// <summary>Ends the sandboxes kept ready for the next runs (xunit 2 disposes a fixture through IAsyncLifetime or IDisposable only).</summary>
+    public async Task DisposeAsync() => await _services.DisposeAsync();
 }
 
 /// <summary>The events of a finished run, with the views tests ask for.</summary>

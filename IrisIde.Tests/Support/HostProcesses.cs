@@ -35,7 +35,8 @@ public static class HostProcesses
                 var parent = int.TryParse(Field("PPid:").AsSpan(5).Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var ppid) ? ppid : 0;
                 var state = Field("State:");
                 var cmdline = File.ReadAllText(Path.Combine(dir, "cmdline")).Replace('\0', ' ');
-                found.Add(new HostProcess(pid, parent, state.Contains('Z', StringComparison.Ordinal), $"{pid} {status[0]} {state} {Field("PPid:")} {Field("NSpid:")} {cmdline}"));
+                var cgroup = File.ReadAllLines(Path.Combine(dir, "cgroup")).FirstOrDefault(l => l.Contains("iris", StringComparison.Ordinal)) ?? "no run cgroup";
+                found.Add(new HostProcess(pid, parent, state.Contains('Z', StringComparison.Ordinal), $"{pid} {status[0]} {state} {Field("PPid:")} {Field("NSpid:")} {cgroup} {cmdline}"));
             }
             catch (IOException)
             {
@@ -45,6 +46,10 @@ public static class HostProcesses
 
         return found;
     }
+
+    /// <summary>Fails with every process left, in full (Assert.Empty would cut each description short).</summary>
+    public static void AssertNoneLeft(IReadOnlyList<string> left) =>
+        Assert.True(left.Count == 0, $"{left.Count} process(es) left on the host:\n" + string.Join('\n', left));
 
     /// <summary>Pids of live (non-zombie) processes owned by <paramref name="uid"/>.</summary>
     public static IReadOnlyList<int> OwnedBy(int uid, int count = 1) => [.. All(uid, count).Where(p => !p.IsZombie).Select(p => p.Pid)];
