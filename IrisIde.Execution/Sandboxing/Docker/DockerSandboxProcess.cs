@@ -182,6 +182,14 @@ internal sealed class DockerSandboxProcess : ISandboxProcess
         }
 
         var status = ReadStatus();
+        if (status is null && !oomKilled && _kill.Reason is null)
+        {
+            // The sandbox died without the program's status. Under gVisor, the sandbox itself is what the kernel's OOM
+            // killer takes at the memory limit, and Docker misses the flag when that event reaches it after the exit.
+            oomKilled = await _engine.ReportedOutOfMemoryAsync(
+                _containerId, DateTimeOffset.UtcNow - wallTime - TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(1), CancellationToken.None);
+        }
+
         await _engine.RemoveContainerAsync(_containerId, CancellationToken.None);
         DeleteFolder(_statusFolder);
         await _pump.WaitAsync(TimeSpan.FromSeconds(10)).ContinueWith(static _ => { }, TaskScheduler.Default);

@@ -93,7 +93,53 @@ public sealed class DockerEngine : IDisposable
         }
     }
 
+    /// <summary>
+    /// Whether the engine's event log holds an <c>oom</c> event of the container since <paramref name="since"/>,
+    /// waiting up to <paramref name="lateBy"/> (rounded up to whole seconds) for one still on its way. Docker sets
+    /// <c>State.OOMKilled</c> only when the kernel's OOM event reaches it before the container's exit; one that comes
+    /// second is logged all the same. False when the engine cannot say.
+    /// </summary>
+    public async Task<bool> ReportedOutOfMemoryAsync(string id, DateTimeOffset since, TimeSpan lateBy, CancellationToken cancellationToken)
+    {
+        var seen = new EventSeen();
+        var until = DateTimeOffset.UtcNow + lateBy;
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(lateBy + TimeSpan.FromSeconds(5));
+        try
+        {
+            await _client.System.MonitorEventsAsync(
+                new ContainerEventsParameters
+                {
+                    Since = since.ToUnixTimeSeconds().ToString(System.Globalization.CultureInfo.InvariantCulture),
+                    Until = (until.ToUnixTimeSeconds() + 1).ToString(System.Globalization.CultureInfo.InvariantCulture),
+                    Filters = new Dictionary<string, IDictionary<string, bool>>
+                    {
+                        ["type"] = new Dictionary<string, bool> { ["container"] = true },
+                        ["container"] = new Dictionary<string, bool> { [id] = true },
+                        ["event"] = new Dictionary<string, bool> { ["oom"] = true },
+                    },
+                },
+                seen,
+                timeout.Token);
+        }
+        catch (Exception e) when (e is DockerApiException or HttpRequestException or IOException or OperationCanceledException)
+        {
+        }
+
+        return seen.Any;
+    }
+
     public void Dispose() => _client.Dispose();
+
+    /// <summary>Notes an event as it is read (<see cref="Progress{T}"/> would report it later, on the thread pool).</summary>
+    private sealed class EventSeen : IProgress<Message>
+    {
+        private volatile bool _any;
+
+        public bool Any => _any;
+
+        public void Report(Message value) => _any = true;
+    }
 
     private DockerUnavailableException? Translate(Exception exception, string what, string? image)
     {
