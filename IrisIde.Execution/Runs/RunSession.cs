@@ -25,9 +25,6 @@ public sealed class RunSession : IRunSession
     /// <summary>Input the program has not read yet; past this, further input is refused with a notice.</summary>
     public const int MaxPendingInputBytes = 1024 * 1024;
 
-    /// <summary>How many signals a run passes on per second, and at once: far above Ctrl+C by hand.</summary>
-    public const int SignalsPerSecond = 10;
-
     private const int ReadBufferSize = 16 * 1024;
 
     /// <summary>
@@ -62,8 +59,7 @@ public sealed class RunSession : IRunSession
     private (Verdict Verdict, string Message)? _stopRequest;
     private long _pendingInputBytes;
     private long _lastActivity;
-    private double _signalAllowance = SignalsPerSecond;
-    private long _signalAllowanceAt;
+    private readonly SignalAllowance _signals;
     private Task? _disposal;
     private volatile bool _resultOut;
 
@@ -75,7 +71,7 @@ public sealed class RunSession : IRunSession
         _logger = logger;
         _startedAt = time.GetTimestamp();
         _lastActivity = _startedAt;
-        _signalAllowanceAt = _startedAt;
+        _signals = new SignalAllowance(time);
         if (plan.Request.Mode == RunMode.Batch)
         {
             if (plan.Request.Stdin is { Length: > 0 } stdin)
@@ -153,38 +149,19 @@ public sealed class RunSession : IRunSession
     public void CloseInput() => _input.Writer.TryComplete();
 
     /// <summary>
-    /// Sends a signal to the program (SIGINT for Ctrl+C). Ignored before the program runs, and past
-    /// <see cref="SignalsPerSecond"/>: each signal costs the server a look for the program's process, and a
-    /// signal has no answer to hold a flooding client back.
+    /// Sends a signal to the program (SIGINT for Ctrl+C). Ignored before the program runs, and past the
+    /// <see cref="SignalAllowance"/>.
     /// </summary>
     public void Signal(int signal)
     {
         Touch();
-        if (!TakeSignalAllowance())
+        if (!_signals.TryTake())
         {
-            RunPipelineLog.SignalDropped(_logger, Id, signal, SignalsPerSecond);
+            RunPipelineLog.SignalDropped(_logger, Id, signal, SignalAllowance.PerSecond);
             return;
         }
 
         Volatile.Read(ref _current)?.Signal(signal);
-    }
-
-    private bool TakeSignalAllowance()
-    {
-        lock (_gate)
-        {
-            var now = _time.GetTimestamp();
-            _signalAllowance = Math.Min(
-                SignalsPerSecond, _signalAllowance + (_time.GetElapsedTime(_signalAllowanceAt, now).TotalSeconds * SignalsPerSecond));
-            _signalAllowanceAt = now;
-            if (_signalAllowance < 1)
-            {
-                return false;
-            }
-
-            _signalAllowance--;
-            return true;
-        }
     }
 
     /// <summary>What the program (or its compiler, while compiling) has used so far; null between stages and after.</summary>

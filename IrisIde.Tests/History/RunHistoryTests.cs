@@ -1,5 +1,6 @@
 using System.Text.Json;
 using IrisIde.Execution.Runs;
+using IrisIde.Execution.Sessions;
 using IrisIde.Tests.Protocol;
 using IrisIde.Tests.Web;
 using IrisIde.Web.Accounts;
@@ -172,6 +173,55 @@ public abstract class RunHistoryTests
         Assert.Equal(
             (defaults.WallSeconds, defaults.CpuSeconds, defaults.MemoryBytes, defaults.OutputBytes),
             (limits.GetProperty("wallSeconds").GetDouble(), limits.GetProperty("cpuSeconds").GetDouble(), limits.GetProperty("memoryBytes").GetInt64(), limits.GetProperty("outputBytes").GetInt64()));
+    }
+
+    [Fact]
+    public async Task A_flood_of_signals_and_eofs_records_signals_at_the_rate_the_run_passes_them_and_one_eof()
+    {
+        using var student = await HistoryUser.CreateAsync(App, IrisRoles.Student, "flood");
+        const string Program = """
+            import signal, sys
+            caught = 0
+            def count(*_):
+                global caught
+                caught += 1
+            signal.signal(signal.SIGINT, count)
+            print('ready', flush=True)
+            sys.stdin.read()
+            print('caught', caught, flush=True)
+            """;
+        var sending = System.Diagnostics.Stopwatch.StartNew();
+        await using (var client = await RunnerTestClient.ConnectAsync(new Uri($"{App.WebSocketUri}?access_token={Uri.EscapeDataString(student.Token)}")))
+        {
+            await client.SendCodeAsync("python", Program);
+            await client.WaitForStdoutAsync("ready\n").WaitAsync(Timeout);
+            sending.Restart();
+            for (var i = 0; i < 300; i++)
+            {
+                await client.SendTextAsync("""{"type":"signal","data":"SIGINT"}""");
+            }
+
+            for (var i = 0; i < 50; i++)
+            {
+                await client.SendTextAsync("""{"type":"eof"}""");
+            }
+
+            sending.Stop();
+            await client.ReadToEndAsync().WaitAsync(Timeout);
+            Assert.Equal("ok", client.One("exit").GetProperty("verdict").GetString());
+        }
+
+        var record = await HistoryStore.EndedAsync(App, r => r.Owner == student.Id);
+        var (status, transcript) = await student.GetAsync($"/api/v1/runs/{record.Id}/transcript");
+        Assert.Equal(200, status);
+        var events = Events(transcript);
+        var signals = events.Count(e => e is { Stream: TranscriptStreams.Event, Data: "signal SIGINT" });
+        // A burst of SignalAllowance.PerSecond, then that many a second while the client kept sending.
+        var allowed = SignalAllowance.PerSecond + (int)Math.Ceiling(sending.Elapsed.TotalSeconds * SignalAllowance.PerSecond);
+        Assert.InRange(signals, SignalAllowance.PerSecond, Math.Min(allowed, 300));
+        Assert.Single(events, e => e is { Stream: TranscriptStreams.Event, Data: "stdin closed" });
+        var caught = int.Parse(Merged([.. events.Where(e => e.Stream == TranscriptStreams.Stdout)])[0].Split(' ')[^1].Trim(), System.Globalization.CultureInfo.InvariantCulture);
+        Assert.InRange(caught, 1, signals);
     }
 
     [Fact]

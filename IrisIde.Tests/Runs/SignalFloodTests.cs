@@ -2,6 +2,7 @@ using IrisIde.Execution;
 using IrisIde.Execution.Runs;
 using IrisIde.Execution.Sandboxing;
 using IrisIde.Execution.Sandboxing.Bubblewrap;
+using IrisIde.Execution.Sessions;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -11,7 +12,7 @@ namespace IrisIde.Tests.Runs;
 
 /// <summary>
 /// A client that sends signals as fast as it can (a signal has no answer that would hold it back) gets
-/// <see cref="RunSession.SignalsPerSecond"/> of them through to the sandbox, at once and then per second; the
+/// <see cref="SignalAllowance.PerSecond"/> of them through to the sandbox, at once and then per second; the
 /// rest are dropped and the run goes on. The run's clock is a fake one, so the count is exact.
 /// </summary>
 public sealed class SignalFloodTests : IAsyncDisposable
@@ -50,15 +51,15 @@ public sealed class SignalFloodTests : IAsyncDisposable
         }
 
         Flood(session);
-        Assert.Equal(RunSession.SignalsPerSecond, _sandbox.Signals);
+        Assert.Equal(SignalAllowance.PerSecond, _sandbox.Signals);
 
         _time.Advance(TimeSpan.FromSeconds(0.5));
         Flood(session);
-        Assert.Equal(RunSession.SignalsPerSecond * 3 / 2, _sandbox.Signals);
+        Assert.Equal(SignalAllowance.PerSecond * 3 / 2, _sandbox.Signals);
 
         _time.Advance(TimeSpan.FromMinutes(1)); // the allowance fills up to one second's worth, no more
         Flood(session);
-        Assert.Equal(RunSession.SignalsPerSecond * 5 / 2, _sandbox.Signals);
+        Assert.Equal(SignalAllowance.PerSecond * 5 / 2, _sandbox.Signals);
 
         Assert.True(await session.WriteInputAsync("still here\n", CancellationToken.None).AsTask().WaitAsync(Timeout));
         while (await events.MoveNextAsync().AsTask().WaitAsync(Timeout))

@@ -102,7 +102,10 @@ internal sealed class RecordedSession : DelegatingRunSession
     private readonly ILogger _logger;
     private readonly ObservingEventReader _events;
     private readonly Lock _readGate = new();
+    private readonly SignalAllowance _signals;
     private int _closed;
+    private int _inputClosed;
+    private int _stopped;
 
     // Set once the exit is recorded: a surface that stops or signals a session already over (as it closes) adds
     // nothing after the exit, which stays the transcript's last event.
@@ -116,6 +119,7 @@ internal sealed class RecordedSession : DelegatingRunSession
         _queue = queue;
         _time = time;
         _logger = logger;
+        _signals = new SignalAllowance(time);
         // One lock: a surface's reader and the disposal's drain never record out of order.
         _events = new ObservingEventReader(session.Events, ObserveRead, _readGate);
         if (session.Request.Stdin is { Length: > 0 } stdin)
@@ -129,21 +133,37 @@ internal sealed class RecordedSession : DelegatingRunSession
     // WriteInputAsync is not overridden: what the program received is recorded from the session's echo event,
     // after newline normalisation.
 
+    // A client can repeat "eof", "signal" and "stop" at line rate: each is recorded once, or at the rate the run passes
+    // signals on (a dropped signal is neither recorded nor sent on, to a remote runner either).
+
     public override void CloseInput()
     {
-        RecordCall("stdin closed");
+        if (Interlocked.Exchange(ref _inputClosed, 1) == 0)
+        {
+            RecordCall("stdin closed");
+        }
+
         Inner.CloseInput();
     }
 
     public override void Signal(int signal)
     {
+        if (!_signals.TryTake())
+        {
+            return;
+        }
+
         RecordCall("signal " + (RunnerSignals.TryGetName(signal, out var name) ? name : signal.ToString(CultureInfo.InvariantCulture)));
         Inner.Signal(signal);
     }
 
     public override void Stop(Verdict verdict = Verdict.Killed, string message = "stopped by user")
     {
-        RecordCall($"stopped ({verdict.ToWireName()}): {message}");
+        if (Interlocked.Exchange(ref _stopped, 1) == 0)
+        {
+            RecordCall($"stopped ({verdict.ToWireName()}): {message}");
+        }
+
         Inner.Stop(verdict, message);
     }
 
