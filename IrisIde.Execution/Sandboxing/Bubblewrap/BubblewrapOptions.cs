@@ -14,6 +14,12 @@ public sealed class BubblewrapOptions
     public string LauncherPath { get; set; } = Path.Combine(AppContext.BaseDirectory, "iris-launch");
 
     /// <summary>
+    /// The native program (built with IrisIde.Execution, next to its assembly) that compiles the runs' seccomp
+    /// filter with libseccomp, once per server start; the launcher, started for every run, does without it.
+    /// </summary>
+    public string SeccompCompilerPath { get; set; } = Path.Combine(AppContext.BaseDirectory, "iris-seccomp");
+
+    /// <summary>
     /// First host uid (and gid) of the runs' range when the host process is root: every concurrent
     /// run gets its own uid from [Uid, Uid + UidCount). No uid of the range may be used by anything else.
     /// </summary>

@@ -12,6 +12,7 @@ internal sealed class BubblewrapOptionsValidator : IValidateOptions<BubblewrapOp
         var failures = new List<string>();
         RequireExecutable(failures, nameof(options.BwrapPath), options.BwrapPath);
         RequireExecutable(failures, nameof(options.LauncherPath), options.LauncherPath);
+        RequireExecutable(failures, nameof(options.SeccompCompilerPath), options.SeccompCompilerPath);
 
         if (options.Uid <= 0)
         {

@@ -499,13 +499,12 @@ public sealed class BubblewrapSandbox : ISandbox, IDisposable, IAsyncDisposable
         return directory;
     }
 
-    /// <summary>The launcher compiles the policy (libseccomp) to the BPF every run's bwrap loads.</summary>
+    /// <summary>iris-seccomp compiles the policy (libseccomp) to the BPF every run's bwrap loads.</summary>
     private void ExportSeccompFilter(string path)
     {
-        var startInfo = new ProcessStartInfo(_options.LauncherPath) { RedirectStandardError = true, UseShellExecute = false };
-        startInfo.ArgumentList.Add("seccomp");
+        var startInfo = new ProcessStartInfo(_options.SeccompCompilerPath) { RedirectStandardError = true, UseShellExecute = false };
         startInfo.ArgumentList.Add(path);
-        using var process = Process.Start(startInfo) ?? throw new InvalidOperationException("The sandbox launcher did not start.");
+        using var process = Process.Start(startInfo) ?? throw new InvalidOperationException("The seccomp filter compiler did not start.");
         var error = process.StandardError.ReadToEnd();
         process.WaitForExit();
         if (process.ExitCode != 0 || new FileInfo(path) is not { Exists: true, Length: > 0 })

@@ -13,7 +13,7 @@ public sealed class BubblewrapOptionsValidatorTests
     [InlineData("/opt/tool", "/proc", false)]
     public void An_extra_binds_target_is_a_plain_absolute_path_the_sandbox_does_not_manage(string source, string? target, bool valid)
     {
-        var options = new BubblewrapOptions { BwrapPath = "/bin/sh", LauncherPath = "/bin/sh" };
+        var options = new BubblewrapOptions { BwrapPath = "/bin/sh", LauncherPath = "/bin/sh", SeccompCompilerPath = "/bin/sh" };
         options.ExtraReadOnlyBinds.Add(new ReadOnlyBind { Source = source, Target = target, Optional = true });
 
         var result = new BubblewrapOptionsValidator().Validate(null, options);

@@ -1,5 +1,21 @@
 /*
- * iris-launch: the one small native program between the server and bubblewrap (see iris-launch.h).
+ * iris-launch: the one small native program between the server and bubblewrap.
+ *
+ *   iris-launch run [options] -- bwrap ...   set up the run's process, then exec bwrap
+ *                                            (options: --oom-score-adj N, --cgroup PROCS_FILE, --rlimit NAME=N,
+ *                                            --fd N=PATH, --fd-out N=PATH, --uid N --gid N, --drop-mounts-under
+ *                                            ROOT (other runs' workspaces) with --keep-mount PATH (its own),
+ *                                            --netns PATH (join that network namespace))
+ *   iris-launch init STATUS_FD               pid 1 inside the sandbox: reads the command from stdin,
+ *                                            runs it, reports its exact end
+ *   (or the same file named init)
+ *   iris-launch supervise -- command...      the process sandbox's parent of a run: subreaper, passes signals
+ *                                            on, kills everything left under it when the program ends
+ *
+ * It is started (and, as init, exec'd) several times for every run, so it is built to start cheaply: statically,
+ * with musl where the build machine has it (a static glibc program probes the CPU with dozens of CPUID
+ * instructions at start, each a trap to the hypervisor in a VM), and without libseccomp: the seccomp filter is
+ * compiled once per server by iris-seccomp (iris-seccomp.c, seccomp-policy.c).
  *
  * run: the server starts it (as root) for every sandboxed step. It prepares its own process and
  * then execs bwrap, so bwrap and everything bwrap starts inherit all of it from their first
@@ -32,12 +48,11 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <sched.h>
 #include <unistd.h>
-
-#include "iris-launch.h"
 
 #define EXIT_SETUP_FAILED 125
 #define EXIT_NOT_EXECUTABLE 126
@@ -45,6 +60,12 @@
 #define MAX_ITEMS 64
 #define MAX_COMMAND_BYTES (64 * 1024)
 #define MAX_ARGUMENTS 1024
+
+/* musl has no wrapper for it (glibc has since 2.34); the kernel call is the same. */
+static int close_descriptors(unsigned int first, unsigned int last)
+{
+    return (int)syscall(SYS_close_range, first, last, 0);
+}
 
 static void fail(const char *format, ...)
 {
@@ -141,11 +162,11 @@ static void arrange_descriptors(struct descriptor *descriptors, int count)
         }
     unsigned int next = 3;
     for (int i = 0; i < kept_count; i++) {
-        if ((unsigned int)kept[i] > next && close_range(next, kept[i] - 1, 0) < 0)
+        if ((unsigned int)kept[i] > next && close_descriptors(next, kept[i] - 1) < 0)
             fail("close_range");
         next = kept[i] + 1;
     }
-    if (close_range(next, ~0U, 0) < 0)
+    if (close_descriptors(next, ~0U) < 0)
         fail("close_range");
 }
 
@@ -499,7 +520,7 @@ static int init(int argc, char **argv)
     if (program == 0) {
         /* A session and process group of its own: a terminal's Ctrl+C goes to the group. */
         setsid();
-        close_range(3, ~0U, 0);
+        close_descriptors(3, ~0U);
         give_program_default_signals();
         /* Again, by name: a folder mounted on the path after the sandbox was set up now shows. */
         if (chdir(directory) < 0) {
@@ -725,25 +746,6 @@ static int supervise(int argc, char **argv)
     return WEXITSTATUS(status);
 }
 
-static int export_seccomp(int argc, char **argv)
-{
-    if (argc != 1) {
-        errno = 0;
-        fail("usage: seccomp PATH");
-    }
-    int fd = open(argv[0], O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
-    if (fd < 0)
-        fail("open %s", argv[0]);
-    int result = iris_seccomp_export(fd);
-    if (result < 0) {
-        errno = -result;
-        fail("seccomp export");
-    }
-    if (fsync(fd) < 0 || close(fd) < 0)
-        fail("close %s", argv[0]);
-    return 0;
-}
-
 int main(int argc, char **argv)
 {
     /* Inside the sandbox the file is /.iris/init, so pid 1's command line names no host path or mode. */
@@ -754,13 +756,10 @@ int main(int argc, char **argv)
         return run(argc - 2, argv + 2);
     if (argc >= 2 && strcmp(argv[1], "init") == 0)
         return init(argc - 2, argv + 2);
-    if (argc >= 2 && strcmp(argv[1], "seccomp") == 0)
-        return export_seccomp(argc - 2, argv + 2);
     if (argc >= 2 && strcmp(argv[1], "supervise") == 0)
         return supervise(argc - 2, argv + 2);
     fputs("usage: iris-launch run [options] -- command...\n"
           "       iris-launch init STATUS_FD   (command on stdin)\n"
-          "       iris-launch seccomp PATH\n"
           "       iris-launch supervise -- command...\n", stderr);
     return EXIT_SETUP_FAILED;
 }

@@ -1,7 +1,7 @@
 /*
  * The seccomp filter every sandboxed program runs under (issue 9, finding 3).
  *
- * `iris-launch seccomp PATH` writes it once at server start; bubblewrap loads it with
+ * `iris-seccomp PATH` writes it once at server start; bubblewrap loads it with
  * `--seccomp FD` right before it execs the program, after it has set no_new_privs, so the
  * program and everything it starts (compilers, runtimes, children) are filtered from their
  * first instruction, and no process of a run can remove the filter.
@@ -71,7 +71,7 @@
 #include <seccomp.h>
 #include <stddef.h>
 #include <sys/socket.h>
-#include "iris-launch.h"
+#include "seccomp-policy.h"
 
 #define IRIS_ARRAY_LENGTH(array) (sizeof(array) / sizeof((array)[0]))
 
