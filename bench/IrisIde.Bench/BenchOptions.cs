@@ -2,7 +2,7 @@ using System.Globalization;
 
 namespace IrisIde.Bench;
 
-internal sealed record BenchOptions(int Runs, int Parallel, int ThroughputRuns, int Sessions, bool MemoryOnly, int BatchJobs, int BatchWarmUpJobs, bool BatchOnly, bool InteractiveOnly, bool HistoryOnly, bool PagingOnly, bool DashboardOnly, bool DockerOnly)
+internal sealed record BenchOptions(int Runs, int Parallel, int ThroughputRuns, int Sessions, bool MemoryOnly, int BatchJobs, int BatchWarmUpJobs, bool BatchOnly, bool InteractiveOnly, bool HistoryOnly, bool PagingOnly, bool DashboardOnly, bool DockerOnly, bool ThroughputOnly)
 {
     public static BenchOptions Parse(string[] args)
     {
@@ -23,6 +23,7 @@ internal sealed record BenchOptions(int Runs, int Parallel, int ThroughputRuns, 
         var pagingOnly = false;
         var dashboardOnly = false;
         var dockerOnly = false;
+        var throughputOnly = false;
         for (var i = 0; i < args.Length; i++)
         {
             switch (args[i])
@@ -66,11 +67,14 @@ internal sealed record BenchOptions(int Runs, int Parallel, int ThroughputRuns, 
                 case "--docker-only":
                     dockerOnly = true;
                     break;
+                case "--throughput-only":
+                    throughputOnly = true;
+                    break;
                 default:
-                    throw new ArgumentException($"unknown argument '{args[i]}' (use --runs N, --parallel N, --throughput-runs N, --sessions N, --memory-only, --batch-jobs N, --batch-warm-up N, --batch-only, --interactive-only, --history-only, --paging-only, --dashboard-only, --docker-only)");
+                    throw new ArgumentException($"unknown argument '{args[i]}' (use --runs N, --parallel N, --throughput-runs N, --sessions N, --memory-only, --batch-jobs N, --batch-warm-up N, --batch-only, --interactive-only, --history-only, --paging-only, --dashboard-only, --docker-only, --throughput-only)");
             }
         }
 
-        return new BenchOptions(runs, parallel, throughputRuns, sessions, memoryOnly, batchJobs, batchWarmUpJobs, batchOnly, interactiveOnly, historyOnly, pagingOnly, dashboardOnly, dockerOnly);
+        return new BenchOptions(runs, parallel, throughputRuns, sessions, memoryOnly, batchJobs, batchWarmUpJobs, batchOnly, interactiveOnly, historyOnly, pagingOnly, dashboardOnly, dockerOnly, throughputOnly);
     }
 }

@@ -73,6 +73,13 @@ internal sealed class BenchRunner(BenchOptions options)
             await SandboxedHelloAsync(pipeline, cancellationToken);
         }
 
+        if (options.ThroughputOnly)
+        {
+            // Section 3 alone: a quick before/after of a change to a run's cost, or a window to profile.
+            await PrintThroughputAsync(pipeline, median: null, cancellationToken);
+            return 0;
+        }
+
         // Paced: a run every PauseBetweenRuns, as a class's runs come (seconds apart per student), so
         // what a run leaves behind (its teardown, the ready sandbox made for the next run) is not on the
         // next run's path. Back to back: the next run starts the moment the last one's result is in.
@@ -103,21 +110,7 @@ internal sealed class BenchRunner(BenchOptions options)
         Console.WriteLine($"   /ws first byte    {firstByte}");
         Console.WriteLine(Ratio("   /ws first byte / bare wall", firstByte, bare));
 
-        Console.WriteLine();
-        Console.WriteLine($"3. throughput, {options.ThroughputRuns} python3 hello runs, {options.Parallel} at a time, {Environment.ProcessorCount} cores");
-        var bareCpu = MachineCpu.Now();
-        var bareRate = await ThroughputAsync(() => BareHelloAsync(cancellationToken));
-        var bareCpuPerRun = (MachineCpu.Now() - bareCpu) / options.ThroughputRuns;
-        var sandboxCpu = MachineCpu.Now();
-        var sandboxRate = await ThroughputAsync(() => SandboxedHelloAsync(pipeline, cancellationToken));
-        var sandboxCpuPerRun = (MachineCpu.Now() - sandboxCpu) / options.ThroughputRuns;
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"   bare process      {bareRate,8:0.0} runs/s   machine CPU {bareCpuPerRun,6:0.0} ms per run"));
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"   sandboxed run     {sandboxRate,8:0.0} runs/s   machine CPU {sandboxCpuPerRun,6:0.0} ms per run"));
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"   sandboxed / bare  {sandboxRate / bareRate,8:0.00}x                   {sandboxCpuPerRun / bareCpuPerRun,6:0.00}x"));
-        // What the machine gives a second run at once: bare runs 2 at a time against one after another (section 1's
-        // back-to-back median). Near 1x, work beside a run (a sandbox being set up) costs that run about its own CPU.
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"   bare, {options.Parallel} at a time / one after another: {bareRate / (1000 / bare.Median):0.00}x the runs per second"));
+        await PrintThroughputAsync(pipeline, bare.Median, cancellationToken);
 
         await new HubBenchmark(options).RunAsync(cancellationToken);
         if (options.InteractiveOnly)
@@ -131,6 +124,32 @@ internal sealed class BenchRunner(BenchOptions options)
         await new HistoryBenchmark(options).RunAsync(cancellationToken);
         await new PagingBenchmark(options).RunAsync(cancellationToken);
         return 0;
+    }
+
+    /// <summary>
+    /// Section 3: bare and sandboxed runs, <see cref="BenchOptions.Parallel"/> at a time, their rates and the machine
+    /// CPU each costs. <paramref name="median"/> is a bare run's back-to-back median, when section 1 measured it.
+    /// </summary>
+    private async Task PrintThroughputAsync(RunPipeline pipeline, double? median, CancellationToken cancellationToken)
+    {
+        Console.WriteLine();
+        Console.WriteLine($"3. throughput, {options.ThroughputRuns} python3 hello runs, {options.Parallel} at a time, {Environment.ProcessorCount} cores");
+        var bareCpu = MachineCpu.Now();
+        var bareRate = await ThroughputAsync(() => BareHelloAsync(cancellationToken));
+        var bareCpuPerRun = (MachineCpu.Now() - bareCpu) / options.ThroughputRuns;
+        var sandboxCpu = MachineCpu.Now();
+        var sandboxRate = await ThroughputAsync(() => SandboxedHelloAsync(pipeline, cancellationToken));
+        var sandboxCpuPerRun = (MachineCpu.Now() - sandboxCpu) / options.ThroughputRuns;
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"   bare process      {bareRate,8:0.0} runs/s   machine CPU {bareCpuPerRun,6:0.0} ms per run"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"   sandboxed run     {sandboxRate,8:0.0} runs/s   machine CPU {sandboxCpuPerRun,6:0.0} ms per run"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"   sandboxed / bare  {sandboxRate / bareRate,8:0.00}x                   {sandboxCpuPerRun / bareCpuPerRun,6:0.00}x"));
+        if (median is { } backToBack)
+        {
+            // What the machine gives a second run at once: bare runs 2 at a time against one after another (section 1's
+            // back-to-back median). Near 1x, work beside a run (a sandbox being set up) costs that run about its own CPU.
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"   bare, {options.Parallel} at a time / one after another: {bareRate / (1000 / backToBack):0.00}x the runs per second"));
+        }
     }
 
     private static ServiceProvider BuildServices()
