@@ -20,4 +20,20 @@ public sealed class BubblewrapOptionsValidatorTests
 
         Assert.True(valid == result.Succeeded, string.Join("; ", result.Failures ?? []));
     }
+
+    [Theory]
+    [InlineData(nameof(BubblewrapOptions.BwrapPath))]
+    [InlineData(nameof(BubblewrapOptions.LauncherPath))]
+    [InlineData(nameof(BubblewrapOptions.SeccompCompilerPath))]
+    public void A_missing_native_program_is_named_at_start(string key)
+    {
+        var options = new BubblewrapOptions { BwrapPath = "/bin/sh", LauncherPath = "/bin/sh", SeccompCompilerPath = "/bin/sh" };
+        var missing = "/nonexistent/" + key;
+        typeof(BubblewrapOptions).GetProperty(key)!.SetValue(options, missing);
+
+        var result = new BubblewrapOptionsValidator().Validate(null, options);
+
+        Assert.False(result.Succeeded);
+        Assert.Contains(result.Failures!, failure => failure.StartsWith(key + " ", StringComparison.Ordinal) && failure.Contains(missing, StringComparison.Ordinal));
+    }
 }
