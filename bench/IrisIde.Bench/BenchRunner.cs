@@ -76,7 +76,7 @@ internal sealed class BenchRunner(BenchOptions options)
         if (options.ThroughputOnly)
         {
             // Section 3 alone: a quick before/after of a change to a run's cost, or a window to profile.
-            await PrintThroughputAsync(pipeline, median: null, cancellationToken);
+            await PrintThroughputAsync(pipeline, bareBackToBackMedian: null, cancellationToken);
             return 0;
         }
 
@@ -128,9 +128,9 @@ internal sealed class BenchRunner(BenchOptions options)
 
     /// <summary>
     /// Section 3: bare and sandboxed runs, <see cref="BenchOptions.Parallel"/> at a time, their rates and the machine
-    /// CPU each costs. <paramref name="median"/> is a bare run's back-to-back median, when section 1 measured it.
+    /// CPU each costs. <paramref name="bareBackToBackMedian"/> is section 1's, when it was measured.
     /// </summary>
-    private async Task PrintThroughputAsync(RunPipeline pipeline, double? median, CancellationToken cancellationToken)
+    private async Task PrintThroughputAsync(RunPipeline pipeline, double? bareBackToBackMedian, CancellationToken cancellationToken)
     {
         Console.WriteLine();
         Console.WriteLine($"3. throughput, {options.ThroughputRuns} python3 hello runs, {options.Parallel} at a time, {Environment.ProcessorCount} cores");
@@ -143,7 +143,7 @@ internal sealed class BenchRunner(BenchOptions options)
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"   bare process      {bareRate,8:0.0} runs/s   machine CPU {bareCpuPerRun,6:0.0} ms per run"));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"   sandboxed run     {sandboxRate,8:0.0} runs/s   machine CPU {sandboxCpuPerRun,6:0.0} ms per run"));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"   sandboxed / bare  {sandboxRate / bareRate,8:0.00}x                   {sandboxCpuPerRun / bareCpuPerRun,6:0.00}x"));
-        if (median is { } backToBack)
+        if (bareBackToBackMedian is { } backToBack)
         {
             // What the machine gives a second run at once: bare runs 2 at a time against one after another (section 1's
             // back-to-back median). Near 1x, work beside a run (a sandbox being set up) costs that run about its own CPU.

@@ -13,7 +13,7 @@ public sealed class BubblewrapOptionsValidatorTests
     [InlineData("/opt/tool", "/proc", false)]
     public void An_extra_binds_target_is_a_plain_absolute_path_the_sandbox_does_not_manage(string source, string? target, bool valid)
     {
-        var options = new BubblewrapOptions { BwrapPath = "/bin/sh", LauncherPath = "/bin/sh", SeccompCompilerPath = "/bin/sh" };
+        var options = WithNativePrograms();
         options.ExtraReadOnlyBinds.Add(new ReadOnlyBind { Source = source, Target = target, Optional = true });
 
         var result = new BubblewrapOptionsValidator().Validate(null, options);
@@ -27,7 +27,7 @@ public sealed class BubblewrapOptionsValidatorTests
     [InlineData(nameof(BubblewrapOptions.SeccompCompilerPath))]
     public void A_missing_native_program_is_named_at_start(string key)
     {
-        var options = new BubblewrapOptions { BwrapPath = "/bin/sh", LauncherPath = "/bin/sh", SeccompCompilerPath = "/bin/sh" };
+        var options = WithNativePrograms();
         var missing = "/nonexistent/" + key;
         typeof(BubblewrapOptions).GetProperty(key)!.SetValue(options, missing);
 
@@ -36,4 +36,7 @@ public sealed class BubblewrapOptionsValidatorTests
         Assert.False(result.Succeeded);
         Assert.Contains(result.Failures!, failure => failure.StartsWith(key + " ", StringComparison.Ordinal) && failure.Contains(missing, StringComparison.Ordinal));
     }
+
+    /// <summary>Options whose native programs all exist (any executable will do for the validator).</summary>
+    private static BubblewrapOptions WithNativePrograms() => new() { BwrapPath = "/bin/sh", LauncherPath = "/bin/sh", SeccompCompilerPath = "/bin/sh" };
 }
