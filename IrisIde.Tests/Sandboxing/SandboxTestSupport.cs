@@ -7,9 +7,10 @@ namespace IrisIde.Tests.Sandboxing;
 /// <summary>A temp folder the sandbox may use as its workspace; traversable by the sandbox uid.</summary>
 internal sealed class TestWorkspace : IDisposable
 {
-    public TestWorkspace()
+    /// <param name="parent">The folder to make it in; the temp folder by default.</param>
+    public TestWorkspace(string? parent = null)
     {
-        Path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "iris-sandbox-test-" + Guid.NewGuid().ToString("N")[..12]);
+        Path = System.IO.Path.Combine(parent ?? System.IO.Path.GetTempPath(), "iris-sandbox-test-" + Guid.NewGuid().ToString("N")[..12]);
         Directory.CreateDirectory(Path);
     }
 

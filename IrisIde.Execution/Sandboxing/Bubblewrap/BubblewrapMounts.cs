@@ -81,6 +81,9 @@ internal sealed class BubblewrapMounts(BubblewrapOptions options, Func<string> r
         ([.. MaskedProcFiles.Where(name => File.Exists("/proc/" + name))],
          [.. MaskedProcDirectories.Where(name => Directory.Exists("/proc/" + name) && Directory.EnumerateFileSystemEntries("/proc/" + name).Any())]));
 
+    /// <summary>The /proc files and folders this kernel has of <see cref="MaskedProcFiles"/> and <see cref="MaskedProcDirectories"/>.</summary>
+    internal (string[] Files, string[] Directories) ProcMasks => _procMasks.Value;
+
     /// <summary>The synthetic files of the sandbox's /etc, by name; written once into the runtime directory.</summary>
     public IReadOnlyDictionary<string, string> SyntheticEtcFiles(int sandboxUid)
     {
@@ -263,7 +266,7 @@ internal sealed class BubblewrapMounts(BubblewrapOptions options, Func<string> r
         var tmpfsSize = options.TmpfsSizeBytes.ToString(CultureInfo.InvariantCulture);
         yield return "--proc";
         yield return "/proc";
-        var (maskedFiles, maskedDirectories) = _procMasks.Value;
+        var (maskedFiles, maskedDirectories) = ProcMasks;
         foreach (var name in maskedFiles)
         {
             yield return "--ro-bind";

@@ -74,6 +74,12 @@ public sealed class BubblewrapOptions
     /// </summary>
     public bool PrepareRoots { get; set; } = true;
 
+    /// <summary>
+    /// Runs with a prepared root (as root) have the launcher make their namespaces and mounts itself, as bwrap would with
+    /// the same arguments, for a third of bwrap's CPU a run (docs/BENCHMARKS.md); false has bwrap make every sandbox.
+    /// </summary>
+    public bool LauncherBuildsSandbox { get; set; } = true;
+
     /// <summary>Host name inside the sandbox.</summary>
     public string Hostname { get; set; } = "iris";
 

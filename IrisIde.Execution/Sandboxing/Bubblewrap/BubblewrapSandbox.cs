@@ -303,7 +303,11 @@ public sealed class BubblewrapSandbox : ISandbox, IDisposable, IAsyncDisposable
     {
         var launcherFiles = new LauncherFiles();
         var preparedRoot = _mounts.Root(spec.ToolchainPaths);
-        var bwrap = BuildBwrapArguments(spec, workspace, launcherFiles, joinsNetwork: networkNamespace is not null, preparedRoot).ToList();
+        var contained = preparedRoot is not null && uid is not null && _options.LauncherBuildsSandbox;
+        // What the launcher execs: bwrap, or (building the sandbox itself) our init inside it.
+        List<string> command = contained
+            ? [InitPath, RunStatusFiles.ProgramStatusDescriptor.ToString(CultureInfo.InvariantCulture)]
+            : [.. BuildBwrapArguments(spec, workspace, launcherFiles, joinsNetwork: networkNamespace is not null, preparedRoot)];
 
         yield return "run";
         yield return "--oom-score-adj";
@@ -373,10 +377,63 @@ public sealed class BubblewrapSandbox : ISandbox, IDisposable, IAsyncDisposable
             yield return id.ToString(CultureInfo.InvariantCulture);
         }
 
+        if (contained)
+        {
+            foreach (var argument in BuildContainArguments(spec, workspace, preparedRoot!))
+            {
+                yield return argument;
+            }
+        }
+
         yield return "--";
-        foreach (var argument in bwrap)
+        foreach (var argument in command)
         {
             yield return argument;
+        }
+    }
+
+    /// <summary>
+    /// What the launcher needs to build the sandbox itself (see iris-launch.c, contain): what bwrap would get for a run
+    /// with a prepared root — the root, the run's own mounts, host name, ids, environment, seccomp filter, status
+    /// descriptors.
+    /// </summary>
+    private IEnumerable<string> BuildContainArguments(SandboxSpec spec, string workspace, PreparedRoot root)
+    {
+        var descriptor = (int number) => number.ToString(CultureInfo.InvariantCulture);
+        string[] arguments =
+        [
+            "--contain", root.Path,
+            "--workspace", workspace,
+            "--workspace-at", SandboxSpec.SandboxWorkspacePath,
+            "--hostname", _options.Hostname,
+            "--tmpfs-size", _options.TmpfsSizeBytes.ToString(CultureInfo.InvariantCulture),
+            "--sandbox-id", SandboxUid.ToString(CultureInfo.InvariantCulture),
+            "--status-fd", descriptor(RunStatusFiles.BwrapStatusDescriptor),
+            "--pass-fd", descriptor(RunStatusFiles.ProgramStatusDescriptor),
+            "--seccomp", SeccompFilterPath,
+        ];
+        foreach (var argument in arguments)
+        {
+            yield return argument;
+        }
+
+        var (maskedFiles, maskedFolders) = _mounts.ProcMasks;
+        foreach (var name in maskedFiles)
+        {
+            yield return "--mask-file";
+            yield return name;
+        }
+
+        foreach (var name in maskedFolders)
+        {
+            yield return "--mask-folder";
+            yield return name;
+        }
+
+        foreach (var (name, value) in BuildEnvironment(spec))
+        {
+            yield return "--setenv";
+            yield return name + "=" + value;
         }
     }
 

@@ -93,7 +93,7 @@ public sealed class BubblewrapWarmSandboxTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Bwrap_starts_in_a_mount_namespace_without_the_other_runs_workspaces_or_the_hosts_cgroup_file_systems()
+    public async Task The_sandbox_is_built_in_a_mount_namespace_without_the_other_runs_workspaces_or_the_hosts_cgroup_file_systems()
     {
         // Another run's workspace (a tmpfs under the workspace root), mounted before any sandbox is launched.
         var workspaceRoot = Directory.CreateTempSubdirectory("iris-warm-root-").FullName;
@@ -112,14 +112,15 @@ public sealed class BubblewrapWarmSandboxTests : IAsyncLifetime
             await SandboxRunner.RunAsync(sandbox, workspace, ["true"]);
             await WaitUntilReadyAsync(sandbox);
 
-            // The ready sandbox's bwrap, waiting for its run: the outer one (its parent is the server) still
-            // lives in the namespace its launcher made, the one bwrap copied. Ready counts from the launcher's start,
-            // so on a busy machine the launcher may not have exec'd bwrap yet.
+            // The ready sandbox's monitor, waiting for its run: the launcher (building the sandbox itself, a prepared root's
+            // default) or the outer bwrap (its parent is the server), which still lives in the namespace the launcher
+            // made, the one the sandbox's namespace copied. Ready counts from the launcher's start, so on a busy machine
+            // the launcher may not have got that far yet.
             List<int> outer = [];
             var deadline = DateTime.UtcNow + SandboxRunner.Timeout;
             while ((outer = [.. Directory.EnumerateDirectories("/proc").Select(d => Path.GetFileName(d)).Where(IsAllDigits).Select(pid => int.Parse(pid, CultureInfo.InvariantCulture))
-                .Where(pid => CommandLine(pid) is { } line && line.StartsWith("/usr/bin/bwrap", StringComparison.Ordinal)
-                    && line.Contains(sandbox.SlotDirectory, StringComparison.Ordinal) && ParentCommand(pid) != "bwrap")]).Count == 0
+                .Where(pid => CommandLine(pid) is { } line && line.Contains(sandbox.SlotDirectory, StringComparison.Ordinal)
+                    && ((line.StartsWith("/usr/bin/bwrap", StringComparison.Ordinal) && ParentCommand(pid) != "bwrap") || line.Contains(" --contain ", StringComparison.Ordinal)))]).Count == 0
                 && DateTime.UtcNow < deadline)
             {
                 await Task.Delay(20);
