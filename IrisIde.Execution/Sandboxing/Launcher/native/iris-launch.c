@@ -314,10 +314,10 @@ static void drop_foreign_mounts(const char *const *roots, int root_count, const 
  *     mount a slave of the host's, binds the prepared root onto itself and mounts on it /proc (the masked files under
  *     an unreadable, read-only /dev/null, the masked folders under an empty read-only tmpfs), /dev/shm and /tmp as tmpfs of the run's size and
  *     the workspace, brings a new network namespace's loopback up, sets the host name, pivots into the root and
- *     detaches the host's file system, enters the workspace, starts a session, keeps only the descriptors it is told
- *     to, drops every capability (bounding, ambient, effective, permitted, inheritable), loads the seccomp filter (which
- *     refuses every namespace flag, mount and further user namespace: what bwrap's --disable-userns adds) and execs
- *     the command, our init, with exactly the environment given.
+ *     detaches the host's file system, enters the workspace, allows no further user namespace and enters a nested one
+ *     (bwrap's --disable-userns), starts a session, keeps only the descriptors it is told to, drops every capability
+ *     (bounding, ambient, effective, permitted, inheritable), loads the seccomp filter (which refuses every namespace
+ *     flag and mount besides) and execs the command, our init, with exactly the environment given.
  * A failure anywhere before the exec ends pid 1 with 125 and a message; the server then reports the sandbox, not the
  * program, as failed.
  */
@@ -422,7 +422,7 @@ static void mount_tmpfs(const char *target, const char *mode, const char *size, 
     snprintf(options, sizeof options, "mode=%s,size=%s", mode, size);
     if (mount("tmpfs", target, "tmpfs", MS_NOSUID | MS_NODEV, options) < 0)
         fail("tmpfs on %s", target);
-    if (read_only && mount(NULL, target, NULL, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL) < 0)
+    if (read_only && mount(NULL, target, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL) < 0)
         fail("read-only %s", target);
 }
 
@@ -553,6 +553,18 @@ static void set_up_sandbox(const struct containment *sandbox, char **command, lo
         fail("detach the host's root");
     if (chdir(sandbox->workspace_at) < 0)
         fail("chdir %s", sandbox->workspace_at);
+
+    /*
+     * As bwrap's --disable-userns: no user namespace can be made below this one (the one made next uses up the limit),
+     * and the command runs in that nested one, where its id maps name the sandbox's ids, not the host's, and it has no
+     * capability over the namespaces made above (mounts, host name).
+     */
+    write_file("/proc/sys/user/max_user_namespaces", "1");
+    if (unshare(CLONE_NEWUSER) < 0)
+        fail("unshare the nested user namespace");
+    write_file("/proc/self/setgroups", "deny");
+    write_own_map("/proc/self/uid_map", sandbox->sandbox_id, sandbox->sandbox_id);
+    write_own_map("/proc/self/gid_map", sandbox->sandbox_id, sandbox->sandbox_id);
 
     if (setsid() < 0)
         fail("setsid");
@@ -726,6 +738,18 @@ static int run(int argc, char **argv)
         if (command[0][0] != '/')
             fail("--contain: the command must be an absolute path inside the root");
         sandbox.joins_network = network_namespace != NULL;
+        /* As bwrap's --chdir: PWD names the folder the command starts in, whatever was given. */
+        static char working_folder[PATH_MAX + 8];
+        if ((size_t)snprintf(working_folder, sizeof working_folder, "PWD=%s", sandbox.workspace_at) >= sizeof working_folder)
+            fail("--workspace-at too long");
+        int e = 0;
+        while (e < sandbox.environment_count && strncmp(sandbox.environment[e], "PWD=", 4) != 0)
+            e++;
+        if (e == MAX_ENVIRONMENT)
+            fail("more than %d environment variables", MAX_ENVIRONMENT);
+        sandbox.environment[e] = working_folder;
+        if (e == sandbox.environment_count)
+            sandbox.environment_count++;
     }
 
     /* Raising the score needs no privilege, and nothing after us can lower it without CAP_SYS_RESOURCE. */
