@@ -4,9 +4,10 @@ using System.Text.Json;
 namespace IrisIde.Execution.Sandboxing.Bubblewrap;
 
 /// <summary>
-/// The two files a run reports through, opened by the launcher (as root, in the host's private
-/// runtime folder) and written by descriptor: bwrap's <c>--json-status-fd</c> ("child-pid" once the
-/// sandbox is up) and our init's line saying how the program itself ended.
+/// The two files a run reports through, opened by the launcher (as root, in the host's private runtime folder) and
+/// written by descriptor: bwrap's <c>--json-status-fd</c>, or the same lines from the launcher when it builds the sandbox
+/// itself ("child-pid" once the sandbox's pid 1 is started, "exit-code" when it ended), and our init's line saying how
+/// the program itself ended.
 /// </summary>
 internal sealed record RunStatusFiles(string BwrapStatus, string ProgramStatus)
 {

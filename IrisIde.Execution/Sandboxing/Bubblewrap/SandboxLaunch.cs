@@ -4,7 +4,7 @@ using Microsoft.Extensions.Logging;
 
 namespace IrisIde.Execution.Sandboxing.Bubblewrap;
 
-/// <summary>A started sandbox (launcher → bwrap → init) and what it holds, before supervision begins.</summary>
+/// <summary>A started sandbox (launcher → bwrap → init, or the launcher building it → init) and what it holds, before supervision begins.</summary>
 internal sealed record SandboxLaunch(
     string RunId, Process Process, IRunCgroup Cgroup, SandboxUidLease? Uid, SandboxLimits Limits, RunStatusFiles Files)
 {

@@ -22,7 +22,10 @@ public sealed class BubblewrapLauncherSandboxTests : IDisposable
 
     // Everything of the sandbox a program can look at without privilege, as JSON.
     private const string Probe = """
-        import json, os, resource, socket, stat
+        import ctypes, json, os, resource, socket, stat
+        libc = ctypes.CDLL(None, use_errno=True)
+        def unshare(flags):
+            return 'ok' if libc.unshare(flags) == 0 else os.strerror(ctypes.get_errno())
         def read(path, size=1 << 20):
             try:
                 with open(path, 'rb') as f:
@@ -76,6 +79,7 @@ public sealed class BubblewrapLauncherSandboxTests : IDisposable
             'proc_folders': {n: listing('/proc/' + n) for n in ['acpi', 'bus', 'driver', 'fs', 'irq', 'scsi']},
             'writes': {p: attempt(lambda p=p: open(p, 'w').close()) for p in ['/probe', '/usr/probe', '/tmp/probe', '/dev/shm/probe', '/workspace/probe', '/proc/sys/kernel/hostname']},
             'loopback': attempt(loopback),
+            'user_namespaces': [read('/proc/sys/user/max_user_namespaces'), unshare(0x10000000), unshare(0x00020000)],
         }))
         """;
 
@@ -95,6 +99,8 @@ public sealed class BubblewrapLauncherSandboxTests : IDisposable
         Assert.Equal("2", launcher.GetProperty("status").GetProperty("Seccomp").GetString());
         Assert.Equal("iris", launcher.GetProperty("host")[0].GetString());
         Assert.Equal("ok", launcher.GetProperty("loopback").GetString());
+        // Neither a user namespace nor a mount namespace can be made (the seccomp filter refuses both).
+        Assert.Equal(["Operation not permitted", "Operation not permitted"], launcher.GetProperty("user_namespaces").EnumerateArray().Skip(1).Select(e => e.GetString()));
         Assert.Equal("/.iris/init\u00004\u0000", launcher.GetProperty("pid1").GetString());
         Assert.Equal("[2,1,true,true,18]", launcher.GetProperty("process").GetRawText().Replace(" ", "", StringComparison.Ordinal));
         Assert.Equal("ok", launcher.GetProperty("writes").GetProperty("/workspace/probe").GetString());

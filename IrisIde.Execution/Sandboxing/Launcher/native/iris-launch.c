@@ -312,12 +312,13 @@ static void drop_foreign_mounts(const char *const *roots, int root_count, const 
  *   - clones pid 1 into new user, mount, pid, ipc, uts and cgroup namespaces (and network, unless it joined one of
  *     the server's), which maps the sandbox uid and gid to the run's host ids alone (setgroups denied), makes every
  *     mount a slave of the host's, binds the prepared root onto itself and mounts on it /proc (the masked files under
- *     an unreadable, read-only /dev/null, the masked folders under an empty read-only tmpfs), /dev/shm and /tmp as tmpfs of the run's size and
- *     the workspace, brings a new network namespace's loopback up, sets the host name, pivots into the root and
- *     detaches the host's file system, enters the workspace, allows no further user namespace and enters a nested one
- *     (bwrap's --disable-userns), starts a session, keeps only the descriptors it is told to, drops every capability
- *     (bounding, ambient, effective, permitted, inheritable), loads the seccomp filter (which refuses every namespace
- *     flag and mount besides) and execs the command, our init, with exactly the environment given.
+ *     an unreadable, read-only /dev/null, the masked folders under an empty read-only tmpfs), /dev/shm and /tmp as
+ *     tmpfs of the run's size and the workspace, brings a new network namespace's loopback up, sets the host name,
+ *     pivots into the root and detaches the host's file system, enters the workspace, allows no further user
+ *     namespace and enters a nested one (bwrap's --disable-userns), starts a session, keeps only the descriptors it is
+ *     told to, drops every capability (bounding, ambient, effective, permitted, inheritable), loads the seccomp filter
+ *     (which refuses every namespace flag and mount besides) and execs the command, our init, with exactly the
+ *     environment given.
  * A failure anywhere before the exec ends pid 1 with 125 and a message; the server then reports the sandbox, not the
  * program, as failed.
  */
@@ -570,6 +571,9 @@ static void set_up_sandbox(const struct containment *sandbox, char **command, lo
         fail("setsid");
     keep_only(sandbox->passed, sandbox->passed_count);
     drop_capabilities();
+    /* Again: a change of credentials (the nested namespace, the capabilities) may have cleared it. */
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
+        fail("die with the monitor");
 
     struct filter_program filter = { (unsigned short)sandbox->filter_length, (struct filter_instruction *)sandbox->filter };
     if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &filter) < 0)
