@@ -71,8 +71,7 @@ public sealed class HealthEndpointsTests
     [Fact]
     public async Task Ready_is_unhealthy_with_the_reason_when_the_sandbox_cannot_start()
     {
-        // A bwrap that exits at once without running anything: the configuration is valid, no run can start.
-        await using var app = await IrisWebApp.StartAsync(new Dictionary<string, string?>(Sandbox) { ["Iris:Sandbox:BwrapPath"] = "/bin/false" });
+        await using var app = await IrisWebApp.StartAsync(SandboxThatCannotStart());
         using var http = app.CreateHttpClient();
 
         var (status, ready) = await WaitForReadyAsync(http, r => !Description(r.Body, SandboxSelfTest.Name).Contains("not finished", StringComparison.Ordinal));
@@ -93,7 +92,7 @@ public sealed class HealthEndpointsTests
     [Fact]
     public async Task The_probe_command_exits_0_for_healthy_1_for_unhealthy_or_silent_and_2_for_a_bad_url()
     {
-        await using var app = await IrisWebApp.StartAsync(new Dictionary<string, string?>(Sandbox) { ["Iris:Sandbox:BwrapPath"] = "/bin/false" });
+        await using var app = await IrisWebApp.StartAsync(SandboxThatCannotStart());
         using var http = app.CreateHttpClient();
         await WaitForReadyAsync(http, r => r.Status == HttpStatusCode.ServiceUnavailable && !Description(r.Body, SandboxSelfTest.Name).Contains("not finished", StringComparison.Ordinal));
         var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
@@ -117,6 +116,12 @@ public sealed class HealthEndpointsTests
         Assert.Equal(2, bad);
         Assert.Contains("not an http(s) URL", badOutput.ToString(), StringComparison.Ordinal);
     }
+
+    /// <summary>
+    /// A launcher that exits at once without running anything (whether it or bwrap would build the sandbox): the
+    /// configuration is valid, no run can start.
+    /// </summary>
+    private static Dictionary<string, string?> SandboxThatCannotStart() => new(Sandbox) { ["Iris:Sandbox:LauncherPath"] = "/bin/false" };
 
     private static string LastWord(string output) => output.Trim().Split(' ').Last();
 
