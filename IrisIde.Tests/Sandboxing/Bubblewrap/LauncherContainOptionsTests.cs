@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using IrisIde.Execution.Sandboxing.Bubblewrap;
+using IrisIde.Execution.Sandboxing.Processes;
 
 namespace IrisIde.Tests.Sandboxing.Bubblewrap;
 
@@ -117,7 +118,9 @@ public sealed class LauncherContainOptionsTests : IDisposable
             start.ArgumentList.Add(argument);
         }
 
-        using var process = Process.Start(start)!;
+        // Through the server's own launching thread: the launcher dies with the thread that started it (a thread-pool
+        // thread may retire while it runs).
+        using var process = await ProcessLauncher.StartAsync(start, CancellationToken.None);
         var stderr = process.StandardError.ReadToEndAsync();
         await process.StandardOutput.ReadToEndAsync();
         await process.WaitForExitAsync().WaitAsync(SandboxRunner.Timeout);
