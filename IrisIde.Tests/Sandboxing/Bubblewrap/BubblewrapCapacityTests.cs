@@ -39,9 +39,7 @@ public sealed class BubblewrapCapacityTests : IDisposable
         return sandbox;
     }
 
-    private IEnumerable<string> ParentPaths => _layout.Version == CgroupVersion.V2
-        ? [Path.Combine(_layout.UnifiedDirectory!, _options.CgroupParent)]
-        : _layout.ControllerDirectories.Values.Distinct().Select(d => Path.Combine(d, _options.CgroupParent));
+    private IEnumerable<string> ParentPaths => BubblewrapSandboxFixture.ParentPathsOf(_options.CgroupParent);
 
     private string ParentFile(string controller, string file) => _layout.Version == CgroupVersion.V2
         ? Path.Combine(_layout.UnifiedDirectory!, _options.CgroupParent, file)

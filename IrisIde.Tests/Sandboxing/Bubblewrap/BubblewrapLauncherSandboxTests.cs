@@ -1,7 +1,6 @@
 using System.Text.Json;
 using IrisIde.Execution.Sandboxing;
 using IrisIde.Execution.Sandboxing.Bubblewrap;
-using IrisIde.Execution.Sandboxing.Cgroups;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace IrisIde.Tests.Sandboxing.Bubblewrap;
@@ -175,13 +174,6 @@ public sealed class BubblewrapLauncherSandboxTests : IDisposable
             sandbox.Dispose();
         }
 
-        var layout = CgroupLayout.DetectCurrent("/sys/fs/cgroup");
-        var parents = layout.Version == CgroupVersion.V2
-            ? [Path.Combine(layout.UnifiedDirectory!, _cgroupParent)]
-            : layout.ControllerDirectories.Values.Distinct().Select(d => Path.Combine(d, _cgroupParent));
-        foreach (var path in parents.Where(Directory.Exists))
-        {
-            Directory.Delete(path);
-        }
+        BubblewrapSandboxFixture.DeleteParent(_cgroupParent);
     }
 }

@@ -14,7 +14,8 @@ public sealed class BubblewrapSandboxFixture : IDisposable
 
     public const int UidCount = 16;
 
-    private readonly CgroupLayout _layout = CgroupLayout.DetectCurrent("/sys/fs/cgroup");
+    // This test process's own cgroups, which every runs' parent a test makes is below.
+    private static readonly CgroupLayout Layout = CgroupLayout.DetectCurrent("/sys/fs/cgroup");
 
     public BubblewrapSandboxFixture()
     {
@@ -28,9 +29,21 @@ public sealed class BubblewrapSandboxFixture : IDisposable
     public BubblewrapSandbox Sandbox { get; }
 
     /// <summary>Where run cgroups appear (and must disappear): below the parent, in every hierarchy.</summary>
-    public IEnumerable<string> CgroupParentPaths => _layout.Version == CgroupVersion.V2
-        ? [Path.Combine(_layout.UnifiedDirectory!, Options.CgroupParent)]
-        : _layout.ControllerDirectories.Values.Distinct().Select(d => Path.Combine(d, Options.CgroupParent));
+    public IEnumerable<string> CgroupParentPaths => ParentPathsOf(Options.CgroupParent);
+
+    /// <summary>The folders of the runs' parent cgroup <paramref name="cgroupParent"/> (below this process's own), in every hierarchy.</summary>
+    public static IEnumerable<string> ParentPathsOf(string cgroupParent) => Layout.Version == CgroupVersion.V2
+            ? [Path.Combine(Layout.UnifiedDirectory!, cgroupParent)]
+            : Layout.ControllerDirectories.Values.Distinct().Select(d => Path.Combine(d, cgroupParent));
+
+    /// <summary>Removes the runs' parent cgroup a test made (its runs' cgroups must be gone already).</summary>
+    public static void DeleteParent(string cgroupParent)
+    {
+        foreach (var path in ParentPathsOf(cgroupParent).Where(Directory.Exists))
+        {
+            Directory.Delete(path);
+        }
+    }
 
     public bool RunCgroupsAreGone => CgroupParentPaths.All(p => !Directory.Exists(p) || Directory.GetDirectories(p).Length == 0);
 
@@ -56,9 +69,6 @@ public sealed class BubblewrapSandboxFixture : IDisposable
     public void Dispose()
     {
         Sandbox.Dispose();
-        foreach (var path in CgroupParentPaths.Where(Directory.Exists))
-        {
-            Directory.Delete(path);
-        }
+        DeleteParent(Options.CgroupParent);
     }
 }

@@ -1,7 +1,6 @@
 using System.Globalization;
 using IrisIde.Execution.Sandboxing;
 using IrisIde.Execution.Sandboxing.Bubblewrap;
-using IrisIde.Execution.Sandboxing.Cgroups;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace IrisIde.Tests.Sandboxing.Bubblewrap;
@@ -86,14 +85,7 @@ public sealed class BubblewrapSetupFailureTests : IDisposable
     public void Dispose()
     {
         _sandbox.Dispose();
-        var layout = CgroupLayout.DetectCurrent("/sys/fs/cgroup");
-        var parents = layout.Version == CgroupVersion.V2
-            ? [Path.Combine(layout.UnifiedDirectory!, _options.CgroupParent)]
-            : layout.ControllerDirectories.Values.Distinct().Select(d => Path.Combine(d, _options.CgroupParent));
-        foreach (var path in parents.Where(Directory.Exists))
-        {
-            Directory.Delete(path);
-        }
+        BubblewrapSandboxFixture.DeleteParent(_options.CgroupParent);
 
         Directory.Delete(_folder, recursive: true);
     }

@@ -46,9 +46,7 @@ public sealed class BubblewrapWarmSandboxTests : IAsyncLifetime
 
     }
 
-    private IEnumerable<string> ParentPaths => _layout.Version == CgroupVersion.V2
-        ? [Path.Combine(_layout.UnifiedDirectory!, _cgroupParent)]
-        : _layout.ControllerDirectories.Values.Distinct().Select(d => Path.Combine(d, _cgroupParent));
+    private IEnumerable<string> ParentPaths => BubblewrapSandboxFixture.ParentPathsOf(_cgroupParent);
 
     private BubblewrapSandbox NewSandbox(int uidCount = UidCount, int warm = 2, string? stateDirectory = null, string? workspaceRoot = null)
     {

@@ -140,6 +140,26 @@ static int resource_named(const char *name)
     return -1;
 }
 
+/* Closes every descriptor above 2 but the (at most MAX_ITEMS) numbers given: the gaps between them, then all above the last. */
+static void close_all_but(const int *numbers, int count)
+{
+    int kept[MAX_ITEMS];
+    for (int i = 0; i < count; i++) {
+        int j = i;
+        for (; j > 0 && kept[j - 1] > numbers[i]; j--)
+            kept[j] = kept[j - 1];
+        kept[j] = numbers[i];
+    }
+    unsigned int next = 3;
+    for (int i = 0; i < count; i++) {
+        if ((unsigned int)kept[i] > next && close_descriptors(next, kept[i] - 1) < 0)
+            fail("close_range");
+        next = kept[i] + 1;
+    }
+    if (close_descriptors(next, ~0U) < 0)
+        fail("close_range");
+}
+
 /* Opens every descriptor at its number; every other descriptor above 2 is closed. */
 static void arrange_descriptors(struct descriptor *descriptors, int count)
 {
@@ -159,25 +179,10 @@ static void arrange_descriptors(struct descriptor *descriptors, int count)
             fail("dup2 %d", descriptors[i].number);
     }
 
-    /* Close everything else: the gaps between the kept numbers, then all above the last. */
-    int kept[MAX_ITEMS + 1];
-    int kept_count = 0;
+    int kept[MAX_ITEMS];
     for (int i = 0; i < count; i++)
-        kept[kept_count++] = descriptors[i].number;
-    for (int i = 1; i < kept_count; i++)
-        for (int j = i; j > 0 && kept[j - 1] > kept[j]; j--) {
-            int swap = kept[j];
-            kept[j] = kept[j - 1];
-            kept[j - 1] = swap;
-        }
-    unsigned int next = 3;
-    for (int i = 0; i < kept_count; i++) {
-        if ((unsigned int)kept[i] > next && close_descriptors(next, kept[i] - 1) < 0)
-            fail("close_range");
-        next = kept[i] + 1;
-    }
-    if (close_descriptors(next, ~0U) < 0)
-        fail("close_range");
+        kept[i] = descriptors[i].number;
+    close_all_but(kept, count);
 }
 
 /* Whether path is root or below it. */
@@ -436,11 +441,15 @@ static const char *under_root(const struct containment *sandbox, const char *pat
     return buffer;
 }
 
-static void write_own_map(const char *file, long inside, long outside)
+/* Maps this process's own uid and gid (and only those) to `inside` in the user namespace it is in, no setgroups. */
+static void map_own_ids(long inside, long outside_uid, long outside_gid)
 {
     char map[64];
-    snprintf(map, sizeof map, "%ld %ld 1\n", inside, outside);
-    write_file(file, map);
+    write_file("/proc/self/setgroups", "deny");
+    snprintf(map, sizeof map, "%ld %ld 1\n", inside, outside_uid);
+    write_file("/proc/self/uid_map", map);
+    snprintf(map, sizeof map, "%ld %ld 1\n", inside, outside_gid);
+    write_file("/proc/self/gid_map", map);
 }
 
 static void bring_loopback_up(void)
@@ -457,24 +466,6 @@ static void bring_loopback_up(void)
     if (ioctl(socket_fd, SIOCSIFFLAGS, &request) < 0)
         fail("loopback up");
     close(socket_fd);
-}
-
-/* Closes every descriptor above 2 but the passed ones. */
-static void keep_only(const int *passed, int count)
-{
-    unsigned int next = 3;
-    for (unsigned int candidate = 3; candidate <= 1000; candidate++) {
-        int kept = 0;
-        for (int i = 0; i < count && !kept; i++)
-            kept = passed[i] == (int)candidate;
-        if (!kept)
-            continue;
-        if (candidate > next && close_descriptors(next, candidate - 1) < 0)
-            fail("close_range");
-        next = candidate + 1;
-    }
-    if (close_descriptors(next, ~0U) < 0)
-        fail("close_range");
 }
 
 static void drop_capabilities(void)
@@ -500,9 +491,7 @@ static void set_up_sandbox(const struct containment *sandbox, char **command, lo
     if (prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0)
         fail("dumpable");
 
-    write_file("/proc/self/setgroups", "deny");
-    write_own_map("/proc/self/uid_map", sandbox->sandbox_id, host_uid);
-    write_own_map("/proc/self/gid_map", sandbox->sandbox_id, host_gid);
+    map_own_ids(sandbox->sandbox_id, host_uid, host_gid);
 
     if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
         fail("make the mounts slaves");
@@ -563,13 +552,11 @@ static void set_up_sandbox(const struct containment *sandbox, char **command, lo
     write_file("/proc/sys/user/max_user_namespaces", "1");
     if (unshare(CLONE_NEWUSER) < 0)
         fail("unshare the nested user namespace");
-    write_file("/proc/self/setgroups", "deny");
-    write_own_map("/proc/self/uid_map", sandbox->sandbox_id, sandbox->sandbox_id);
-    write_own_map("/proc/self/gid_map", sandbox->sandbox_id, sandbox->sandbox_id);
+    map_own_ids(sandbox->sandbox_id, sandbox->sandbox_id, sandbox->sandbox_id);
 
     if (setsid() < 0)
         fail("setsid");
-    keep_only(sandbox->passed, sandbox->passed_count);
+    close_all_but(sandbox->passed, sandbox->passed_count);
     drop_capabilities();
     /* Again: a change of credentials (the nested namespace, the capabilities) may have cleared it. */
     if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
