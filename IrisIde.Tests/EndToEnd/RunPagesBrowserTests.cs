@@ -64,11 +64,12 @@ public sealed class RunPagesBrowserTests(IdeFixture ide)
         await page.GetByTestId("replay-play").ClickAsync().WaitAsync(Timeout);
         await WaitForAsync(page, "() => document.querySelector('[data-testid=replay-terminal] .xterm-rows').textContent.includes('hello from the history')");
 
-        Assert.Equal($"/?fromRun={runId}", await page.GetByTestId("open-in-editor").GetAttributeAsync("href").WaitAsync(Timeout));
-        await page.GetByTestId("open-in-editor").ClickAsync().WaitAsync(Timeout);
+        var openInEditor = page.GetByTestId("open-in-editor");
+        Assert.Equal($"/?fromRun={runId}", await openInEditor.GetAttributeAsync("href").WaitAsync(Timeout));
+        await openInEditor.ClickAsync().WaitAsync(Timeout);
         // No wait for the "?fromRun=" address itself: the IDE replaces it as soon as the source is in, which on a
-        // fast browser and a busy test host can happen before a wait for it starts. The editor holding the run's
-        // source (the buffer says otherwise) is the proof that the link was followed.
+        // busy test host can happen before a wait for it starts. The editor holding the run's source (its saved
+        // buffer was changed above) is the proof that the link was followed.
         await WaitForAsync(page, $"() => globalThis.monaco?.editor.getEditors()[0]?.getValue() === {System.Text.Json.JsonSerializer.Serialize(source)}");
         Assert.Equal("python", await page.GetByTestId("language-select").InputValueAsync().WaitAsync(Timeout));
         Assert.Contains("Opened main.py", await page.GetByTestId("restore-note").TextContentAsync().WaitAsync(Timeout), StringComparison.Ordinal);
